@@ -1,0 +1,71 @@
+# mlsentry — the commands a newcomer can guess. Each target sets up what it needs itself.
+#   make demo    set-up, then the main job on built-in sample data
+#   make test    set-up, then every test (cargo and pytest)
+#   make lint    cargo fmt --check, clippy -D warnings, ruff, stub check of _core.pyi
+#   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
+#   make wheel   the release wheel (fat LTO)
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+PIP        := $(PY) -m pip
+STAMPS     := .stamps
+# Day-to-day builds use an optimised profile without LTO (fast to link); wheels use release.
+PROFILE    ?= dev-fast
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_NO_INPUT := 1
+
+.PHONY: demo test test-rust test-python lint bench wheel build clean
+
+$(STAMPS)/venv:
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "maturin>=1.9.4,<2"
+	@touch $@
+
+$(STAMPS)/deps: $(STAMPS)/venv pyproject.toml
+	$(PIP) install -q "numpy>=1.22" "pytest>=7" "pandas>=1.5" "pyarrow>=12" "polars>=0.20" \
+	    "tqdm>=4.60" "model-signing>=1.1" pyopenssl "ruff>=0.6" "mypy>=1.10"
+	@touch $@
+
+RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+$(STAMPS)/build-$(PROFILE): $(STAMPS)/venv $(RUST_SRC) pyproject.toml
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	    $(VENV)/bin/maturin develop --profile $(PROFILE) -q
+	@rm -f $(STAMPS)/build-*
+	@touch $@
+
+build: $(STAMPS)/build-$(PROFILE)
+
+demo: $(STAMPS)/build-$(PROFILE)
+	$(VENV)/bin/mlsentry demo
+
+test-rust:
+	cargo test --profile $(PROFILE) --lib --tests -q
+
+test-python: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
+	$(PY) -m pytest -q
+
+test: test-rust test-python
+
+lint: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff format --check python tests benches
+	$(PY) -m mypy.stubtest mlsentry._core --allowlist .stubtest-allowlist
+
+bench: $(STAMPS)/deps
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	    $(VENV)/bin/maturin develop --release -q
+	@rm -f $(STAMPS)/build-*
+	$(PY) benches/run.py --out BENCHMARKS.md
+
+wheel: $(STAMPS)/venv
+	$(VENV)/bin/maturin build --release --out dist
+
+clean:
+	rm -rf $(STAMPS) target dist

@@ -1,0 +1,72 @@
+"""The exception tree of mlsentry.
+
+Every exception the package raises on purpose derives from :class:`MlsentryError`, so
+``except mlsentry.MlsentryError`` catches them all. Where an error refines a built-in
+meaning it inherits that built-in too (a bad argument is also a ``ValueError``, an
+unreadable file also an ``OSError``), so generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FileAccessError",
+    "FileChangedError",
+    "FilePermissionError",
+    "IntegrityError",
+    "InvalidInputError",
+    "InvalidTypeError",
+    "ManifestError",
+    "MlsentryError",
+    "PathNotFoundError",
+    "ScanError",
+    "SignatureError",
+    "UnsafePathError",
+]
+
+
+class MlsentryError(Exception):
+    """Base class of every mlsentry exception."""
+
+
+class InvalidInputError(MlsentryError, ValueError):
+    """An argument or input has a value mlsentry cannot use."""
+
+
+class InvalidTypeError(MlsentryError, TypeError):
+    """An argument or input has a type mlsentry cannot use."""
+
+
+class FileAccessError(MlsentryError, OSError):
+    """The operating system refused to read a file or folder (``.filename`` names it)."""
+
+
+class PathNotFoundError(FileAccessError, FileNotFoundError):
+    """A path does not exist."""
+
+
+class FilePermissionError(FileAccessError, PermissionError):
+    """A path exists but may not be read."""
+
+
+class UnsafePathError(MlsentryError, ValueError):
+    """A path that is not hashed: a FIFO or device, a symlink loop, a link leaving the tree."""
+
+
+class IntegrityError(MlsentryError):
+    """Data or a model is not the one that was recorded."""
+
+
+class FileChangedError(IntegrityError):
+    """A file changed while it was being hashed, so no digest of it can be trusted."""
+
+
+class ManifestError(IntegrityError, ValueError):
+    """A manifest is malformed (edited by hand, truncated, or not a manifest)."""
+
+
+class SignatureError(IntegrityError):
+    """A signature does not verify."""
+
+
+class ScanError(MlsentryError):
+    """A model file could not be scanned."""

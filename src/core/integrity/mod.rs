@@ -1,0 +1,5 @@
+//! Integrity: content fingerprints, file hashing, manifests and their verification.
+
+pub mod fingerprint;
+pub mod hashing;
+pub mod manifest;

@@ -1,0 +1,10 @@
+//! Pure-Rust algorithms. Nothing below this module knows about Python: it takes slices,
+//! `ndarray` views and paths and returns `Result<_, CoreError>`.
+
+pub mod array;
+pub mod error;
+pub mod integrity;
+pub mod parallel;
+pub mod progress;
+
+pub use error::{CoreError, CoreResult};

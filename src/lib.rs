@@ -1,0 +1,23 @@
+//! `mlsentry._core`: the native module. Registration only; see `core` for the algorithms
+//! and `py` for the bindings.
+
+pub mod core;
+pub mod error;
+mod py;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(num_threads, m)?)?;
+    py::integrity::register(m)?;
+    py::fingerprint::register(m)?;
+    Ok(())
+}
+
+/// The number of worker threads the next parallel call will use (`MLSENTRY_NUM_THREADS`).
+#[pyfunction]
+fn num_threads() -> PyResult<usize> {
+    Ok(core::parallel::configured_threads()?)
+}

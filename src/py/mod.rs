@@ -1,0 +1,7 @@
+//! The binding layer: converts Python inputs to Rust data, runs the core through
+//! `runtime::run` (GIL released, Ctrl-C checked, progress reported) and maps errors.
+
+pub mod array;
+pub mod fingerprint;
+pub mod integrity;
+pub mod runtime;
