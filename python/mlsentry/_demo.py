@@ -1,0 +1,174 @@
+"""``mlsentry demo``: every check once, on sample data made on the spot (no download).
+
+The demo writes ``<out>/report.html`` and ``<out>/report.json``: one page with a section
+per step. It passes when every step gave the verdict it should (the tampered copy must
+be caught).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .report import Report, html_table
+
+__all__ = ["DemoReport", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    name: str
+    report: Report
+    expect_pass: bool
+
+    @property
+    def as_expected(self) -> bool:
+        return self.report.passed == self.expect_pass
+
+
+class DemoReport(Report):
+    """The demo's steps, each a report of its own, with the verdict it should give."""
+
+    schema = "mlsentry/demo-report/v1"
+    title = "mlsentry demo"
+
+    def __init__(self, steps: list[DemoStep], fingerprints: dict[str, str], **meta: Any) -> None:
+        super().__init__(inputs=fingerprints, **meta)
+        self.steps = steps
+
+    @property
+    def passed(self) -> bool:
+        return all(s.as_expected for s in self.steps)
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "steps": [
+                {
+                    "name": s.name,
+                    "expected": "pass" if s.expect_pass else "fail",
+                    "as_expected": s.as_expected,
+                    "report": s.report.to_dict(),
+                }
+                for s in self.steps
+            ]
+        }
+
+    def summary(self) -> str:
+        lines = [f"{self.title}: {'all steps as expected' if self.passed else 'UNEXPECTED'}"]
+        for s in self.steps:
+            verdict = "passed" if s.report.passed else "failed"
+            mark = "ok " if s.as_expected else "BAD"
+            lines.append(f"  [{mark}] {s.name}: {verdict}")
+        return "\n".join(lines)
+
+    def _html_body(self) -> str:
+        rows = [
+            [
+                s.name,
+                "pass" if s.expect_pass else "fail",
+                "passed" if s.report.passed else "failed",
+                "yes" if s.as_expected else "NO",
+            ]
+            for s in self.steps
+        ]
+        classes = ["good" if s.as_expected else "bad" for s in self.steps]
+        inputs = html_table(["input", "fingerprint"], list(self.inputs.items()))
+        sections = "".join(s.report._html_section() for s in self.steps)
+        return (
+            html_table(["step", "expected", "got", "as expected"], rows, row_classes=classes)
+            + f"<h3>Inputs</h3>{inputs}<h3>Steps</h3>{sections}"
+        )
+
+
+def _sample_dataset(rng: np.random.Generator) -> Any:
+    """A small tabular dataset: a pandas DataFrame when pandas is installed, else an array."""
+    n = 5_000
+    cols = {
+        "age": rng.integers(18, 90, n),
+        "income": rng.lognormal(10, 0.5, n).round(2),
+        "score": rng.normal(0, 1, n),
+        "label": rng.integers(0, 2, n),
+    }
+    try:
+        import pandas as pd
+    except ImportError:
+        return np.column_stack([c.astype(np.float64) for c in cols.values()])
+    return pd.DataFrame(cols)
+
+
+def _sample_model(folder: str, rng: np.random.Generator) -> None:
+    """A model folder shaped like a real one: weights, config, tokenizer files."""
+    os.makedirs(os.path.join(folder, "tokenizer"), exist_ok=True)
+    with open(os.path.join(folder, "model.safetensors"), "wb") as fh:
+        fh.write(rng.bytes(8 * 1024 * 1024))
+    with open(os.path.join(folder, "config.json"), "w") as fh:
+        fh.write('{"architecture": "mlp", "hidden": [64, 64], "classes": 2}\n')
+    with open(os.path.join(folder, "tokenizer", "vocab.txt"), "w") as fh:
+        fh.write("\n".join(f"token{i}" for i in range(1000)))
+    with open(os.path.join(folder, "README.md"), "w") as fh:
+        fh.write("# demo model\n")
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text)
+
+
+def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) -> DemoReport:
+    """Run the demo into folder ``out`` and return its report (also saved there)."""
+    from . import integrity
+    from ._fingerprint import fingerprint
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(out, exist_ok=True)
+    steps: list[DemoStep] = []
+
+    data = _sample_dataset(rng)
+    fp = fingerprint(data)
+    _say(quiet, f"1. dataset {type(data).__name__} {getattr(data, 'shape', '')}: {fp}")
+    edited = data.copy()
+    if hasattr(edited, "iloc"):
+        edited.iloc[-1, 1] += 0.01  # one cent in the last row
+    else:
+        edited[-1, 1] += 0.01
+    fp_edited = fingerprint(edited)
+    _say(quiet, f"   one value changed in the last row: {fp_edited} (differs: {fp_edited != fp})")
+
+    model = os.path.join(out, "model")
+    shutil.rmtree(model, ignore_errors=True)
+    _sample_model(model, rng)
+    man = integrity.manifest(model)
+    man.save(os.path.join(out, "manifest.json"))
+    _say(quiet, f"2. manifest of {model}: {len(man.files)} files, root {man.root}")
+
+    steps.append(DemoStep("verify the untouched model", integrity.verify(model, man), True))
+    _say(quiet, "3. verify untouched copy: " + ("ok" if steps[-1].report.passed else "CHANGED"))
+
+    tampered = os.path.join(out, "model-tampered")
+    shutil.rmtree(tampered, ignore_errors=True)
+    shutil.copytree(model, tampered)
+    with open(os.path.join(tampered, "model.safetensors"), "r+b") as fh:
+        fh.seek(4_000_000)
+        byte = fh.read(1)
+        fh.seek(4_000_000)
+        fh.write(bytes([byte[0] ^ 0x01]))  # flip one bit in the weights
+    os.remove(os.path.join(tampered, "README.md"))
+    with open(os.path.join(tampered, "tokenizer", "merges.txt"), "w") as fh:
+        fh.write("injected\n")
+    report = integrity.verify(tampered, man)
+    steps.append(DemoStep("verify a tampered copy (one bit flipped, one file swapped)", report, False))
+    _say(quiet, "4. verify tampered copy:\n" + _indent(report.summary()))
+
+    demo = DemoReport(steps, {"dataset": fp, "model manifest": man.root}, seed=seed)
+    demo.save(os.path.join(out, "report.json"))
+    demo.save(os.path.join(out, "report.html"))
+    _say(quiet, f"\n{demo.summary()}\nreport: {os.path.join(out, 'report.html')}")
+    return demo
+
+
+def _indent(text: str) -> str:
+    return "\n".join("   " + line for line in text.splitlines())

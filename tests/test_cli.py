@@ -1,0 +1,123 @@
+"""The `mlsentry` command: every command, its output and its exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mlsentry as ms
+from mlsentry.cli import main
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    d = tmp_path / "model"
+    (d / "sub").mkdir(parents=True)
+    (d / "weights.bin").write_bytes(os.urandom(100_000))
+    (d / "sub" / "config.json").write_text('{"a": 1}')
+    return d
+
+
+def test_version_and_help(capsys):
+    assert main(["--version"]) == 0
+    assert ms.__version__ in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    assert "Exit status" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["no-such-command"]) == 2
+    assert main(["manifest"]) == 2
+    assert main(["manifest", ".", "--shard-size", "-5"]) == 2
+
+
+def test_manifest_then_verify(model_dir, tmp_path, capsys):
+    out = tmp_path / "manifest.json"
+    assert main(["manifest", str(model_dir), "-o", str(out), "--no-progress"]) == 0
+    m = ms.integrity.Manifest.load(out)
+    assert m.root == ms.integrity.manifest(model_dir).root
+    capsys.readouterr()
+
+    assert main(["verify", str(model_dir), str(out), "--no-progress"]) == 0
+    html = tmp_path / "v.html"
+    (model_dir / "weights.bin").write_bytes(b"changed")
+    assert main(["verify", str(model_dir), str(out), "--json", "--html", str(html)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["schema"] == "mlsentry/verify-report/v1"
+    assert report["passed"] is False
+    assert "weights.bin" in json.dumps(report)
+    assert html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_manifest_json_to_stdout(model_dir, capsys):
+    assert main(["manifest", str(model_dir), "--json", "--algorithm", "blake3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["root"].startswith("blake3:")
+
+
+def test_verify_input_errors_exit_2(model_dir, tmp_path, capsys):
+    assert main(["verify", str(tmp_path / "missing"), str(tmp_path / "nope.json")]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["verify", str(model_dir), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "mlsentry: error:" in err
+
+
+def test_fingerprint_npy_csv_parquet(tmp_path, capsys):
+    arr = np.arange(12, dtype=np.float64).reshape(3, 4)
+    np.save(tmp_path / "a.npy", arr)
+    assert main(["fingerprint", str(tmp_path / "a.npy")]) == 0
+    assert capsys.readouterr().out.strip() == ms.fingerprint(arr)
+
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"x": [1.5, 2.5], "y": ["a", "b"]})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    assert main(["fingerprint", str(tmp_path / "d.csv"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["fingerprint"] == ms.fingerprint(pd.read_csv(tmp_path / "d.csv"))
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"x": [1, 2, 3]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    assert main(["fingerprint", str(tmp_path / "t.parquet")]) == 0
+    assert capsys.readouterr().out.strip() == ms.fingerprint(table)
+
+
+def test_fingerprint_errors_exit_2(tmp_path, capsys):
+    assert main(["fingerprint", str(tmp_path / "missing.npy")]) == 2
+    (tmp_path / "x.weird").write_text("?")
+    assert main(["fingerprint", str(tmp_path / "x.weird")]) == 2
+    assert "--format" in capsys.readouterr().err
+    assert main(["fingerprint", str(tmp_path / "x.weird"), "--format", "bytes"]) == 0
+
+
+def test_python_dash_m_and_console_script(model_dir):
+    r = subprocess.run(
+        [sys.executable, "-m", "mlsentry", "manifest", str(model_dir), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["schema"] == "mlsentry/manifest/v1"
+
+
+def test_demo_runs_and_catches_tampering(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "tampered" in text
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema"] == "mlsentry/demo-report/v1"
+    assert report["passed"] is True
+    verdicts = {s["name"]: s["report"]["passed"] for s in report["steps"]}
+    assert list(verdicts.values()) == [True, False]
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
