@@ -160,7 +160,9 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     with open(os.path.join(tampered, "tokenizer", "merges.txt"), "w") as fh:
         fh.write("injected\n")
     report = integrity.verify(tampered, man)
-    steps.append(DemoStep("verify a tampered copy (one bit flipped, one file swapped)", report, False))
+    steps.append(
+        DemoStep("verify a tampered copy (one bit flipped, one file swapped)", report, False)
+    )
     _say(quiet, "4. verify tampered copy:\n" + _indent(report.summary()))
 
     demo = DemoReport(steps, {"dataset": fp, "model manifest": man.root}, seed=seed)

@@ -56,9 +56,7 @@ class Report:
         self.config: dict[str, Any] = dict(config or {})
         self.inputs: dict[str, str] = dict(inputs or {})
         self.seed = seed
-        self.created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(
-            timespec="seconds"
-        )
+        self.created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.mlsentry_version = mlsentry_version or _version()
 
     # -- what subclasses provide -------------------------------------------------------
@@ -172,7 +170,7 @@ color:#fff}
 def html_page(title: str, body: str) -> str:
     """Wrap sections into one standalone HTML document."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>{body}</body></html>\n"
     )
