@@ -3,3 +3,4 @@
 pub mod fingerprint;
 pub mod hashing;
 pub mod manifest;
+pub mod merkle;
