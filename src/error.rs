@@ -13,9 +13,7 @@ use crate::core::CoreError;
 
 fn exception_class<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyType>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let module = MODULE.get_or_try_init(py, || {
-        py.import("mlsentry.errors").map(|m| m.unbind())
-    })?;
+    let module = MODULE.get_or_try_init(py, || py.import("mlsentry.errors").map(|m| m.unbind()))?;
     Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
 }
 
@@ -46,12 +44,18 @@ impl From<CoreError> for PyErr {
                     raise(
                         py,
                         class,
-                        (errno, source.to_string(), path.to_string_lossy().into_owned()),
+                        (
+                            errno,
+                            source.to_string(),
+                            path.to_string_lossy().into_owned(),
+                        ),
                     )
                 }
                 CoreError::UnsafePath { .. } => raise(py, "UnsafePathError", (msg,)),
                 CoreError::FileChanged { .. } => raise(py, "FileChangedError", (msg,)),
                 CoreError::Manifest(_) => raise(py, "ManifestError", (msg,)),
+                CoreError::Key(_) => raise(py, "KeyFormatError", (msg,)),
+                CoreError::Signature(_) => raise(py, "SignatureError", (msg,)),
                 CoreError::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
             }
         })

@@ -15,6 +15,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInputError",
     "InvalidTypeError",
+    "KeyFormatError",
     "ManifestError",
     "MlsentryError",
     "PathNotFoundError",
@@ -66,6 +67,11 @@ class ManifestError(IntegrityError, ValueError):
 
 class SignatureError(IntegrityError):
     """A signature does not verify."""
+
+
+class KeyFormatError(MlsentryError, ValueError):
+    """A key that cannot be used: malformed or truncated PEM, an unsupported key type, or a
+    wrong passphrase."""
 
 
 class ScanError(MlsentryError):

@@ -30,6 +30,12 @@ pub enum CoreError {
     /// A manifest (or other stored document) is malformed.
     #[error("invalid manifest: {0}")]
     Manifest(String),
+    /// A key that cannot be used (malformed, wrong type, wrong passphrase).
+    #[error("{0}")]
+    Key(String),
+    /// A signature or signed document that does not verify.
+    #[error("{0}")]
+    Signature(String),
     /// The caller asked to stop (Ctrl-C).
     #[error("interrupted")]
     Cancelled,

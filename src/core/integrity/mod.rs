@@ -4,3 +4,4 @@ pub mod fingerprint;
 pub mod hashing;
 pub mod manifest;
 pub mod merkle;
+pub mod signing;
