@@ -221,7 +221,10 @@ mod tests {
     ];
 
     fn reference() -> Vec<Hash> {
-        LEAVES.iter().map(|l| leaf_hash(&hex::decode(l).unwrap())).collect()
+        LEAVES
+            .iter()
+            .map(|l| leaf_hash(&hex::decode(l).unwrap()))
+            .collect()
     }
 
     #[test]
@@ -258,7 +261,13 @@ mod tests {
             let proof = inclusion_proof(&leaves, index).unwrap();
             let expected: Vec<Hash> = expected.iter().map(|s| h(s)).collect();
             assert_eq!(proof, expected);
-            assert!(verify_inclusion(&leaves[index], index as u64, 8, &proof, &root8));
+            assert!(verify_inclusion(
+                &leaves[index],
+                index as u64,
+                8,
+                &proof,
+                &root8
+            ));
         }
     }
 
@@ -330,7 +339,10 @@ mod tests {
             for m in 1..=n {
                 let p = consistency_proof(tree, m).unwrap();
                 let old = root(&tree[..m]);
-                assert!(verify_consistency(m as u64, n as u64, &old, &r, &p), "{m}->{n}");
+                assert!(
+                    verify_consistency(m as u64, n as u64, &old, &r, &p),
+                    "{m}->{n}"
+                );
                 if m < n {
                     let mut wrong_old = old;
                     wrong_old[31] ^= 1;
