@@ -1,7 +1,743 @@
-"""Integrity: prove that a dataset or a model is exactly the one that was validated."""
+"""Integrity: prove that a dataset or a model is exactly the one that was validated.
+
+Files and folders
+-----------------
+:func:`hash_file` gives the standard digest of one file. :func:`manifest` lists every
+regular file of a folder with its size and digest plus one ``root`` digest, and
+:func:`verify` re-hashes a folder against a manifest and reports what was added, removed
+or modified. Hashing runs in Rust, in parallel, without the GIL, and can be interrupted
+with Ctrl-C.
+
+The root follows the OpenSSF Model Signing v1.0 definition (the ``model-signing``
+package): the digest of the concatenation of the raw file digests (shards mode: shard
+digests), ordered by relative POSIX path compared component by component. With SHA-256
+it equals the root ``model_signing`` computes for the same folder.
+
+Paths in a manifest are relative, ``/``-separated ``str``. A file name that is not valid
+UTF-8 is kept exactly with Python's ``surrogateescape`` decoding (``b"\\xff.bin"`` becomes
+``"\\udcff.bin"``), and the JSON text is ASCII with ``\\uXXXX`` escapes, so every name
+round-trips byte for byte; Unicode names are never normalised (NFC and NFD stay distinct).
+"""
 
 from __future__ import annotations
 
-from ._fingerprint import fingerprint
+import dataclasses
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Optional, Union
 
-__all__ = ["fingerprint"]
+from . import _core
+from ._fingerprint import fingerprint
+from ._progress import ProgressArg, progress_callback
+from .errors import IntegrityError, InvalidInputError, InvalidTypeError, ManifestError
+from .report import Report, html_table
+
+__all__ = [
+    "FileEntry",
+    "Manifest",
+    "ModifiedFile",
+    "VerifyReport",
+    "fingerprint",
+    "hash_file",
+    "manifest",
+    "verify",
+]
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+MANIFEST_SCHEMA = "mlsentry/manifest/v1"
+_ALGORITHMS = ("sha256", "blake3")
+
+
+def _path_bytes(path: Any, what: str = "path") -> bytes:
+    try:
+        return os.fsencode(path)
+    except TypeError:
+        raise InvalidTypeError(
+            f"{what}: expected a str, bytes or os.PathLike path, got {type(path).__name__}"
+        ) from None
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _encode(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _show(path: str) -> str:
+    """A path for reports: non-UTF-8 bytes as ``\\xNN`` (JSON and HTML need valid text)."""
+    return _encode(path).decode("utf-8", "backslashreplace")
+
+
+def _check_algorithm(algorithm: Any) -> str:
+    if algorithm not in _ALGORITHMS:
+        raise InvalidInputError(f'algorithm: expected "sha256" or "blake3", got {algorithm!r}')
+    return str(algorithm)
+
+
+def _check_shard_size(shard_size: Any) -> Optional[int]:
+    if shard_size is None:
+        return None
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int):
+        raise InvalidTypeError(
+            f"shard_size: expected a positive int (bytes) or None, got {type(shard_size).__name__}"
+        )
+    if shard_size <= 0 or shard_size >= 2**64:
+        raise InvalidInputError(
+            f"shard_size: expected a positive number of bytes or None, got {shard_size}"
+        )
+    return shard_size
+
+
+def _check_ignore(ignore: Any) -> tuple[str, ...]:
+    if isinstance(ignore, str):
+        ignore = (ignore,)
+    try:
+        patterns = tuple(ignore)
+    except TypeError:
+        raise InvalidTypeError(
+            f"ignore: expected glob patterns (a sequence of str), got {type(ignore).__name__}"
+        ) from None
+    for p in patterns:
+        if not isinstance(p, str):
+            raise InvalidTypeError(f"ignore: expected str patterns, got {p!r}")
+    return patterns
+
+
+def hash_file(path: PathArg, algorithm: str = "sha256", *, progress: ProgressArg = False) -> str:
+    """The digest of one file, as ``"<algorithm>:<hex>"``.
+
+    The file is read with large positioned reads (never memory-mapped) without holding
+    the GIL; BLAKE3 hashes each buffer with all cores. The result is the standard digest
+    of the bytes (``hashlib.sha256(data).hexdigest()``, ``blake3(data).hexdigest()``).
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        A regular file (symbolic links are followed). FIFOs, devices and sockets are
+        refused without being opened.
+    algorithm : {"sha256", "blake3"}
+        The hash function.
+    progress : bool or callable, optional
+        ``True`` shows a tqdm bar (if tqdm is installed); a callable receives
+        ``(bytes_done, bytes_total)`` about ten times a second.
+
+    Returns
+    -------
+    str
+        ``"sha256:<64 hex digits>"`` or ``"blake3:<64 hex digits>"``.
+
+    Raises
+    ------
+    PathNotFoundError, FilePermissionError, FileAccessError
+        The file cannot be read (``.filename`` names it).
+    UnsafePathError
+        The path is a FIFO, a device or a socket.
+    FileChangedError
+        The file changed while it was read.
+
+    Examples
+    --------
+    >>> import mlsentry as ms
+    >>> _ = open("weights.bin", "wb").write(b"abc")
+    >>> ms.integrity.hash_file("weights.bin")
+    'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    >>> ms.integrity.hash_file("weights.bin", "blake3")[:15]
+    'blake3:6437b3ac'
+    """
+    raw = _path_bytes(path)
+    algorithm = _check_algorithm(algorithm)
+    with progress_callback(progress, "hashing", unit="B") as cb:
+        return _core.hash_file(raw, algorithm, cb)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    """One regular file of a manifest.
+
+    Attributes
+    ----------
+    path : str
+        Relative POSIX path (non-UTF-8 bytes kept with ``surrogateescape``).
+    size : int
+        Size in bytes.
+    digest : str
+        ``"<algorithm>:<hex>"``: the file's digest in files mode; in shards mode the digest
+        of the concatenation of its raw shard digests.
+    shards : tuple of str or None
+        Shard digests in shards mode (an empty file has none), else ``None``.
+    """
+
+    path: str
+    size: int
+    digest: str
+    shards: Optional[tuple[str, ...]] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "size": self.size, "digest": self.digest}
+        if self.shards is not None:
+            out["shards"] = list(self.shards)
+        return out
+
+
+def _raw_entries(files: Iterable[FileEntry]) -> list[tuple[bytes, int, str, Optional[list[str]]]]:
+    return [
+        (_encode(f.path), f.size, f.digest, None if f.shards is None else list(f.shards))
+        for f in files
+    ]
+
+
+class Manifest:
+    """The files of a tree with their digests, and one root digest over them.
+
+    Build one with :func:`manifest`; read one with :meth:`from_json` or :meth:`load`.
+    Instances are immutable in practice (read-only properties, entries are frozen).
+
+    Attributes
+    ----------
+    root : str
+        ``"<algorithm>:<hex>"`` over the listed digests (OpenSSF Model Signing v1.0).
+    files : list of FileEntry
+        Every regular file, in canonical order (path components compared in turn).
+    algorithm : str
+        ``"sha256"`` or ``"blake3"``.
+    shard_size : int or None
+        Shard size in bytes (shards mode) or ``None`` (files mode).
+    ignore : tuple of str
+        The ignore patterns used (re-applied by :func:`verify`).
+    follow_symlinks : bool
+        Whether links leaving the tree were followed.
+
+    JSON format (``to_json``)::
+
+        {"schema": "mlsentry/manifest/v1", "algorithm": "sha256", "shard_size": null,
+         "ignore": [], "follow_symlinks": false, "root": "sha256:...",
+         "files": [{"path": "d0/f00", "size": 23, "digest": "sha256:..."}, ...]}
+
+    In shards mode each file also has ``"shards": ["sha256:...", ...]``.
+    """
+
+    __slots__ = ("_algorithm", "_files", "_follow_symlinks", "_ignore", "_root", "_shard_size")
+
+    schema: ClassVar[str] = MANIFEST_SCHEMA
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        files: Sequence[FileEntry],
+        algorithm: str,
+        shard_size: Optional[int] = None,
+        ignore: Sequence[str] = (),
+        follow_symlinks: bool = False,
+    ) -> None:
+        self._root = root
+        self._files = tuple(files)
+        self._algorithm = algorithm
+        self._shard_size = shard_size
+        self._ignore = tuple(ignore)
+        self._follow_symlinks = bool(follow_symlinks)
+
+    @property
+    def root(self) -> str:
+        return self._root
+
+    @property
+    def files(self) -> list[FileEntry]:
+        return list(self._files)
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    @property
+    def shard_size(self) -> Optional[int]:
+        return self._shard_size
+
+    @property
+    def ignore(self) -> tuple[str, ...]:
+        return self._ignore
+
+    @property
+    def follow_symlinks(self) -> bool:
+        return self._follow_symlinks
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Manifest):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self._root)
+
+    def __repr__(self) -> str:
+        mode = "files" if self._shard_size is None else f"shards of {self._shard_size} B"
+        return f"<Manifest {self._root} ({len(self._files)} files, {mode})>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as JSON-ready data."""
+        return {
+            "schema": MANIFEST_SCHEMA,
+            "algorithm": self._algorithm,
+            "shard_size": self._shard_size,
+            "ignore": list(self._ignore),
+            "follow_symlinks": self._follow_symlinks,
+            "root": self._root,
+            "files": [f.to_dict() for f in self._files],
+        }
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """The manifest as JSON text (ASCII; non-ASCII names as ``\\uXXXX`` escapes).
+
+        Examples
+        --------
+        >>> import mlsentry as ms
+        >>> _ = open("a.txt", "wb").write(b"abc")
+        >>> m = ms.integrity.manifest("a.txt")
+        >>> ms.integrity.Manifest.from_json(m.to_json()) == m
+        True
+        """
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=True)
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes]) -> Manifest:
+        """Reads a manifest written by :meth:`to_json`, checking it strictly.
+
+        Raises
+        ------
+        ManifestError
+            Not JSON, not a manifest, missing or wrong-typed fields, malformed digests,
+            unsafe or duplicate paths, shards that do not fit the sizes, or a root that
+            does not match the listed digests (a hand edit).
+        """
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError) as e:
+            raise ManifestError(f"invalid manifest: not JSON ({e})") from None
+        return cls._from_dict(data)
+
+    @classmethod
+    def _from_dict(cls, data: Any) -> Manifest:
+        def fail(msg: str) -> ManifestError:
+            return ManifestError(f"invalid manifest: {msg}")
+
+        if not isinstance(data, dict):
+            raise fail(f"expected a JSON object, got {type(data).__name__}")
+        if data.get("schema") != MANIFEST_SCHEMA:
+            raise fail(f"schema is {data.get('schema')!r}, expected {MANIFEST_SCHEMA!r}")
+        expected = {
+            "schema",
+            "algorithm",
+            "shard_size",
+            "ignore",
+            "follow_symlinks",
+            "root",
+            "files",
+        }
+        missing = sorted(expected - data.keys())
+        if missing:
+            raise fail(f"missing field(s) {', '.join(missing)}")
+        unknown = sorted(data.keys() - expected)
+        if unknown:
+            raise fail(f"unknown field(s) {', '.join(unknown)}")
+        algorithm, shard_size = data["algorithm"], data["shard_size"]
+        if algorithm not in _ALGORITHMS:
+            raise fail(f"algorithm must be 'sha256' or 'blake3', got {algorithm!r}")
+        if shard_size is not None and (
+            isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size <= 0
+        ):
+            raise fail(f"shard_size must be a positive integer or null, got {shard_size!r}")
+        ignore = data["ignore"]
+        if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
+            raise fail("ignore must be a list of strings")
+        if not isinstance(data["follow_symlinks"], bool):
+            raise fail("follow_symlinks must be true or false")
+        if not isinstance(data["root"], str):
+            raise fail("root must be a string")
+        files = data["files"]
+        if not isinstance(files, list):
+            raise fail("files must be a list")
+        entries = []
+        for i, f in enumerate(files):
+            where = f"files[{i}]"
+            if not isinstance(f, dict):
+                raise fail(f"{where} must be an object")
+            keys = {"path", "size", "digest"} | ({"shards"} if shard_size is not None else set())
+            if set(f.keys()) != keys:
+                raise fail(f"{where} must have exactly the fields {', '.join(sorted(keys))}")
+            path, size, digest = f["path"], f["size"], f["digest"]
+            if not isinstance(path, str):
+                raise fail(f"{where}.path must be a string")
+            where = f"{where} ({path!r})"
+            try:
+                _encode(path)
+            except UnicodeEncodeError:
+                raise fail(
+                    f"{where}: path holds a lone surrogate that is no escaped byte"
+                ) from None
+            if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**64:
+                raise fail(f"{where}.size must be a non-negative integer")
+            if not isinstance(digest, str):
+                raise fail(f"{where}.digest must be a string")
+            shards = None
+            if shard_size is not None:
+                shards = f["shards"]
+                if not isinstance(shards, list) or not all(isinstance(s, str) for s in shards):
+                    raise fail(f"{where}.shards must be a list of strings")
+                shards = tuple(shards)
+            entries.append(FileEntry(path, size, digest, shards))
+        # Digests, paths, duplicates, shards and root are checked once, in Rust.
+        order = _core.check_manifest(algorithm, shard_size, _raw_entries(entries), data["root"])
+        return cls(
+            root=data["root"],
+            files=[entries[i] for i in order],
+            algorithm=algorithm,
+            shard_size=shard_size,
+            ignore=ignore,
+            follow_symlinks=data["follow_symlinks"],
+        )
+
+    def save(self, path: PathArg) -> None:
+        """Writes :meth:`to_json` to ``path``.
+
+        Examples
+        --------
+        >>> import mlsentry as ms
+        >>> _ = open("a.txt", "wb").write(b"abc")
+        >>> m = ms.integrity.manifest("a.txt")
+        >>> m.save("a.manifest.json")
+        >>> ms.integrity.Manifest.load("a.manifest.json").root == m.root
+        True
+        """
+        with open(path, "w", encoding="ascii") as fh:
+            fh.write(self.to_json())
+            fh.write("\n")
+
+    @classmethod
+    def load(cls, path: PathArg) -> Manifest:
+        """Reads and checks a manifest saved with :meth:`save` (see :meth:`from_json`)."""
+        with open(path, "rb") as fh:
+            data = fh.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ManifestError(
+                f"invalid manifest: {os.fsdecode(path)!r} is not UTF-8 text"
+            ) from None
+        return cls.from_json(text)
+
+
+def _build(
+    path: PathArg,
+    algorithm: str,
+    shard_size: Optional[int],
+    ignore: tuple[str, ...],
+    follow_symlinks: bool,
+    progress: ProgressArg,
+    desc: str,
+) -> Manifest:
+    raw = _path_bytes(path)
+    with progress_callback(progress, desc, unit="B") as cb:
+        root, entries = _core.build_manifest(
+            raw, algorithm, shard_size, list(ignore), bool(follow_symlinks), cb
+        )
+    files = [
+        FileEntry(_decode(p), size, digest, None if shards is None else tuple(shards))
+        for p, size, digest, shards in entries
+    ]
+    return Manifest(
+        root=root,
+        files=files,
+        algorithm=algorithm,
+        shard_size=shard_size,
+        ignore=ignore,
+        follow_symlinks=follow_symlinks,
+    )
+
+
+def manifest(
+    path: PathArg,
+    algorithm: str = "sha256",
+    shard_size: Optional[int] = None,
+    ignore: Iterable[str] = (),
+    follow_symlinks: bool = False,
+    *,
+    progress: ProgressArg = False,
+) -> Manifest:
+    """The manifest of a file or a folder: every regular file, its size and digest.
+
+    Files (and, in shards mode, every shard of every file) are hashed in parallel in
+    Rust. The ``root`` follows the OpenSSF Model Signing v1.0 definition: with SHA-256
+    it equals the root the ``model-signing`` package computes for the same folder (files
+    mode: ``Config().hash(folder)``; shards mode: ``use_shard_serialization``).
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        A folder, or a single file (listed under its own name).
+    algorithm : {"sha256", "blake3"}
+        The hash function for files, shards and root.
+    shard_size : int, optional
+        ``None`` (files mode): one digest per file. A number of bytes (shards mode): each
+        file is cut into shards of that size, hashed in parallel, so one huge file uses
+        every core; each entry keeps its shard digests.
+    ignore : iterable of str
+        Glob patterns on the relative POSIX path: ``*`` (not ``/``), ``**`` (anything),
+        ``?``, ``[...]``. A pattern without ``/`` matches a name at any depth
+        (``"*.tmp"``); a matching folder is skipped whole (``".git"``, ``".git/**"``).
+    follow_symlinks : bool
+        ``False``: a symbolic link inside the tree is hashed as its target's content and
+        a link leaving the tree raises :class:`~mlsentry.errors.UnsafePathError`.
+        ``True``: every link is followed. Link loops always raise.
+    progress : bool or callable, optional
+        ``True`` shows a tqdm bar; a callable receives ``(bytes_done, bytes_total)``.
+
+    Returns
+    -------
+    Manifest
+        Files in canonical order (path components compared in turn, as
+        ``pathlib.PurePosixPath`` orders them). Empty folders do not appear.
+
+    Raises
+    ------
+    PathNotFoundError, FilePermissionError, FileAccessError
+        A path cannot be read (``.filename`` names it).
+    UnsafePathError
+        A FIFO, device or socket (never opened), a link loop, a broken link, or a link
+        leaving the tree without ``follow_symlinks``.
+    FileChangedError
+        A file changed while it was hashed.
+
+    Examples
+    --------
+    >>> import os, mlsentry as ms
+    >>> os.makedirs("model/sub")
+    >>> _ = open("model/config.json", "wb").write(b"{}")
+    >>> _ = open("model/sub/weights.bin", "wb").write(b"abc")
+    >>> m = ms.integrity.manifest("model")
+    >>> [f.path for f in m.files]
+    ['config.json', 'sub/weights.bin']
+    >>> m.files[1].digest
+    'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    >>> m.root
+    'sha256:...'
+    >>> len(ms.integrity.manifest("model", shard_size=2).files[1].shards)
+    2
+    """
+    return _build(
+        path,
+        _check_algorithm(algorithm),
+        _check_shard_size(shard_size),
+        _check_ignore(ignore),
+        bool(follow_symlinks),
+        progress,
+        "manifest",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ModifiedFile:
+    """A file whose content differs from the manifest."""
+
+    path: str
+    expected: str
+    actual: str
+    expected_size: int
+    actual_size: int
+
+
+class VerifyReport(Report):
+    """What :func:`verify` found: files added, removed and modified.
+
+    Attributes
+    ----------
+    ok : bool
+        No change at all (also ``passed``).
+    added : list of str
+        Paths present now but not in the manifest.
+    removed : list of str
+        Paths in the manifest but missing now.
+    modified : list of ModifiedFile
+        Paths whose digest differs (with expected and actual digest and size).
+    """
+
+    schema: ClassVar[str] = "mlsentry/verify-report/v1"
+    title: ClassVar[str] = "Integrity verification"
+
+    def __init__(
+        self,
+        *,
+        added: Sequence[str],
+        removed: Sequence[str],
+        modified: Sequence[ModifiedFile],
+        files_checked: int,
+        config: Optional[Mapping[str, Any]] = None,
+        inputs: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        super().__init__(config=config, inputs=inputs)
+        self.added = list(added)
+        self.removed = list(removed)
+        self.modified = list(modified)
+        self.files_checked = files_checked
+
+    @property
+    def ok(self) -> bool:
+        return not (self.added or self.removed or self.modified)
+
+    @property
+    def passed(self) -> bool:
+        return self.ok
+
+    def _changes(self) -> list[tuple[str, str, str, str, Optional[int], Optional[int]]]:
+        rows: list[tuple[str, str, str, str, Optional[int], Optional[int]]] = []
+        rows += [
+            ("modified", m.path, m.expected, m.actual, m.expected_size, m.actual_size)
+            for m in self.modified
+        ]
+        rows += [("added", p, "", "", None, None) for p in self.added]
+        rows += [("removed", p, "", "", None, None) for p in self.removed]
+        return rows
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "files_checked": self.files_checked,
+            "added": [_show(p) for p in self.added],
+            "removed": [_show(p) for p in self.removed],
+            "modified": [{**dataclasses.asdict(m), "path": _show(m.path)} for m in self.modified],
+        }
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.title}: PASSED ({self.files_checked} files unchanged)"
+        lines = [
+            f"{self.title}: FAILED ({len(self.modified)} modified, {len(self.added)} added, "
+            f"{len(self.removed)} removed)"
+        ]
+        lines += [
+            f"  modified {_show(m.path)}: expected {m.expected}, got {m.actual}"
+            for m in self.modified
+        ]
+        lines += [f"  added    {_show(p)}" for p in self.added]
+        lines += [f"  removed  {_show(p)}" for p in self.removed]
+        return "\n".join(lines)
+
+    def _html_body(self) -> str:
+        import html
+
+        if self.ok:
+            return f"<p>All {self.files_checked} files match the manifest.</p>"
+        rows = [
+            [c, _show(p), e, a, "" if es is None else es, "" if as_ is None else as_]
+            for c, p, e, a, es, as_ in self._changes()
+        ]
+        return f"<p>{html.escape(self.summary().splitlines()[0])}</p>" + html_table(
+            ["change", "path", "expected digest", "actual digest", "expected size", "actual size"],
+            rows,
+            css_class="changes",
+            row_classes=["bad"] * len(rows),
+        )
+
+    def to_pandas(self) -> Any:
+        """One row per change: change, path, expected, actual, expected_size, actual_size."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            self._changes(),
+            columns=["change", "path", "expected", "actual", "expected_size", "actual_size"],
+        )
+
+
+def verify(
+    path: PathArg,
+    manifest: Union[Manifest, PathArg],
+    *,
+    strict: bool = False,
+    progress: ProgressArg = False,
+) -> VerifyReport:
+    """Re-hashes ``path`` and compares it with a manifest.
+
+    The same algorithm, mode (files or shards), ignore patterns and symlink setting as the
+    manifest's are used.
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        The folder (or file) to check.
+    manifest : Manifest or path
+        A :class:`Manifest`, or the path of a manifest JSON file (checked strictly).
+    strict : bool
+        Raise :class:`~mlsentry.errors.IntegrityError` listing the changes when anything
+        differs, instead of returning a failed report.
+    progress : bool or callable, optional
+        ``True`` shows a tqdm bar; a callable receives ``(bytes_done, bytes_total)``.
+
+    Returns
+    -------
+    VerifyReport
+        ``ok``/``passed``, ``added``, ``removed``, ``modified``; its ``inputs`` record the
+        manifest's root and the current root.
+
+    Examples
+    --------
+    >>> import os, mlsentry as ms
+    >>> os.makedirs("model")
+    >>> _ = open("model/weights.bin", "wb").write(b"abc")
+    >>> m = ms.integrity.manifest("model")
+    >>> ms.integrity.verify("model", m).ok
+    True
+    >>> _ = open("model/weights.bin", "wb").write(b"abd")
+    >>> r = ms.integrity.verify("model", m)
+    >>> r.passed, [c.path for c in r.modified]
+    (False, ['weights.bin'])
+    """
+    if not isinstance(manifest, Manifest):
+        try:
+            manifest = Manifest.load(manifest)  # type: ignore[arg-type]
+        except TypeError:
+            raise InvalidTypeError(
+                "manifest: expected a Manifest or the path of a manifest JSON file, "
+                f"got {type(manifest).__name__}"
+            ) from None
+    current = _build(
+        path,
+        manifest.algorithm,
+        manifest.shard_size,
+        manifest.ignore,
+        manifest.follow_symlinks,
+        progress,
+        "verify",
+    )
+    old = {f.path: f for f in manifest.files}
+    new = {f.path: f for f in current.files}
+    added = [p for p in new if p not in old]
+    removed = [p for p in old if p not in new]
+    modified = [
+        ModifiedFile(p, old[p].digest, n.digest, old[p].size, n.size)
+        for p, n in new.items()
+        if p in old and (old[p].digest != n.digest or old[p].size != n.size)
+    ]
+    report = VerifyReport(
+        added=added,
+        removed=removed,
+        modified=modified,
+        files_checked=len(new),
+        config={
+            "path": _path_bytes(path).decode("utf-8", "backslashreplace"),
+            "algorithm": manifest.algorithm,
+            "shard_size": manifest.shard_size,
+            "ignore": list(manifest.ignore),
+            "follow_symlinks": manifest.follow_symlinks,
+            "strict": bool(strict),
+        },
+        inputs={"manifest": manifest.root, "current": current.root},
+    )
+    if strict and not report.ok:
+        raise IntegrityError(report.summary())
+    return report
