@@ -1,5 +1,6 @@
 //! Integrity: content fingerprints, file hashing, manifests and their verification.
 
+pub mod audit;
 pub mod fingerprint;
 pub mod hashing;
 pub mod manifest;

@@ -1,0 +1,714 @@
+//! An append-only audit log: JSON Lines under an RFC 6962 Merkle tree.
+//!
+//! Each line is one JSON object:
+//! * an entry: `{"type":"entry","index":i,"time":T,"event":{...},"leaf":HEX}` where `leaf`
+//!   is the RFC 6962 leaf hash of the canonical JSON of `{"event","index","time"}` (keys
+//!   sorted at every level, no white space, UTF-8);
+//! * a checkpoint: `{"type":"checkpoint","size":n,"root":HEX,"time":T,"envelope":{...}}`,
+//!   a DSSE envelope over the canonical JSON of `{"log","root","size","time"}` signed by the
+//!   key given to `checkpoint`.
+//!
+//! Appends take an exclusive `flock` on the file, so several processes can append at once;
+//! each line is written with one `write` on an `O_APPEND` descriptor and, when `durable`,
+//! `fsync`ed before the call returns. A crash can leave a torn last line (no newline): it is
+//! reported by `verify`, every earlier entry still verifies, and the next append cuts it
+//! off (and says how many bytes it removed).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use super::merkle::{self, Hash};
+use super::signing::{Envelope, PublicKey, SigningKey};
+use crate::core::error::{CoreError, CoreResult};
+
+pub const LOG_SCHEMA: &str = "mlsentry/audit-log/v1";
+pub const CHECKPOINT_TYPE: &str = "application/vnd.mlsentry.audit-checkpoint+json";
+
+/// JSON with keys sorted at every level and no white space: the bytes that are hashed.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String((*k).clone()).to_string());
+                out.push(':');
+                write_canonical(&map[*k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn entry_leaf(index: u64, time: &str, event: &Value) -> Hash {
+    let mut m = Map::new();
+    m.insert("event".into(), event.clone());
+    m.insert("index".into(), Value::from(index));
+    m.insert("time".into(), Value::from(time));
+    merkle::leaf_hash(canonical_json(&Value::Object(m)).as_bytes())
+}
+
+/// An exclusive advisory lock on an open file's descriptor, released on drop. The guard
+/// must not outlive the `File` (callers declare it after the file, so it drops first).
+struct Flock(std::os::unix::io::RawFd);
+
+impl Flock {
+    fn exclusive(file: &File, path: &Path) -> CoreResult<Self> {
+        let fd = file.as_raw_fd();
+        // SAFETY: flock on an open descriptor; it stays open while the guard lives.
+        let rc = unsafe { libc::flock(fd, libc::LOCK_EX) };
+        if rc != 0 {
+            return Err(CoreError::io(path, std::io::Error::last_os_error()));
+        }
+        Ok(Flock(fd))
+    }
+}
+
+impl Drop for Flock {
+    fn drop(&mut self) {
+        // SAFETY: unlocking the descriptor locked in `exclusive`, still open.
+        unsafe {
+            libc::flock(self.0, libc::LOCK_UN);
+        }
+    }
+}
+
+/// A parsed line of the log.
+#[derive(Debug, Clone)]
+pub enum Line {
+    Entry {
+        index: u64,
+        time: String,
+        event: Value,
+        leaf: String,
+    },
+    Checkpoint {
+        size: u64,
+        root: String,
+        time: String,
+        envelope: Value,
+    },
+}
+
+/// What `append` wrote.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub index: u64,
+    pub leaf: String,
+    pub line: String,
+    /// Bytes of a torn last line (left by a crash) that were cut off before appending.
+    pub torn_bytes_removed: u64,
+}
+
+/// Reads the end of the file: the last complete line and the length of a torn tail.
+fn tail(file: &mut File, path: &Path) -> CoreResult<(Option<String>, u64, u64)> {
+    let len = file.metadata().map_err(|e| CoreError::io(path, e))?.len();
+    let mut end = len;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut torn: Option<u64> = None;
+    // Read backwards in blocks until a whole last line is in `buf`.
+    let block = 64 * 1024u64;
+    loop {
+        let start = end.saturating_sub(block);
+        let mut chunk = vec![0u8; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut chunk))
+            .map_err(|e| CoreError::io(path, e))?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        end = start;
+        if torn.is_none() {
+            if buf.is_empty() {
+                return Ok((None, 0, len));
+            }
+            let t = if buf.last() == Some(&b'\n') {
+                0
+            } else {
+                match buf.iter().rposition(|&b| b == b'\n') {
+                    Some(p) => (buf.len() - p - 1) as u64,
+                    None if start == 0 => buf.len() as u64,
+                    None => continue,
+                }
+            };
+            torn = Some(t);
+        }
+        let t = torn.unwrap_or(0) as usize;
+        let body = &buf[..buf.len() - t];
+        if body.is_empty() {
+            return Ok((None, t as u64, len));
+        }
+        // `body` ends with '\n': find the newline before the last line.
+        let last_start = body[..body.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|p| p + 1);
+        match last_start {
+            Some(p) => {
+                let line = String::from_utf8_lossy(&body[p..body.len() - 1]).into_owned();
+                return Ok((Some(line), t as u64, len));
+            }
+            None if start == 0 => {
+                let line = String::from_utf8_lossy(&body[..body.len() - 1]).into_owned();
+                return Ok((Some(line), t as u64, len));
+            }
+            None => continue,
+        }
+    }
+}
+
+fn parse_line(text: &str) -> Result<Line, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let s = |k: &str| -> Result<String, String> {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("missing or non-string {k:?}"))
+    };
+    let n = |k: &str| -> Result<u64, String> {
+        obj.get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("missing or non-integer {k:?}"))
+    };
+    match obj.get("type").and_then(Value::as_str) {
+        Some("entry") => Ok(Line::Entry {
+            index: n("index")?,
+            time: s("time")?,
+            event: obj.get("event").cloned().ok_or("missing \"event\"")?,
+            leaf: s("leaf")?,
+        }),
+        Some("checkpoint") => Ok(Line::Checkpoint {
+            size: n("size")?,
+            root: s("root")?,
+            time: s("time")?,
+            envelope: obj.get("envelope").cloned().ok_or("missing \"envelope\"")?,
+        }),
+        _ => Err("not an mlsentry audit-log line (no \"type\" entry/checkpoint)".into()),
+    }
+}
+
+fn open_for_append(path: &Path) -> CoreResult<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| CoreError::io(path, e))
+}
+
+/// Appends one event (a JSON object). `time` is an RFC 3339 timestamp from the caller.
+pub fn append(path: &Path, event: &Value, time: &str, durable: bool) -> CoreResult<Appended> {
+    if !event.is_object() {
+        return Err(CoreError::invalid("event: expected a JSON object (a dict)"));
+    }
+    let mut file = open_for_append(path)?;
+    let _lock = Flock::exclusive(&file, path)?;
+    let (last, torn, len) = tail(&mut file, path)?;
+    if torn > 0 {
+        file.set_len(len - torn)
+            .map_err(|e| CoreError::io(path, e))?;
+    }
+    let index = match last.as_deref() {
+        None => 0,
+        Some(text) => last_entry_index(path, text)?.map_or(0, |i| i + 1),
+    };
+    let leaf = hex::encode(entry_leaf(index, time, event));
+    let mut m = Map::new();
+    m.insert("type".into(), Value::from("entry"));
+    m.insert("index".into(), Value::from(index));
+    m.insert("time".into(), Value::from(time));
+    m.insert("event".into(), event.clone());
+    m.insert("leaf".into(), Value::from(leaf.clone()));
+    let mut line = canonical_json(&Value::Object(m));
+    line.push('\n');
+    file.write_all(line.as_bytes())
+        .map_err(|e| CoreError::io(path, e))?;
+    if durable {
+        file.sync_data().map_err(|e| CoreError::io(path, e))?;
+    }
+    line.pop();
+    Ok(Appended {
+        index,
+        leaf,
+        line,
+        torn_bytes_removed: torn,
+    })
+}
+
+/// The index of the last entry, given the last complete line. When that line is a
+/// checkpoint, its size says how many entries precede it.
+fn last_entry_index(path: &Path, text: &str) -> CoreResult<Option<u64>> {
+    match parse_line(text) {
+        Ok(Line::Entry { index, .. }) => Ok(Some(index)),
+        Ok(Line::Checkpoint { size, .. }) => Ok(size.checked_sub(1)),
+        Err(why) => Err(CoreError::UnsafePath {
+            path: path.to_path_buf(),
+            reason: format!("the last line of the log is not a valid log line: {why}"),
+        }),
+    }
+}
+
+/// One problem `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// The entry index the line claims, when it claims one.
+    pub index: Option<u64>,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    pub entries: u64,
+    pub checkpoints: u64,
+    pub checkpoints_signed_ok: u64,
+    pub problems: Vec<Problem>,
+    /// Bytes of a torn last line, 0 when the file ends cleanly.
+    pub torn_bytes: u64,
+    pub root: String,
+}
+
+/// Everything read from a log file, lines parsed in parallel.
+pub struct Contents {
+    pub lines: Vec<(u64, Result<Line, String>)>,
+    pub torn_bytes: u64,
+}
+
+pub fn read(path: &Path) -> CoreResult<Contents> {
+    let data = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
+    let complete = match data.iter().rposition(|&b| b == b'\n') {
+        Some(p) => p + 1,
+        None => 0,
+    };
+    let torn_bytes = (data.len() - complete) as u64;
+    let body = &data[..complete];
+    let mut starts = vec![0usize];
+    starts.extend(memchr_newlines(body).map(|p| p + 1));
+    starts.pop();
+    let lines = starts
+        .par_iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let end = body[s..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(body.len(), |p| s + p);
+            let text = std::str::from_utf8(&body[s..end]).map_err(|_| "not UTF-8".to_string());
+            (i as u64 + 1, text.and_then(parse_line))
+        })
+        .collect();
+    Ok(Contents { lines, torn_bytes })
+}
+
+fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    b.iter()
+        .enumerate()
+        .filter_map(|(i, &c)| (c == b'\n').then_some(i))
+}
+
+/// Leaf hashes of the entries in order, recomputed from their content, with problems.
+fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
+    let recomputed: Vec<Option<Hash>> = contents
+        .lines
+        .par_iter()
+        .map(|(_, l)| match l {
+            Ok(Line::Entry {
+                index, time, event, ..
+            }) => Some(entry_leaf(*index, time, event)),
+            _ => None,
+        })
+        .collect();
+    let mut leaves = Vec::with_capacity(contents.lines.len());
+    let mut problems = Vec::new();
+    for ((line_no, line), leaf) in contents.lines.iter().zip(&recomputed) {
+        match (line, leaf) {
+            (Err(why), _) => problems.push(Problem {
+                line: *line_no,
+                index: None,
+                what: format!("unreadable line: {why}"),
+            }),
+            (
+                Ok(Line::Entry {
+                    index,
+                    leaf: stored,
+                    ..
+                }),
+                Some(h),
+            ) => {
+                let expected = leaves.len() as u64;
+                if *index != expected {
+                    let what = if *index < expected {
+                        format!(
+                            "entry {index} appears again or out of order \
+                             (expected entry {expected}): reordered or inserted"
+                        )
+                    } else {
+                        format!(
+                            "entry {index} follows entry {}: entries {expected}..{} are \
+                             missing (deleted)",
+                            expected.wrapping_sub(1) as i64,
+                            index - 1
+                        )
+                    };
+                    problems.push(Problem {
+                        line: *line_no,
+                        index: Some(*index),
+                        what,
+                    });
+                }
+                if hex::encode(h) != *stored {
+                    problems.push(Problem {
+                        line: *line_no,
+                        index: Some(*index),
+                        what: format!(
+                            "entry {index} was edited: its content does not match its leaf hash"
+                        ),
+                    });
+                }
+                leaves.push(*h);
+            }
+            _ => {}
+        }
+    }
+    (leaves, problems)
+}
+
+/// Verifies every entry and checkpoint. Checkpoint signatures are checked against `keys`
+/// (any of them may have signed); with no keys, checkpoints are checked for their roots.
+pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
+    let contents = read(path)?;
+    let (leaves, mut problems) = leaves_and_problems(&contents);
+    let mut checkpoints = 0;
+    let mut signed_ok = 0;
+    let mut entries_seen = 0u64;
+    for (line_no, line) in &contents.lines {
+        match line {
+            Ok(Line::Entry { .. }) => entries_seen += 1,
+            Ok(Line::Checkpoint {
+                size,
+                root,
+                time,
+                envelope,
+            }) => {
+                checkpoints += 1;
+                let mut fail = |what: String| {
+                    problems.push(Problem {
+                        line: *line_no,
+                        index: None,
+                        what,
+                    })
+                };
+                if *size > entries_seen || *size as usize > leaves.len() {
+                    fail(format!(
+                        "checkpoint of size {size} stands after only {entries_seen} entries"
+                    ));
+                    continue;
+                }
+                let actual = hex::encode(merkle::root(&leaves[..*size as usize]));
+                if actual != *root {
+                    fail(format!(
+                        "checkpoint of size {size}: the first {size} entries no longer \
+                         hash to its root (an entry before it was changed)"
+                    ));
+                }
+                match check_checkpoint_envelope(envelope, *size, root, time, keys) {
+                    Ok(true) => signed_ok += 1,
+                    Ok(false) => {}
+                    Err(why) => fail(format!("checkpoint of size {size}: {why}")),
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    if contents.torn_bytes > 0 {
+        problems.push(Problem {
+            line: contents.lines.len() as u64 + 1,
+            index: None,
+            what: format!(
+                "torn last line ({} bytes without a newline, e.g. from a crash); \
+                 the entries before it are intact",
+                contents.torn_bytes
+            ),
+        });
+    }
+    Ok(Verification {
+        entries: leaves.len() as u64,
+        checkpoints,
+        checkpoints_signed_ok: signed_ok,
+        problems,
+        torn_bytes: contents.torn_bytes,
+        root: hex::encode(merkle::root(&leaves)),
+    })
+}
+
+fn checkpoint_payload(size: u64, root: &str, time: &str) -> String {
+    let mut m = Map::new();
+    m.insert("log".into(), Value::from(LOG_SCHEMA));
+    m.insert("root".into(), Value::from(root));
+    m.insert("size".into(), Value::from(size));
+    m.insert("time".into(), Value::from(time));
+    canonical_json(&Value::Object(m))
+}
+
+/// `Ok(true)` when a key verified the signature, `Ok(false)` when no key was given.
+fn check_checkpoint_envelope(
+    envelope: &Value,
+    size: u64,
+    root: &str,
+    time: &str,
+    keys: &[PublicKey],
+) -> Result<bool, String> {
+    let env: Envelope =
+        serde_json::from_value(envelope.clone()).map_err(|e| format!("bad envelope ({e})"))?;
+    let payload = super::signing::b64decode(&env.payload).map_err(|e| e.to_string())?;
+    if payload != checkpoint_payload(size, root, time).as_bytes() {
+        return Err("the signed tree head differs from the checkpoint line".into());
+    }
+    if keys.is_empty() {
+        return Ok(false);
+    }
+    if keys
+        .iter()
+        .any(|k| env.verify(k, Some(CHECKPOINT_TYPE)).is_ok())
+    {
+        Ok(true)
+    } else {
+        Err("its signature does not verify with the given key(s)".into())
+    }
+}
+
+/// Signs the current tree head and appends it as a checkpoint line.
+pub fn checkpoint(path: &Path, key: &SigningKey, time: &str, durable: bool) -> CoreResult<Value> {
+    let mut file = open_for_append(path)?;
+    let _lock = Flock::exclusive(&file, path)?;
+    let (_, torn, _) = tail(&mut file, path)?;
+    if torn > 0 {
+        return Err(CoreError::invalid(
+            "the log ends with a torn line: append an event (which removes it) or repair \
+             the log before signing a checkpoint",
+        ));
+    }
+    let contents = read(path)?;
+    let (leaves, problems) = leaves_and_problems(&contents);
+    if let Some(p) = problems.first() {
+        return Err(CoreError::Signature(format!(
+            "refusing to sign a checkpoint over a log that does not verify: line {}: {}",
+            p.line, p.what
+        )));
+    }
+    let size = leaves.len() as u64;
+    let root = hex::encode(merkle::root(&leaves));
+    let payload = checkpoint_payload(size, &root, time);
+    let env = Envelope::sign(CHECKPOINT_TYPE, payload.as_bytes(), key);
+    let env_value = serde_json::to_value(&env).map_err(|e| CoreError::invalid(e.to_string()))?;
+    let mut m = Map::new();
+    m.insert("type".into(), Value::from("checkpoint"));
+    m.insert("size".into(), Value::from(size));
+    m.insert("root".into(), Value::from(root));
+    m.insert("time".into(), Value::from(time));
+    m.insert("envelope".into(), env_value);
+    let value = Value::Object(m);
+    let mut line = canonical_json(&value);
+    line.push('\n');
+    file.write_all(line.as_bytes())
+        .map_err(|e| CoreError::io(path, e))?;
+    if durable {
+        file.sync_data().map_err(|e| CoreError::io(path, e))?;
+    }
+    Ok(value)
+}
+
+/// The entries' leaf hashes as recomputed, refusing a log that does not verify.
+pub fn verified_leaves(path: &Path) -> CoreResult<Vec<Hash>> {
+    let contents = read(path)?;
+    let (leaves, problems) = leaves_and_problems(&contents);
+    if let Some(p) = problems.first() {
+        return Err(CoreError::Signature(format!(
+            "the log does not verify: line {}: {}",
+            p.line, p.what
+        )));
+    }
+    Ok(leaves)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::integrity::signing::KeyAlgorithm;
+    use serde_json::json;
+
+    fn log_with(n: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit.jsonl");
+        for i in 0..n {
+            let a = append(
+                &p,
+                &json!({"check": "verify", "i": i}),
+                "2026-11-22T00:00:00Z",
+                false,
+            )
+            .unwrap();
+            assert_eq!(a.index, i);
+        }
+        (dir, p)
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_everywhere() {
+        let v = json!({"b": 1, "a": {"d": [1, {"z": 0, "y": 1}], "c": "é"}});
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":"é","d":[1,{"y":1,"z":0}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn clean_log_verifies_and_root_matches_merkle() {
+        let (_d, p) = log_with(10);
+        let v = verify(&p, &[]).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.entries, 10);
+        let leaves = verified_leaves(&p).unwrap();
+        assert_eq!(v.root, hex::encode(merkle::root(&leaves)));
+    }
+
+    fn rewrite(p: &Path, f: impl FnOnce(&mut Vec<String>)) {
+        let text = std::fs::read_to_string(p).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        f(&mut lines);
+        std::fs::write(p, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn edits_deletions_reorders_insertions_are_named() {
+        let (_d, p) = log_with(6);
+        rewrite(&p, |l| l[2] = l[2].replace("\"i\":2", "\"i\":20"));
+        let v = verify(&p, &[]).unwrap();
+        assert_eq!(v.problems.len(), 1);
+        assert_eq!(v.problems[0].index, Some(2));
+        assert!(v.problems[0].what.contains("edited"));
+
+        let (_d, p) = log_with(6);
+        rewrite(&p, |l| {
+            l.remove(3);
+        });
+        let v = verify(&p, &[]).unwrap();
+        assert!(v.problems.iter().any(|x| x.what.contains("missing")));
+
+        let (_d, p) = log_with(6);
+        rewrite(&p, |l| l.swap(1, 4));
+        assert!(!verify(&p, &[]).unwrap().problems.is_empty());
+
+        let (_d, p) = log_with(6);
+        rewrite(&p, |l| {
+            let dup = l[1].clone();
+            l.insert(3, dup);
+        });
+        let v = verify(&p, &[]).unwrap();
+        assert!(v.problems.iter().any(|x| x.what.contains("again")));
+    }
+
+    #[test]
+    fn checkpoints_catch_a_consistent_rewrite() {
+        let (_d, p) = log_with(5);
+        let key = SigningKey::generate(KeyAlgorithm::Ed25519);
+        checkpoint(&p, &key, "2026-11-22T00:00:01Z", false).unwrap();
+        append(&p, &json!({"after": true}), "2026-11-22T00:00:02Z", false).unwrap();
+        let v = verify(&p, &[key.public_key()]).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(
+            (v.entries, v.checkpoints, v.checkpoints_signed_ok),
+            (6, 1, 1)
+        );
+
+        // Rewrite entry 1 AND recompute its leaf: only the checkpoint can tell.
+        rewrite(&p, |l| {
+            let event = json!({"check": "verify", "i": 99});
+            let leaf = hex::encode(entry_leaf(1, "2026-11-22T00:00:00Z", &event));
+            let mut m = Map::new();
+            m.insert("type".into(), json!("entry"));
+            m.insert("index".into(), json!(1));
+            m.insert("time".into(), json!("2026-11-22T00:00:00Z"));
+            m.insert("event".into(), event);
+            m.insert("leaf".into(), json!(leaf));
+            l[1] = canonical_json(&Value::Object(m));
+        });
+        let v = verify(&p, &[key.public_key()]).unwrap();
+        assert!(v.problems.iter().any(|x| x.what.contains("no longer hash")));
+
+        let other = SigningKey::generate(KeyAlgorithm::Ed25519).public_key();
+        let (_d, p) = log_with(2);
+        checkpoint(&p, &key, "t", false).unwrap();
+        assert!(!verify(&p, &[other]).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn torn_tail_is_reported_then_cut_on_append() {
+        let (_d, p) = log_with(3);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"type\":\"entry\",\"ind").unwrap();
+        let v = verify(&p, &[]).unwrap();
+        assert_eq!(v.entries, 3);
+        assert_eq!(v.torn_bytes, 20);
+        assert_eq!(v.problems.len(), 1);
+        let a = append(&p, &json!({"x": 1}), "t", false).unwrap();
+        assert_eq!((a.index, a.torn_bytes_removed), (3, 20));
+        assert!(verify(&p, &[]).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn foreign_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("notes.txt");
+        std::fs::write(&p, "hello\nworld\n").unwrap();
+        assert!(append(&p, &json!({}), "t", false).is_err());
+        let v = verify(&p, &[]).unwrap();
+        assert_eq!(v.problems.len(), 2);
+    }
+
+    #[test]
+    fn concurrent_appends_from_threads_keep_indices_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit.jsonl");
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let p = &p;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        append(p, &json!({"t": t, "i": i}), "t", false).unwrap();
+                    }
+                });
+            }
+        });
+        let v = verify(&p, &[]).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.entries, 100);
+    }
+}
