@@ -30,7 +30,14 @@ from typing import Any, ClassVar, Optional, Union
 from . import _core
 from ._fingerprint import fingerprint
 from ._progress import ProgressArg, progress_callback
-from .errors import IntegrityError, InvalidInputError, InvalidTypeError, ManifestError
+from .errors import (
+    FilePermissionError,
+    IntegrityError,
+    InvalidInputError,
+    InvalidTypeError,
+    ManifestError,
+    PathNotFoundError,
+)
 from .report import Report, html_table
 
 __all__ = [
@@ -422,8 +429,13 @@ class Manifest:
     @classmethod
     def load(cls, path: PathArg) -> Manifest:
         """Reads and checks a manifest saved with :meth:`save` (see :meth:`from_json`)."""
-        with open(path, "rb") as fh:
-            data = fh.read()
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError as e:
+            raise PathNotFoundError(e.errno, e.strerror, e.filename) from None
+        except PermissionError as e:
+            raise FilePermissionError(e.errno, e.strerror, e.filename) from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
