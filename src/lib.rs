@@ -13,6 +13,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(num_threads, m)?)?;
     py::integrity::register(m)?;
     py::fingerprint::register(m)?;
+    py::signing::register(m)?;
+    py::audit::register(m)?;
     Ok(())
 }
 

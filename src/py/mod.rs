@@ -2,6 +2,8 @@
 //! `runtime::run` (GIL released, Ctrl-C checked, progress reported) and maps errors.
 
 pub mod array;
+pub mod audit;
 pub mod fingerprint;
 pub mod integrity;
 pub mod runtime;
+pub mod signing;
