@@ -148,8 +148,9 @@ def hash_file(path: PathArg, algorithm: str = "sha256", *, progress: ProgressArg
 
     Examples
     --------
+    >>> from pathlib import Path
     >>> import mlsentry as ms
-    >>> _ = open("weights.bin", "wb").write(b"abc")
+    >>> _ = Path("weights.bin").write_bytes(b"abc")
     >>> ms.integrity.hash_file("weights.bin")
     'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
     >>> ms.integrity.hash_file("weights.bin", "blake3")[:15]
@@ -304,8 +305,9 @@ class Manifest:
 
         Examples
         --------
+        >>> from pathlib import Path
         >>> import mlsentry as ms
-        >>> _ = open("a.txt", "wb").write(b"abc")
+        >>> _ = Path("a.txt").write_bytes(b"abc")
         >>> m = ms.integrity.manifest("a.txt")
         >>> ms.integrity.Manifest.from_json(m.to_json()) == m
         True
@@ -415,8 +417,9 @@ class Manifest:
 
         Examples
         --------
+        >>> from pathlib import Path
         >>> import mlsentry as ms
-        >>> _ = open("a.txt", "wb").write(b"abc")
+        >>> _ = Path("a.txt").write_bytes(b"abc")
         >>> m = ms.integrity.manifest("a.txt")
         >>> m.save("a.manifest.json")
         >>> ms.integrity.Manifest.load("a.manifest.json").root == m.root
@@ -429,8 +432,9 @@ class Manifest:
     @classmethod
     def load(cls, path: PathArg) -> Manifest:
         """Reads and checks a manifest saved with :meth:`save` (see :meth:`from_json`)."""
+        raw = _path_bytes(path)  # never an int: open(3) would read file descriptor 3
         try:
-            with open(path, "rb") as fh:
+            with open(raw, "rb") as fh:
                 data = fh.read()
         except FileNotFoundError as e:
             raise PathNotFoundError(e.errno, e.strerror, e.filename) from None
@@ -528,10 +532,12 @@ def manifest(
 
     Examples
     --------
-    >>> import os, mlsentry as ms
+    >>> import os
+    >>> from pathlib import Path
+    >>> import mlsentry as ms
     >>> os.makedirs("model/sub")
-    >>> _ = open("model/config.json", "wb").write(b"{}")
-    >>> _ = open("model/sub/weights.bin", "wb").write(b"abc")
+    >>> _ = Path("model/config.json").write_bytes(b"{}")
+    >>> _ = Path("model/sub/weights.bin").write_bytes(b"abc")
     >>> m = ms.integrity.manifest("model")
     >>> [f.path for f in m.files]
     ['config.json', 'sub/weights.bin']
@@ -698,25 +704,26 @@ def verify(
 
     Examples
     --------
-    >>> import os, mlsentry as ms
-    >>> os.makedirs("model")
-    >>> _ = open("model/weights.bin", "wb").write(b"abc")
-    >>> m = ms.integrity.manifest("model")
-    >>> ms.integrity.verify("model", m).ok
+    >>> import os
+    >>> from pathlib import Path
+    >>> import mlsentry as ms
+    >>> os.makedirs("release")
+    >>> _ = Path("release/weights.bin").write_bytes(b"abc")
+    >>> m = ms.integrity.manifest("release")
+    >>> ms.integrity.verify("release", m).ok
     True
-    >>> _ = open("model/weights.bin", "wb").write(b"abd")
-    >>> r = ms.integrity.verify("model", m)
+    >>> _ = Path("release/weights.bin").write_bytes(b"abd")
+    >>> r = ms.integrity.verify("release", m)
     >>> r.passed, [c.path for c in r.modified]
     (False, ['weights.bin'])
     """
     if not isinstance(manifest, Manifest):
-        try:
-            manifest = Manifest.load(manifest)  # type: ignore[arg-type]
-        except TypeError:
+        if not isinstance(manifest, (str, bytes, os.PathLike)):
             raise InvalidTypeError(
                 "manifest: expected a Manifest or the path of a manifest JSON file, "
                 f"got {type(manifest).__name__}"
-            ) from None
+            )
+        manifest = Manifest.load(manifest)
     current = _build(
         path,
         manifest.algorithm,
