@@ -37,3 +37,35 @@ def check_manifest(
     permutation that puts its entries in canonical order; raises ``ManifestError``."""
 
 # --- integrity: fingerprints (src/py/fingerprint.rs) ---
+
+from collections.abc import Callable as _Callable  # noqa: E402
+from typing import Any, final  # noqa: E402
+
+@final
+class ObjectColumn:
+    """The values of an object column, converted to owned canonical data."""
+
+    @property
+    def tag(self) -> str:
+        """The logical type of the values: "string", "binary", "mixed" or "null"."""
+
+    def __len__(self) -> int: ...
+
+def fingerprint_objects(
+    values: Any, nulls: tuple[object, ...], what: str, expect: str | None = None
+) -> ObjectColumn:
+    """Converts a 1-D numpy object array (str, bytes, int, float, bool, None, NaN and the given
+    null sentinels) into an `ObjectColumn`. `expect="string"` requires str or missing values."""
+
+def fingerprint_frame(
+    preamble: bytes,
+    columns: list[tuple[Any, ...]],
+    n_rows: int,
+    row_order: bool,
+    progress: _Callable[[int, int], object] | None = None,
+) -> str:
+    """The digest of a frame built by `mlsentry._fingerprint`, as `"sha256:<hex>"`.
+
+    `columns` holds tuples `(header, pieces, canon, unit, big_endian, nullable,
+    items_per_row, chunk_items)`; a piece is `("fixed", words, item_bytes, validity)`,
+    `("var", offsets, data, validity)`, `("objects", ObjectColumn)` or `("null", n)`."""
