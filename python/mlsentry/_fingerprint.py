@@ -630,6 +630,8 @@ def fingerprint(obj: object, *, index: bool = True, row_order: bool = True) -> s
     row_order = bool(row_order)
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return _bytes(obj, row_order)
+    if isinstance(obj, np.generic):
+        obj = np.asarray(obj)
     if isinstance(obj, np.ndarray):
         return _ndarray(obj, row_order)
     cls = type(obj)
