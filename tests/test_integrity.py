@@ -562,3 +562,27 @@ def test_permission_denied_as_unprivileged_user():
         assert out.splitlines() == [f"DENIED {os.fsdecode(secret)} True"] * 2
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_progress_true_and_interruption(tmp_path):
+    pytest.importorskip("tqdm")
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"x" * 100_000)
+    assert integrity.hash_file(p, progress=True) == sha(b"x" * 100_000)
+    assert integrity.manifest(tmp_path, progress=True).files[0].size == 100_000
+    # A callback that raises stops the work (as Ctrl-C does) and its error propagates.
+    big = tmp_path / "sparse.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(4 * 2**30)
+
+    def stop(done, total):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        integrity.manifest(tmp_path, progress=stop)
+
+
+def test_huge_shard_size_in_json_rejected(tree):
+    m = integrity.manifest(tree, shard_size=4096)
+    with pytest.raises(ManifestError, match="shard_size"):
+        integrity.Manifest.from_json(_edited(m, lambda d: d.update(shard_size=2**64)))

@@ -359,7 +359,9 @@ class Manifest:
         if algorithm not in _ALGORITHMS:
             raise fail(f"algorithm must be 'sha256' or 'blake3', got {algorithm!r}")
         if shard_size is not None and (
-            isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size <= 0
+            isinstance(shard_size, bool)
+            or not isinstance(shard_size, int)
+            or not 0 < shard_size < 2**64
         ):
             raise fail(f"shard_size must be a positive integer or null, got {shard_size!r}")
         ignore = data["ignore"]
@@ -701,6 +703,16 @@ def verify(
     VerifyReport
         ``ok``/``passed``, ``added``, ``removed``, ``modified``; its ``inputs`` record the
         manifest's root and the current root.
+
+    Raises
+    ------
+    IntegrityError
+        With ``strict=True``, when anything changed (the message lists the changes).
+    ManifestError
+        The manifest file is malformed or was edited by hand.
+    PathNotFoundError, FilePermissionError, UnsafePathError, FileChangedError
+        As for :func:`manifest`: a file that cannot be hashed safely is an error, not a
+        difference.
 
     Examples
     --------

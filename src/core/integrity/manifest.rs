@@ -410,7 +410,7 @@ fn hash_job(job: &Job, opts: &Options, progress: &Progress) -> CoreResult<Entry>
                 .into_par_iter()
                 .map(|i| {
                     let start = i * n;
-                    let end = (start + n).min(size);
+                    let end = start.saturating_add(n).min(size);
                     hash_range(&file, &job.abs, opts.algorithm, start, end, progress)
                 })
                 .collect::<CoreResult<Vec<Digest>>>()?;
