@@ -177,3 +177,15 @@ def test_non_utf8_name_orders_like_model_signing(tmp_path):
     m = ms.integrity.manifest(root)
     assert m.root == "sha256:" + theirs
     assert [f.path for f in m.files] == [d.identifier for d in descriptors]
+
+
+def test_git_files_ignored_like_model_signing(sample_folder):
+    # model-signing skips .git/, .github/, .gitignore and .gitattributes at the top by
+    # default; the same patterns give the same root.
+    write(sample_folder, ".git/HEAD", b"ref: refs/heads/main\n")
+    write(sample_folder, ".github/workflows/ci.yml", b"on: push\n")
+    write(sample_folder, ".gitignore", b"*.tmp\n")
+    write(sample_folder, ".gitattributes", b"* text=auto\n")
+    ignore = [".git/**", ".github/**", ".gitignore", ".gitattributes"]
+    assert ms.integrity.manifest(sample_folder, ignore=ignore).root == ms_root(sample_folder)
+    assert ms.integrity.manifest(sample_folder).root != ms_root(sample_folder)
