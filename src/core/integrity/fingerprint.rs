@@ -319,10 +319,10 @@ impl<'c, 'a> Prepared<'c, 'a> {
                     }
                 }
                 Piece::Null(_) => {
-                    valid.extend(std::iter::repeat_n(1u8, hi - lo));
+                    valid.extend(std::iter::repeat(1u8).take(hi - lo));
                     if let Some(e) = ends.as_deref_mut() {
                         let at = out.len();
-                        e.extend(std::iter::repeat_n(at, hi - lo));
+                        e.extend(std::iter::repeat(at).take(hi - lo));
                     }
                 }
             }
@@ -346,7 +346,7 @@ impl<'c, 'a> Prepared<'c, 'a> {
             }
             Canon::Float => canonical_nans(bytes, unit),
         }
-        if valid.iter().any(|&v| v == 0) {
+        if valid.contains(&0) {
             for (item, &v) in bytes.chunks_exact_mut(item_bytes).zip(valid) {
                 if v == 0 {
                     match self.col.canon {
@@ -418,7 +418,7 @@ impl<'c, 'a> Prepared<'c, 'a> {
         let mut valid = Vec::with_capacity(i1 - i0);
         self.encode(i0, i1, &mut out, &mut valid, None);
         if self.col.nullable {
-            if valid.iter().any(|&v| v == 0) {
+            if valid.contains(&0) {
                 h.update([1u8]);
                 h.update(&valid);
             } else {
@@ -513,7 +513,7 @@ fn push_validity(v: Option<&ArrayView1<'_, u8>>, lo: usize, hi: usize, valid: &m
                 .iter()
                 .map(|&x| u8::from(x != 0)),
         ),
-        None => valid.extend(std::iter::repeat_n(1u8, hi - lo)),
+        None => valid.extend(std::iter::repeat(1u8).take(hi - lo)),
     }
 }
 
@@ -839,8 +839,8 @@ mod tests {
         }
         let vv = Some(v.view());
         assert_eq!(
-            digest(&[mk(&a, vv.clone())], 3, true),
-            digest(&[mk(&b, vv.clone())], 3, true)
+            digest(&[mk(&a, vv)], 3, true),
+            digest(&[mk(&b, vv)], 3, true)
         );
         assert_ne!(
             digest(&[mk(&b, None)], 3, true),
@@ -880,8 +880,8 @@ mod tests {
             1,
         );
         assert_eq!(
-            digest(&[split.clone()], 4, true),
-            digest(&[one.clone()], 4, true)
+            digest(std::slice::from_ref(&split), 4, true),
+            digest(std::slice::from_ref(&one), 4, true)
         );
         assert_eq!(digest(&[split], 4, false), digest(&[one], 4, false));
     }
