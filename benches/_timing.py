@@ -139,11 +139,19 @@ def _maxrss_bytes(usage: resource.struct_rusage) -> int:
 
 
 def run_isolated(
-    module: str, func: str, kwargs: dict, *, warmup: int = 1, repeats: int = 1
+    module: str,
+    func: str,
+    kwargs: dict,
+    *,
+    warmup: int = 1,
+    repeats: int = 1,
+    min_seconds: float = 0.5,
+    max_repeats: int = 10,
 ) -> Sample:
     """Run ``benches/<module>.py:<func>(**kwargs) -> Case`` in a fresh interpreter.
 
-    The child builds its inputs, runs ``warmup`` untimed calls, then ``repeats`` timed ones, and
+    The child builds its inputs, runs ``warmup`` untimed calls, then at least ``repeats`` timed
+    ones, more (up to ``max_repeats``) while their total is under ``min_seconds``, and
     reports the wall time of each, its peak RSS while calling, and ``Case.extra`` of the last
     result. Raises :class:`Unavailable` when the function under test is missing, and
     ``RuntimeError`` (with the child's stderr) on any other failure.
@@ -156,6 +164,8 @@ def run_isolated(
             "kwargs": kwargs,
             "warmup": warmup,
             "repeats": repeats,
+            "min_seconds": min_seconds,
+            "max_repeats": max_repeats,
             "result": str(result_path),
         }
         proc = subprocess.run(
@@ -199,7 +209,9 @@ def _child_main() -> None:
         for _ in range(spec["warmup"]):
             result = case.call()
         seconds = []
-        for _ in range(spec["repeats"]):
+        while len(seconds) < spec["repeats"] or (
+            sum(seconds) < spec["min_seconds"] and len(seconds) < spec["max_repeats"]
+        ):
             t0 = time.perf_counter()
             result = case.call()
             seconds.append(time.perf_counter() - t0)
@@ -313,6 +325,16 @@ def interleave(
 
 
 # --------------------------------------------------------------------------- reporting data
+
+
+def timing_note(rounds: int) -> str:
+    """How the times were taken, for the notes of every section."""
+    return (
+        f"Times: median (and best) of all timed calls over {rounds} round(s). Each round runs "
+        "every candidate once, in its own fresh process, in an order rotated from round to "
+        "round; an in-process candidate makes one untimed warm-up call, then timed calls (at "
+        "least one, more while their total is under 0.5 s, at most 10)."
+    )
 
 
 @dataclass

@@ -32,6 +32,7 @@ from _timing import (
     ratio,
     require,
     run_isolated,
+    timing_note,
 )
 
 GOAL_VS_PEER = 2.0  # at least 2x faster than hash_pandas_object + SHA-256
@@ -153,9 +154,8 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int) -> Section:
         "`hash_pandas_object` hashes the index by default (index=True); so does "
         "`fingerprint` (index included unless index=False), so the first row is the like-for-like "
         "peer; the index=False row shows the peer without the index.",
-        f"Times: median (and best) of {rounds} rounds, each candidate in its own process "
-        "(frame built there), one untimed warm-up call, candidates interleaved. "
-        "Speed-ups are the peer's median over ours.",
+        timing_note(rounds) + " The frame is built in each process before timing.",
+        "Speed-ups are the peer's median over the candidate's.",
         "Peak RSS is the whole process; 'above input' is the peak while calling minus the "
         "resident size just before the first call (frame already built).",
     ]

@@ -44,6 +44,7 @@ from _timing import (
     require,
     run_command,
     run_isolated,
+    timing_note,
 )
 
 
@@ -323,10 +324,9 @@ def _section(
         f"{sizes.n_small:,} files of {sizes.small_bytes:,} B in `small/` = "
         f"{total_bytes / 1e9:.3f} GB in {n_files:,} files; page cache warm. "
         f"S = shard size = {sizes.shard_size / MiB:g} MiB.",
-        f"Times: median (and best) of {rounds} rounds; every candidate runs in its own process, "
-        "candidates interleaved with the order rotated per round; one untimed warm-up call per "
-        "in-process candidate. The CLI time includes interpreter start-up and signing, as a user "
-        "sees it; the start-up row shows how much of it is start-up alone.",
+        timing_note(rounds),
+        "The CLI time is one command, wall clock, interpreter start-up and signing included, as "
+        "a user sees it; the start-up row shows how much of it is start-up alone.",
         "Single-core hashlib SHA-256: "
         + ("—" if thr is None else f"{thr / 1e9:.2f} GB/s")
         + f" (median over {sizes.hashlib_bytes / MiB:g} MiB in memory); the limit is "
