@@ -95,6 +95,15 @@ def _mlsentry() -> str:
     return f"{version}{extra}"
 
 
+def _cores() -> str:
+    text = f"{os.cpu_count()} (os.cpu_count, used for the limit)"
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return text
+    return text if usable == os.cpu_count() else f"{text}; {usable} usable by this process"
+
+
 def machine() -> list[tuple[str, str]]:
     model, sha_ni = _cpuinfo()
     try:
@@ -104,11 +113,11 @@ def machine() -> list[tuple[str, str]]:
         mem_s = "unknown"
     return [
         ("CPU", f"{model} (SHA-NI: {'yes' if sha_ni else 'no'})"),
-        ("cores", f"{os.cpu_count()} (os.cpu_count)"),
+        ("cores", _cores()),
         ("memory", mem_s),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
-        ("numpy / pandas", f"{_version('numpy')} / {_version('pandas')}"),
+        ("numpy / pandas / pyarrow", " / ".join(map(_version, ("numpy", "pandas", "pyarrow")))),
         ("model-signing", _version("model-signing")),
         ("mlsentry", _mlsentry()),
         ("commit", _git()),
@@ -159,7 +168,7 @@ def render(
         "## Machine",
         "",
     ]
-    lines += _table(["", ""], [[k, v] for k, v in machine()])
+    lines += _table(["", "value"], [[k, v] for k, v in machine()])
     for s in sections:
         lines += ["", f"## {s.title}", "", s.intro, ""]
         lines += _table(s.header, s.rows)
