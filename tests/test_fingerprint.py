@@ -594,3 +594,14 @@ def test_import_is_light():
     code = f"import sys, mlsentry; print(any(m in sys.modules for m in {libs}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_progress_callback_reports_items():
+    calls = []
+    a = np.zeros((300, 1000))
+    d = fp(a, progress=lambda done, total: calls.append((done, total)))
+    assert d == fp(a)
+    assert calls and calls[-1] == (300_000, 300_000)
+    calls.clear()
+    fp(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), progress=lambda *c: calls.append(c))
+    assert calls[-1] == (6, 6)  # index and two columns of two rows

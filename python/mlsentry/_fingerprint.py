@@ -130,6 +130,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._progress import ProgressArg, progress_callback
 from .errors import InvalidInputError, InvalidTypeError
 
 __all__ = ["fingerprint"]
@@ -299,7 +300,7 @@ def _ndarray_leaves(a: np.ndarray, path: tuple[str, ...], ndim: int, out: list) 
     out.append((path, a.shape[ndim:], col))
 
 
-def _ndarray(a: np.ndarray, row_order: bool) -> str:
+def _ndarray(a: np.ndarray, row_order: bool, cb: Any = None) -> str:
     if isinstance(a, np.ma.MaskedArray):
         raise InvalidTypeError(
             "fingerprint: masked arrays are not supported (their masked values are "
@@ -328,7 +329,7 @@ def _ndarray(a: np.ndarray, row_order: bool) -> str:
         per_row = int(np.prod(a.shape[1:], dtype=np.int64)) * int(np.prod(sub, dtype=np.int64))
         chunk = max(1, ARRAY_CHUNK_BYTES // col.item_size)
         specs.append(col.spec(header, per_row, chunk))
-    return _core.fingerprint_frame(preamble, specs, n_rows, row_order)
+    return _core.fingerprint_frame(preamble, specs, n_rows, row_order, cb)
 
 
 def _numpy_fixed_or_object_tag(a: np.ndarray) -> str:
@@ -545,34 +546,36 @@ def _table_specs(index_cols: list, cols: list) -> list:
     ]
 
 
-def _table(index_cols: list, cols: list, n_rows: int, row_order: bool) -> str:
+def _table(index_cols: list, cols: list, n_rows: int, row_order: bool, cb: Any = None) -> str:
     preamble = _table_preamble(index_cols, cols, n_rows)
-    return _core.fingerprint_frame(preamble, _table_specs(index_cols, cols), n_rows, row_order)
+    return _core.fingerprint_frame(preamble, _table_specs(index_cols, cols), n_rows, row_order, cb)
 
 
 def _table_digest(index_cols: list, cols: list, n_rows: int, row_order: bool) -> bytes:
     return bytes.fromhex(_table(index_cols, cols, n_rows, row_order).split(":", 1)[1])
 
 
-def _arrow_table(table: Any, row_order: bool) -> str:
+def _arrow_table(table: Any, row_order: bool, cb: Any = None) -> str:
     cols = [
         (name, _arrow_col(table.column(i), f"column {name!r}"))
         for i, name in enumerate(table.column_names)
     ]
-    return _table([], cols, table.num_rows, row_order)
+    return _table([], cols, table.num_rows, row_order, cb)
 
 
-def _bytes(obj: Any, row_order: bool) -> str:
+def _bytes(obj: Any, row_order: bool, cb: Any = None) -> str:
     mv = memoryview(obj)
     data = np.frombuffer(mv.cast("B") if mv.c_contiguous else mv.tobytes(), dtype=np.uint8)
     preamble = PREFIX + _lp("bytes") + _u64(data.size)
     spec = _Col("uint8", [("fixed", data, 1, None)], nullable=False).spec(
         _lp("uint8"), 1, ARRAY_CHUNK_BYTES
     )
-    return _core.fingerprint_frame(preamble, [spec], data.size, row_order)
+    return _core.fingerprint_frame(preamble, [spec], data.size, row_order, cb)
 
 
-def fingerprint(obj: object, *, index: bool = True, row_order: bool = True) -> str:
+def fingerprint(
+    obj: object, *, index: bool = True, row_order: bool = True, progress: ProgressArg = False
+) -> str:
     """The canonical content digest of an array, a table or bytes.
 
     Two objects have the same fingerprint exactly when they hold the same values with the
@@ -596,6 +599,9 @@ def fingerprint(obj: object, *, index: bool = True, row_order: bool = True) -> s
     row_order : bool, default True
         If False, the digest ignores the order of rows (the first axis of an array): it
         hashes the sorted per-row SHA-256 digests, so duplicated rows still count.
+    progress : bool or callable, optional
+        ``True`` shows a tqdm bar (when tqdm is installed); a callable is called as
+        ``progress(done, total)`` with counts of items (cells, elements or bytes).
 
     Returns
     -------
@@ -628,36 +634,44 @@ def fingerprint(obj: object, *, index: bool = True, row_order: bool = True) -> s
         if not isinstance(value, (bool, np.bool_)):
             raise InvalidTypeError(f"fingerprint: {arg} must be a bool, got {type(value).__name__}")
     row_order = bool(row_order)
+    with progress_callback(progress, "fingerprint", unit="it") as cb:
+        digest = _dispatch(obj, bool(index), row_order, cb)
+    if digest is not None:
+        return digest
+    cls = type(obj)
+    raise InvalidTypeError(
+        "fingerprint: obj must be a numpy array, a pandas DataFrame or Series, a pyarrow "
+        "Table or RecordBatch, a polars DataFrame or Series, or bytes/bytearray/memoryview; "
+        f"got {cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def _dispatch(obj: Any, index: bool, row_order: bool, cb: Any) -> str | None:
     if isinstance(obj, (bytes, bytearray, memoryview)):
-        return _bytes(obj, row_order)
+        return _bytes(obj, row_order, cb)
     if isinstance(obj, np.generic):
         obj = np.asarray(obj)
     if isinstance(obj, np.ndarray):
-        return _ndarray(obj, row_order)
-    cls = type(obj)
-    module = (cls.__module__ or "").split(".")[0]
+        return _ndarray(obj, row_order, cb)
+    module = (type(obj).__module__ or "").split(".")[0]
     if module == "pandas":
         import pandas as pd
 
         if isinstance(obj, (pd.DataFrame, pd.Series)):
-            idx, cols, n = _pandas_frame(obj, bool(index))
-            return _table(idx, cols, n, row_order)
+            idx, cols, n = _pandas_frame(obj, index)
+            return _table(idx, cols, n, row_order, cb)
     elif module == "pyarrow":
         import pyarrow as pa
 
         if isinstance(obj, pa.RecordBatch):
             obj = pa.Table.from_batches([obj])
         if isinstance(obj, pa.Table):
-            return _arrow_table(obj, row_order)
+            return _arrow_table(obj, row_order, cb)
     elif module == "polars":
         import polars as pl
 
         if isinstance(obj, pl.Series):
             obj = obj.to_frame()
         if isinstance(obj, pl.DataFrame):
-            return _arrow_table(obj.to_arrow(), row_order)
-    raise InvalidTypeError(
-        "fingerprint: obj must be a numpy array, a pandas DataFrame or Series, a pyarrow "
-        "Table or RecordBatch, a polars DataFrame or Series, or bytes/bytearray/memoryview; "
-        f"got {cls.__module__}.{cls.__qualname__}"
-    )
+            return _arrow_table(obj.to_arrow(), row_order, cb)
+    return None
