@@ -420,6 +420,9 @@ def test_mixed_object_columns():
     assert fp(pd.DataFrame({"m": pd.Series([1, None], dtype=object)})) == fp(
         pd.DataFrame({"m": pd.Series([1, pd.NA], dtype=object)})
     )
+    numpy_values = pd.Series([np.int64(1), "a", np.float32(2.5), np.bool_(True)], dtype=object)
+    python_values = pd.Series([1, "a", 2.5, True], dtype=object)
+    assert fp(pd.DataFrame({"m": numpy_values})) == fp(pd.DataFrame({"m": python_values}))
     from decimal import Decimal
 
     with pytest.raises(InvalidTypeError, match=r"column 'bad'.*Decimal"):

@@ -29,7 +29,7 @@ lp(kind) || meta`` with ``kind`` and ``meta``:
   ``lp("uint8")``, items are the bytes. Hence ``fingerprint(b)`` is not ``sha256(b)``: it
   is domain separated.
 * ``"ndarray"``: ``meta = lp(tag) || u64(ndim) || u64(d) for d in shape`` (``tag`` is
-  ``"struct"`` for a structured dtype). A plain array is one column holding its elements in
+  ``"struct"`` for a structured dtype, ``"object"`` for an object array). A plain array is one column holding its elements in
   C order. A structured array has one column per leaf field (nested fields depth first, in
   dtype order), holding ``a[path]``. Each column header is ``u64(len(path)) || lp(name) for
   name in path || lp(tag) || u64(len(sub)) || u64(d) for d in sub`` where ``sub`` is the
@@ -106,7 +106,8 @@ tag                      pandas / pyarrow / polars sources
 A ``categorical`` column's ``extra`` is ``u8(ordered) || F`` where ``F`` is the 32-byte
 digest ``D`` of the one-column table (label ``None``, no index) of its categories, and its
 items are the codes as ``int64`` (missing: -1 → missing item). Object columns may hold str,
-bytes, int, float, bool and missing values (``None``, NaN, ``pd.NA``, ``pd.NaT``); the tag
+bytes, int, float, bool (numpy bool, integer and float64/32/16 scalars count as the Python
+values they stand for) and missing values (``None``, NaN, ``pd.NA``, ``pd.NaT``); the tag
 is ``string``/``binary`` when all present values are str/bytes, ``null`` when none is
 present, ``mixed`` otherwise. Other pandas dtypes (period, interval, sparse) and arrow types
 (decimal, nested) are refused.

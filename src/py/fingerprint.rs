@@ -89,12 +89,20 @@ fn fingerprint_objects(
             data.extend_from_slice(&v.to_le_bytes());
             TAG_INT
         } else if let Ok(f) = obj.cast::<PyFloat>() {
-            let v = f.value();
-            if v.is_nan() {
-                TAG_NULL
-            } else {
-                data.extend_from_slice(&v.to_le_bytes());
-                TAG_FLOAT
+            push_float(f.value(), &mut data)
+        } else if let Some(kind) = numpy_scalar_kind(obj)? {
+            // numpy scalars are the Python values they stand for: np.int64(1) is 1.
+            match kind {
+                TAG_BOOL => {
+                    data.push(u8::from(obj.is_truthy()?));
+                    TAG_BOOL
+                }
+                TAG_INT => {
+                    let v: i128 = obj.extract()?;
+                    data.extend_from_slice(&v.to_le_bytes());
+                    TAG_INT
+                }
+                _ => push_float(obj.extract::<f64>()?, &mut data),
             }
         } else {
             return Err(CoreError::InvalidType(format!(
@@ -133,6 +141,33 @@ fn fingerprint_objects(
         offsets,
         data,
         validity,
+    })
+}
+
+fn push_float(v: f64, data: &mut Vec<u8>) -> u8 {
+    if v.is_nan() {
+        TAG_NULL
+    } else {
+        data.extend_from_slice(&v.to_le_bytes());
+        TAG_FLOAT
+    }
+}
+
+/// `TAG_BOOL`, `TAG_INT` or `TAG_FLOAT` for a numpy bool, integer or float (at most 64 bits)
+/// scalar; `None` for anything else.
+fn numpy_scalar_kind(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
+    let ty = obj.get_type();
+    if ty.module()?.to_cow()? != "numpy" {
+        return Ok(None);
+    }
+    let name = ty.name()?;
+    let name = name.to_cow()?;
+    Ok(match name.as_ref() {
+        "bool" | "bool_" => Some(TAG_BOOL),
+        "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
+        | "longlong" | "ulonglong" | "intc" | "uintc" => Some(TAG_INT),
+        "float16" | "float32" | "float64" => Some(TAG_FLOAT),
+        _ => None,
     })
 }
 
