@@ -28,8 +28,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Optional, Union
 
 from . import _core
+from ._audit import AuditLog, AuditVerifyReport, record_check
 from ._fingerprint import fingerprint
 from ._progress import ProgressArg, progress_callback
+from ._signing import Envelope, PublicKey, SigningKey, sign, verify_envelope
 from .errors import (
     FilePermissionError,
     IntegrityError,
@@ -37,18 +39,26 @@ from .errors import (
     InvalidTypeError,
     ManifestError,
     PathNotFoundError,
+    SignatureError,
 )
 from .report import Report, html_table
 
 __all__ = [
+    "AuditLog",
+    "AuditVerifyReport",
+    "Envelope",
     "FileEntry",
     "Manifest",
     "ModifiedFile",
+    "PublicKey",
+    "SigningKey",
     "VerifyReport",
     "fingerprint",
     "hash_file",
     "manifest",
+    "sign",
     "verify",
+    "verify_envelope",
 ]
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -674,9 +684,48 @@ class VerifyReport(Report):
         )
 
 
+def _signed_manifest(envelope: Mapping[str, Any], public_key: Any) -> Manifest:
+    """The manifest inside a signed envelope, once its signature and subject check out."""
+    from ._signing import PREDICATE_PREFIX, verify_envelope
+
+    if public_key is None:
+        raise InvalidInputError(
+            "public_key: a signed manifest (DSSE envelope) needs the signer's public key"
+        )
+    statement = verify_envelope(envelope, public_key)
+    if statement.get("predicateType") != PREDICATE_PREFIX + "manifest/v1":
+        raise SignatureError(
+            f"the envelope signs {statement.get('predicateType')!r}, not an mlsentry manifest"
+        )
+    signed = Manifest._from_dict(statement.get("predicate"))
+    subjects = statement.get("subject") or []
+    algo, _, hexdigest = signed.root.partition(":")
+    if not any((s.get("digest") or {}).get(algo) == hexdigest for s in subjects):
+        raise SignatureError("the statement's subject digest is not the manifest's root")
+    return signed
+
+
+def _load_manifest_or_envelope(source: Any, public_key: Any) -> Manifest:
+    if isinstance(source, Manifest):
+        return source
+    if isinstance(source, Mapping):
+        return _signed_manifest(source, public_key)
+    if not isinstance(source, (str, bytes, os.PathLike)):
+        raise InvalidTypeError(
+            "manifest: expected a Manifest, a signed envelope, or the path of either, "
+            f"got {type(source).__name__}"
+        )
+    if public_key is None:
+        return Manifest.load(source)
+    from ._signing import Envelope
+
+    return _signed_manifest(Envelope.load(source), public_key)
+
+
 def verify(
     path: PathArg,
-    manifest: Union[Manifest, PathArg],
+    manifest: Union[Manifest, Mapping[str, Any], PathArg],
+    public_key: Any = None,
     *,
     strict: bool = False,
     progress: ProgressArg = False,
@@ -684,14 +733,20 @@ def verify(
     """Re-hashes ``path`` and compares it with a manifest.
 
     The same algorithm, mode (files or shards), ignore patterns and symlink setting as the
-    manifest's are used.
+    manifest's are used. Given a DSSE envelope made by :func:`sign` and the signer's
+    ``public_key``, it checks the signature first and then the folder against the signed
+    manifest, in one call.
 
     Parameters
     ----------
     path : str, bytes or os.PathLike
         The folder (or file) to check.
-    manifest : Manifest or path
-        A :class:`Manifest`, or the path of a manifest JSON file (checked strictly).
+    manifest : Manifest, Envelope or path
+        A :class:`Manifest`, the path of a manifest JSON file (checked strictly), or a
+        signed envelope (an :class:`Envelope`, or its path when ``public_key`` is given).
+    public_key : PublicKey, optional
+        The signer's key, required for a signed envelope; a bad signature raises
+        :class:`~mlsentry.errors.SignatureError`.
     strict : bool
         Raise :class:`~mlsentry.errors.IntegrityError` listing the changes when anything
         differs, instead of returning a failed report.
@@ -729,13 +784,7 @@ def verify(
     >>> r.passed, [c.path for c in r.modified]
     (False, ['weights.bin'])
     """
-    if not isinstance(manifest, Manifest):
-        if not isinstance(manifest, (str, bytes, os.PathLike)):
-            raise InvalidTypeError(
-                "manifest: expected a Manifest or the path of a manifest JSON file, "
-                f"got {type(manifest).__name__}"
-            )
-        manifest = Manifest.load(manifest)
+    manifest = _load_manifest_or_envelope(manifest, public_key)
     current = _build(
         path,
         manifest.algorithm,
@@ -768,6 +817,15 @@ def verify(
             "strict": bool(strict),
         },
         inputs={"manifest": manifest.root, "current": current.root},
+    )
+    record_check(
+        "verify",
+        report.ok,
+        report.inputs,
+        added=len(added),
+        removed=len(removed),
+        modified=len(modified),
+        signed=public_key is not None,
     )
     if strict and not report.ok:
         raise IntegrityError(report.summary())

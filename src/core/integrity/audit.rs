@@ -267,10 +267,10 @@ fn last_entry_index(path: &Path, text: &str) -> CoreResult<Option<u64>> {
     match parse_line(text) {
         Ok(Line::Entry { index, .. }) => Ok(Some(index)),
         Ok(Line::Checkpoint { size, .. }) => Ok(size.checked_sub(1)),
-        Err(why) => Err(CoreError::UnsafePath {
-            path: path.to_path_buf(),
-            reason: format!("the last line of the log is not a valid log line: {why}"),
-        }),
+        Err(why) => Err(CoreError::InvalidInput(format!(
+            "{} is not an mlsentry audit log (its last line: {why}); refusing to append",
+            path.display()
+        ))),
     }
 }
 
@@ -404,6 +404,21 @@ fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
 /// (any of them may have signed); with no keys, checkpoints are checked for their roots.
 pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
     let contents = read(path)?;
+    if !contents.lines.is_empty() && contents.lines.iter().all(|(_, l)| l.is_err()) {
+        return Ok(Verification {
+            problems: vec![Problem {
+                line: 1,
+                index: None,
+                what: format!(
+                    "not an mlsentry audit log: none of its {} lines is an entry or a \
+                     checkpoint ({LOG_SCHEMA})",
+                    contents.lines.len()
+                ),
+            }],
+            root: hex::encode(merkle::root(&[])),
+            ..Verification::default()
+        });
+    }
     let (leaves, mut problems) = leaves_and_problems(&contents);
     let mut checkpoints = 0;
     let mut signed_ok = 0;
@@ -690,7 +705,8 @@ mod tests {
         std::fs::write(&p, "hello\nworld\n").unwrap();
         assert!(append(&p, &json!({}), "t", false).is_err());
         let v = verify(&p, &[]).unwrap();
-        assert_eq!(v.problems.len(), 2);
+        assert_eq!(v.problems.len(), 1);
+        assert!(v.problems[0].what.contains("not an mlsentry audit log"));
     }
 
     #[test]
