@@ -29,12 +29,12 @@ lp(kind) || meta`` with ``kind`` and ``meta``:
   ``lp("uint8")``, items are the bytes. Hence ``fingerprint(b)`` is not ``sha256(b)``: it
   is domain separated.
 * ``"ndarray"``: ``meta = lp(tag) || u64(ndim) || u64(d) for d in shape`` (``tag`` is
-  ``"struct"`` for a structured dtype, ``"object"`` for an object array). A plain array is one column holding its elements in
-  C order. A structured array has one column per leaf field (nested fields depth first, in
-  dtype order), holding ``a[path]``. Each column header is ``u64(len(path)) || lp(name) for
-  name in path || lp(tag) || u64(len(sub)) || u64(d) for d in sub`` where ``sub`` is the
-  subarray shape of the field (empty path and sub for a plain array). ``items_per_row`` is
-  the number of items in ``a[0]`` (per field).
+  ``"struct"`` for a structured dtype, ``"object"`` for an object array). A plain array is
+  one column holding its elements in C order. A structured array has one column per leaf
+  field (nested fields depth first, in dtype order), holding ``a[path]``. Each column header
+  is ``u64(len(path)) || lp(name) for name in path || lp(tag) || u64(len(sub)) || u64(d) for
+  d in sub`` where ``sub`` is the subarray shape of the field (empty path and sub for a
+  plain array). ``items_per_row`` is the number of items in ``a[0]`` (per field).
 * ``"table"`` (pandas DataFrame and Series, pyarrow Table and RecordBatch, polars
   DataFrame): ``meta = u64(n_rows) || u64(n_index_levels) || u64(n_columns)``; the columns
   are the index levels (pandas only, unless ``index=False``) then the data columns in order.
