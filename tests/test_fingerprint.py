@@ -84,6 +84,31 @@ def test_hand_computed_bytes_and_strings():
     assert fp(df, index=False) == expected
 
 
+def test_hand_computed_categorical_and_mixed_columns():
+    table = PREFIX + lp("table") + u64(2) + u64(0) + u64(1)
+    df = pd.DataFrame({"c": pd.Categorical(["x", None], categories=["x", "y"])})
+    cat_items = u64(1) + b"x" + u64(1) + b"y"
+    cats = H(table, b"\x00", b"\x00" + lp("string"), H(u64(2), H(b"\x00" + cat_items)))
+    header = b"\x04" + lp("c") + lp("categorical") + b"\x00" + cats
+    codes = H(u64(2), H(b"\x01" + bytes([1, 0]) + u64(0) + u64(0)))
+    assert fp(df, index=False) == "sha256:" + H(table, b"\x00", header, codes).hex()
+
+    values = ["a", 1, None, 2.5, b"z", True]
+    df = pd.DataFrame({"m": pd.Series(values, dtype=object)})
+    items = (
+        b"\x04" + lp("a")
+        + b"\x02" + (1).to_bytes(16, "little", signed=True)
+        + b"\x00"
+        + b"\x03" + struct.pack("<d", 2.5)
+        + b"\x05" + lp(b"z")
+        + b"\x01\x01"
+    )  # fmt: skip
+    pre = PREFIX + lp("table") + u64(6) + u64(0) + u64(1)
+    col = H(u64(6), H(items))  # mixed: no validity section
+    expected = H(pre, b"\x00", b"\x04" + lp("m") + lp("mixed"), col)
+    assert fp(df, index=False) == "sha256:" + expected.hex()
+
+
 def test_format():
     d = fp(np.arange(3))
     assert d.startswith("sha256:") and len(d) == 71
@@ -590,6 +615,20 @@ def test_polars_agrees():
     assert fp(pdf["i"]) == fp(pdf.select("i"))
     assert fp(pdf, row_order=False) == fp(pdf.reverse(), row_order=False)
     assert fp(pdf) != fp(pdf.reverse())
+    import datetime as dt
+
+    more = pl.DataFrame(
+        {
+            "c": pl.Series(["b", "a", None, "b"], dtype=pl.Categorical),
+            "e": pl.Series(["x", "y", "x", None], dtype=pl.Enum(["x", "y"])),
+            "t": pl.Series([dt.datetime(2020, 1, 1), None, dt.datetime(2021, 1, 1), None]),
+            "du": [dt.timedelta(1), None, dt.timedelta(0), dt.timedelta(seconds=1)],
+            "bi": [b"a", None, b"", b"x"],
+        }
+    ).with_columns(pl.col("t").dt.replace_time_zone("UTC"))
+    assert fp(more) == fp(more.to_pandas(), index=False)
+    with pytest.raises(InvalidTypeError, match=r"column 'x'.*decimal"):
+        fp(pl.DataFrame({"x": pl.Series([1.5], dtype=pl.Decimal(10, 2))}))
 
 
 def test_import_is_light():

@@ -118,7 +118,11 @@ the types above: e.g. int64, float64 (missing = NaN = arrow null), bool, string 
 missing values, datetime64 in the same unit and time zone, and categoricals with the same
 categories in the same order. Not equivalent: pandas numpy ints cannot hold missing values
 (pandas turns such columns into float64), the datetime unit is part of the type
-(``[ns]`` ≠ ``[us]``), and an object column of bools is ``mixed``, not ``bool``.
+(``[ns]`` ≠ ``[us]``), an object column of bools is ``mixed``, not ``bool``, and what
+pandas makes of some arrow types differs from them (``to_pandas()`` turns ``date32`` into
+``datetime64[ms]``, and nullable ints or bools into float64 or object columns). Polars
+categoricals list their categories in order of appearance, pandas sorts them: they agree
+when the categories are the same list (e.g. after ``polars_df.to_pandas()``).
 """
 
 from __future__ import annotations
