@@ -44,11 +44,9 @@ impl From<CoreError> for PyErr {
                     raise(
                         py,
                         class,
-                        (
-                            errno,
-                            source.to_string(),
-                            path.to_string_lossy().into_owned(),
-                        ),
+                        // The path crosses as an OS string, so a non-UTF-8 name keeps its
+                        // bytes (surrogateescape), as Python's own OSError does.
+                        (errno, strerror(&source), path.into_os_string()),
                     )
                 }
                 CoreError::UnsafePath { .. } => raise(py, "UnsafePathError", (msg,)),
@@ -59,6 +57,15 @@ impl From<CoreError> for PyErr {
                 CoreError::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
             }
         })
+    }
+}
+
+/// The OS message without Rust's " (os error N)" suffix (OSError shows errno itself).
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 

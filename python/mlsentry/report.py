@@ -93,8 +93,9 @@ class Report:
         return out
 
     def to_json(self, indent: Optional[int] = 2) -> str:
-        """The report as JSON text (keys in a stable order)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+        """The report as JSON text: ASCII (other characters as ``\\uXXXX`` escapes, so file
+        names kept with ``surrogateescape`` survive), keys in a stable order."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=True, allow_nan=False)
 
     def _html_section(self) -> str:
         status = "passed" if self.passed else "failed"
@@ -138,7 +139,8 @@ class Report:
             raise InvalidInputError(
                 f"path: cannot tell the report format from {p!r}; use .json or .html"
             )
-        with open(p, "w", encoding="utf-8") as fh:
+        # backslashreplace: a lone surrogate (a non-UTF-8 file name) cannot make saving fail.
+        with open(p, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
 
     def __repr__(self) -> str:
