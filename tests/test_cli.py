@@ -45,6 +45,7 @@ def test_manifest_then_verify(model_dir, tmp_path, capsys):
     capsys.readouterr()
 
     assert main(["verify", str(model_dir), str(out), "--no-progress"]) == 0
+    assert "PASSED" in capsys.readouterr().out
     html = tmp_path / "v.html"
     (model_dir / "weights.bin").write_bytes(b"changed")
     assert main(["verify", str(model_dir), str(out), "--json", "--html", str(html)]) == 1
