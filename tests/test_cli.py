@@ -119,6 +119,68 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["schema"] == "mlsentry/demo-report/v1"
     assert report["passed"] is True
-    verdicts = {s["name"]: s["report"]["passed"] for s in report["steps"]}
-    assert list(verdicts.values()) == [True, False]
+    verdicts = [(s["report"]["passed"], s["as_expected"]) for s in report["steps"]]
+    assert verdicts == [(True, True), (False, True), (True, True), (True, True), (False, True)]
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_keygen_sign_verify_signature(model_dir, tmp_path, capsys, monkeypatch):
+    key = tmp_path / "k.pem"
+    monkeypatch.setenv("KEY_PW", "hunter2")
+    assert main(["keygen", "-o", str(key), "--passphrase-env", "KEY_PW"]) == 0
+    assert (tmp_path / "k.pub").exists()
+    assert main(["keygen", "-o", str(key)]) == 2  # refuses to overwrite
+    env = tmp_path / "env.json"
+    args = ["sign", str(model_dir), "--key", str(key), "-o", str(env), "--no-progress"]
+    assert main([*args, "--passphrase-env", "KEY_PW"]) == 0
+    assert main(args) == 2  # encrypted key without its passphrase
+    capsys.readouterr()
+    pub = str(tmp_path / "k.pub")
+    assert main(["verify-signature", str(model_dir), str(env), "--pub", pub]) == 0
+
+    (model_dir / "sub" / "config.json").write_text('{"a": 2}')
+    assert main(["verify-signature", str(model_dir), str(env), "--pub", pub, "--json"]) == 1
+    assert "config.json" in capsys.readouterr().out
+
+    doc = json.loads(env.read_text())
+    doc["payloadType"] = "application/x-other"
+    env.write_text(json.dumps(doc))
+    assert main(["verify-signature", str(model_dir), str(env), "--pub", pub]) == 1
+    other = tmp_path / "other.pem"
+    assert main(["keygen", "-o", str(other)]) == 0
+    assert main(["sign", str(model_dir), "--key", str(other), "-o", str(env)]) == 0
+    assert main(["verify-signature", str(model_dir), str(env), "--pub", pub]) == 1
+    assert "verif" in capsys.readouterr().err
+
+
+def test_sign_a_report_file(tmp_path, capsys):
+    assert main(["keygen", "-o", str(tmp_path / "k.pem")]) == 0
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"schema": "mlsentry/drift-report/v1", "passed": True}))
+    env = tmp_path / "r.sig.json"
+    assert main(["sign", str(report), "--key", str(tmp_path / "k.pem"), "-o", str(env)]) == 0
+    capsys.readouterr()
+    pub = str(tmp_path / "k.pub")
+    assert main(["verify-signature", str(report), str(env), "--pub", pub, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["predicate"]["passed"] is True
+
+
+def test_log_commands(tmp_path, capsys):
+    log = str(tmp_path / "audit.jsonl")
+    for i in range(3):
+        assert main(["log", "append", log, json.dumps({"i": i})]) == 0
+    assert [json.loads(line)["index"] for line in capsys.readouterr().out.splitlines()] == [0, 1, 2]
+    assert main(["log", "append", log, "not json"]) == 2
+    assert main(["keygen", "-o", str(tmp_path / "k.pem")]) == 0
+    assert main(["log", "checkpoint", log, "--key", str(tmp_path / "k.pem")]) == 0
+    capsys.readouterr()
+    assert main(["log", "verify", log, "--pub", str(tmp_path / "k.pub"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["checkpoints_signed_ok"] == 1
+    assert main(["log", "proof", log, "--index", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["verified"] is True
+    assert main(["log", "proof", log, "--consistency", "2"]) == 0
+    assert main(["log", "proof", log, "--index", "7"]) == 2
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    del lines[1]
+    (tmp_path / "audit.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["log", "verify", log]) == 1

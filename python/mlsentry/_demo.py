@@ -165,6 +165,43 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     )
     _say(quiet, "4. verify tampered copy:\n" + _indent(report.summary()))
 
+    # Signing: the manifest as an in-toto statement in a DSSE envelope.
+    key = integrity.SigningKey.generate()
+    key.save(os.path.join(out, "signer.pem"))
+    key.public_key.save(os.path.join(out, "signer.pub"))
+    envelope = integrity.sign(man, key, name="demo-model")
+    envelope.save(os.path.join(out, "manifest.sig.json"))
+    signed = integrity.verify(model, envelope, key.public_key)
+    steps.append(DemoStep("verify the model against its signed manifest", signed, True))
+    _say(
+        quiet,
+        f"5. signed the manifest (ed25519 {key.key_id[:16]}...): verify -> "
+        + ("ok" if signed.passed else "FAILED"),
+    )
+
+    # Audit log: every check above, then a signed checkpoint; then a forged copy.
+    log_path = os.path.join(out, "audit.jsonl")
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    log = integrity.AuditLog(log_path)
+    for step in steps:
+        log.append({"check": step.name, "passed": step.report.passed, "inputs": step.report.inputs})
+    log.checkpoint(key)
+    audit = log.verify(key.public_key)
+    steps.append(DemoStep("verify the audit log and its signed checkpoint", audit, True))
+    forged_path = os.path.join(out, "audit-forged.jsonl")
+    with open(log_path, encoding="utf-8") as src, open(forged_path, "w", encoding="utf-8") as dst:
+        dst.write(src.read().replace('"passed":false', '"passed":true', 1))
+    forged = integrity.AuditLog(forged_path).verify(key.public_key)
+    steps.append(DemoStep("verify a forged copy of the audit log", forged, False))
+    _say(
+        quiet,
+        f"6. audit log: {audit.entries} entries + checkpoint -> "
+        + ("ok" if audit.passed else "FAILED")
+        + "; forged copy -> "
+        + ("caught" if not forged.passed else "MISSED"),
+    )
+
     demo = DemoReport(steps, {"dataset": fp, "model manifest": man.root}, seed=seed)
     demo.save(os.path.join(out, "report.json"))
     demo.save(os.path.join(out, "report.html"))

@@ -126,6 +126,151 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return _emit_report(report, args)
 
 
+def _passphrase(args: argparse.Namespace) -> Optional[str]:
+    """A key passphrase from the environment variable named by --passphrase-env."""
+    name = getattr(args, "passphrase_env", None)
+    if not name:
+        return None
+    value = os.environ.get(name)
+    if value is None:
+        raise UsageError(f"--passphrase-env: the environment variable {name} is not set")
+    return value
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .integrity import SigningKey
+
+    key = SigningKey.generate(args.algorithm)
+    pub = args.pub or (
+        args.output + ".pub"
+        if not args.output.endswith(".pem")
+        else args.output[: -len(".pem")] + ".pub"
+    )
+    for path in (args.output, pub):
+        if os.path.exists(path) and not args.force:
+            raise UsageError(f"{path} exists; use --force to overwrite it")
+    key.save(args.output, passphrase=_passphrase(args))
+    key.public_key.save(pub)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "private_key": args.output,
+                    "public_key": pub,
+                    "algorithm": key.algorithm,
+                    "key_id": key.key_id,
+                }
+            )
+        )
+    else:
+        print(
+            f"{key.algorithm} key {key.key_id[:16]}...: private {args.output} (mode 0600), "
+            f"public {pub}"
+        )
+    return EXIT_PASSED
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from .integrity import Manifest, SigningKey, manifest, sign
+
+    key = SigningKey.load(args.key, passphrase=_passphrase(args))
+    if args.format == "model-signing":
+        from ._model_signing import sign_model
+
+        out = sign_model(args.path, key, args.output or "model.sig")
+        print(f"signed {args.path} -> {out} (OpenSSF Model Signing bundle)")
+        return EXIT_PASSED
+    name = os.path.basename(os.path.normpath(args.path))
+    if os.path.isfile(args.path) and args.path.endswith(".json"):
+        subject: Any = _load_json_subject(args.path)
+    else:
+        subject = manifest(args.path, algorithm=args.algorithm, progress=_show_progress(args))
+    env = sign(subject, key, name=name)
+    if args.output:
+        env.save(args.output)
+        what = "manifest of " + args.path if isinstance(subject, Manifest) else args.path
+        print(f"signed {what} with {key.algorithm} key {key.key_id[:16]}... -> {args.output}")
+    else:
+        print(env.to_json(indent=2))
+    return EXIT_PASSED
+
+
+def _load_json_subject(path: str) -> Any:
+    """A JSON file to sign: a manifest, a report (any mlsentry schema) or any object."""
+    from .integrity import Manifest
+
+    with open(path, encoding="utf-8") as fh:
+        try:
+            data = json.load(fh)
+        except ValueError as e:
+            raise UsageError(f"{path}: not JSON ({e})") from None
+    if isinstance(data, dict) and data.get("schema") == "mlsentry/manifest/v1":
+        return Manifest.from_json(json.dumps(data))
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a JSON object")
+    return data
+
+
+def cmd_verify_signature(args: argparse.Namespace) -> int:
+    from .integrity import Envelope, PublicKey, verify, verify_envelope
+
+    pub = PublicKey.load(args.pub)
+    with open(args.signature, "rb") as fh:
+        raw = fh.read()
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise UsageError(f"{args.signature}: not JSON") from None
+    if isinstance(doc, dict) and "dsseEnvelope" in doc:  # an OpenSSF Model Signing bundle
+        from ._model_signing import verify_model
+
+        return _emit_report(verify_model(args.path, args.signature, pub), args)
+    env = Envelope.from_json(raw)
+    statement = verify_envelope(env, pub)
+    if statement.get("predicateType", "").endswith("/manifest/v1"):
+        return _emit_report(verify(args.path, env, pub, progress=_show_progress(args)), args)
+    # A signed report or document: the signature is the whole check.
+    if args.json:
+        print(json.dumps(statement))
+    else:
+        print(
+            f"signature OK ({pub.algorithm} key {pub.key_id[:16]}...): "
+            f"{statement.get('predicateType')}"
+        )
+    return EXIT_PASSED
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from .integrity import AuditLog, PublicKey, SigningKey
+
+    log = AuditLog(args.log)
+    if args.log_command == "append":
+        try:
+            event = json.loads(args.event)
+        except ValueError as e:
+            raise UsageError(f"EVENT: not JSON ({e})") from None
+        entry = log.append(event)
+        print(json.dumps({"index": entry.index, "leaf": entry.leaf, "time": entry.time}))
+        return EXIT_PASSED
+    if args.log_command == "checkpoint":
+        cp = log.checkpoint(SigningKey.load(args.key, passphrase=_passphrase(args)))
+        print(json.dumps({k: cp[k] for k in ("size", "root", "time")}))
+        return EXIT_PASSED
+    if args.log_command == "verify":
+        keys = [PublicKey.load(p) for p in args.pub]
+        return _emit_report(log.verify(keys), args)
+    if args.log_command == "proof":
+        if args.consistency is not None:
+            c = log.consistency_proof(args.consistency)
+            doc: dict[str, Any] = {**c.__dict__, "path": list(c.path), "verified": c.verify()}
+        else:
+            p = log.inclusion_proof(args.index)
+            doc = {**p.__dict__, "path": list(p.path), "verified": p.verify()}
+        print(json.dumps(doc, indent=2))
+        return EXIT_PASSED if doc["verified"] else EXIT_FAILED
+    raise UsageError("log: expected append, checkpoint, verify or proof")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -202,6 +347,60 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
     _add_progress_flag(p)
     p.set_defaults(func=cmd_verify)
+
+    passphrase_help = "read the key passphrase from this environment variable"
+    p = sub.add_parser("keygen", help="create a signing key pair")
+    p.add_argument("-o", "--output", default="mlsentry-key.pem", help="private key (PKCS#8 PEM)")
+    p.add_argument("--pub", help="public key path (default: OUTPUT with .pub)")
+    p.add_argument("--algorithm", default="ed25519", choices=["ed25519", "ecdsa-p256"])
+    p.add_argument("--passphrase-env", metavar="VAR", help=passphrase_help)
+    p.add_argument("--force", action="store_true", help="overwrite existing key files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("sign", help="sign a folder's manifest (or a report/JSON file)")
+    p.add_argument("path", help="a folder or file to sign, or a report/manifest .json")
+    p.add_argument("--key", required=True, help="private key PEM")
+    p.add_argument("-o", "--output", help="where to write the envelope (default: print it)")
+    p.add_argument(
+        "--format",
+        default="dsse",
+        choices=["dsse", "model-signing"],
+        help="dsse: in-toto statement in a DSSE envelope; model-signing: an "
+        "OpenSSF Model Signing bundle (needs an ecdsa-p256 key)",
+    )
+    p.add_argument("--algorithm", default="sha256", choices=["sha256", "blake3"])
+    p.add_argument("--passphrase-env", metavar="VAR", help=passphrase_help)
+    _add_progress_flag(p)
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser("verify-signature", help="check a signature, then the files it covers")
+    p.add_argument("path", help="the signed folder or file")
+    p.add_argument("signature", help="envelope JSON (mlsentry sign) or Model Signing bundle")
+    p.add_argument("--pub", required=True, help="the signer's public key PEM")
+    _add_output_flags(p)
+    _add_progress_flag(p)
+    p.set_defaults(func=cmd_verify_signature)
+
+    p = sub.add_parser("log", help="the tamper-evident audit log")
+    logs = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    q = logs.add_parser("append", help="append one event (a JSON object)")
+    q.add_argument("log")
+    q.add_argument("event", help='e.g. \'{"check": "manual", "passed": true}\'')
+    q = logs.add_parser("checkpoint", help="sign the current tree head")
+    q.add_argument("log")
+    q.add_argument("--key", required=True)
+    q.add_argument("--passphrase-env", metavar="VAR", help=passphrase_help)
+    q = logs.add_parser("verify", help="check every entry and checkpoint")
+    q.add_argument("log")
+    q.add_argument("--pub", action="append", default=[], help="checkpoint signer's key")
+    _add_output_flags(q)
+    q = logs.add_parser("proof", help="inclusion (--index) or consistency proof")
+    q.add_argument("log")
+    g = q.add_mutually_exclusive_group(required=True)
+    g.add_argument("--index", type=int)
+    g.add_argument("--consistency", type=int, metavar="OLD_SIZE")
+    p.set_defaults(func=cmd_log)
     return parser
 
 
