@@ -3,15 +3,17 @@
 The native module is private: use the public functions of ``mlsentry`` and its submodules.
 """
 
+import os
+from collections.abc import Callable
+from collections.abc import Callable as _Callable
+from typing import Any, Optional, final
+
 __version__: str
 
 def num_threads() -> int:
     """Worker threads the next parallel call will use (``MLSENTRY_NUM_THREADS``; 0 = all cores)."""
 
 # --- integrity: files and manifests (src/py/integrity.rs) ---
-
-from collections.abc import Callable  # noqa: E402
-from typing import Optional  # noqa: E402
 
 _Callback = Optional[Callable[[int, int], object]]
 _RawEntry = tuple[bytes, int, str, Optional[list[str]]]
@@ -37,9 +39,6 @@ def check_manifest(
     permutation that puts its entries in canonical order; raises ``ManifestError``."""
 
 # --- integrity: fingerprints (src/py/fingerprint.rs) ---
-
-from collections.abc import Callable as _Callable  # noqa: E402
-from typing import Any, final  # noqa: E402
 
 @final
 class ObjectColumn:
@@ -69,3 +68,77 @@ def fingerprint_frame(
     `columns` holds tuples `(header, pieces, canon, unit, big_endian, nullable,
     items_per_row, chunk_items)`; a piece is `("fixed", words, item_bytes, validity)`,
     `("var", offsets, data, validity)`, `("objects", ObjectColumn)` or `("null", n)`."""
+
+# --- integrity: keys, DSSE and the audit log (src/py/signing.rs, src/py/audit.rs) ---
+
+@final
+class SigningKey:
+    """A private signing key (Ed25519 or ECDSA P-256)."""
+
+    @staticmethod
+    def generate(algorithm: str = "ed25519") -> SigningKey: ...
+    @staticmethod
+    def from_pem(pem: str, passphrase: bytes | None = None) -> SigningKey: ...
+    def to_pem(self, passphrase: bytes | None = None) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    def public_key(self) -> PublicKey: ...
+    def sign(self, message: bytes) -> bytes: ...
+
+@final
+class PublicKey:
+    """A public verification key (Ed25519 or ECDSA P-256)."""
+
+    @staticmethod
+    def from_pem(pem: str) -> PublicKey: ...
+    def to_pem(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def key_id(self) -> str: ...
+    def verify(self, message: bytes, signature: bytes) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+def dsse_pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding of (payload type, payload)."""
+
+def dsse_sign(payload_type: str, payload: bytes, key: SigningKey) -> str:
+    """A DSSE envelope (JSON text) over ``payload``, signed by ``key``."""
+
+def dsse_verify(envelope_json: str, key: PublicKey, expected_type: str | None = None) -> bytes:
+    """The payload of a DSSE envelope once a signature by ``key`` verifies."""
+
+def audit_append(
+    path: str | os.PathLike[str], event_json: str, time: str, durable: bool = True
+) -> tuple[int, str, str, int]:
+    """Append one event; returns (index, leaf hex, line, torn bytes cut)."""
+
+def audit_verify(path: str | os.PathLike[str], keys: list[PublicKey] = ...) -> dict[str, Any]:
+    """Verify a log: counts, root and problems (line, index, what)."""
+
+def audit_checkpoint(
+    path: str | os.PathLike[str], key: SigningKey, time: str, durable: bool = True
+) -> str:
+    """Sign the current tree head and append it; returns the checkpoint line."""
+
+def audit_inclusion_proof(
+    path: str | os.PathLike[str], index: int
+) -> tuple[str, int, str, list[str]]:
+    """(leaf, size, root, path) for entry ``index``."""
+
+def audit_consistency_proof(
+    path: str | os.PathLike[str], old_size: int
+) -> tuple[str, str, int, list[str]]:
+    """(old root, new root, size, path) for the prefix of ``old_size`` entries."""
+
+def merkle_verify_inclusion(leaf: str, index: int, size: int, proof: list[str], root: str) -> bool:
+    """RFC 9162 inclusion proof verification (hex hashes)."""
+
+def merkle_verify_consistency(
+    old_size: int, new_size: int, old_root: str, new_root: str, proof: list[str]
+) -> bool:
+    """RFC 9162 consistency proof verification (hex hashes)."""
+
+def merkle_leaf_hash(data: bytes) -> str:
+    """RFC 6962 leaf hash of ``data`` (hex)."""

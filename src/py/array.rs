@@ -3,7 +3,7 @@
 //! Arrays are borrowed read-only (rust-numpy's borrow checker refuses a concurrent writable
 //! borrow) and viewed without copying, whatever their strides.
 
-use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::PyReadonlyArrayDyn;
 use pyo3::prelude::*;
 
 use crate::core::array::Words;
@@ -46,15 +46,6 @@ impl<'py> ReadonlyWords<'py> {
             ReadonlyWords::U16(a) => Words::U16(a.as_array()),
             ReadonlyWords::U32(a) => Words::U32(a.as_array()),
             ReadonlyWords::U64(a) => Words::U64(a.as_array()),
-        }
-    }
-
-    pub fn is_c_contiguous(&self) -> bool {
-        match self {
-            ReadonlyWords::U8(a) => a.is_c_contiguous(),
-            ReadonlyWords::U16(a) => a.is_c_contiguous(),
-            ReadonlyWords::U32(a) => a.is_c_contiguous(),
-            ReadonlyWords::U64(a) => a.is_c_contiguous(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The one way into long core work from Python.
 //!
 //! `run` moves the work to a worker thread inside the package's rayon pool and waits for it
-//! with the GIL released. Every `POLL` it takes the GIL back briefly to
-//!   * check for signals: a pending Ctrl-C cancels the work (`Progress::cancel`), waits for
-//!     it to stop at its next check, and raises `KeyboardInterrupt`;
-//!   * call the optional progress callback `callback(done, total)`.
+//! with the GIL released. Every `POLL` it takes the GIL back briefly to:
+//!
+//! * check for signals: a pending Ctrl-C cancels the work (`Progress::cancel`), waits for
+//!   it to stop at its next check, and raises `KeyboardInterrupt`;
+//! * call the optional progress callback `callback(done, total)`.
+//!
 //! Other Python threads run freely meanwhile.
 
 use std::sync::{mpsc, Mutex};
