@@ -556,15 +556,23 @@ fn push_validity(v: Option<&ArrayView1<'_, u8>>, lo: usize, hi: usize, valid: &m
 
 /// A word type whose memory bytes can be appended.
 trait Word: Copy {
+    const WIDTH: usize;
     fn put(self, out: &mut Vec<u8>);
+    /// Writes the memory bytes into `dst` (exactly `WIDTH` bytes long).
+    fn write(self, dst: &mut [u8]);
 }
 
 macro_rules! word {
     ($t:ty) => {
         impl Word for $t {
+            const WIDTH: usize = std::mem::size_of::<$t>();
             #[inline]
             fn put(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_ne_bytes());
+            }
+            #[inline]
+            fn write(self, dst: &mut [u8]) {
+                dst.copy_from_slice(&self.to_ne_bytes());
             }
         }
     };
@@ -608,9 +616,35 @@ fn words_bytes(words: &Words<'_>, k0: usize, k1: usize, out: &mut Vec<u8>) {
     }
 }
 
-/// Words `[k0, k1)` (flat C-order positions) of a view with arbitrary strides: the
-/// innermost axis is walked as a 1-D lane, the outer axes by an odometer.
+/// Words `[k0, k1)` (flat C-order positions) of a view with arbitrary strides. A 2-D view
+/// whose rows are its long stride (Fortran order) is copied by column blocks, so memory is
+/// read sequentially.
 fn strided_words<T: Word>(a: &ArrayViewD<'_, T>, k0: usize, k1: usize, out: &mut Vec<u8>) {
+    let (shape, strides) = (a.shape(), a.strides());
+    if shape.len() == 2 && shape[1] > 1 && strides[0].unsigned_abs() < strides[1].unsigned_abs() {
+        let m = shape[1];
+        let (r0, r1) = (k0.div_ceil(m), k1 / m);
+        if r0 < r1 {
+            lane_words(a, k0, r0 * m, out);
+            let base = out.len();
+            out.resize(base + (r1 - r0) * m * T::WIDTH, 0);
+            let dst = &mut out[base..];
+            for (c, column) in a.axis_iter(ndarray::Axis(1)).enumerate() {
+                for (r, &x) in column.slice(ndarray::s![r0..r1]).iter().enumerate() {
+                    let at = (r * m + c) * T::WIDTH;
+                    x.write(&mut dst[at..at + T::WIDTH]);
+                }
+            }
+            lane_words(a, r1 * m, k1, out);
+            return;
+        }
+    }
+    lane_words(a, k0, k1, out);
+}
+
+/// Words `[k0, k1)` of a view with arbitrary strides: the innermost axis is walked as a
+/// 1-D lane, the outer axes by an odometer.
+fn lane_words<T: Word>(a: &ArrayViewD<'_, T>, k0: usize, k1: usize, out: &mut Vec<u8>) {
     if k0 >= k1 {
         return;
     }
@@ -819,6 +853,24 @@ mod tests {
             })
             .collect();
         assert!(ds.iter().all(|d| d == &ds[0]));
+    }
+
+    #[test]
+    fn fortran_order_blocks_match_c_order_with_partial_rows() {
+        let c = Array2::from_shape_fn((37, 5), |(i, j)| (i * 100 + j) as u64);
+        let f = Array2::from_shape_fn((37, 5).f(), |(i, j)| (i * 100 + j) as u64);
+        let mut rev = f.clone();
+        rev.invert_axis(ndarray::Axis(0));
+        let rev_c = Array2::from_shape_fn((37, 5), |(i, j)| ((36 - i) * 100 + j) as u64);
+        for chunk in [1, 3, 7, 12, 1000] {
+            let d = |v: ndarray::ArrayView2<'_, u64>| {
+                let mut col = column(vec![fixed(Words::U64(v.into_dyn()), 8)], Canon::Raw, 8);
+                col.chunk_items = chunk;
+                digest(&[col], 37, true)
+            };
+            assert_eq!(d(c.view()), d(f.view()), "chunk {chunk}");
+            assert_eq!(d(rev.view()), d(rev_c.view()), "chunk {chunk}");
+        }
     }
 
     #[test]
