@@ -370,6 +370,20 @@ def test_memory_layout_of_frames_does_not_matter():
     assert fp(blocked) == fp(split) == fp(sliced)
 
 
+def test_byte_order_of_pandas_columns_does_not_matter():
+    t = np.array(["2020-01-01", "NaT", "1969-12-31T23:59:59"], dtype="datetime64[ns]")
+    native = pd.DataFrame({"i": np.array([1, -2, 3], dtype="<i8"), "f": [0.5, np.nan, 2.0], "t": t})
+    swapped = pd.DataFrame(
+        {
+            "i": np.array([1, -2, 3], dtype=">i8"),
+            "f": np.array([0.5, np.nan, 2.0], dtype=">f8"),
+            "t": t.astype(">M8[ns]"),
+        }
+    )
+    assert swapped["i"].dtype.byteorder == ">"
+    assert fp(swapped) == fp(native)
+
+
 def test_nullable_extension_dtypes():
     data = np.array([1, 2, 3], dtype=np.int64)
     x = pd.arrays.IntegerArray(data, np.array([False, True, False]))

@@ -486,7 +486,8 @@ def _pandas_col(values: Any, what: str) -> _Col:
             return _objects_col(a, what, nulls)
         if dtype.kind in "mM":
             nat = np.isnat(a)
-            return _fixed_col(a.view(np.int64), what, ~nat if nat.any() else None, tag=dtype.name)
+            ticks = a.view(np.dtype(np.int64).newbyteorder(dtype.byteorder))
+            return _fixed_col(ticks, what, ~nat if nat.any() else None, tag=dtype.name)
         return _fixed_col(a, what)
     arr = values.array
     if isinstance(dtype, pd.CategoricalDtype):
