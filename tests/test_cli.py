@@ -184,3 +184,19 @@ def test_log_commands(tmp_path, capsys):
     del lines[1]
     (tmp_path / "audit.jsonl").write_text("\n".join(lines) + "\n")
     assert main(["log", "verify", log]) == 1
+
+
+def test_sign_and_verify_model_signing_bundle(model_dir, tmp_path, capsys):
+    key = tmp_path / "p256.pem"
+    assert main(["keygen", "-o", str(key), "--algorithm", "ecdsa-p256"]) == 0
+    sig = tmp_path / "model.sig"
+    args = ["sign", str(model_dir), "--key", str(key), "--format", "model-signing"]
+    assert main([*args, "-o", str(sig)]) == 0
+    pub = str(tmp_path / "p256.pub")
+    assert main(["verify-signature", str(model_dir), str(sig), "--pub", pub]) == 0
+    (model_dir / "weights.bin").write_bytes(b"tampered")
+    assert main(["verify-signature", str(model_dir), str(sig), "--pub", pub]) == 1
+    ed = tmp_path / "ed.pem"
+    assert main(["keygen", "-o", str(ed)]) == 0
+    assert main(["sign", str(model_dir), "--key", str(ed), "--format", "model-signing"]) == 2
+    assert "ecdsa-p256" in capsys.readouterr().err

@@ -57,8 +57,10 @@ __all__ = [
     "hash_file",
     "manifest",
     "sign",
+    "sign_model",
     "verify",
     "verify_envelope",
+    "verify_model",
 ]
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -578,7 +580,7 @@ class ModifiedFile:
     path: str
     expected: str
     actual: str
-    expected_size: int
+    expected_size: Optional[int]  # None when the signed record has no sizes (Model Signing)
     actual_size: int
 
 
@@ -830,3 +832,6 @@ def verify(
     if strict and not report.ok:
         raise IntegrityError(report.summary())
     return report
+
+
+from ._model_signing import sign_model, verify_model  # noqa: E402  (imports this module)
