@@ -63,6 +63,9 @@ fn fingerprint_objects(
     let mut data = Vec::new();
     offsets.push(0i64);
     for (row, obj) in view.iter().enumerate() {
+        if row % 65_536 == 65_535 {
+            py.check_signals()?; // Ctrl-C during a long conversion
+        }
         let obj = obj.bind(py);
         let tag = if obj.is_none() || nulls.iter().any(|s| s.is(obj)) {
             TAG_NULL
