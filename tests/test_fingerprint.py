@@ -661,3 +661,14 @@ def test_progress_callback_reports_items():
     calls.clear()
     fp(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), progress=lambda *c: calls.append(c))
     assert calls[-1] == (6, 6)  # index and two columns of two rows
+
+
+def test_column_labels():
+    a = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("x", 1), ("x", 2)]))
+    b = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("x", 1), ("x", 3)]))
+    assert fp(a) != fp(b)
+    labels = [0, "0", 0.0, b"0", None, True]
+    digests = {fp(pd.DataFrame([[1]]).set_axis([lab], axis=1)) for lab in labels}
+    assert len(digests) == len(labels)
+    with pytest.raises(InvalidTypeError, match="labels"):
+        fp(pd.DataFrame([[1]], columns=[pd.Timestamp("2020-01-01")]))
