@@ -466,8 +466,12 @@ def test_mixed_object_columns():
 
     with pytest.raises(InvalidTypeError, match=r"column 'bad'.*Decimal"):
         fp(pd.DataFrame({"ok": [1], "bad": pd.Series([Decimal(1)], dtype=object)}))
-    with pytest.raises(InvalidTypeError, match=r"Period|period"):
+    with pytest.raises(InvalidTypeError, match=r"column 'p'.*period"):
         fp(pd.DataFrame({"p": pd.period_range("2020", periods=2, freq="D")}))
+    with pytest.raises(InvalidTypeError, match=r"column 'i'.*interval"):
+        fp(pd.DataFrame({"i": pd.interval_range(0, 2)}))
+    with pytest.raises(InvalidTypeError, match=r"column 's'.*Sparse"):
+        fp(pd.DataFrame({"s": pd.arrays.SparseArray([0, 1])}))
 
 
 def test_empty_frames_are_distinct():

@@ -489,6 +489,11 @@ def _pandas_col(values: Any, what: str) -> _Col:
             ticks = a.view(np.dtype(np.int64).newbyteorder(dtype.byteorder))
             return _fixed_col(ticks, what, ~nat if nat.any() else None, tag=dtype.name)
         return _fixed_col(a, what)
+    if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype, pd.SparseDtype)):
+        raise InvalidTypeError(
+            f"fingerprint: {what} has pandas dtype {dtype}, which is not supported "
+            "(convert it, e.g. to its string or integer representation)"
+        )
     arr = values.array
     if isinstance(dtype, pd.CategoricalDtype):
         cats = _table_digest(
