@@ -2,9 +2,11 @@
 //! `ndarray` views and paths and returns `Result<_, CoreError>`.
 
 pub mod array;
+pub mod drift;
 pub mod error;
 pub mod integrity;
 pub mod parallel;
 pub mod progress;
+pub mod stats;
 
 pub use error::{CoreError, CoreResult};

@@ -3,6 +3,7 @@
 
 pub mod array;
 pub mod audit;
+pub mod drift;
 pub mod fingerprint;
 pub mod integrity;
 pub mod runtime;

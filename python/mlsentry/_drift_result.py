@@ -1,0 +1,103 @@
+"""What every univariate drift test returns, and the one conversion of its inputs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import InvalidInputError, InvalidTypeError
+
+__all__ = ["TestResult", "as_sample"]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one two-sample test or distance (reference vs current).
+
+    Attributes
+    ----------
+    test : str
+        The test's name (``"ks"``, ``"psi"``, ...).
+    statistic : float
+        The statistic or distance.
+    pvalue : float or None
+        The p-value, for tests that have one.
+    method : str
+        How it was computed (``"exact"``, ``"asymptotic"``, ``"interpolated"``,
+        ``"distance"``, ...).
+    threshold : float
+        ``alpha`` for tests with a p-value, else the distance above which it is drift.
+    drift : bool
+        ``pvalue < threshold`` for tests, ``statistic >= threshold`` for distances.
+    effect_size : float or None
+        A scale-free size of the difference, where the test defines one.
+    n_reference, n_current : int
+        Sample sizes used (after dropping NaN).
+    details : dict
+        Further numbers: NaN counts, the normalised distance, bins, ...
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    test: str
+    statistic: float
+    pvalue: Optional[float]
+    method: str
+    threshold: float
+    drift: bool
+    effect_size: Optional[float] = None
+    n_reference: int = 0
+    n_current: int = 0
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["details"] = dict(self.details)
+        for k in ("statistic", "pvalue", "effect_size"):
+            v = d[k]
+            if isinstance(v, float) and not math.isfinite(v):
+                d[k] = None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return d
+
+    def __str__(self) -> str:
+        p = "" if self.pvalue is None else f", p={self.pvalue:.4g}"
+        verdict = "DRIFT" if self.drift else "no drift"
+        return f"{self.test}: statistic={self.statistic:.6g}{p} ({self.method}) -> {verdict}"
+
+
+def as_sample(x: Any, name: str) -> np.ndarray:
+    """A 1-D float64 numpy array view (or copy) of a numeric sample.
+
+    Accepts numpy arrays, lists, pandas/polars Series and pyarrow arrays of bool, int,
+    uint or float. NaN (and None/NA in nullable types) stays as NaN: the tests drop and
+    count it. Strings, objects and 2-D input raise with a message naming ``name``.
+    """
+    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
+        try:
+            x = x.to_numpy(dtype=np.float64, na_value=np.nan)
+        except TypeError:
+            x = x.to_numpy()
+    try:
+        arr = np.asarray(x)
+    except Exception as e:
+        raise InvalidTypeError(f"{name}: cannot convert to a numeric array ({e})") from None
+    if arr.ndim != 1:
+        raise InvalidInputError(f"{name}: expected a 1-D sample, got shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind == "f" and arr.dtype == np.float64:
+        return arr
+    if kind in "biuf":
+        return arr.astype(np.float64)
+    if kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise InvalidTypeError(
+        f"{name}: expected numbers (bool, int or float), got dtype {arr.dtype}; "
+        "use the categorical tests (chi2, g_test, ...) for categories"
+    )

@@ -1,0 +1,1 @@
+//! See `super` for what this module holds.
