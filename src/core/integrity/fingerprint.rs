@@ -47,8 +47,12 @@ pub const TAG_BYTES: u8 = 5;
 /// not change the digest.
 const SUB_BLOCK: usize = 16 * 1024;
 
-/// Rows hashed per parallel task when computing the row multiset.
+/// Rows hashed per parallel task when computing the row multiset (at most).
 const ROW_BATCH: usize = 16_384;
+
+/// Items encoded at a time when computing the row multiset: rows longer than this are
+/// streamed. Neither constant changes the digest.
+const ROW_ITEMS: usize = 65_536;
 
 /// How a fixed-width scalar is canonicalised after conversion to little-endian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -688,19 +692,71 @@ fn lane_words<T: Word>(a: &ArrayViewD<'_, T>, k0: usize, k1: usize, out: &mut Ve
     }
 }
 
+/// Hashes encoded items `[k0, k1)` (positions in `valid` and `ends`): the validity byte of
+/// each item for nullable columns, then its bytes.
+fn hash_items(
+    h: &mut Sha256,
+    nullable: bool,
+    (out, valid, ends): (&[u8], &[u8], &[usize]),
+    k0: usize,
+    k1: usize,
+) {
+    let start = |k: usize| if k == 0 { 0 } else { ends[k - 1] };
+    if k0 >= k1 {
+        return;
+    }
+    if !nullable {
+        h.update(&out[start(k0)..ends[k1 - 1]]);
+        return;
+    }
+    for k in k0..k1 {
+        h.update([valid[k]]);
+        h.update(&out[start(k)..ends[k]]);
+    }
+}
+
+/// The digest of row `r` when rows are long: each column's items are encoded and hashed
+/// `ROW_ITEMS` at a time, so memory stays bounded.
+fn streamed_row_digest(cols: &[Prepared<'_, '_>], r: usize) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let (mut out, mut valid, mut ends) = (Vec::new(), Vec::new(), Vec::new());
+    for c in cols {
+        let ipr = c.col.items_per_row;
+        let (mut k, end) = (r * ipr, (r + 1) * ipr);
+        while k < end {
+            let k1 = (k + ROW_ITEMS).min(end);
+            out.clear();
+            valid.clear();
+            ends.clear();
+            c.encode(k, k1, &mut out, &mut valid, Some(&mut ends));
+            hash_items(&mut h, c.col.nullable, (&out, &valid, &ends), 0, k1 - k);
+            k = k1;
+        }
+    }
+    h.finalize().into()
+}
+
 /// The row multiset digest: `SHA256(u64le(n_rows) || sorted row digests)`.
 fn multiset_digest(
     cols: &[Prepared<'_, '_>],
     n_rows: usize,
     progress: &Progress,
 ) -> CoreResult<[u8; 32]> {
-    let n_batches = n_rows.div_ceil(ROW_BATCH);
+    let per_row: usize = cols.iter().map(|c| c.col.items_per_row).sum();
+    // Batches of about ROW_ITEMS items (at least one row, at most ROW_BATCH rows).
+    let batch = (ROW_ITEMS / per_row.max(1)).clamp(1, ROW_BATCH);
+    let n_batches = n_rows.div_ceil(batch);
     let batches: Vec<Vec<[u8; 32]>> = (0..n_batches)
         .into_par_iter()
         .map(|b| {
             progress.check()?;
-            let r0 = b * ROW_BATCH;
-            let r1 = (r0 + ROW_BATCH).min(n_rows);
+            let r0 = b * batch;
+            let r1 = (r0 + batch).min(n_rows);
+            if per_row > ROW_ITEMS {
+                let digests = (r0..r1).map(|r| streamed_row_digest(cols, r)).collect();
+                progress.advance((r1 - r0) as u64);
+                return Ok(digests);
+            }
             let enc: Vec<(Vec<u8>, Vec<u8>, Vec<usize>)> = cols
                 .iter()
                 .map(|c| {
@@ -715,13 +771,8 @@ fn multiset_digest(
                 let mut h = Sha256::new();
                 for (c, (out, valid, ends)) in cols.iter().zip(&enc) {
                     let ipr = c.col.items_per_row;
-                    for k in r * ipr..(r + 1) * ipr {
-                        if c.col.nullable {
-                            h.update([valid[k]]);
-                        }
-                        let a = if k == 0 { 0 } else { ends[k - 1] };
-                        h.update(&out[a..ends[k]]);
-                    }
+                    let items = (&out[..], &valid[..], &ends[..]);
+                    hash_items(&mut h, c.col.nullable, items, r * ipr, (r + 1) * ipr);
                 }
                 digests.push(h.finalize().into());
             }
@@ -1004,6 +1055,38 @@ mod tests {
             1,
         );
         assert!(frame_digest(b"", &[col], 1, true, &Progress::new()).is_err());
+    }
+
+    #[test]
+    fn long_rows_are_streamed_with_the_same_digest() {
+        let n = 2 * ROW_ITEMS + 3;
+        let a = Array2::from_shape_fn((2, n), |(i, j)| (i * 7 + j) as u32);
+        let valid = Array1::from_shape_fn(2 * n, |k| u8::from(k % 5 != 0));
+        let mut col = column(
+            vec![Piece::Fixed {
+                words: Words::U32(a.view().into_dyn()),
+                item_bytes: 4,
+                validity: Some(valid.view()),
+            }],
+            Canon::Raw,
+            4,
+        );
+        col.items_per_row = n;
+        col.nullable = true;
+        let row = |i: usize| {
+            let mut bytes = Vec::new();
+            for j in 0..n {
+                let ok = (i * n + j) % 5 != 0;
+                bytes.push(u8::from(ok));
+                let v = if ok { (i * 7 + j) as u32 } else { 0 };
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+            sha(&[&bytes])
+        };
+        let mut rows = [row(0), row(1)];
+        rows.sort();
+        let m = sha(&[&2u64.to_le_bytes(), &rows[0], &rows[1]]);
+        assert_eq!(digest(&[col], 2, false), sha(&[b"pre", &[1], b"h", &m]));
     }
 
     #[test]
