@@ -239,6 +239,12 @@ def test_object_arrays():
     )
     with pytest.raises(InvalidTypeError, match="dict"):
         fp(np.array([{}], dtype=object))
+    if hasattr(np.dtypes, "StringDType"):
+        t = np.array(["a", "bb", "é"], dtype=np.dtypes.StringDType())
+        assert fp(t) == fp(t[::-1][::-1].copy()) != fp(np.array(["a", "bb", "e"], dtype=t.dtype))
+        assert fp(t) != fp(np.array(["a", "bb", "é"], dtype=object))  # top tag differs
+        missing = np.array(["a", None], dtype=np.dtypes.StringDType(na_object=None))
+        assert fp(missing) != fp(np.array(["a", ""], dtype=np.dtypes.StringDType()))
 
 
 def test_unsupported_arrays_and_types():

@@ -80,7 +80,8 @@ value or duplicated row changes it. Arrays need ``ndim >= 1`` (rows are ``a[i]``
 
 **Type tags.** Arrays: numpy names without byte order (``bool``, ``int8``...``uint64``,
 ``float16/32/64``, ``complex64/128``, ``datetime64[ns]``, ``timedelta64[s]``...), ``S<n>``,
-``U<n>``, ``V<n>``; object arrays as object columns below. ``longdouble`` is refused (its
+``U<n>``, ``V<n>``; object arrays as object columns below; numpy ``StringDType`` arrays
+have the top tag ``"string"`` and one ``string`` column. ``longdouble`` is refused (its
 padding bytes are not canonical). Tables use one vocabulary for every library:
 
 =======================  =========================================================
@@ -295,8 +296,11 @@ def _ndarray_leaves(a: np.ndarray, path: tuple[str, ...], ndim: int, out: list) 
             _ndarray_leaves(a[name], (*path, name), ndim, out)
         return
     what = "the array" if not path else f"field {'.'.join(path)!r}"
-    if a.dtype.kind == "O":
-        col = _objects_col(a, what)
+    if a.dtype.kind in "OT":
+        # numpy's variable-width StringDType ("T") goes through Python str objects.
+        expect = "string" if a.dtype.kind == "T" else None
+        values = a.astype(object) if expect else a
+        col = _objects_col(values, what, expect=expect)
         col.nullable = col.tag in ("string", "binary")
         col.item_size = 1
     else:
@@ -340,6 +344,8 @@ def _ndarray(a: np.ndarray, row_order: bool, cb: Any = None) -> str:
 def _numpy_fixed_or_object_tag(a: np.ndarray) -> str:
     if a.dtype.kind == "O":
         return "object"
+    if a.dtype.kind == "T":
+        return "string"
     return _numpy_fixed(a, "the array")[0]
 
 
