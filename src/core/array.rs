@@ -1,4 +1,4 @@
-//! Array views the core accepts: elements reinterpreted as little-endian unsigned words of
+//! Array views the core accepts: elements reinterpreted as native-endian unsigned words of
 //! their width (1, 2, 4 or 8 bytes), in any memory layout. The binding layer builds these
 //! zero-copy from numpy arrays; `ndarray` handles strides (C, Fortran, sliced, negative).
 

@@ -48,7 +48,7 @@ pub fn sort_f64(values: &mut [f64]) {
     let (mut src, mut dst) = (&mut keys, &mut tmp);
     for (pass, c) in counts.iter_mut().enumerate() {
         // A pass where every key has the same digit moves nothing: skip it.
-        if c.iter().any(|&n| n == src.len()) {
+        if c.contains(&src.len()) {
             continue;
         }
         let mut sum = 0usize;
@@ -115,7 +115,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1e3
             })
             .collect()
