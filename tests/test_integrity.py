@@ -305,9 +305,16 @@ def test_manifest_bad_arguments(tree):
     with pytest.raises(InvalidInputError, match="algorithm"):
         integrity.manifest(tree, algorithm="sha1")
     with pytest.raises(InvalidInputError, match="ignore"):
-        integrity.manifest(tree, ignore=["/abs"])
+        integrity.manifest(tree, ignore=["/"])
     with pytest.raises(InvalidTypeError, match="ignore"):
         integrity.manifest(tree, ignore=[1])
+
+
+def test_leading_slash_anchors_ignore_at_the_top(tree):
+    write(tree, "sub/a.tmp2", b"x")
+    write(tree, "a.tmp2", b"x")
+    anchored = [f.path for f in integrity.manifest(tree, ignore=["/a.tmp2"]).files]
+    assert "sub/a.tmp2" in anchored and "a.tmp2" not in anchored
 
 
 def test_ignore_patterns(tree):

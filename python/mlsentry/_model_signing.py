@@ -192,31 +192,9 @@ def _escape_glob(s: str) -> str:
 
 
 def _anchored_patterns(rel: str) -> list[str]:
-    """Glob patterns for :func:`manifest` that drop exactly ``rel`` and what is below it.
-
-    Our patterns without ``/`` match a name at any depth, while Model Signing ignores a
-    path relative to the model folder only. A one-character class that also lists ``/``
-    (``[m/]odel.sig``) makes a top-level name a whole-path match; a name without any
-    usable ASCII character gets ``name/**`` (its contents), and the file itself is
-    dropped after hashing (see :func:`_under`).
-    """
-    if "/" in rel:
-        return [_escape_glob(rel)]
-    out = []
-    used = False
-    for c in rel:
-        if not used and c.isascii() and c not in "!^/\\[]-":
-            out.append(f"[{c}/]")
-            used = True
-        else:
-            out.append(_escape_glob(c))
-    if used:
-        return ["".join(out)]
-    return [_escape_glob(rel) + "/**"]
-
-
-def _under(path: str, ignored: Iterable[str]) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in ignored)
+    """The :func:`manifest` ignore pattern that drops exactly ``rel`` (relative to the model
+    folder) and what is below it: Model Signing's ignore paths are anchored at the top."""
+    return ["/" + _escape_glob(rel)]
 
 
 def _model_name(path: str) -> str:
@@ -256,8 +234,6 @@ def _hash_model(
     resources: list[tuple[str, str]] = []
     files: dict[str, tuple[int, str, list[tuple[str, str]]]] = {}
     for f in m.files:
-        if is_dir and _under(f.path, ignore):
-            continue
         name = f.path if is_dir else "."
         if f.shards is None:
             own = [(name, f.digest.split(":", 1)[1])]

@@ -520,7 +520,8 @@ def manifest(
     ignore : iterable of str
         Glob patterns on the relative POSIX path: ``*`` (not ``/``), ``**`` (anything),
         ``?``, ``[...]``. A pattern without ``/`` matches a name at any depth
-        (``"*.tmp"``); a matching folder is skipped whole (``".git"``, ``".git/**"``).
+        (``"*.tmp"``); a leading ``/`` anchors it at the top (``"/model.sig"``), as in
+        ``.gitignore``; a matching folder is skipped whole (``".git"``, ``".git/**"``).
     follow_symlinks : bool
         ``False``: a symbolic link inside the tree is hashed as its target's content and
         a link leaving the tree raises :class:`~mlsentry.errors.UnsafePathError`.

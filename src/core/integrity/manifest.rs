@@ -232,8 +232,9 @@ fn class_end(p: &[u8]) -> Option<usize> {
 }
 
 /// Compiled `ignore` patterns. A pattern with a `/` matches the whole relative path; one
-/// without matches the name at any depth (like `.gitignore`). A directory that matches is
-/// skipped with everything below it. A trailing `/` is dropped.
+/// without matches the name at any depth; a leading `/` anchors a pattern at the top of
+/// the tree (all as in `.gitignore`). A directory that matches is skipped with everything
+/// below it. A trailing `/` is dropped.
 #[derive(Debug, Clone, Default)]
 pub struct Ignore {
     patterns: Vec<(Vec<u8>, bool)>,
@@ -244,13 +245,17 @@ impl Ignore {
         let mut out = Vec::new();
         for p in patterns {
             let t = p.strip_prefix("./").unwrap_or(p).trim_end_matches('/');
+            let (t, anchored) = match t.strip_prefix('/') {
+                Some(rest) => (rest, true),
+                None => (t, false),
+            };
             if t.is_empty() || t.starts_with('/') {
                 return Err(CoreError::invalid(format!(
-                    "ignore: expected glob patterns relative to the tree (like \"*.tmp\" or \
-                     \".git/**\"), got {p:?}"
+                    "ignore: expected glob patterns relative to the tree (like \"*.tmp\", \
+                     \".git/**\" or \"/model.sig\"), got {p:?}"
                 )));
             }
-            out.push((t.as_bytes().to_vec(), t.contains('/')));
+            out.push((t.as_bytes().to_vec(), anchored || t.contains('/')));
         }
         Ok(Ignore { patterns: out })
     }
@@ -770,7 +775,12 @@ mod tests {
         assert!(glob_match(b"a/**/b", b"a/b"));
         assert!(glob_match(b"a/**/b", b"a/x/y/b"));
         assert!(!glob_match(b"a/*", b"a/x/y"));
-        assert!(Ignore::new(&["/abs".into()]).is_err());
+        // A leading '/' anchors at the top of the tree, as in .gitignore.
+        let top = Ignore::new(&["/model.sig".into()]).unwrap();
+        assert!(top.matches(b"model.sig"));
+        assert!(!top.matches(b"sub/model.sig"));
+        assert!(Ignore::new(&["/".into()]).is_err());
+        assert!(Ignore::new(&["//x".into()]).is_err());
     }
 
     #[test]
