@@ -120,7 +120,8 @@ class AuditVerifyReport(Report):
 
     def summary(self) -> str:
         head = (
-            f"audit log {self.path}: {self.entries} entries, {self.checkpoints} checkpoints "
+            f"audit log {self.path}: {_count(self.entries, 'entry')}, "
+            f"{_count(self.checkpoints, 'checkpoint')} "
             f"({self.checkpoints_signed_ok} signatures checked), root {self.root[:16]}..."
         )
         if self.ok:
@@ -132,7 +133,13 @@ class AuditVerifyReport(Report):
     def _html_body(self) -> str:
         rows = [[p.line, "" if p.index is None else p.index, p.what] for p in self.problems]
         table = html_table(["line", "entry", "problem"], rows) if rows else "<p>No problems.</p>"
-        return f"<p>{self.entries} entries, {self.checkpoints} checkpoints.</p>{table}"
+        counts = f"{_count(self.entries, 'entry')}, {_count(self.checkpoints, 'checkpoint')}"
+        return f"<p>{counts}.</p>{table}"
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 class AuditLog:

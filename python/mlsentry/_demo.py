@@ -7,6 +7,7 @@ be caught).
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 from dataclasses import dataclass
@@ -77,7 +78,10 @@ class DemoReport(Report):
         ]
         classes = ["good" if s.as_expected else "bad" for s in self.steps]
         inputs = html_table(["input", "fingerprint"], list(self.inputs.items()))
-        sections = "".join(s.report._html_section() for s in self.steps)
+        sections = "".join(
+            f'<h3 class="step">{i}. {html.escape(s.name)}</h3>{s.report._html_section()}'
+            for i, s in enumerate(self.steps, 1)
+        )
         return (
             html_table(["step", "expected", "got", "as expected"], rows, row_classes=classes)
             + f"<h3>Inputs</h3>{inputs}<h3>Steps</h3>{sections}"

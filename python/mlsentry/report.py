@@ -16,6 +16,7 @@ import datetime as _dt
 import html
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Optional
 
@@ -154,13 +155,13 @@ _CSS = """
 .mls-report{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1f24;
 max-width:1100px;margin:1em auto;padding:0 1em}
 .mls-report h2{font-size:1.25em;border-bottom:1px solid #d0d7de;padding-bottom:.3em}
-.mls-report table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+.mls-report table{border-collapse:collapse;margin:.6em 0;font-size:.9em;max-width:100%}
 .mls-report th,.mls-report td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;
 vertical-align:top}
 .mls-report th{background:#f6f8fa}
 .mls-report td.num{text-align:right;font-variant-numeric:tabular-nums}
 .mls-report code,.mls-report td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;
-font-size:.85em;word-break:break-all}
+font-size:.85em;word-break:break-all;min-width:12em}
 .mls-report .badge{font-size:.7em;padding:.15em .5em;border-radius:1em;vertical-align:middle;
 color:#fff}
 .mls-report .badge.passed{background:#1a7f37}.mls-report .badge.failed{background:#cf222e}
@@ -176,6 +177,9 @@ def html_page(title: str, body: str) -> str:
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>{body}</body></html>\n"
     )
+
+
+_DIGEST = re.compile(r"[a-z0-9-]+:[0-9a-f]{32,}")
 
 
 def html_table(
@@ -196,6 +200,8 @@ def html_table(
         for v in row:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 cells.append(f'<td class="num">{html.escape(str(v))}</td>')
+            elif isinstance(v, str) and _DIGEST.fullmatch(v):
+                cells.append(f'<td class="mono">{html.escape(v)}</td>')
             else:
                 cells.append(f"<td>{html.escape(str(v))}</td>")
         parts.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
