@@ -29,10 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_fingerprint
 import bench_integrity
+import bench_signing
 from _timing import Goal, Section, Unavailable
 
 REPO = Path(__file__).resolve().parent.parent
-BENCHES = {"integrity": bench_integrity, "fingerprint": bench_fingerprint}
+BENCHES = {
+    "integrity": bench_integrity,
+    "fingerprint": bench_fingerprint,
+    "signing": bench_signing,
+}
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
 
