@@ -1,4 +1,8 @@
-//! Shared statistical machinery (sorting, ranks, special functions) used by `drift` and
-//! later capabilities.
+//! Shared statistical machinery used by `drift` and later capabilities: sorting, the
+//! merged walk over two sorted samples, special functions and the Kolmogorov-Smirnov
+//! distributions.
 
+pub mod kolmogorov;
+pub mod merge;
 pub mod sort;
+pub mod special;

@@ -1,5 +1,131 @@
-use pyo3::prelude::*;
+//! Bindings for the table comparison (`mlsentry.drift.compare` wraps them).
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::core::drift::compare::{self, ColumnInput, ColumnOutput, Sides, Test};
+use crate::core::drift::TestOutcome;
+use crate::core::CoreError;
+use crate::py::runtime;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(drift_compare, m)?)?;
+    m.add("DRIFT_TEST_NAMES", compare::TEST_NAMES.to_vec())?;
     Ok(())
+}
+
+enum Held<'py> {
+    Numeric(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>),
+    Categorical(
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, i64>,
+        usize,
+    ),
+}
+
+struct HeldColumn<'py> {
+    name: String,
+    data: Held<'py>,
+    test: Test,
+    bins: usize,
+}
+
+pub(super) fn outcome_dict<'py>(py: Python<'py>, o: &TestOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("statistic", o.statistic)?;
+    d.set_item("pvalue", o.pvalue)?;
+    d.set_item("method", o.method)?;
+    d.set_item("effect_size", o.effect_size)?;
+    let details = PyDict::new(py);
+    for (k, v) in &o.details {
+        details.set_item(*k, *v)?;
+    }
+    d.set_item("details", details)?;
+    Ok(d)
+}
+
+fn output_dict<'py>(py: Python<'py>, o: &ColumnOutput) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("test", o.test)?;
+    let opt = |x: &Option<TestOutcome>| -> PyResult<Option<Bound<'py, PyDict>>> {
+        x.as_ref().map(|t| outcome_dict(py, t)).transpose()
+    };
+    d.set_item("outcome", opt(&o.outcome)?)?;
+    d.set_item("effect", opt(&o.effect)?)?;
+    d.set_item("missing_test", opt(&o.missing_test)?)?;
+    d.set_item("n_reference", o.n_reference)?;
+    d.set_item("n_current", o.n_current)?;
+    d.set_item("missing_reference", o.missing_reference)?;
+    d.set_item("missing_current", o.missing_current)?;
+    d.set_item("categories", o.categories)?;
+    d.set_item("infinite_reference", o.infinite_reference)?;
+    d.set_item("infinite_current", o.infinite_current)?;
+    d.set_item("error", &o.error)?;
+    let h = &o.histogram;
+    d.set_item("hist_edges", PyArray1::from_slice(py, &h.edges))?;
+    d.set_item("hist_codes", PyArray1::from_slice(py, &h.codes))?;
+    d.set_item("hist_reference", PyArray1::from_slice(py, &h.reference))?;
+    d.set_item("hist_current", PyArray1::from_slice(py, &h.current))?;
+    Ok(d)
+}
+
+/// Compares columns of two tables, in parallel without the GIL.
+///
+/// `columns` holds tuples `(name, kind, reference, current, k, test, bins)`: kind
+/// `"numeric"` with float64 arrays (NaN = missing) or `"categorical"` with int64 codes in
+/// `0..k` (-1 = missing). Returns one dict per column (see `ColumnOutput`).
+#[pyfunction]
+#[pyo3(signature = (columns, callback=None))]
+fn drift_compare<'py>(
+    py: Python<'py>,
+    columns: Vec<Bound<'py, PyTuple>>,
+    callback: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let mut held = Vec::with_capacity(columns.len());
+    for c in &columns {
+        if c.len() != 7 {
+            return Err(CoreError::invalid("a column is a tuple of 7 fields").into());
+        }
+        let name: String = c.get_item(0)?.extract()?;
+        let kind: String = c.get_item(1)?.extract()?;
+        let k: usize = c.get_item(4)?.extract()?;
+        let test: String = c.get_item(5)?.extract()?;
+        let data = match kind.as_str() {
+            "numeric" => Held::Numeric(c.get_item(2)?.extract()?, c.get_item(3)?.extract()?),
+            "categorical" => {
+                Held::Categorical(c.get_item(2)?.extract()?, c.get_item(3)?.extract()?, k)
+            }
+            other => {
+                return Err(CoreError::invalid(format!("unknown column kind {other:?}")).into())
+            }
+        };
+        held.push(HeldColumn {
+            name,
+            data,
+            test: Test::parse(&test)?,
+            bins: c.get_item(6)?.extract()?,
+        });
+    }
+    let inputs: Vec<ColumnInput<'_>> = held
+        .iter()
+        .map(|h| ColumnInput {
+            name: h.name.clone(),
+            sides: match &h.data {
+                Held::Numeric(r, c) => Sides::Numeric {
+                    reference: r.as_array(),
+                    current: c.as_array(),
+                },
+                Held::Categorical(r, c, k) => Sides::Categorical {
+                    reference: r.as_array(),
+                    current: c.as_array(),
+                    k: *k,
+                },
+            },
+            test: h.test,
+            bins: h.bins,
+        })
+        .collect();
+    let outputs = runtime::run(py, callback, |p| compare::compare(&inputs, p))?;
+    outputs.iter().map(|o| output_dict(py, o)).collect()
 }

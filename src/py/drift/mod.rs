@@ -1,15 +1,13 @@
-//! Bindings for drift: univariate tests (`ecdf`, `distance`) and table comparison
+//! Bindings for drift: the univariate tests (`tests`) and the table comparison
 //! (`compare`).
 
 use pyo3::prelude::*;
 
 pub mod compare;
-pub mod distance;
-pub mod ecdf;
+pub mod tests;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    ecdf::register(m)?;
-    distance::register(m)?;
+    tests::register(m)?;
     compare::register(m)?;
     Ok(())
 }
