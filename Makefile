@@ -3,6 +3,7 @@
 #   make test    set-up, then every test (cargo and pytest)
 #   make lint    cargo fmt --check, clippy -D warnings, ruff, stub check of _core.pyi
 #   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
+#                (Evidently in its own venv .venv-evidently: `make bench-peers`)
 #   make wheel   the release wheel (fat LTO)
 
 SHELL      := /bin/bash
@@ -16,7 +17,7 @@ PROFILE    ?= dev-fast
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: demo test test-rust test-python lint bench wheel build clean
+.PHONY: demo test test-rust test-python lint bench bench-peers wheel build clean
 
 $(STAMPS)/venv:
 	@mkdir -p $(STAMPS)
@@ -58,7 +59,22 @@ lint: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
 	$(VENV)/bin/ruff format --check python tests benches
 	$(PY) -m mypy.stubtest mlsentry._core --allowlist .stubtest-allowlist
 
-bench: $(STAMPS)/deps
+# Peers that cannot share .venv get their own venv, used only by benches/ (evidently 0.7.23
+# imports a private name of pandas 2, while .venv has pandas 3).
+EVIDENTLY_VENV := .venv-evidently
+EVIDENTLY_PY   := $(EVIDENTLY_VENV)/bin/python
+
+$(STAMPS)/venv-evidently:
+	@mkdir -p $(STAMPS)
+	test -x $(EVIDENTLY_PY) || $(PYTHON) -m venv $(EVIDENTLY_VENV)
+	$(EVIDENTLY_PY) -m pip install -q --upgrade pip
+	$(EVIDENTLY_PY) -m pip install -q "evidently==0.7.23" "pandas<3" "pyarrow>=12"
+	$(EVIDENTLY_PY) -c "from evidently import Report; from evidently.presets import DataDriftPreset"
+	@touch $@
+
+bench-peers: $(STAMPS)/venv-evidently
+
+bench: $(STAMPS)/deps $(STAMPS)/venv-evidently
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	    $(VENV)/bin/maturin develop --release -q
 	@rm -f $(STAMPS)/build-*
