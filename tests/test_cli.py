@@ -120,8 +120,22 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
     assert report["schema"] == "mlsentry/demo-report/v1"
     assert report["passed"] is True
     verdicts = [(s["report"]["passed"], s["as_expected"]) for s in report["steps"]]
-    assert verdicts == [(True, True), (False, True), (True, True), (True, True), (False, True)]
-    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert verdicts == [
+        (True, True),
+        (False, True),
+        (True, True),
+        (True, True),  # drift: a fresh sample of the same customers
+        (False, True),  # drift: a shifted sample
+        (True, True),
+        (False, True),
+    ]
+    drift = report["steps"][4]
+    assert drift["report"]["schema"] == "mlsentry/drift-report/v1"
+    assert drift["expected_drifted"] == ["income", "region"]
+    assert drift["report"]["drifted_columns"] == ["income", "region"]
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Drift comparison" in page and "<svg" in page and "<script" not in page
 
 
 def test_keygen_sign_verify_signature(model_dir, tmp_path, capsys, monkeypatch):
@@ -200,3 +214,92 @@ def test_sign_and_verify_model_signing_bundle(model_dir, tmp_path, capsys):
     assert main(["keygen", "-o", str(ed)]) == 0
     assert main(["sign", str(model_dir), "--key", str(ed), "--format", "model-signing"]) == 2
     assert "ecdsa-p256" in capsys.readouterr().err
+
+
+@pytest.fixture
+def drift_files(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    ref = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": ["x", "y"] * 500})
+    same = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": ["y", "x"] * 500})
+    moved = same.assign(a=rng.normal(0.5, 1, n))
+    paths = {
+        "ref": tmp_path / "ref.csv",
+        "same": tmp_path / "same.parquet",
+        "moved": tmp_path / "moved.csv",
+        "npy": tmp_path / "ref.npy",
+        "extra": tmp_path / "extra.csv",
+    }
+    ref.to_csv(paths["ref"], index=False)
+    pq.write_table(pa.Table.from_pandas(same, preserve_index=False), paths["same"])
+    moved.to_csv(paths["moved"], index=False)
+    np.save(paths["npy"], ref[["a", "b"]].to_numpy())
+    same.assign(d=1.0).to_csv(paths["extra"], index=False)
+    return {k: str(v) for k, v in paths.items()}
+
+
+def test_drift_exit_status_and_outputs(drift_files, tmp_path, capsys):
+    f = drift_files
+    assert main(["drift", f["ref"], f["same"]]) == 0
+    assert "Drift comparison: PASSED" in capsys.readouterr().out
+    html = tmp_path / "drift.html"
+    assert main(["drift", f["ref"], f["moved"], "--json", "--html", str(html)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["schema"] == "mlsentry/drift-report/v1"
+    assert report["drifted_columns"] == ["a"] and report["passed"] is False
+    assert "<svg" in html.read_text()
+    # a column only in current fails the check too
+    assert main(["drift", f["ref"], f["extra"]]) == 1
+    assert "d: only in current" in capsys.readouterr().out
+    # .npy: columns "0", "1"
+    assert main(["drift", f["npy"], f["npy"], "--json"]) == 0
+    names = [c["name"] for c in json.loads(capsys.readouterr().out)["columns"]]
+    assert names == ["0", "1"]
+
+
+def test_drift_options(drift_files, capsys):
+    f = drift_files
+    assert main(["drift", f["ref"], f["moved"], "--columns", "b,c"]) == 0
+    capsys.readouterr()
+    assert main(["drift", f["ref"], f["moved"], "--tests", "psi", "--json"]) == 1
+    tests = {c["name"]: c["test"] for c in json.loads(capsys.readouterr().out)["columns"]}
+    assert tests == {"a": "psi", "b": "psi", "c": "psi"}
+    args = ["--tests", "a=wasserstein,c=g_test", "--correction", "holm", "--alpha", "0.01"]
+    assert main(["drift", f["ref"], f["moved"], *args, "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [c["test"] for c in report["columns"]] == ["wasserstein", "ks", "g_test"]
+    assert report["config"]["correction"] == "holm" and report["config"]["alpha"] == 0.01
+    assert main(["drift", f["ref"], f["moved"], "--drift-share", "0.5"]) == 0
+    capsys.readouterr()
+    assert main(["drift", f["ref"], f["moved"], "--categorical", "b", "--json"]) == 1
+    kinds = [c["kind"] for c in json.loads(capsys.readouterr().out)["columns"]]
+    assert kinds == ["numeric", "categorical", "categorical"]
+
+
+def test_drift_usage_errors_exit_2(drift_files, tmp_path, capsys):
+    f = drift_files
+    bad = [
+        ["drift", f["ref"]],
+        ["drift", f["ref"], str(tmp_path / "missing.csv")],
+        ["drift", f["ref"], f["same"], "--tests", "nope"],
+        ["drift", f["ref"], f["same"], "--tests", "a=chi2"],
+        ["drift", f["ref"], f["same"], "--tests", "a=,b=ks"],
+        ["drift", f["ref"], f["same"], "--alpha", "2"],
+        ["drift", f["ref"], f["same"], "--alpha", "x"],
+        ["drift", f["ref"], f["same"], "--correction", "fdr"],
+        ["drift", f["ref"], f["same"], "--columns", "a,zz"],
+        ["drift", f["ref"], f["same"], "--columns", "a,,b"],
+        ["drift", f["ref"], str(tmp_path / "data.txt")],
+    ]
+    (tmp_path / "data.txt").write_text("a\n1\n")
+    for argv in bad:
+        assert main(argv) == 2, argv
+    err = capsys.readouterr().err
+    assert "tests: unknown test 'nope'" in err
+    assert "column 'a' is numeric" in err
+    assert "alpha: expected a number in (0, 1), got 2.0" in err
+    assert "columns: no column named 'zz'" in err

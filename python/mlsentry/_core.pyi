@@ -142,3 +142,18 @@ def merkle_verify_consistency(
 
 def merkle_leaf_hash(data: bytes) -> str:
     """RFC 6962 leaf hash of ``data`` (hex)."""
+
+# --- drift: the table comparison (src/py/drift/compare.rs) ---
+
+DRIFT_TEST_NAMES: list[str]
+"""Every test name `drift_compare` accepts ("auto" first)."""
+
+def drift_compare(
+    columns: list[tuple[Any, ...]], callback: _Callback = None
+) -> list[dict[str, Any]]:
+    """Compares columns of two tables in parallel without the GIL.
+
+    `columns` holds tuples `(name, kind, reference, current, k, test, bins)`: kind
+    `"numeric"` with float64 arrays (NaN = missing) or `"categorical"` with int64 codes in
+    `0..k` (-1 = missing). Returns one dict per column: test, outcome, effect,
+    missing_test, counts, error and the plot's histogram (`hist_*`)."""

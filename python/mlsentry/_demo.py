@@ -11,7 +11,7 @@ import html
 import os
 import shutil
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -25,10 +25,16 @@ class DemoStep:
     name: str
     report: Report
     expect_pass: bool
+    #: For a drift step: the columns that must be found drifted, and only those.
+    expect_drifted: Optional[tuple[str, ...]] = None
 
     @property
     def as_expected(self) -> bool:
-        return self.report.passed == self.expect_pass
+        if self.report.passed != self.expect_pass:
+            return False
+        if self.expect_drifted is None:
+            return True
+        return sorted(getattr(self.report, "drifted_columns", [])) == sorted(self.expect_drifted)
 
 
 class DemoReport(Report):
@@ -51,6 +57,11 @@ class DemoReport(Report):
                 {
                     "name": s.name,
                     "expected": "pass" if s.expect_pass else "fail",
+                    **(
+                        {}
+                        if s.expect_drifted is None
+                        else {"expected_drifted": sorted(s.expect_drifted)}
+                    ),
                     "as_expected": s.as_expected,
                     "report": s.report.to_dict(),
                 }
@@ -101,6 +112,26 @@ def _sample_dataset(rng: np.random.Generator) -> Any:
         import pandas as pd
     except ImportError:
         return np.column_stack([c.astype(np.float64) for c in cols.values()])
+    return pd.DataFrame(cols)
+
+
+def _drift_sample(rng: np.random.Generator, n: int, shifted: bool) -> Any:
+    """Customers of a shop: ``shifted`` raises incomes by 8% and moves the region mix
+    towards the west; every other column keeps its distribution."""
+    regions = np.array(["north", "south", "east", "west"])
+    mix = [0.2, 0.3, 0.3, 0.2] if shifted else [0.3, 0.3, 0.3, 0.1]
+    cols = {
+        "age": rng.integers(18, 90, n),
+        "income": rng.lognormal(10, 0.5, n).round(2) * (1.08 if shifted else 1.0),
+        "score": rng.normal(0, 1, n),
+        "region": regions[rng.choice(4, n, p=mix)],
+        "plan": np.array(["basic", "pro"])[rng.choice(2, n, p=[0.7, 0.3])],
+        "label": rng.integers(0, 2, n),
+    }
+    try:
+        import pandas as pd
+    except ImportError:
+        return cols
     return pd.DataFrame(cols)
 
 
@@ -183,6 +214,29 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
         + ("ok" if signed.passed else "FAILED"),
     )
 
+    # Drift: a fresh sample of the same customers passes; a shifted one is caught, and
+    # only its shifted columns are named.
+    from ._drift_compare import compare
+
+    drift_rng = np.random.default_rng(seed + 1)
+    reference = _drift_sample(drift_rng, 5_000, shifted=False)
+    same = compare(reference, _drift_sample(drift_rng, 5_000, shifted=False))
+    steps.append(DemoStep("drift: a fresh sample of the same customers", same, True, ()))
+    moved = compare(reference, _drift_sample(drift_rng, 5_000, shifted=True))
+    steps.append(
+        DemoStep(
+            "drift: incomes up 8% and more customers in the west",
+            moved,
+            False,
+            ("income", "region"),
+        )
+    )
+    _say(
+        quiet,
+        f"6. drift: same customers -> {'no drift' if same.passed else 'DRIFT'}; "
+        f"shifted sample -> drift in {', '.join(moved.drifted_columns) or 'none'}",
+    )
+
     # Audit log: every check above, then a signed checkpoint; then a forged copy.
     log_path = os.path.join(out, "audit.jsonl")
     if os.path.exists(log_path):
@@ -200,7 +254,7 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     steps.append(DemoStep("verify a forged copy of the audit log", forged, False))
     _say(
         quiet,
-        f"6. audit log: {audit.entries} entries + checkpoint -> "
+        f"7. audit log: {audit.entries} entries + checkpoint -> "
         + ("ok" if audit.passed else "FAILED")
         + "; forged copy -> "
         + ("caught" if not forged.passed else "MISSED"),

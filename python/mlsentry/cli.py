@@ -44,7 +44,7 @@ def _emit_report(report: Any, args: argparse.Namespace) -> int:
 
 # -- data files ------------------------------------------------------------------------
 def load_table(path: str, fmt: str = "auto") -> Any:
-    """Load a CSV, Parquet or .npy file for fingerprinting (and later, drift)."""
+    """Load a CSV, Parquet or .npy file for fingerprinting and drift."""
     if not os.path.exists(path):
         from .errors import PathNotFoundError
 
@@ -271,6 +271,45 @@ def cmd_log(args: argparse.Namespace) -> int:
     raise UsageError("log: expected append, checkpoint, verify or proof")
 
 
+def _split_names(text: Optional[str], option: str) -> Optional[list[str]]:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise UsageError(f"{option}: expected comma-separated column names, got {text!r}")
+    return names
+
+
+def _parse_tests(text: str) -> Any:
+    """``auto``, one test name, or ``col=NAME,col2=NAME``."""
+    if "=" not in text:
+        return text.strip()
+    tests: dict[str, str] = {}
+    for part in text.split(","):
+        column, sep, name = part.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise UsageError(f"--tests: expected auto, a test name or col=NAME,...; got {part!r}")
+        tests[column.strip()] = name.strip()
+    return tests
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from ._drift_compare import compare
+
+    report = compare(
+        load_table(args.reference),
+        load_table(args.current),
+        tests=_parse_tests(args.tests),
+        alpha=args.alpha,
+        correction=args.correction,
+        columns=_split_names(args.columns, "--columns"),
+        categorical=_split_names(args.categorical, "--categorical"),
+        drift_share=args.drift_share,
+        progress=_show_progress(args),
+    )
+    return _emit_report(report, args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -381,6 +420,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
     _add_progress_flag(p)
     p.set_defaults(func=cmd_verify_signature)
+
+    p = sub.add_parser(
+        "drift",
+        help="compare the columns of two data files (has the data drifted?)",
+        description="Per-column two-sample tests of CURRENT against REFERENCE, corrected "
+        "for multiple testing. Exit status 0: no drift; 1: drift, or a column missing on "
+        "one side or of another type; 2: usage or input error.",
+    )
+    p.add_argument("reference", help="CSV, Parquet or .npy file the model was trained on")
+    p.add_argument("current", help="CSV, Parquet or .npy file to check")
+    p.add_argument("--columns", metavar="A,B", help="compare only these columns")
+    p.add_argument(
+        "--tests",
+        default="auto",
+        metavar="auto|NAME|COL=NAME,...",
+        help="auto (default), one test for every column it fits (ks, chi2, psi, ...), "
+        "or a test per column",
+    )
+    p.add_argument("--alpha", type=float, default=0.05, help="test level (default: %(default)s)")
+    p.add_argument(
+        "--correction",
+        default="bh",
+        choices=["bh", "by", "holm", "bonferroni", "none"],
+        help="multiple-testing correction (default: %(default)s)",
+    )
+    p.add_argument("--categorical", metavar="A,B", help="compare these columns as categories")
+    p.add_argument(
+        "--drift-share",
+        type=float,
+        default=None,
+        metavar="X",
+        help="drift when at least this share of the columns drifted (default: any column)",
+    )
+    _add_output_flags(p)
+    _add_progress_flag(p)
+    p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("log", help="the tamper-evident audit log")
     logs = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
