@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import errors, integrity
+from . import drift, errors, integrity
 from ._core import num_threads
 from .errors import (
     IntegrityError,
@@ -31,6 +31,7 @@ __all__ = [
     "ScanError",
     "SignatureError",
     "__version__",
+    "drift",
     "errors",
     "fingerprint",
     "integrity",

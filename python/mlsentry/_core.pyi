@@ -143,6 +143,21 @@ def merkle_verify_consistency(
 def merkle_leaf_hash(data: bytes) -> str:
     """RFC 6962 leaf hash of ``data`` (hex)."""
 
+# --- drift: the univariate tests (src/py/drift/tests.rs) ---
+
+def drift_numeric_test(
+    test: str,
+    reference: Any,
+    current: Any,
+    bins: int = 10,
+    method: str = "auto",
+) -> dict[str, Any]:
+    """One numeric two-sample test (NaN dropped and counted): statistic, pvalue, method,
+    effect_size, details, n_reference, n_current, missing_reference, missing_current."""
+
+def drift_count_test(test: str, reference: Any, current: Any) -> dict[str, Any]:
+    """One test on aligned category counts; `test` in the result is the one that ran."""
+
 # --- drift: the table comparison (src/py/drift/compare.rs) ---
 
 DRIFT_TEST_NAMES: list[str]

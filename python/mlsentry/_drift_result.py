@@ -11,7 +11,29 @@ import numpy as np
 
 from .errors import InvalidInputError, InvalidTypeError
 
-__all__ = ["TestResult", "as_sample"]
+__all__ = ["DEFAULT_THRESHOLDS", "DISTANCES", "PSI_BANDS", "TestResult", "as_sample"]
+
+#: Distances (tests without a p-value) and the value at or above which each means drift.
+#: ``wasserstein`` and ``energy`` are compared on their normalised value (divided by the
+#: reference's standard deviation, or its square root for energy), the others as they are.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "wasserstein": 0.1,
+    "energy": 0.1,
+    "psi": 0.1,
+    "jensen_shannon": 0.1,
+    "hellinger": 0.1,
+    "kl": 0.1,
+    "total_variation": 0.1,
+}
+DISTANCES = frozenset(DEFAULT_THRESHOLDS)
+
+#: The usual reading of the population stability index: below 0.1 stable, 0.1 to 0.25 a
+#: moderate shift, 0.25 and above a major shift.
+PSI_BANDS: tuple[tuple[float, str], ...] = (
+    (0.1, "stable"),
+    (0.25, "moderate"),
+    (float("inf"), "major"),
+)
 
 
 @dataclass(frozen=True)
