@@ -156,20 +156,19 @@ def make_samples(n: int):
 # --------------------------------------------------------------------------- child cases
 
 
-def _names(x: Any) -> Optional[list[str]]:
-    """Column names out of a report attribute: a list of names, of results, or a mapping."""
-    if isinstance(x, dict):
-        return [str(k) for k in x]
-    if isinstance(x, (list, tuple)):
-        out = []
-        for item in x:
-            name = item if isinstance(item, str) else getattr(item, "column", None)
-            if name is None:
-                name = getattr(item, "name", None)
-            if name is None:
-                return None
-            out.append(str(name))
-        return out
+def _scipy_pvalue(test: str, ref, cur) -> Optional[float]:
+    """scipy's p-value of the same test on one column (None for a test it is not checked for)."""
+    import numpy as np
+    from scipy import stats
+
+    if test == "ks":
+        return float(stats.ks_2samp(ref.to_numpy(), cur.to_numpy()).pvalue)
+    if test == "chi2":
+        cats = sorted(set(ref.unique()) | set(cur.unique()))
+        table = np.array(
+            [s.value_counts().reindex(cats, fill_value=0).to_numpy() for s in (ref, cur)]
+        )
+        return float(stats.chi2_contingency(table, correction=False).pvalue)
     return None
 
 
@@ -178,27 +177,23 @@ def case_compare_ours(reference: str, current: str) -> Case:
     ref, cur, info = read_frames(reference, current)
 
     def extra(rep) -> dict:
-        drifted, columns = rep.drifted, rep.columns
-        out = dict(info, n_columns=len(columns), digest=frames_digest(ref, cur))
-        names = _names(drifted)
-        if names is not None:
-            out["drifted"] = names
-        elif isinstance(drifted, bool):  # a verdict: take the columns' own flags
-            flags = columns.values() if isinstance(columns, dict) else columns
-            names = [
-                str(getattr(c, "column", getattr(c, "name", "?")))
-                for c in flags
-                if getattr(c, "drift", getattr(c, "drifted", False))
-            ]
-            out["drifted"] = names
-            out["verdict"] = drifted
-        results = columns.values() if isinstance(columns, dict) else columns
-        tests = {
-            getattr(c, "test", getattr(getattr(c, "result", None), "test", None)) for c in results
-        }
-        if None not in tests:
-            out["tests"] = sorted(map(str, tests))
-        return out
+        # Untimed: what the report says, and scipy's p-value of the same test on each column.
+        pvalues, worst = {}, 0.0
+        for c in rep.columns:
+            theirs = _scipy_pvalue(c.test, ref[c.name], cur[c.name])
+            pvalues[c.name] = [c.pvalue, theirs]
+            if theirs is not None and c.pvalue is not None:
+                worst = max(worst, _rel_diff(c.pvalue, theirs) or 0.0)
+        return dict(
+            info,
+            n_columns=len(rep.columns),
+            drifted=[c.name for c in rep.columns if c.drift],
+            verdict=bool(rep.drifted),
+            tests=sorted({str(c.test) for c in rep.columns}),
+            pvalues=pvalues,
+            scipy_max_rel_diff=worst,
+            digest=frames_digest(ref, cur),
+        )
 
     return Case(call=lambda: compare(ref, cur), extra=extra)
 
@@ -554,6 +549,10 @@ def _agreement_note(res: dict[str, Measurement]) -> str:
     return "Agreement (column 'result'): " + " ".join(parts)
 
 
+def _p(x: Optional[float]) -> str:
+    return "—" if x is None else f"{x:.3g}"
+
+
 def _report_check_note(ours: Measurement, peer: Measurement) -> str:
     digests = set(ours.extras("digest")) | set(peer.extras("digest"))
     same = (
@@ -573,6 +572,21 @@ def _report_check_note(ours: Measurement, peer: Measurement) -> str:
             "its threshold."
         )
     tests = _first(ours, "tests")
+    pvalues, worst = _first(ours, "pvalues"), _first(ours, "scipy_max_rel_diff")
+    if pvalues and worst is not None:
+        text += (
+            " Ours' per-column p-values against scipy's same test on the same column "
+            f"(`ks_2samp`, `chi2_contingency`): largest relative difference {worst:.1e}."
+        )
+        shifted = {f"x{i}" for i in range(0, N_NUM, SHIFT_EVERY)}
+        extra = [n for n in _first(ours, "drifted") or [] if n not in shifted]
+        if extra:
+            text += (
+                " Flagged although not shifted (chance in this draw of the data; scipy's p-value "
+                "in brackets): "
+                + ", ".join(f"{n} p = {_p(pvalues[n][0])} ({_p(pvalues[n][1])})" for n in extra)
+                + "."
+            )
     if tests:
         text += (
             f' Ours (`tests="auto"`) ran {", ".join(tests)} on the columns '
