@@ -158,6 +158,12 @@ def drift_numeric_test(
 def drift_count_test(test: str, reference: Any, current: Any) -> dict[str, Any]:
     """One test on aligned category counts; `test` in the result is the one that ran."""
 
+def kolmogorov_sf(n: int, x: float) -> float:
+    """P(D_n > x) for the two-sided one-sample KS statistic (scipy.stats.kstwo.sf)."""
+
+def smirnov_sf(n: int, x: float) -> float:
+    """P(D+_n > x) for the one-sided KS statistic (scipy.special.smirnov)."""
+
 # --- drift: the table comparison (src/py/drift/compare.rs) ---
 
 DRIFT_TEST_NAMES: list[str]

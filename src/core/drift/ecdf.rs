@@ -10,7 +10,7 @@
 
 use super::TestOutcome;
 use crate::core::stats::kolmogorov::{kolmogorov_sf, lcm, two_sample_sf};
-use crate::core::stats::merge::Merged;
+use crate::core::stats::merge::{for_each_cumulative, Merged};
 use crate::core::stats::special::{bessel_k, gamma_half_ratio, norm_sf, Sum};
 use crate::core::{CoreError, CoreResult};
 
@@ -58,18 +58,29 @@ fn need_values(r: &[f64], c: &[f64], at_least: usize, test: &str) -> CoreResult<
 /// lattice too large for it (`lcm >= 2^31 - 1` as in scipy) is asymptotic, and says so.
 pub fn ks(r: &[f64], c: &[f64], method: Method) -> CoreResult<TestOutcome> {
     need_values(r, c, 1, "ks")?;
+    if (r.len() as u128) * (c.len() as u128) >= 1 << 62 {
+        return Err(CoreError::invalid("ks: samples too large (n1 n2 >= 2^62)"));
+    }
     let (n1, n2) = (r.len() as u64, c.len() as u64);
     let (f1, f2) = (n1 as f64, n2 as f64);
-    let (mut max_diff, mut min_diff) = (f64::NEG_INFINITY, f64::INFINITY);
-    let mut max_abs_lattice: u128 = 0;
-    for s in Merged::new(r, c) {
-        let (a, b) = ((s.below_a + s.a) as u64, (s.below_b + s.b) as u64);
-        let diff = a as f64 / f1 - b as f64 / f2;
-        max_diff = max_diff.max(diff);
-        min_diff = min_diff.min(diff);
-        let lattice = (u128::from(a) * u128::from(n2)).abs_diff(u128::from(b) * u128::from(n1));
-        max_abs_lattice = max_abs_lattice.max(lattice);
-    }
+    // Walk in exact integers: F_r - F_c = (a n2 - b n1) / (n1 n2). The extremes are then
+    // turned into doubles the way scipy forms them (a / n1 - b / n2), so the statistic is
+    // the same number; no division happens per value.
+    // (n1 n2 < 2^62 for any sample that fits in memory, so i64 holds the lattice.)
+    let (n1i, n2i) = (n1 as i64, n2 as i64);
+    let (mut hi, mut lo) = ((0i64, 0u64, 0u64), (0i64, 0u64, 0u64));
+    for_each_cumulative(r, c, |a, b, run_end| {
+        let lattice = a as i64 * n2i - b as i64 * n1i;
+        if run_end && lattice > hi.0 {
+            hi = (lattice, a as u64, b as u64);
+        }
+        if run_end && lattice < lo.0 {
+            lo = (lattice, a as u64, b as u64);
+        }
+    });
+    let as_f64 = |(_, a, b): (i64, u64, u64)| a as f64 / f1 - b as f64 / f2;
+    let (max_diff, min_diff) = (as_f64(hi), as_f64(lo));
+    let max_abs_lattice = u128::from(hi.0.unsigned_abs().max(lo.0.unsigned_abs()));
     let min_s = (-min_diff).clamp(0.0, 1.0);
     let mut d = if min_s > max_diff { min_s } else { max_diff };
     let g = (n1 * n2) / lcm(n1, n2);
@@ -343,9 +354,9 @@ fn cvm_limit_cdf(x: f64) -> f64 {
 /// The exact `P(U >= u)` of the two-sample Cramér-von Mises statistic: every split of
 /// the ranks is a lattice path, and `U` is a sum over its points of `(a v - b u)^2`
 /// (Xiao et al. 2006, algorithm 1). Counted per lattice point as sorted (value, count)
-/// lists; needs `C(m + n, m)` below 2^63.
+/// lists; needs `C(m + n, m)` below 2^127.
 fn cvm_exact_sf(u4: i128, m: u64, n: u64) -> CoreResult<f64> {
-    let total = binomial_u64(m + n, m).ok_or_else(|| {
+    let total = binomial_u128(m + n, m).ok_or_else(|| {
         CoreError::invalid(format!(
             "cramer_von_mises: an exact p-value for samples of {m} and {n} values is too \
              large to count; use method=\"asymptotic\""
@@ -358,7 +369,7 @@ fn cvm_exact_sf(u4: i128, m: u64, n: u64) -> CoreResult<f64> {
     let mn = mi * ni;
     let num2 = l * l * (mi + ni) * (3 * u4 - 2 * mn * (4 * mn - 1));
     let zeta = num2.div_euclid(12 * mn * mn);
-    type Dist = Vec<(i128, u64)>;
+    type Dist = Vec<(i128, u128)>;
     let merge = |x: &Dist, y: &Dist| -> Dist {
         let mut out = Vec::with_capacity(x.len() + y.len());
         let (mut i, mut j) = (0, 0);
@@ -412,7 +423,7 @@ fn cvm_exact_sf(u4: i128, m: u64, n: u64) -> CoreResult<f64> {
         }
         prev = cur;
     }
-    let tail: u64 = prev[m as usize]
+    let tail: u128 = prev[m as usize]
         .iter()
         .filter(|(v, _)| *v >= zeta)
         .map(|(_, c)| c)
@@ -420,17 +431,13 @@ fn cvm_exact_sf(u4: i128, m: u64, n: u64) -> CoreResult<f64> {
     Ok(tail as f64 / total as f64)
 }
 
-fn binomial_u64(n: u64, k: u64) -> Option<u64> {
+fn binomial_u128(n: u64, k: u64) -> Option<u128> {
     let k = k.min(n - k);
     let mut r: u128 = 1;
     for i in 1..=u128::from(k) {
         r = r.checked_mul(u128::from(n - k) + i)? / i;
     }
-    if r < (1u128 << 63) {
-        Some(r as u64)
-    } else {
-        None
-    }
+    (r < (1u128 << 127)).then_some(r)
 }
 
 /// Mann-Whitney U test, two-sided, as `scipy.stats.mannwhitneyu` (`use_continuity`

@@ -12,6 +12,8 @@
 //!
 //! Everything returns probabilities clipped to `[0, 1]`.
 
+use rayon::prelude::*;
+
 use super::special::{ln_gamma, Sum};
 
 /// `ln` of the smallest positive normal double: an exponent below this underflows.
@@ -433,11 +435,12 @@ pub fn smirnov_sf(n: u64, x: f64) -> f64 {
     let use_upper = n >= 10 && upper_terms <= 3 && x <= 0.5 / nf.sqrt();
     // The v-th term of the sum is C(n, v) x (x + v/n)^(v-1) (1 - x - v/n)^(n-v); both
     // bases are formed from whole numbers and the exact fraction of n x.
+    let ln_x = x.ln();
     let ln_term = |v: u64, ln_binom: f64| -> (f64, f64) {
         let vf = v as f64;
         let a = ((vf + nxfl as f64) + alpha) / nf; // x + v/n
         let b = ((nf - vf - nxfl as f64) - alpha) / nf; // 1 - x - v/n (may be negative)
-        let ln_a = if v == 0 { x.ln() } else { a.ln() };
+        let ln_a = if v == 0 { ln_x } else { a.ln() };
         let sign = if b < 0.0 && (n - v) % 2 == 1 {
             -1.0
         } else {
@@ -450,7 +453,7 @@ pub fn smirnov_sf(n: u64, x: f64) -> f64 {
         } else {
             (nf - vf) * b.abs().ln()
         };
-        (sign, ln_binom + x.ln() + (vf - 1.0) * ln_a + ln_b)
+        (sign, ln_binom + ln_x + (vf - 1.0) * ln_a + ln_b)
     };
     if use_upper {
         // P(D+ <= x) from the few terms with v > n (1 - x) (alternating signs).
@@ -471,25 +474,56 @@ pub fn smirnov_sf(n: u64, x: f64) -> f64 {
         return clip(1.0 - sum.value());
     }
     let last = n - nxfl - 1; // v < n (1 - x)
-    let n_terms = last + 1;
-    let mut sum = Sum::default();
-    let mut ln_binom = 0.0;
-    for v in 0..=last {
-        if v > 0 {
-            ln_binom += ((n - v + 1) as f64).ln() - (v as f64).ln();
-        }
-        let (_, l) = ln_term(v, ln_binom);
-        let term = l.exp();
-        sum.add(term);
-        if term != 0.0 {
-            if 4.0 * (n_terms - v) as f64 * term < f64::EPSILON * sum.value() && v != last {
-                break;
+                             // Up to n terms, all of them significant when x is of order 1/sqrt(n): long sums are
+                             // cut into chunks summed in parallel. Each chunk starts from ln C(n, v0), the sum of
+                             // the ratios ln((n - j + 1) / j) before it (a cheap first parallel pass).
+    const CHUNK: u64 = 16_384;
+    let ln_ratio = |j: u64| ((n - j + 1) as f64 / j as f64).ln();
+    let chunk_sum = |lo: u64, hi: u64, ln_binom0: f64| -> Sum {
+        let mut sum = Sum::default();
+        let mut ln_binom = ln_binom0;
+        for v in lo..=hi {
+            if v > lo {
+                ln_binom += ln_ratio(v);
             }
-        } else if v > n / 2 {
-            break;
+            sum.add(ln_term(v, ln_binom).1.exp());
         }
+        sum
+    };
+    if last < 4 * CHUNK {
+        let sum = chunk_sum(0, last, 0.0);
+        return clip(sum.value());
     }
-    clip(sum.value())
+    let starts: Vec<u64> = (0..=last).step_by(CHUNK as usize).collect();
+    let ratio_sums: Vec<f64> = starts
+        .par_iter()
+        .map(|&lo| {
+            let hi = (lo + CHUNK - 1).min(last);
+            ((lo + 1).max(1)..=hi)
+                .map(ln_ratio)
+                .collect::<Sum>()
+                .value()
+        })
+        .collect();
+    // ln C(n, start) for each chunk: the ratios of the chunks before, and the first
+    // ratio of this chunk's start (chunk sums cover start+1..=end).
+    let mut ln_binom_at = Vec::with_capacity(starts.len());
+    let mut acc = Sum::default();
+    for (i, &lo) in starts.iter().enumerate() {
+        if lo > 0 {
+            acc.add(ln_ratio(lo));
+        }
+        ln_binom_at.push(acc.value());
+        acc.add(ratio_sums[i]);
+    }
+    let total: Sum = starts
+        .par_iter()
+        .zip(ln_binom_at.par_iter())
+        .map(|(&lo, &lb)| chunk_sum(lo, (lo + CHUNK - 1).min(last), lb).value())
+        .collect::<Vec<f64>>()
+        .into_iter()
+        .collect();
+    clip(total.value())
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

@@ -13,7 +13,22 @@ use crate::py::runtime;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift_numeric_test, m)?)?;
     m.add_function(wrap_pyfunction!(drift_count_test, m)?)?;
+    m.add_function(wrap_pyfunction!(kolmogorov_sf, m)?)?;
+    m.add_function(wrap_pyfunction!(smirnov_sf, m)?)?;
     Ok(())
+}
+
+/// `P(D_n > x)` of the two-sided one-sample Kolmogorov-Smirnov statistic (what the
+/// asymptotic two-sample p-value uses); exposed so tests can hold it against scipy.
+#[pyfunction]
+fn kolmogorov_sf(n: u64, x: f64) -> f64 {
+    crate::core::stats::kolmogorov::kolmogorov_sf(n, x)
+}
+
+/// `P(D+_n > x)` of the one-sided statistic (scipy.special.smirnov).
+#[pyfunction]
+fn smirnov_sf(n: u64, x: f64) -> f64 {
+    crate::core::stats::kolmogorov::smirnov_sf(n, x)
 }
 
 /// Runs one numeric two-sample test. NaN is missing: dropped and counted.
