@@ -147,8 +147,10 @@ def run_isolated(
     repeats: int = 1,
     min_seconds: float = 0.5,
     max_repeats: int = 10,
+    python: Optional[Path] = None,
 ) -> Sample:
-    """Run ``benches/<module>.py:<func>(**kwargs) -> Case`` in a fresh interpreter.
+    """Run ``benches/<module>.py:<func>(**kwargs) -> Case`` in a fresh interpreter
+    (``python``, default this one: a peer that needs other packages has its own venv).
 
     The child builds its inputs, runs ``warmup`` untimed calls, then at least ``repeats`` timed
     ones, more (up to ``max_repeats``) while their total is under ``min_seconds``, and
@@ -169,7 +171,7 @@ def run_isolated(
             "result": str(result_path),
         }
         proc = subprocess.run(
-            [sys.executable, "-c", _CHILD_BOOT.format(bench_dir=str(BENCH_DIR))],
+            [str(python or sys.executable), "-c", _CHILD_BOOT.format(bench_dir=str(BENCH_DIR))],
             input=json.dumps(spec),
             capture_output=True,
             text=True,
@@ -180,7 +182,8 @@ def run_isolated(
             raise Unavailable(last.removeprefix("unavailable: "))
         if proc.returncode != 0 or not result_path.exists():
             raise RuntimeError(
-                f"{module}.{func}({kwargs}) failed with exit status {proc.returncode}:\n"
+                f"{python or sys.executable} {module}.{func}({kwargs}) failed with exit status "
+                f"{proc.returncode}:\n"
                 f"{proc.stderr[-4000:]}"
             )
         data = json.loads(result_path.read_text())
@@ -344,11 +347,14 @@ class Goal:
     text: str
     measured: Optional[float]
     target: float
-    unit: str  # "x" (times faster) or "%" (of a limit)
+    unit: str  # "x" (times faster), "%" (of a limit), or what an at-most ratio is of
+    at_most: bool = False  # a limit: met when measured <= target (e.g. memory per input)
 
     @property
     def met(self) -> Optional[bool]:
-        return None if self.measured is None else self.measured >= self.target
+        if self.measured is None:
+            return None
+        return self.measured <= self.target if self.at_most else self.measured >= self.target
 
 
 @dataclass

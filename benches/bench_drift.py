@@ -24,17 +24,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from _timing import (
-    _CHILD_BOOT,
-    _EXIT_UNAVAILABLE,
     BENCH_DIR,
     OUT_DIR,
     Candidate,
@@ -248,66 +244,6 @@ def case_1d_scipy(test: str, n: int) -> Case:
     )
 
 
-# --------------------------------------------------------------------------- other interpreter
-
-
-def run_isolated_in(python: Path, module: str, func: str, kwargs: dict, *, warmup: int) -> Sample:
-    """:func:`_timing.run_isolated` with another interpreter (the child code is the same)."""
-    with tempfile.TemporaryDirectory(prefix="mlsentry-bench-") as tmp:
-        result_path = Path(tmp) / "result.json"
-        spec = {
-            "module": module,
-            "func": func,
-            "kwargs": kwargs,
-            "warmup": warmup,
-            "repeats": 1,
-            "min_seconds": 0.5,
-            "max_repeats": 10,
-            "result": str(result_path),
-        }
-        proc = subprocess.run(
-            [str(python), "-c", _CHILD_BOOT.format(bench_dir=str(BENCH_DIR))],
-            input=json.dumps(spec),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode == _EXIT_UNAVAILABLE:
-            raise Unavailable(proc.stderr.strip().splitlines()[-1].removeprefix("unavailable: "))
-        if proc.returncode != 0 or not result_path.exists():
-            raise RuntimeError(
-                f"{python} {module}.{func}({kwargs}) failed with exit status "
-                f"{proc.returncode}:\n{proc.stderr[-4000:]}"
-            )
-        data = json.loads(result_path.read_text())
-    return Sample(
-        seconds=data["seconds"],
-        peak_rss=data["peak_rss"],
-        base_rss=data["base_rss"],
-        extra=data["extra"],
-    )
-
-
-# --------------------------------------------------------------------------- goals
-
-
-@dataclass
-class AtMostGoal(Goal):
-    """A limit: met when the measured value is at most the target (``unit`` names the base)."""
-
-    @property
-    def met(self) -> Optional[bool]:
-        return None if self.measured is None else self.measured <= self.target
-
-    def row(self) -> list[str]:
-        if self.measured is None:
-            measured, met = "not measured", "not measured"
-        else:
-            measured = f"{self.measured:.2f}x {self.unit}"
-            met = "**met**" if self.met else "**NOT MET**"
-        return [self.text, measured, f"<= {self.target:g}x {self.unit}", met]
-
-
 # --------------------------------------------------------------------------- the benchmark
 
 OURS = "mlsentry: `drift.compare(reference, current)`"
@@ -333,8 +269,12 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
     def evidently() -> Sample:
         if not EVIDENTLY_PY.exists():
             raise Unavailable(f"{EVIDENTLY_PY} does not exist (make bench-peers)")
-        return run_isolated_in(
-            EVIDENTLY_PY, "bench_drift", "case_compare_evidently", paths, warmup=EVIDENTLY_WARMUP
+        return run_isolated(
+            "bench_drift",
+            "case_compare_evidently",
+            paths,
+            warmup=EVIDENTLY_WARMUP,
+            python=EVIDENTLY_PY,
         )
 
     def iso(func: str, **kw):
@@ -433,18 +373,20 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int, report_roun
             GOAL_VS_EVIDENTLY,
             "x",
         ),
-        AtMostGoal(
+        Goal(
             "`drift.compare` peak memory: the input frames + the call's peak above them",
             mem_data,
             GOAL_MEMORY,
             "the input size",
+            at_most=True,
         ),
-        AtMostGoal(
+        Goal(
             "`drift.compare` peak memory: whole-process peak RSS, interpreter and libraries "
             "included (stricter)",
             mem_process,
             GOAL_MEMORY,
             "the input size",
+            at_most=True,
         ),
         Goal(
             "`drift.ks` vs scipy `ks_2samp`", ratio(med[SCIPY_KS], med[OURS_KS]), GOAL_VS_SCIPY, "x"

@@ -135,14 +135,14 @@ def machine() -> list[tuple[str, str]]:
 
 
 def _goal_row(g: Goal) -> list[str]:
-    custom = getattr(g, "row", None)  # a goal that formats itself (bench_drift.AtMostGoal)
-    if callable(custom):
-        return custom()
+    met = "not measured" if g.met is None else "**met**" if g.met else "**NOT MET**"
+    if g.at_most:
+        measured = "not measured" if g.measured is None else f"{g.measured:.2f}x {g.unit}"
+        return [g.text, measured, f"<= {g.target:g}x {g.unit}", met]
     if g.measured is None:
-        measured, met = "not measured", "not measured"
+        measured = "not measured"
     else:
         measured = f"{g.measured:.2f}x" if g.unit == "x" else f"{g.measured:.0f}%"
-        met = "**met**" if g.met else "**NOT MET**"
     target = f">= {g.target:g}x faster" if g.unit == "x" else f">= {g.target:g}% of the limit"
     return [g.text, measured, target, met]
 

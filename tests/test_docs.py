@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-PUBLIC_MODULES = ["mlsentry", "mlsentry.integrity", "mlsentry._fingerprint", "mlsentry.report"]
+PUBLIC_MODULES = [
+    "mlsentry",
+    "mlsentry.integrity",
+    "mlsentry._fingerprint",
+    "mlsentry.report",
+    "mlsentry.drift",
+    "mlsentry._drift_compare",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
@@ -24,3 +31,7 @@ def test_public_functions_have_examples():
     for fn in (ms.fingerprint, ms.integrity.hash_file, ms.integrity.manifest, ms.integrity.verify):
         doc = fn.__doc__ or ""
         assert "Parameters" in doc and "Returns" in doc and ">>>" in doc, fn.__name__
+    for name in ms.drift.__all__:
+        fn = getattr(ms.drift, name)
+        if callable(fn) and not isinstance(fn, type):
+            assert ">>>" in (fn.__doc__ or ""), name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import json
 import math
 import re
@@ -694,12 +693,8 @@ def test_public_names():
     assert {"compare", "DriftReport", "ColumnDrift"} <= set(mlsentry.drift.__all__)
 
 
-def test_docstring_examples(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = doctest.testmod(
-        _drift_compare, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-    )
-    assert result.failed == 0 and result.attempted >= 4
+def test_compare_documents_itself():
+    # (the examples themselves run in tests/test_docs.py)
     doc = compare.__doc__ or ""
     assert "Parameters" in doc and "Returns" in doc and ">>>" in doc
 

@@ -168,6 +168,10 @@ def smirnov_sf(n: int, x: float) -> float:
 
 DRIFT_TEST_NAMES: list[str]
 """Every test name `drift_compare` accepts ("auto" first)."""
+DRIFT_NUMERIC_TESTS: list[str]
+"""The test names that apply to numeric columns."""
+DRIFT_CATEGORICAL_TESTS: list[str]
+"""The test names that apply to categorical columns."""
 
 def drift_compare(
     columns: list[tuple[Any, ...]], callback: _Callback = None

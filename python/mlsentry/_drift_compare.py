@@ -19,7 +19,15 @@ import numpy as np
 
 from . import _core
 from ._audit import record_check
-from ._drift_result import DEFAULT_THRESHOLDS, DISTANCES, PSI_BANDS
+from ._drift_result import (
+    DEFAULT_THRESHOLDS,
+    DISTANCES,
+    NORMALISED,
+    check_alpha,
+    check_threshold,
+    distance_drift,
+    psi_band,
+)
 from ._progress import ProgressArg, progress_callback
 from .errors import InvalidInputError, InvalidTypeError
 from .report import Report, html_table
@@ -29,31 +37,8 @@ __all__ = ["ColumnDrift", "DriftReport", "adjust_pvalues", "compare", "factorize
 #: Multiple-testing corrections accepted by :func:`compare`.
 CORRECTIONS = ("none", "bonferroni", "holm", "bh", "by")
 #: Tests that need numbers, and tests that work on category counts (some work on both).
-NUMERIC_TESTS = (
-    "auto",
-    "ks",
-    "anderson",
-    "cramer_von_mises",
-    "mann_whitney",
-    "wasserstein",
-    "energy",
-    "psi",
-    "jensen_shannon",
-    "hellinger",
-    "kl",
-    "total_variation",
-)
-CATEGORICAL_TESTS = (
-    "auto",
-    "chi2",
-    "g_test",
-    "fisher",
-    "psi",
-    "jensen_shannon",
-    "hellinger",
-    "kl",
-    "total_variation",
-)
+NUMERIC_TESTS = tuple(_core.DRIFT_NUMERIC_TESTS)
+CATEGORICAL_TESTS = tuple(_core.DRIFT_CATEGORICAL_TESTS)
 #: Above this many categories (over both sides), the automatic test pools the rare ones.
 HIGH_CARDINALITY = 1000
 #: Expected count below which a category is rare (the usual validity rule of chi-squared).
@@ -84,14 +69,6 @@ _GROUP_WORDS = {
 
 
 # -- argument checks -------------------------------------------------------------------
-def _check_alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise InvalidTypeError(f"alpha: expected a number in (0, 1), got {type(alpha).__name__}")
-    if not 0.0 < float(alpha) < 1.0:
-        raise InvalidInputError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    return float(alpha)
-
-
 def _check_int(value: Any, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidTypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__}")
@@ -150,15 +127,8 @@ def _check_thresholds(thresholds: Any) -> dict[str, float]:
                 f"thresholds: {name!r} is not a distance; expected some of "
                 + ", ".join(sorted(DISTANCES))
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-            raise InvalidTypeError(
-                f"thresholds: the value for {name!r} must be a number, got {type(value).__name__}"
-            )
-        if not (math.isfinite(value) and value > 0):
-            raise InvalidInputError(
-                f"thresholds: the value for {name!r} must be positive, got {value!r}"
-            )
-        merged[name] = float(value)
+        value = check_threshold(name, value, f"thresholds[{name!r}]")
+        merged[name] = value
     return merged
 
 
@@ -1204,7 +1174,7 @@ def _summary_line(c: ColumnDrift) -> str:
     if c.adjusted_pvalue is not None:
         bits.append(f"adjusted p={_fmt_p(c.adjusted_pvalue)}")
     elif c.statistic is not None:
-        bits.append(f"{c.test}={_fmt(c.effect_size if c.test in _NORMALISED else c.statistic)}")
+        bits.append(f"{c.test}={_fmt(c.effect_size if c.test in NORMALISED else c.statistic)}")
     if c.effect is not None:
         bits.append(f"effect={_fmt(c.effect)}")
     if c.missing_drift:
@@ -1215,7 +1185,6 @@ def _summary_line(c: ColumnDrift) -> str:
     return " ".join(bits)
 
 
-_NORMALISED = ("wasserstein", "energy")
 _REF_COLOUR = "#0969da"
 _CUR_COLOUR = "#e36209"
 
@@ -1266,7 +1235,7 @@ def _columns_table(cols: Sequence[ColumnDrift]) -> str:
             missing = f"{_pct(c.missing_rate_reference)} \u2192 {_pct(c.missing_rate_current)}"
             if c.missing_adjusted_pvalue is not None:
                 missing += f" (adj. p {_fmt_p(c.missing_adjusted_pvalue)})"
-        stat = c.effect_size if c.test in _NORMALISED else c.statistic
+        stat = c.effect_size if c.test in NORMALISED else c.statistic
         verdict = c.status
         if c.test == "psi" and c.statistic is not None:
             verdict += f" ({_psi_band(c.statistic)})"
@@ -1290,10 +1259,8 @@ def _columns_table(cols: Sequence[ColumnDrift]) -> str:
 
 
 def _psi_band(value: float) -> str:
-    for upper, label in PSI_BANDS:
-        if value < upper:
-            return f"{label} shift" if label != "stable" else label
-    return PSI_BANDS[-1][1]
+    band = psi_band(value)
+    return band if band == "stable" else f"{band} shift"
 
 
 def _svg(c: ColumnDrift) -> str:
@@ -1533,7 +1500,7 @@ def compare(
     ('chi2', False)
     """
     tests = _check_tests(tests)
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     if correction not in CORRECTIONS:
         raise InvalidInputError(
             f"correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}"
@@ -1717,8 +1684,7 @@ def _column_result(
         effect_size = outcome["effect_size"]
         if test in DISTANCES:
             threshold = limits[test]
-            score = effect_size if test in _NORMALISED else statistic
-            value_drift = score is not None and not math.isnan(score) and score >= threshold
+            _, value_drift = distance_drift(test, statistic, effect_size, threshold)
             if test == "psi":
                 note = _join_notes(note, f"PSI {statistic:.3g}: {_psi_band(statistic)}")
         else:

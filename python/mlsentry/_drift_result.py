@@ -11,7 +11,17 @@ import numpy as np
 
 from .errors import InvalidInputError, InvalidTypeError
 
-__all__ = ["DEFAULT_THRESHOLDS", "DISTANCES", "PSI_BANDS", "TestResult", "as_sample"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "DISTANCES",
+    "PSI_BANDS",
+    "TestResult",
+    "as_sample",
+    "check_alpha",
+    "check_threshold",
+    "distance_drift",
+    "psi_band",
+]
 
 #: Distances (tests without a p-value) and the value at or above which each means drift.
 #: ``wasserstein`` and ``energy`` are compared on their normalised value (divided by the
@@ -27,6 +37,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 }
 DISTANCES = frozenset(DEFAULT_THRESHOLDS)
 
+#: Distances whose threshold applies to the normalised value (their effect size).
+NORMALISED = frozenset({"wasserstein", "energy"})
+
 #: The usual reading of the population stability index: below 0.1 stable, 0.1 to 0.25 a
 #: moderate shift, 0.25 and above a major shift.
 PSI_BANDS: tuple[tuple[float, str], ...] = (
@@ -34,6 +47,43 @@ PSI_BANDS: tuple[tuple[float, str], ...] = (
     (0.25, "moderate"),
     (float("inf"), "major"),
 )
+
+
+def psi_band(value: float) -> str:
+    """``"stable"``, ``"moderate"`` or ``"major"`` for a PSI value."""
+    return next((name for upper, name in PSI_BANDS if value < upper), PSI_BANDS[-1][1])
+
+
+def distance_drift(
+    test: str, statistic: Optional[float], effect_size: Optional[float], threshold: float
+) -> tuple[Optional[float], bool]:
+    """The value a distance's threshold applies to (the normalised distance for
+    wasserstein and energy, else the distance) and whether it reaches the threshold."""
+    value = effect_size if test in NORMALISED else statistic
+    drift = value is not None and not math.isnan(value) and value >= threshold
+    return value, bool(drift)
+
+
+def check_alpha(alpha: Any) -> float:
+    """``alpha`` as a float in (0, 1), or a clear error naming the argument."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise InvalidTypeError(f"alpha: expected a number in (0, 1), got {type(alpha).__name__}")
+    if not 0.0 < float(alpha) < 1.0:
+        raise InvalidInputError(f"alpha: expected a number in (0, 1), got {alpha!r}")
+    return float(alpha)
+
+
+def check_threshold(test: str, threshold: Any, what: str = "threshold") -> float:
+    """A distance threshold (``None``: the default of ``test``) as a non-negative float."""
+    if threshold is None:
+        return DEFAULT_THRESHOLDS[test]
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)):
+        raise InvalidTypeError(
+            f"{what}: expected a non-negative number, got {type(threshold).__name__}"
+        )
+    if not (math.isfinite(threshold) and threshold >= 0):
+        raise InvalidInputError(f"{what}: expected a non-negative number, got {threshold!r}")
+    return float(threshold)
 
 
 @dataclass(frozen=True)

@@ -59,14 +59,23 @@ False
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional
 
 import numpy as np
 
 from . import _core
-from ._drift_compare import ColumnDrift, DriftReport, compare
-from ._drift_result import DEFAULT_THRESHOLDS, DISTANCES, PSI_BANDS, TestResult, as_sample
+from ._drift_compare import ColumnDrift, DriftReport, compare, factorize_pair
+from ._drift_result import (
+    DEFAULT_THRESHOLDS,
+    DISTANCES,
+    PSI_BANDS,
+    TestResult,
+    as_sample,
+    check_alpha,
+    check_threshold,
+    distance_drift,
+    psi_band,
+)
 from .errors import InvalidInputError, InvalidTypeError
 
 __all__ = [
@@ -92,29 +101,6 @@ __all__ = [
     "wasserstein",
 ]
 
-#: Distances compared on their normalised value (the effect size).
-_NORMALISED = frozenset({"wasserstein", "energy"})
-
-
-def _check_alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise InvalidTypeError(f"alpha: expected a number in (0, 1), got {type(alpha).__name__}")
-    if not 0.0 < float(alpha) < 1.0:
-        raise InvalidInputError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    return float(alpha)
-
-
-def _check_threshold(test: str, threshold: Any) -> float:
-    if threshold is None:
-        return DEFAULT_THRESHOLDS[test]
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise InvalidTypeError(
-            f"threshold: expected a non-negative number, got {type(threshold).__name__}"
-        )
-    if not (math.isfinite(threshold) and threshold >= 0):
-        raise InvalidInputError(f"threshold: expected a non-negative number, got {threshold!r}")
-    return float(threshold)
-
 
 def _check_bins(bins: Any) -> int:
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
@@ -137,11 +123,10 @@ def _result(
             details[key] = raw[key]
     statistic, pvalue, effect = raw["statistic"], raw["pvalue"], raw["effect_size"]
     if test in DISTANCES:
-        value = effect if test in _NORMALISED else statistic
         limit = DEFAULT_THRESHOLDS[test] if threshold is None else threshold
-        drift = bool(value >= limit)
+        _, drift = distance_drift(test, statistic, effect, limit)
         if test == "psi":
-            details["band"] = next(name for upper, name in PSI_BANDS if statistic < upper)
+            details["band"] = psi_band(statistic)
     else:
         limit = 0.05 if alpha is None else alpha
         drift = bool(pvalue is not None and pvalue < limit)
@@ -190,8 +175,6 @@ def _counts(x: Any, name: str) -> np.ndarray:
 
 def _category_counts(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray]:
     """Counts of each category on both sides (joint factorisation; missing dropped)."""
-    from ._drift_compare import factorize_pair
-
     codes_r, codes_c, k = factorize_pair(reference, current)
     rc = np.bincount(codes_r[codes_r >= 0], minlength=k).astype(np.uint64)
     cc = np.bincount(codes_c[codes_c >= 0], minlength=k).astype(np.uint64)
@@ -231,7 +214,7 @@ def _binned_or_counts(
     counts: bool,
     threshold: Optional[float],
 ) -> TestResult:
-    threshold = _check_threshold(test, threshold)
+    threshold = check_threshold(test, threshold)
     if counts or categorical or (categorical is None and not _is_numeric(reference, current)):
         return _categorical(test, reference, current, counts=counts, threshold=threshold)
     return _numeric(test, reference, current, bins=_check_bins(bins), threshold=threshold)
@@ -288,7 +271,7 @@ def ks(reference: Any, current: Any, *, method: str = "auto", alpha: float = 0.0
     >>> r.statistic, round(r.pvalue, 6)
     (1.0, 0.028571)
     """
-    return _numeric("ks", reference, current, method=method, alpha=_check_alpha(alpha))
+    return _numeric("ks", reference, current, method=method, alpha=check_alpha(alpha))
 
 
 def anderson(reference: Any, current: Any, *, alpha: float = 0.05) -> TestResult:
@@ -306,7 +289,7 @@ def anderson(reference: Any, current: Any, *, alpha: float = 0.05) -> TestResult
     >>> r.drift, r.pvalue
     (True, 0.001)
     """
-    return _numeric("anderson", reference, current, alpha=_check_alpha(alpha))
+    return _numeric("anderson", reference, current, alpha=check_alpha(alpha))
 
 
 def cramer_von_mises(
@@ -322,11 +305,9 @@ def cramer_von_mises(
     >>> import mlsentry as ms
     >>> r = ms.drift.cramer_von_mises([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
     >>> round(r.statistic, 4), round(r.pvalue, 6)
-    (1.2, 0.007937)
+    (0.85, 0.007937)
     """
-    return _numeric(
-        "cramer_von_mises", reference, current, method=method, alpha=_check_alpha(alpha)
-    )
+    return _numeric("cramer_von_mises", reference, current, method=method, alpha=check_alpha(alpha))
 
 
 def mann_whitney(
@@ -346,7 +327,7 @@ def mann_whitney(
     >>> r.statistic, r.pvalue
     (0.0, 0.1)
     """
-    return _numeric("mann_whitney", reference, current, method=method, alpha=_check_alpha(alpha))
+    return _numeric("mann_whitney", reference, current, method=method, alpha=check_alpha(alpha))
 
 
 def wasserstein(reference: Any, current: Any, *, threshold: Optional[float] = None) -> TestResult:
@@ -363,7 +344,7 @@ def wasserstein(reference: Any, current: Any, *, threshold: Optional[float] = No
     0.5
     """
     return _numeric(
-        "wasserstein", reference, current, threshold=_check_threshold("wasserstein", threshold)
+        "wasserstein", reference, current, threshold=check_threshold("wasserstein", threshold)
     )
 
 
@@ -380,157 +361,82 @@ def energy(reference: Any, current: Any, *, threshold: Optional[float] = None) -
     >>> round(ms.drift.energy([0.0], [1.0]).statistic, 6)
     1.414214
     """
-    return _numeric("energy", reference, current, threshold=_check_threshold("energy", threshold))
+    return _numeric("energy", reference, current, threshold=check_threshold("energy", threshold))
 
 
-def _distance_doc(name: str, what: str, example: str) -> str:
-    return f"""{what}
+def _frequency_distance(name: str, what: str, example: str) -> Any:
+    """One public distance of binned numbers or category frequencies (they share their
+    arguments and rules; only the formula, in the core, differs)."""
+
+    def distance(
+        reference: Any,
+        current: Any,
+        *,
+        bins: int = 10,
+        categorical: Optional[bool] = None,
+        counts: bool = False,
+        threshold: Optional[float] = None,
+    ) -> TestResult:
+        return _binned_or_counts(
+            name,
+            reference,
+            current,
+            bins=bins,
+            categorical=categorical,
+            counts=counts,
+            threshold=threshold,
+        )
+
+    distance.__name__ = distance.__qualname__ = name
+    distance.__doc__ = f"""{what}
 
     Numbers are binned on reference quantiles (``bins`` bins plus one below and one above
     the reference range; see the module notes); categories (strings, booleans,
     categoricals, or ``categorical=True``) are compared by frequency. With
     ``counts=True``, ``reference`` and ``current`` are count vectors aligned by
     category. Drift is ``statistic >= threshold`` (default
-    ``DEFAULT_THRESHOLDS[{name!r}]``).
+    ``DEFAULT_THRESHOLDS[{name!r}]``, 0.1).
+
+    Returns
+    -------
+    TestResult
 
     Examples
     --------
-    {example}
+    >>> import mlsentry as ms
+    >>> {example}
     """
+    return distance
 
 
-def psi(
-    reference: Any,
-    current: Any,
-    *,
-    bins: int = 10,
-    categorical: Optional[bool] = None,
-    counts: bool = False,
-    threshold: Optional[float] = None,
-) -> TestResult:
-    return _binned_or_counts(
-        "psi",
-        reference,
-        current,
-        bins=bins,
-        categorical=categorical,
-        counts=counts,
-        threshold=threshold,
-    )
-
-
-def jensen_shannon(
-    reference: Any,
-    current: Any,
-    *,
-    bins: int = 10,
-    categorical: Optional[bool] = None,
-    counts: bool = False,
-    threshold: Optional[float] = None,
-) -> TestResult:
-    return _binned_or_counts(
-        "jensen_shannon",
-        reference,
-        current,
-        bins=bins,
-        categorical=categorical,
-        counts=counts,
-        threshold=threshold,
-    )
-
-
-def hellinger(
-    reference: Any,
-    current: Any,
-    *,
-    bins: int = 10,
-    categorical: Optional[bool] = None,
-    counts: bool = False,
-    threshold: Optional[float] = None,
-) -> TestResult:
-    return _binned_or_counts(
-        "hellinger",
-        reference,
-        current,
-        bins=bins,
-        categorical=categorical,
-        counts=counts,
-        threshold=threshold,
-    )
-
-
-def kl(
-    reference: Any,
-    current: Any,
-    *,
-    bins: int = 10,
-    categorical: Optional[bool] = None,
-    counts: bool = False,
-    threshold: Optional[float] = None,
-) -> TestResult:
-    return _binned_or_counts(
-        "kl",
-        reference,
-        current,
-        bins=bins,
-        categorical=categorical,
-        counts=counts,
-        threshold=threshold,
-    )
-
-
-def total_variation(
-    reference: Any,
-    current: Any,
-    *,
-    bins: int = 10,
-    categorical: Optional[bool] = None,
-    counts: bool = False,
-    threshold: Optional[float] = None,
-) -> TestResult:
-    return _binned_or_counts(
-        "total_variation",
-        reference,
-        current,
-        bins=bins,
-        categorical=categorical,
-        counts=counts,
-        threshold=threshold,
-    )
-
-
-psi.__doc__ = _distance_doc(
+psi = _frequency_distance(
     "psi",
-    "Population stability index ``sum (q - p) ln(q / p)`` of the reference (``p``) and "
-    "current (``q``) frequencies.\n\n    ``details['band']`` reads it as usual: below 0.1 "
-    "stable, 0.1 to 0.25 moderate, from 0.25 major.",
-    ">>> import mlsentry as ms\n"
-    "    >>> ms.drift.psi(['a', 'a', 'b'], ['a', 'b', 'b']).details['band']\n"
-    "    'major'",
+    "Population stability index ``sum (q - p) ln(q / p)`` of the reference (``p``) and\n"
+    "    current (``q``) frequencies, floored at 1e-4. ``details['band']`` reads it as\n"
+    "    usual: below 0.1 stable, 0.1 to 0.25 moderate, from 0.25 major.",
+    "ms.drift.psi(['a', 'a', 'b'], ['a', 'b', 'b']).details['band']\n    'major'",
 )
-jensen_shannon.__doc__ = _distance_doc(
+jensen_shannon = _frequency_distance(
     "jensen_shannon",
-    "Jensen-Shannon distance (square root of the divergence, natural logarithm), as "
-    "``scipy.spatial.distance.jensenshannon``.",
-    ">>> import mlsentry as ms\n    >>> ms.drift.jensen_shannon(['a'], ['a']).statistic\n    0.0",
+    "Jensen-Shannon distance (square root of the divergence, natural logarithm), as\n"
+    "    ``scipy.spatial.distance.jensenshannon``.",
+    "ms.drift.jensen_shannon(['a'], ['a']).statistic\n    0.0",
 )
-hellinger.__doc__ = _distance_doc(
+hellinger = _frequency_distance(
     "hellinger",
     "Hellinger distance ``sqrt(1 - sum sqrt(p q))``, between 0 and 1.",
-    ">>> import mlsentry as ms\n    >>> ms.drift.hellinger(['a'], ['b']).statistic\n    1.0",
+    "ms.drift.hellinger(['a'], ['b']).statistic\n    1.0",
 )
-kl.__doc__ = _distance_doc(
+kl = _frequency_distance(
     "kl",
-    "Kullback-Leibler divergence ``KL(reference || current) = sum p ln(p / q)``, "
-    "frequencies floored at 1e-4.",
-    ">>> import mlsentry as ms\n    >>> ms.drift.kl(['a', 'b'], ['a', 'b']).statistic\n    0.0",
+    "Kullback-Leibler divergence ``KL(reference || current) = sum p ln(p / q)``,\n"
+    "    frequencies floored at 1e-4.",
+    "ms.drift.kl(['a', 'b'], ['a', 'b']).statistic\n    0.0",
 )
-total_variation.__doc__ = _distance_doc(
+total_variation = _frequency_distance(
     "total_variation",
     "Total variation distance ``sum |p - q| / 2``, between 0 and 1.",
-    ">>> import mlsentry as ms\n"
-    "    >>> ms.drift.total_variation(['a', 'a'], ['a', 'b']).statistic\n"
-    "    0.5",
+    "ms.drift.total_variation(['a', 'a'], ['a', 'b']).statistic\n    0.5",
 )
 
 
@@ -550,7 +456,7 @@ def chi2(reference: Any, current: Any, *, counts: bool = False, alpha: float = 0
     >>> round(r.statistic, 6), round(r.pvalue, 6)
     (0.446429, 0.504036)
     """
-    return _categorical("chi2", reference, current, counts=counts, alpha=_check_alpha(alpha))
+    return _categorical("chi2", reference, current, counts=counts, alpha=check_alpha(alpha))
 
 
 def g_test(
@@ -566,7 +472,7 @@ def g_test(
     >>> ms.drift.g_test(["a", "b", "b"], ["a", "b", "b"]).pvalue
     1.0
     """
-    return _categorical("g_test", reference, current, counts=counts, alpha=_check_alpha(alpha))
+    return _categorical("g_test", reference, current, counts=counts, alpha=check_alpha(alpha))
 
 
 def fisher(
@@ -583,4 +489,4 @@ def fisher(
     >>> round(ms.drift.fisher([3, 1], [1, 3], counts=True).pvalue, 6)
     0.485714
     """
-    return _categorical("fisher", reference, current, counts=counts, alpha=_check_alpha(alpha))
+    return _categorical("fisher", reference, current, counts=counts, alpha=check_alpha(alpha))

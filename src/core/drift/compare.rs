@@ -107,6 +107,22 @@ impl Test {
         TEST_NAMES[self as usize]
     }
 
+    /// Every test name that applies to numeric columns (`numeric`) or to categorical ones.
+    pub fn names_for(numeric: bool) -> Vec<&'static str> {
+        TEST_NAMES
+            .iter()
+            .filter(|name| {
+                let t = Test::parse(name).unwrap_or(Test::Auto);
+                if numeric {
+                    !t.categorical_only()
+                } else {
+                    !t.numeric_only()
+                }
+            })
+            .copied()
+            .collect()
+    }
+
     /// Tests that need the numbers themselves (not only category counts).
     fn numeric_only(self) -> bool {
         matches!(
@@ -183,6 +199,29 @@ pub struct ColumnOutput {
     pub histogram: Histogram,
     /// Why the test could not run on this column (too few values, ...), if it could not.
     pub error: Option<String>,
+}
+
+impl ColumnOutput {
+    /// Keeps a test's outcome, or why it could not run (a refusal of these values, not a
+    /// failure of the comparison), and the effect size: the outcome itself when the test
+    /// is the effect's distance, else `effect()`.
+    fn record(
+        &mut self,
+        outcome: CoreResult<TestOutcome>,
+        outcome_is_effect: bool,
+        effect: impl FnOnce() -> CoreResult<TestOutcome>,
+    ) -> CoreResult<()> {
+        match outcome {
+            Ok(o) => self.outcome = Some(o),
+            Err(CoreError::InvalidInput(msg)) => self.error = Some(msg),
+            Err(e) => return Err(e),
+        }
+        self.effect = match (&self.outcome, outcome_is_effect) {
+            (Some(o), true) => Some(o.clone()),
+            _ => effect().ok(),
+        };
+        Ok(())
+    }
 }
 
 /// Compares every column, in parallel; one progress step per column.
@@ -310,15 +349,11 @@ fn numeric(
     if r.is_empty() || c.is_empty() {
         return Ok(out);
     }
-    match numeric_test(test, &r, &c, bins.max(1), Method::Auto) {
-        Ok(o) => out.outcome = Some(o),
-        Err(CoreError::InvalidInput(msg)) => out.error = Some(msg),
-        Err(e) => return Err(e),
-    }
-    out.effect = match (&out.outcome, test) {
-        (Some(o), Test::Wasserstein) => Some(o.clone()),
-        _ => distance::wasserstein(&r, &c).ok(),
-    };
+    out.record(
+        numeric_test(test, &r, &c, bins.max(1), Method::Auto),
+        test == Test::Wasserstein,
+        || distance::wasserstein(&r, &c),
+    )?;
     Ok(out)
 }
 
@@ -428,15 +463,11 @@ fn categorical_column(
     if nr == 0 || nc == 0 {
         return Ok(out);
     }
-    match count_test(test, &rc, &cc) {
-        Ok(o) => out.outcome = Some(o),
-        Err(CoreError::InvalidInput(msg)) => out.error = Some(msg),
-        Err(e) => return Err(e),
-    }
-    out.effect = match (&out.outcome, test) {
-        (Some(o), Test::JensenShannon) => Some(o.clone()),
-        _ => categorical::jensen_shannon_counts(&rc, &cc).ok(),
-    };
+    out.record(
+        count_test(test, &rc, &cc),
+        test == Test::JensenShannon,
+        || categorical::jensen_shannon_counts(&rc, &cc),
+    )?;
     Ok(out)
 }
 

@@ -136,17 +136,23 @@ fn quantile_l1(r: &[f64], c: &[f64]) -> f64 {
     total.value() / (n1 as f64 * n2 as f64)
 }
 
-/// Wasserstein-1 distance `∫ |F_r - F_c|`; the effect size divides it by the reference's
-/// standard deviation.
-pub fn wasserstein(r: &[f64], c: &[f64]) -> CoreResult<TestOutcome> {
-    let (rf, cf, mut details) = finite_pair(r, c, "wasserstein")?;
-    let raw = quantile_l1(rf, cf);
+/// A distance of the finite parts of both samples, `raw(r, c)`, with its normalised value
+/// `raw / scale(std of the reference)` as the effect size.
+fn scaled_distance(
+    r: &[f64],
+    c: &[f64],
+    test: &str,
+    raw: impl Fn(&[f64], &[f64]) -> f64,
+    scale: impl Fn(f64) -> f64,
+) -> CoreResult<TestOutcome> {
+    let (rf, cf, mut details) = finite_pair(r, c, test)?;
+    let value = raw(rf, cf);
     let sd = std_dev(rf);
-    let normalised = normalise(raw, sd);
+    let normalised = normalise(value, scale(sd));
     details.push(("normalized", normalised));
     details.push(("reference_std", sd));
     Ok(TestOutcome {
-        statistic: raw,
+        statistic: value,
         pvalue: None,
         method: "distance",
         effect_size: Some(normalised),
@@ -154,22 +160,17 @@ pub fn wasserstein(r: &[f64], c: &[f64]) -> CoreResult<TestOutcome> {
     })
 }
 
+/// Wasserstein-1 distance `∫ |F_r - F_c|`; the effect size divides it by the reference's
+/// standard deviation.
+pub fn wasserstein(r: &[f64], c: &[f64]) -> CoreResult<TestOutcome> {
+    scaled_distance(r, c, "wasserstein", quantile_l1, |sd| sd)
+}
+
 /// Energy distance `sqrt(2 ∫ (F_r - F_c)^2)`; the effect size divides it by the square
 /// root of the reference's standard deviation.
 pub fn energy(r: &[f64], c: &[f64]) -> CoreResult<TestOutcome> {
-    let (rf, cf, mut details) = finite_pair(r, c, "energy")?;
-    let raw = (2.0 * cdf_integral(rf, cf, |d| d * d)).sqrt();
-    let sd = std_dev(rf);
-    let normalised = normalise(raw, sd.sqrt());
-    details.push(("normalized", normalised));
-    details.push(("reference_std", sd));
-    Ok(TestOutcome {
-        statistic: raw,
-        pvalue: None,
-        method: "distance",
-        effect_size: Some(normalised),
-        details,
-    })
+    let raw = |rf: &[f64], cf: &[f64]| (2.0 * cdf_integral(rf, cf, |d| d * d)).sqrt();
+    scaled_distance(r, c, "energy", raw, f64::sqrt)
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use crate::py::runtime;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift_compare, m)?)?;
     m.add("DRIFT_TEST_NAMES", compare::TEST_NAMES.to_vec())?;
+    m.add("DRIFT_NUMERIC_TESTS", Test::names_for(true))?;
+    m.add("DRIFT_CATEGORICAL_TESTS", Test::names_for(false))?;
     Ok(())
 }
 
