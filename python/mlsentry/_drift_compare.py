@@ -1,7 +1,7 @@
 """Per-column drift between two tables: :func:`compare` and its :class:`DriftReport`.
 
 Python only normalises the inputs here, column by column and without a loop over rows:
-numeric columns become ``float64`` arrays (NaN = missing) and categorical columns ``int64``
+numeric columns become ``float64`` arrays (NaN = missing) and categorical columns integer
 codes factorised jointly over both sides (``-1`` = missing). One call into the Rust core
 then tests every column in parallel without the GIL; the multiple-testing correction and
 the dataset decision are made here on the few numbers per column it returns.
@@ -677,8 +677,13 @@ def _float_uniques(x: np.ndarray, group: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
-    """``mapping[codes]`` with -1 kept."""
-    return np.append(mapping, -1).astype(np.int64)[codes]
+    """``mapping[codes]`` with -1 kept, as int32 when the codes fit (half the memory of
+    int64 on a million-row column; the core reads both). An identity mapping only
+    narrows the type."""
+    dtype = np.int32 if mapping.size < 2**31 - 1 else np.int64
+    if mapping.size and np.array_equal(mapping, np.arange(mapping.size)):
+        return codes.astype(dtype, copy=False)
+    return np.append(mapping, -1).astype(dtype)[codes]
 
 
 def _categorical(ref: _Side, cur: _Side) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
@@ -733,8 +738,8 @@ def factorize_pair(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray
     Returns
     -------
     tuple
-        ``(codes_reference, codes_current, k)``: int64 codes in ``0..k``, ``-1`` for a
-        missing value (None, NaN, ``pd.NA``, NaT).
+        ``(codes_reference, codes_current, k)``: int32 codes (int64 beyond 2**31
+        categories) in ``0..k``, ``-1`` for a missing value (None, NaN, ``pd.NA``, NaT).
 
     Examples
     --------
@@ -823,6 +828,8 @@ def _prepare(
         c = cur.values if cur.values is not None else _null_values(cur, kind)
         return _Prepared(name, kind, r, c, 0, test, ref, cur, group=group)
     rc, cc, labels, _ = _categorical(ref, cur)
+    for side in (ref, cur):  # the joint codes replace them: free their memory now
+        side.codes = side.values = side.uniques = None
     p = _Prepared(name, kind, rc, cc, len(labels), test, ref, cur, labels=labels, group=group)
     _count_new_categories(p)
     if p.k > HIGH_CARDINALITY and test == "auto":

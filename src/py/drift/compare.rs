@@ -4,7 +4,7 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::core::drift::compare::{self, ColumnInput, ColumnOutput, Sides, Test};
+use crate::core::drift::compare::{self, Codes, ColumnInput, ColumnOutput, Sides, Test};
 use crate::core::drift::TestOutcome;
 use crate::core::CoreError;
 use crate::py::runtime;
@@ -19,11 +19,34 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 enum Held<'py> {
     Numeric(PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>),
-    Categorical(
-        PyReadonlyArray1<'py, i64>,
-        PyReadonlyArray1<'py, i64>,
-        usize,
-    ),
+    Categorical(HeldCodes<'py>, HeldCodes<'py>, usize),
+}
+
+/// Category codes as numpy holds them: int32 or int64.
+enum HeldCodes<'py> {
+    I32(PyReadonlyArray1<'py, i32>),
+    I64(PyReadonlyArray1<'py, i64>),
+}
+
+impl<'py> HeldCodes<'py> {
+    fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, i32>>() {
+            return Ok(HeldCodes::I32(a));
+        }
+        obj.extract::<PyReadonlyArray1<'py, i64>>()
+            .map(HeldCodes::I64)
+            .map_err(|_| {
+                CoreError::InvalidType("category codes: expected a 1-D int32 or int64 array".into())
+                    .into()
+            })
+    }
+
+    fn view(&self) -> Codes<'_> {
+        match self {
+            HeldCodes::I32(a) => Codes::I32(a.as_array()),
+            HeldCodes::I64(a) => Codes::I64(a.as_array()),
+        }
+    }
 }
 
 struct HeldColumn<'py> {
@@ -95,9 +118,11 @@ fn drift_compare<'py>(
         let test: String = c.get_item(5)?.extract()?;
         let data = match kind.as_str() {
             "numeric" => Held::Numeric(c.get_item(2)?.extract()?, c.get_item(3)?.extract()?),
-            "categorical" => {
-                Held::Categorical(c.get_item(2)?.extract()?, c.get_item(3)?.extract()?, k)
-            }
+            "categorical" => Held::Categorical(
+                HeldCodes::extract(&c.get_item(2)?)?,
+                HeldCodes::extract(&c.get_item(3)?)?,
+                k,
+            ),
             other => {
                 return Err(CoreError::invalid(format!("unknown column kind {other:?}")).into())
             }
@@ -119,8 +144,8 @@ fn drift_compare<'py>(
                     current: c.as_array(),
                 },
                 Held::Categorical(r, c, k) => Sides::Categorical {
-                    reference: r.as_array(),
-                    current: c.as_array(),
+                    reference: r.view(),
+                    current: c.view(),
                     k: *k,
                 },
             },
