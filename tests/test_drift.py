@@ -348,6 +348,19 @@ def test_input_types_and_layouts_give_the_same_result():
     pl = pytest.importorskip("polars")
     r = ms.drift.ks(pl.Series(a), pl.Series(b))
     assert (r.statistic, r.pvalue) == (expected.statistic, expected.pvalue)
+    pa = pytest.importorskip("pyarrow")
+    r = ms.drift.ks(pa.array(a), pa.chunked_array([b[:100], b[100:]]))
+    assert (r.statistic, r.pvalue) == (expected.statistic, expected.pvalue)
+    # Nulls of every arrow type and None in object arrays are missing values.
+    for side in (
+        pa.array([1.0, None, 3.0]),
+        pa.array([1, None, 3]),
+        pa.chunked_array([[1, None], [3]]),
+        np.array([1, None, 3.0], dtype=object),
+        pl.Series([1.0, None, 3.0]),
+    ):
+        r = ms.drift.ks(side, [1.0, 3.0])
+        assert r.details["missing_reference"] == 1 and r.statistic == 0.0
 
 
 def test_categorical_samples_are_counted_jointly():

@@ -148,7 +148,10 @@ def as_sample(x: Any, name: str) -> np.ndarray:
     uint or float. NaN (and None/NA in nullable types) stays as NaN: the tests drop and
     count it. Strings, objects and 2-D input raise with a message naming ``name``.
     """
-    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
+    if type(x).__module__.split(".", 1)[0] == "pyarrow" and hasattr(x, "to_numpy"):
+        # Nulls need a copy (they become NaN, or None in object arrays: handled below).
+        x = x.to_numpy(zero_copy_only=False)
+    elif hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
         try:
             x = x.to_numpy(dtype=np.float64, na_value=np.nan)
         except TypeError:
@@ -166,7 +169,7 @@ def as_sample(x: Any, name: str) -> np.ndarray:
         return arr.astype(np.float64)
     if kind == "O":
         try:
-            return arr.astype(np.float64)
+            return np.where(arr == None, np.nan, arr).astype(np.float64)  # noqa: E711
         except (TypeError, ValueError):
             pass
     raise InvalidTypeError(
