@@ -54,6 +54,7 @@ impl From<CoreError> for PyErr {
                 CoreError::Manifest(_) => raise(py, "ManifestError", (msg,)),
                 CoreError::Key(_) => raise(py, "KeyFormatError", (msg,)),
                 CoreError::Signature(_) => raise(py, "SignatureError", (msg,)),
+                CoreError::Model(_) => raise(py, "ModelError", (msg,)),
                 CoreError::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
             }
         })

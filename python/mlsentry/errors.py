@@ -18,6 +18,7 @@ __all__ = [
     "KeyFormatError",
     "ManifestError",
     "MlsentryError",
+    "ModelError",
     "PathNotFoundError",
     "ScanError",
     "SignatureError",
@@ -72,6 +73,11 @@ class SignatureError(IntegrityError):
 class KeyFormatError(MlsentryError, ValueError):
     """A key that cannot be used: malformed or truncated PEM, an unsupported key type, or a
     wrong passphrase."""
+
+
+class ModelError(MlsentryError):
+    """The model under test misbehaved: it raised, returned scores of the wrong shape or
+    with NaN, labels outside the classes, or different answers for the same input."""
 
 
 class ScanError(MlsentryError):

@@ -36,6 +36,10 @@ pub enum CoreError {
     /// A signature or signed document that does not verify.
     #[error("{0}")]
     Signature(String),
+    /// The model under test misbehaved: wrong output shape, NaN scores, labels out of
+    /// range (maps to `ModelError`).
+    #[error("{0}")]
+    Model(String),
     /// The caller asked to stop (Ctrl-C).
     #[error("interrupted")]
     Cancelled,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod integrity;
 pub mod parallel;
 pub mod progress;
+pub mod robustness;
 pub mod stats;
 
 pub use error::{CoreError, CoreResult};
