@@ -248,7 +248,8 @@ def test_self_and_broken_links(tree):
 
 
 def test_manifest_lists_every_file(tree):
-    m = integrity.manifest(tree)
+    # Files mode: one digest per file, the root over them all (the empty file included).
+    m = integrity.manifest(tree, shard_size=None)
     assert [f.path for f in m.files] == [
         "config.json",
         "empty.txt",
@@ -269,6 +270,20 @@ def test_manifest_lists_every_file(tree):
         m.files[0].path = "x"  # type: ignore[misc]
 
 
+def test_default_is_64_mib_shards_with_plain_digests_for_small_files(tree):
+    m = integrity.manifest(tree)
+    assert m.shard_size == integrity.DEFAULT_SHARD_SIZE == 64 * 2**20
+    files = integrity.manifest(tree, shard_size=None)
+    # Files below the shard size keep their content's digest (what sha256sum prints)...
+    assert [(f.path, f.digest) for f in m.files] == [(f.path, f.digest) for f in files.files]
+    for f in m.files:
+        assert f.shards == (() if f.size == 0 else (f.digest,))
+    # ... and the root covers the shards: an empty file has none.
+    shard_digests = [d for f in m.files for d in f.shards]
+    expected = hashlib.sha256(b"".join(bytes.fromhex(d.split(":")[1]) for d in shard_digests))
+    assert m.root == "sha256:" + expected.hexdigest()
+
+
 def test_manifest_single_file(tree):
     m = integrity.manifest(tree / "config.json")
     assert [(f.path, f.digest) for f in m.files] == [
@@ -283,7 +298,9 @@ def test_manifest_shards(tree):
         chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
         assert list(f.shards) == [sha(c) for c in chunks]
         raw = b"".join(hashlib.sha256(c).digest() for c in chunks)
-        assert f.digest == sha(raw)
+        # One shard (or none): the content's digest; several: the digest of theirs.
+        assert f.digest == (sha(data) if len(chunks) <= 1 else sha(raw))
+    assert any(len(f.shards) > 1 for f in m.files)
     empty = next(f for f in m.files if f.path == "empty.txt")
     assert empty.shards == ()
     back = integrity.Manifest.from_json(m.to_json())
@@ -375,7 +392,7 @@ def test_non_utf8_and_unicode_names(tmp_path):
 
 
 def test_json_format(tree):
-    m = integrity.manifest(tree)
+    m = integrity.manifest(tree, shard_size=None)
     data = json.loads(m.to_json())
     assert data["schema"] == "mlsentry/manifest/v1"
     assert data["algorithm"] == "sha256"
@@ -422,7 +439,7 @@ def _edited(m, edit):
     ],
 )
 def test_from_json_rejects(tree, edit, message):
-    m = integrity.manifest(tree)
+    m = integrity.manifest(tree, shard_size=None)
     with pytest.raises(ManifestError, match=message):
         integrity.Manifest.from_json(_edited(m, edit))
 

@@ -116,8 +116,8 @@ def test_fixture_root_shards_mode(sample_folder, shard_size):
 @pytest.mark.parametrize("seed", range(8))
 def test_random_trees_files_and_shards(tmp_path, seed):
     root = random_tree(tmp_path / f"tree{seed}", seed)
-    assert ms.integrity.manifest(root).root == ms_root(root)
-    for shard_size in (3, 4096):
+    assert ms.integrity.manifest(root, shard_size=None).root == ms_root(root)
+    for shard_size in (3, 4096, ms.integrity.DEFAULT_SHARD_SIZE):
         assert ms.integrity.manifest(root, shard_size=shard_size).root == ms_root(root, shard_size)
 
 

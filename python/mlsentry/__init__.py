@@ -7,9 +7,12 @@ True
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from . import drift, errors, integrity
+from . import errors
 from ._core import num_threads
 from .errors import (
     IntegrityError,
@@ -19,8 +22,34 @@ from .errors import (
     ScanError,
     SignatureError,
 )
-from .integrity import fingerprint
 from .report import Report
+
+if TYPE_CHECKING:
+    from . import drift, integrity
+    from ._fingerprint import fingerprint
+
+# The capabilities load on first use: the command line (and a program that needs one of
+# them) does not pay for numpy and the rest at start-up.
+_LAZY = {
+    "drift": ("mlsentry.drift", None),
+    "integrity": ("mlsentry.integrity", None),
+    "fingerprint": ("mlsentry._fingerprint", "fingerprint"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlsentry' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "IntegrityError",

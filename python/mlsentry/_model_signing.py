@@ -296,7 +296,10 @@ def sign_model(
         recorded in the predicate's ``ignore_paths`` so that verifiers skip them too.
     shard_size : int, optional
         Model Signing's ``shards`` serialization: each file is cut into shards of this
-        many bytes, each shard a resource ``path:start:end``. ``None``: ``files``.
+        many bytes, each shard a resource ``path:start:end``, hashed in parallel.
+        ``None`` (the default): ``files``, one resource per file. ``model-signing``
+        verifies a bundle in the serialization it is configured for, ``files`` unless
+        told otherwise (``use_shard_serialization``), so the default is ``files``.
     passphrase : str or bytes, optional
         For an encrypted private key file.
 

@@ -99,12 +99,12 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from .integrity import manifest
+    from .integrity import DEFAULT_SHARD_SIZE, manifest
 
     m = manifest(
         args.path,
         algorithm=args.algorithm,
-        shard_size=args.shard_size,
+        shard_size=_shard_size(args, DEFAULT_SHARD_SIZE),
         ignore=tuple(args.ignore),
         follow_symlinks=args.follow_symlinks,
         progress=_show_progress(args),
@@ -117,6 +117,30 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         total = sum(f.size for f in m.files)
         print(f"{len(m.files)} files, {total} bytes, root {m.root} -> {args.output}")
     return EXIT_PASSED
+
+
+def _shard_size(args: argparse.Namespace, default: Optional[int]) -> Optional[int]:
+    """``--files`` (one digest per file), ``--shard-size BYTES``, or ``default``."""
+    if getattr(args, "files", False):
+        return None
+    return args.shard_size or default
+
+
+def _add_shard_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--shard-size",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help="hash files in shards of this size, in parallel (default: 64 MiB; with "
+        "--format model-signing: files)",
+    )
+    group.add_argument(
+        "--files",
+        action="store_true",
+        help="one digest per file (files mode: a large file is hashed on one core)",
+    )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -171,20 +195,27 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from .integrity import Manifest, SigningKey, manifest, sign
+    from .integrity import DEFAULT_SHARD_SIZE, Manifest, SigningKey, manifest, sign
 
     key = SigningKey.load(args.key, passphrase=_passphrase(args))
     if args.format == "model-signing":
         from ._model_signing import sign_model
 
-        out = sign_model(args.path, key, args.output or "model.sig")
+        # model-signing verifies the files serialization unless told otherwise.
+        shard_size = _shard_size(args, None)
+        out = sign_model(args.path, key, args.output or "model.sig", shard_size=shard_size)
         print(f"signed {args.path} -> {out} (OpenSSF Model Signing bundle)")
         return EXIT_PASSED
     name = os.path.basename(os.path.normpath(args.path))
     if os.path.isfile(args.path) and args.path.endswith(".json"):
         subject: Any = _load_json_subject(args.path)
     else:
-        subject = manifest(args.path, algorithm=args.algorithm, progress=_show_progress(args))
+        subject = manifest(
+            args.path,
+            algorithm=args.algorithm,
+            shard_size=_shard_size(args, DEFAULT_SHARD_SIZE),
+            progress=_show_progress(args),
+        )
     env = sign(subject, key, name=name)
     if args.output:
         env.save(args.output)
@@ -373,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("-o", "--output", help="write the manifest JSON here (default: print it)")
     p.add_argument("--algorithm", default="sha256", choices=["sha256", "blake3"])
-    p.add_argument("--shard-size", type=_positive_int, default=None, metavar="BYTES")
+    _add_shard_flags(p)
     p.add_argument("--ignore", action="append", default=[], metavar="GLOB")
     p.add_argument("--follow-symlinks", action="store_true")
     p.add_argument("--json", action="store_true", help="print the manifest JSON")
@@ -409,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OpenSSF Model Signing bundle (needs an ecdsa-p256 key)",
     )
     p.add_argument("--algorithm", default="sha256", choices=["sha256", "blake3"])
+    _add_shard_flags(p)
     p.add_argument("--passphrase-env", metavar="VAR", help=passphrase_help)
     _add_progress_flag(p)
     p.set_defaults(func=cmd_sign)

@@ -25,11 +25,10 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 from . import _core
 from ._audit import AuditLog, AuditVerifyReport, record_check
-from ._fingerprint import fingerprint
 from ._progress import ProgressArg, progress_callback
 from ._signing import Envelope, PublicKey, SigningKey, sign, verify_envelope
 from .errors import (
@@ -43,7 +42,11 @@ from .errors import (
 )
 from .report import Report, html_table
 
+if TYPE_CHECKING:
+    from ._fingerprint import fingerprint
+
 __all__ = [
+    "DEFAULT_SHARD_SIZE",
     "AuditLog",
     "AuditVerifyReport",
     "Envelope",
@@ -62,10 +65,14 @@ __all__ = [
     "verify_envelope",
     "verify_model",
 ]
-
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 MANIFEST_SCHEMA = "mlsentry/manifest/v1"
+#: The default shard size (64 MiB): a file larger than this is cut into shards hashed in
+#: parallel, so one large model file uses every core; smaller files are one shard each,
+#: whose digest is their content's own (what ``sha256sum`` prints). Fixed, so the same
+#: folder gives the same root on every machine.
+DEFAULT_SHARD_SIZE = 64 * 2**20
 _ALGORITHMS = ("sha256", "blake3")
 
 
@@ -494,7 +501,7 @@ def _build(
 def manifest(
     path: PathArg,
     algorithm: str = "sha256",
-    shard_size: Optional[int] = None,
+    shard_size: Optional[int] = DEFAULT_SHARD_SIZE,
     ignore: Iterable[str] = (),
     follow_symlinks: bool = False,
     *,
@@ -502,10 +509,11 @@ def manifest(
 ) -> Manifest:
     """The manifest of a file or a folder: every regular file, its size and digest.
 
-    Files (and, in shards mode, every shard of every file) are hashed in parallel in
-    Rust. The ``root`` follows the OpenSSF Model Signing v1.0 definition: with SHA-256
-    it equals the root the ``model-signing`` package computes for the same folder (files
-    mode: ``Config().hash(folder)``; shards mode: ``use_shard_serialization``).
+    Files, and the shards of large files, are hashed in parallel in Rust. The ``root``
+    follows the OpenSSF Model Signing v1.0 definition: with SHA-256 it equals the root
+    the ``model-signing`` package computes for the same folder in the same mode (shards
+    mode, the default: ``Config().use_shard_serialization(shard_size=...).hash(folder)``;
+    files mode: ``Config().hash(folder)``).
 
     Parameters
     ----------
@@ -513,10 +521,12 @@ def manifest(
         A folder, or a single file (listed under its own name).
     algorithm : {"sha256", "blake3"}
         The hash function for files, shards and root.
-    shard_size : int, optional
-        ``None`` (files mode): one digest per file. A number of bytes (shards mode): each
-        file is cut into shards of that size, hashed in parallel, so one huge file uses
-        every core; each entry keeps its shard digests.
+    shard_size : int or None
+        Shards mode (the default, :data:`DEFAULT_SHARD_SIZE` = 64 MiB): each file is cut
+        into shards of this many bytes, all hashed in parallel, so one huge file uses every
+        core; a file of one shard has its content's digest, a larger one the digest of its
+        shard digests (kept in its entry). ``None``: files mode, one digest per file (one
+        core per file: a single large file is hashed at the speed of one core).
     ignore : iterable of str
         Glob patterns on the relative POSIX path: ``*`` (not ``/``), ``**`` (anything),
         ``?``, ``[...]``. A pattern without ``/`` matches a name at any depth
@@ -562,6 +572,8 @@ def manifest(
     'sha256:...'
     >>> len(ms.integrity.manifest("model", shard_size=2).files[1].shards)
     2
+    >>> ms.integrity.manifest("model", shard_size=None).files[1].shards is None  # files mode
+    True
     """
     return _build(
         path,
@@ -836,3 +848,14 @@ def verify(
 
 
 from ._model_signing import sign_model, verify_model  # noqa: E402  (imports this module)
+
+
+def __getattr__(name: str) -> Any:
+    # The fingerprint needs numpy; loaded on first use so that hashing and signing
+    # folders (the command line) start without it.
+    if name == "fingerprint":
+        from ._fingerprint import fingerprint
+
+        globals()["fingerprint"] = fingerprint
+        return fingerprint
+    raise AttributeError(f"module 'mlsentry.integrity' has no attribute {name!r}")

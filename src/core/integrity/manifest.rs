@@ -7,8 +7,10 @@
 //! * files mode (`shard_size = None`): one resource per file, the digest of its content.
 //! * shards mode (`shard_size = Some(n)`): each file is cut into `n`-byte shards (the last
 //!   one shorter, none for an empty file); the resources are the shards, ordered by
-//!   (path, start). A file's own digest is then the digest of the concatenation of its
-//!   shard digests. Every shard of every file is hashed in parallel.
+//!   (path, start). Every shard of every file is hashed in parallel. A file's own digest
+//!   is the digest of its content when it is one shard (or empty), as in files mode, so
+//!   `sha256sum` agrees with it; a file of several shards has the digest of the
+//!   concatenation of its shard digests (`file_digest`).
 //!
 //! Paths are raw bytes (Unix file names need not be UTF-8). They are ordered as Python
 //! orders the `surrogateescape` decoding of their components, which is what
@@ -402,6 +404,16 @@ fn list(root: &Path, opts: &Options, progress: &Progress) -> CoreResult<Vec<Job>
     Ok(jobs)
 }
 
+/// The digest of a file from its shard digests: the content's own digest for a file of
+/// one shard or none (the digest of nothing for an empty file), else the digest of the
+/// concatenation of the shard digests.
+pub fn file_digest(algorithm: Algorithm, shards: &[Digest]) -> Digest {
+    match shards {
+        [one] => *one,
+        _ => combine(algorithm, shards),
+    }
+}
+
 fn hash_job(job: &Job, opts: &Options, progress: &Progress) -> CoreResult<Entry> {
     let (file, meta) = open_regular(&job.abs, Some(&job.meta))?;
     let size = meta.size();
@@ -419,7 +431,7 @@ fn hash_job(job: &Job, opts: &Options, progress: &Progress) -> CoreResult<Entry>
                     hash_range(&file, &job.abs, opts.algorithm, start, end, progress)
                 })
                 .collect::<CoreResult<Vec<Digest>>>()?;
-            (combine(opts.algorithm, &shards), Some(shards))
+            (file_digest(opts.algorithm, &shards), Some(shards))
         }
     };
     check_unchanged(&file, &job.abs, &meta)?;
@@ -523,7 +535,7 @@ pub fn check(
                         s.len()
                     )));
                 }
-                if combine(algorithm, s) != e.digest {
+                if file_digest(algorithm, s) != e.digest {
                     return Err(bad(format!(
                         "{}: digest {} is not the digest of its shard digests",
                         shown(p),
@@ -667,12 +679,16 @@ mod tests {
             .collect();
         assert_eq!(x.shards.as_ref().unwrap(), &want);
         assert_eq!(x.digest, combine(Algorithm::Sha256, &want));
+        assert_eq!(empty.digest, digest_bytes(Algorithm::Sha256, b""));
         // The empty file has no shards, so the root only covers x's shards.
         assert_eq!(m.root, combine(Algorithm::Sha256, &want));
         // Stored and checked back.
         let (back, order) = check(Algorithm::Sha256, Some(300), m.entries.clone(), m.root).unwrap();
         assert_eq!(back, m);
         assert_eq!(order, [0, 1]);
+        // A file of one shard has its content's digest, as in files mode.
+        let m = build(d.path(), &opts(Algorithm::Sha256, Some(4096)), &Progress::new()).unwrap();
+        assert_eq!(m.entries[1].digest, digest_bytes(Algorithm::Sha256, &data));
     }
 
     #[test]
