@@ -11,4 +11,5 @@
 
 pub mod common;
 pub mod constraints;
+pub mod hop_skip_jump;
 pub mod model;
