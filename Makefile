@@ -3,7 +3,8 @@
 #   make test    set-up, then every test (cargo and pytest)
 #   make lint    cargo fmt --check, clippy -D warnings, ruff, stub check of _core.pyi
 #   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
-#                (Evidently in its own venv .venv-evidently: `make bench-peers`)
+#                (`make bench-peers`: Evidently in its own venv .venv-evidently; IBM ART and
+#                scikit-learn in .venv)
 #   make wheel   the release wheel (fat LTO)
 
 SHELL      := /bin/bash
@@ -72,9 +73,16 @@ $(STAMPS)/venv-evidently:
 	$(EVIDENTLY_PY) -c "from evidently import Report; from evidently.presets import DataDriftPreset"
 	@touch $@
 
-bench-peers: $(STAMPS)/venv-evidently
+# Peers that share .venv: IBM ART (pure Python on numpy/scipy/scikit-learn) and scikit-learn,
+# which the robustness benchmark's models need on both sides.
+$(STAMPS)/bench-deps: $(STAMPS)/deps
+	$(PIP) install -q "scikit-learn>=1.3" "adversarial-robustness-toolbox==1.20.1"
+	$(PY) -W ignore -c "from art.attacks.evasion import HopSkipJump, SquareAttack; import sklearn"
+	@touch $@
 
-bench: $(STAMPS)/deps $(STAMPS)/venv-evidently
+bench-peers: $(STAMPS)/venv-evidently $(STAMPS)/bench-deps
+
+bench: $(STAMPS)/deps $(STAMPS)/bench-deps $(STAMPS)/venv-evidently
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	    $(VENV)/bin/maturin develop --release -q
 	@rm -f $(STAMPS)/build-*

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_drift
 import bench_fingerprint
 import bench_integrity
+import bench_robustness
 import bench_signing
 from _timing import Goal, Section, Unavailable
 
@@ -39,6 +40,7 @@ BENCHES = {
     "fingerprint": bench_fingerprint,
     "signing": bench_signing,
     "drift": bench_drift,
+    "robustness": bench_robustness,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
