@@ -16,6 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::signing::register(m)?;
     py::audit::register(m)?;
     py::drift::register(m)?;
+    py::robustness::register(m)?;
     Ok(())
 }
 

@@ -126,9 +126,13 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (True, True),
         (True, True),  # drift: a fresh sample of the same customers
         (False, True),  # drift: a shifted sample
+        (True, True),  # robustness at a small eps
+        (False, True),  # robustness at a large eps
         (True, True),
         (False, True),
     ]
+    robust = report["steps"][6]["report"]
+    assert robust["schema"] == "mlsentry/robustness-report/v1" and robust["calls"] > 0
     drift = report["steps"][4]
     assert drift["report"]["schema"] == "mlsentry/drift-report/v1"
     assert drift["expected_drifted"] == ["income", "region"]
@@ -136,6 +140,41 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert "Drift comparison" in page and "<svg" in page and "<script" not in page
+    assert "Robustness evaluation" in page
+
+
+def test_robustness_command(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    (tmp_path / "mymodel.py").write_text(
+        "import numpy as np\n"
+        "W = np.array([1.0, -1.0, 0.5])\n"
+        "def scores(x):\n"
+        "    s = x @ W\n"
+        "    return np.stack([-s, s], axis=1)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    np.save("X.npy", X)
+    np.save("y.npy", (X @ np.array([1.0, -1.0, 0.5]) > 0).astype(int))
+    base = ["robustness", "mymodel:scores", "X.npy", "y.npy", "--max-queries", "200"]
+    assert main([*base, "--eps", "0.001", "--threshold", "0.5"]) == 0
+    assert "robust accuracy" in capsys.readouterr().out
+    assert main([*base, "--eps", "0.05", "1.0", "--threshold", "0.9", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["eps"] == [0.05, 1.0] and data["passed"] is False
+    assert main([*base, "--html", "r.html", "--attacks", "hsj", "--norm", "l2"]) == 0
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    capsys.readouterr()
+    for bad in (
+        ["robustness", "nomodule:f", "X.npy", "y.npy"],
+        ["robustness", "mymodel", "X.npy", "y.npy"],
+        ["robustness", "mymodel:missing", "X.npy", "y.npy"],
+        ["robustness", "mymodel:scores", "X.npy"],
+        [*base, "--eps", "-1"],
+    ):
+        assert main(bad) == 2, bad
 
 
 def test_keygen_sign_verify_signature(model_dir, tmp_path, capsys, monkeypatch):

@@ -19,13 +19,14 @@ from .errors import (
     InvalidInputError,
     InvalidTypeError,
     MlsentryError,
+    ModelError,
     ScanError,
     SignatureError,
 )
 from .report import Report
 
 if TYPE_CHECKING:
-    from . import drift, integrity
+    from . import drift, integrity, robustness
     from ._fingerprint import fingerprint
 
 # The capabilities load on first use: the command line (and a program that needs one of
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "drift": ("mlsentry.drift", None),
     "integrity": ("mlsentry.integrity", None),
+    "robustness": ("mlsentry.robustness", None),
     "fingerprint": ("mlsentry._fingerprint", "fingerprint"),
 }
 
@@ -54,6 +56,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "IntegrityError",
     "InvalidInputError",
+    "ModelError",
     "InvalidTypeError",
     "MlsentryError",
     "Report",
@@ -65,4 +68,5 @@ __all__ = [
     "fingerprint",
     "integrity",
     "num_threads",
+    "robustness",
 ]

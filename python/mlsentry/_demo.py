@@ -135,6 +135,25 @@ def _drift_sample(rng: np.random.Generator, n: int, shifted: bool) -> Any:
     return pd.DataFrame(cols)
 
 
+def _demo_classifier(rng: np.random.Generator) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A small credit-style classifier trained on the spot: logistic regression on six
+    standardised features (300 steps of full-batch gradient descent), and its test rows."""
+    X = rng.normal(size=(600, 6))
+    truth = np.array([1.5, -1.0, 0.8, 0.0, 0.5, -0.3])
+    y = (X @ truth + rng.normal(0, 0.5, 600) > 0).astype(int)
+    w, b = np.zeros(6), 0.0
+    for _ in range(300):  # epochs, not rows: each step is one matrix product
+        p = 1 / (1 + np.exp(-(X[:400] @ w + b)))
+        w -= 0.5 * X[:400].T @ (p - y[:400]) / 400
+        b -= 0.5 * float(np.mean(p - y[:400]))
+
+    def model(x: np.ndarray) -> np.ndarray:
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        return np.stack([1 - p, p], axis=1)
+
+    return model, X[400:500], y[400:500]
+
+
 def _sample_model(folder: str, rng: np.random.Generator) -> None:
     """A model folder shaped like a real one: weights, config, tokenizer files."""
     os.makedirs(os.path.join(folder, "tokenizer"), exist_ok=True)
@@ -237,6 +256,22 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
         f"shifted sample -> drift in {', '.join(moved.drifted_columns) or 'none'}",
     )
 
+    # Robustness: a small model attacked at a budget it survives and one it does not.
+    from .robustness import evaluate
+
+    clf, X_test, y_test = _demo_classifier(np.random.default_rng(seed + 2))
+    attacks = ("noise", "square", "hsj")
+    small = evaluate(clf, X_test, y_test, attacks, eps=0.02, max_queries=300, threshold=0.6)
+    steps.append(DemoStep("robustness: a small model at eps 0.02 (threshold 0.6)", small, True))
+    large = evaluate(clf, X_test, y_test, attacks, eps=0.3, max_queries=300, threshold=0.6)
+    steps.append(DemoStep("robustness: the same model at eps 0.3 (threshold 0.6)", large, False))
+    _say(
+        quiet,
+        f"7. robustness: clean accuracy {small.clean_accuracy:.2f}; robust accuracy "
+        f"{small.robust_accuracy[0]:.2f} at eps 0.02, {large.robust_accuracy[0]:.2f} at eps 0.3 "
+        f"({large.calls} model calls for {large.queries} rows)",
+    )
+
     # Audit log: every check above, then a signed checkpoint; then a forged copy.
     log_path = os.path.join(out, "audit.jsonl")
     if os.path.exists(log_path):
@@ -254,7 +289,7 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     steps.append(DemoStep("verify a forged copy of the audit log", forged, False))
     _say(
         quiet,
-        f"7. audit log: {audit.entries} entries + checkpoint -> "
+        f"8. audit log: {audit.entries} entries + checkpoint -> "
         + ("ok" if audit.passed else "FAILED")
         + "; forged copy -> "
         + ("caught" if not forged.passed else "MISSED"),

@@ -6,5 +6,6 @@ pub mod audit;
 pub mod drift;
 pub mod fingerprint;
 pub mod integrity;
+pub mod robustness;
 pub mod runtime;
 pub mod signing;
