@@ -12,3 +12,8 @@
 pub mod common;
 pub mod constraints;
 pub mod model;
+pub mod noise;
+pub mod pgd;
+pub mod square;
+#[cfg(test)]
+pub mod testkit;
