@@ -11,8 +11,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::constraints::{Constraints, Norm};
-use super::model::Oracle;
-use crate::core::CoreResult;
+use super::model::{margin, Oracle};
+use crate::core::{CoreError, CoreResult};
 
 /// The random stream of sample `index` under `seed`: results do not depend on the batch
 /// size, the thread count or which other samples are attacked.
@@ -158,6 +158,62 @@ pub fn confirm(
         success,
         queries: budget.used,
     })
+}
+
+/// Checks what every attack is given: `x0` is `n x d` with `d` the constraints' features,
+/// one label per row, a positive finite `eps`, valid constraints that every row of `x0`
+/// satisfies. Then tells the oracle the classes the labels imply, so that a model with
+/// too few score columns is refused at its first answer (a model that gives labels only
+/// may have more: the binding layer can say so with `Oracle::expect_classes`).
+pub fn check_inputs(
+    oracle: &mut Oracle<'_>,
+    x0: ArrayView2<'_, f64>,
+    y: &[usize],
+    constraints: &Constraints,
+    eps: f64,
+) -> CoreResult<()> {
+    let (n, d) = x0.dim();
+    if y.len() != n {
+        return Err(CoreError::invalid(format!(
+            "y has {} labels for {n} rows of X",
+            y.len()
+        )));
+    }
+    if d != constraints.features() {
+        return Err(CoreError::invalid(format!(
+            "X has {d} features but the constraints describe {}",
+            constraints.features()
+        )));
+    }
+    if !(eps.is_finite() && eps > 0.0) {
+        return Err(CoreError::invalid(format!(
+            "eps: expected a positive finite budget, got {eps}"
+        )));
+    }
+    if let Some(((i, j), v)) = x0.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(CoreError::invalid(format!(
+            "X row {i}, feature {j} is {v}: attacks need finite values"
+        )));
+    }
+    constraints.validate()?;
+    constraints.check_rows(x0)?;
+    // A classifier has at least two classes, even when every label given is 0.
+    if let Some(&k) = y.iter().max() {
+        oracle.expect_classes((k + 1).max(2));
+    }
+    Ok(())
+}
+
+/// The margin (`model::margin`) of every answered row against its owner's label.
+pub fn margins(scores: &Array2<f64>, req: &Requests, y: &[usize]) -> Vec<f64> {
+    req.owners()
+        .iter()
+        .zip(scores.outer_iter())
+        .map(|(&i, row)| match row.as_slice() {
+            Some(r) => margin(r, y[i]),
+            None => margin(&row.to_vec(), y[i]),
+        })
+        .collect()
 }
 
 /// A standard contiguous (row-major) copy of `x`.

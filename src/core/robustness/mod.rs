@@ -13,3 +13,8 @@ pub mod common;
 pub mod constraints;
 pub mod hop_skip_jump;
 pub mod model;
+pub mod noise;
+pub mod pgd;
+pub mod square;
+#[cfg(test)]
+pub mod testkit;
