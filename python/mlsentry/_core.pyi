@@ -182,3 +182,23 @@ def drift_compare(
     `"numeric"` with float64 arrays (NaN = missing) or `"categorical"` with int64 codes in
     `0..k` (-1 = missing). Returns one dict per column: test, outcome, effect,
     missing_test, counts, error and the plot's histogram (`hist_*`)."""
+
+# --- robustness (src/py/robustness.rs) ---
+
+def robustness_attack(
+    attack: str,
+    model: Callable[[Any], Any],
+    x: Any,
+    y: Any,
+    constraints: tuple[
+        list[float], list[float], list[bool], list[bool], list[list[int]], list[float]
+    ],
+    params: dict[str, Any],
+    grad_fn: Callable[[Any, Any], Any] | None = None,
+    batch_size: int = 0,
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """Runs one attack (noise, square, hop_skip_jump, pgd) on the float64 rows `x` with
+    class indices `y`; `model(rows)` returns float64 scores (n, k) or int64 labels (n,).
+    Returns adversarial rows, success, queries per sample, calls and rows (and for noise
+    the changed and trials counts)."""

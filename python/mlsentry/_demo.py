@@ -143,12 +143,12 @@ def _demo_classifier(rng: np.random.Generator) -> tuple[Any, np.ndarray, np.ndar
     y = (X @ truth + rng.normal(0, 0.5, 600) > 0).astype(int)
     w, b = np.zeros(6), 0.0
     for _ in range(300):  # epochs, not rows: each step is one matrix product
-        p = 1 / (1 + np.exp(-(X[:400] @ w + b)))
+        p = 0.5 * (1 + np.tanh((X[:400] @ w + b) / 2))  # the logistic, without overflow
         w -= 0.5 * X[:400].T @ (p - y[:400]) / 400
         b -= 0.5 * float(np.mean(p - y[:400]))
 
     def model(x: np.ndarray) -> np.ndarray:
-        p = 1 / (1 + np.exp(-(x @ w + b)))
+        p = 0.5 * (1 + np.tanh((x @ w + b) / 2))
         return np.stack([1 - p, p], axis=1)
 
     return model, X[400:500], y[400:500]

@@ -78,7 +78,7 @@ impl Gradient for PyGradient {
                 }
             };
             match out.bind(py).extract::<PyReadonlyArray2<'_, f64>>() {
-                Ok(g) if g.shape() == [x.nrows(), x.ncols()] => Ok(g.as_array().to_owned()),
+                Ok(g) if g.as_array().dim() == x.dim() => Ok(g.as_array().to_owned()),
                 _ => Err(CoreError::Model(format!(
                     "grad_fn must return a float64 array of shape ({}, {}), like x",
                     x.nrows(),
@@ -103,7 +103,14 @@ where
 
 /// The constraints as the Python side resolves them: bounds, mutable, integer, one-hot
 /// groups and per-feature scale.
-type RawConstraints = (Vec<f64>, Vec<f64>, Vec<bool>, Vec<bool>, Vec<Vec<usize>>, Vec<f64>);
+type RawConstraints = (
+    Vec<f64>,
+    Vec<f64>,
+    Vec<bool>,
+    Vec<bool>,
+    Vec<Vec<usize>>,
+    Vec<f64>,
+);
 
 fn constraints_from(raw: RawConstraints) -> CoreResult<Constraints> {
     let (lower, upper, mutable, integer, groups, scale) = raw;
@@ -297,7 +304,11 @@ fn robustness_attack<'py>(
                 let n = noise(&mut oracle, x, &labels, &constraints, p)?;
                 (n.outcome, Some(n.changed), Some(n.trials))
             }
-            Attack::Square(p) => (square(&mut oracle, x, &labels, &constraints, p)?, None, None),
+            Attack::Square(p) => (
+                square(&mut oracle, x, &labels, &constraints, p)?,
+                None,
+                None,
+            ),
             Attack::HopSkipJump(p) => (
                 hop_skip_jump(&mut oracle, x, &labels, &constraints, p)?,
                 None,
@@ -318,7 +329,11 @@ fn robustness_attack<'py>(
                         delta: *delta,
                     },
                 };
-                (pgd(&mut oracle, source, x, &labels, &constraints, p)?, None, None)
+                (
+                    pgd(&mut oracle, source, x, &labels, &constraints, p)?,
+                    None,
+                    None,
+                )
             }
         };
         Ok(Ran {
@@ -341,7 +356,10 @@ fn robustness_attack<'py>(
         (result, _) => result?,
     };
     let d = PyDict::new(py);
-    d.set_item("adversarial", PyArray2::from_owned_array(py, ran.outcome.adversarial))?;
+    d.set_item(
+        "adversarial",
+        PyArray2::from_owned_array(py, ran.outcome.adversarial),
+    )?;
     d.set_item("success", PyArray1::from_vec(py, ran.outcome.success))?;
     d.set_item("queries", PyArray1::from_vec(py, ran.outcome.queries))?;
     d.set_item("calls", ran.calls)?;

@@ -687,7 +687,12 @@ mod tests {
         assert_eq!(back, m);
         assert_eq!(order, [0, 1]);
         // A file of one shard has its content's digest, as in files mode.
-        let m = build(d.path(), &opts(Algorithm::Sha256, Some(4096)), &Progress::new()).unwrap();
+        let m = build(
+            d.path(),
+            &opts(Algorithm::Sha256, Some(4096)),
+            &Progress::new(),
+        )
+        .unwrap();
         assert_eq!(m.entries[1].digest, digest_bytes(Algorithm::Sha256, &data));
     }
 
