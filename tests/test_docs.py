@@ -14,6 +14,8 @@ PUBLIC_MODULES = [
     "mlsentry.report",
     "mlsentry.drift",
     "mlsentry._drift_compare",
+    "mlsentry.robustness",
+    "mlsentry._robustness_report",
 ]
 
 
@@ -31,7 +33,8 @@ def test_public_functions_have_examples():
     for fn in (ms.fingerprint, ms.integrity.hash_file, ms.integrity.manifest, ms.integrity.verify):
         doc = fn.__doc__ or ""
         assert "Parameters" in doc and "Returns" in doc and ">>>" in doc, fn.__name__
-    for name in ms.drift.__all__:
-        fn = getattr(ms.drift, name)
-        if callable(fn) and not isinstance(fn, type):
-            assert ">>>" in (fn.__doc__ or ""), name
+    for module in (ms.drift, ms.robustness):
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if callable(fn) and not isinstance(fn, type):
+                assert ">>>" in (fn.__doc__ or ""), name

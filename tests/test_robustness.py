@@ -349,3 +349,20 @@ def test_bad_arguments(kwargs, error, match):
     args.update({k: kwargs.pop(k) for k in list(kwargs) if k in args})
     with pytest.raises(error, match=match):
         ms.robustness.evaluate(args["model"], args["X"], args["y"], **kwargs)
+
+
+def test_readme_robustness_section_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Robustness") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "robustness.html").exists()
+    assert namespace["report"].calls < namespace["report"].queries

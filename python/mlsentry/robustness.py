@@ -537,7 +537,7 @@ def noise(
     >>> import numpy as np, mlsentry as ms
     >>> model = lambda x: np.stack([-x[:, 0], x[:, 0]], axis=1)   # class 1 when x0 > 0
     >>> r = ms.robustness.noise(model, np.array([[0.05], [2.0]]), [1, 1], eps=0.1)
-    >>> r.success.tolist(), r.changed[1]
+    >>> r.success.tolist(), float(r.changed[1])
     ([True, False], 0.0)
     """
     if kind not in ("uniform", "gaussian", "relative"):
