@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Optional, Union
 import numpy as np
 
 from . import _core
+from ._args import check_int
 from ._audit import record_check
 from ._drift_result import (
     DEFAULT_THRESHOLDS,
@@ -69,14 +70,6 @@ _GROUP_WORDS = {
 
 
 # -- argument checks -------------------------------------------------------------------
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidTypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise InvalidInputError(f"{name}: expected an int >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_names(value: Any, name: str) -> Optional[list[str]]:
     if value is None:
         return None
@@ -1512,8 +1505,8 @@ def compare(
         raise InvalidInputError(
             f"correction: expected one of {', '.join(CORRECTIONS)}, got {correction!r}"
         )
-    bins = _check_int(bins, "bins", 1)
-    max_categories = _check_int(max_categories, "max_categories", 0)
+    bins = check_int(bins, "bins", 1)
+    max_categories = check_int(max_categories, "max_categories", 0)
     drift_share = _check_share(drift_share)
     limits = _check_thresholds(thresholds)
     wanted = _check_names(columns, "columns")

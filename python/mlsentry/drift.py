@@ -64,6 +64,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
+from ._args import check_int
 from ._drift_compare import ColumnDrift, DriftReport, compare, factorize_pair
 from ._drift_result import (
     DEFAULT_THRESHOLDS,
@@ -100,14 +101,6 @@ __all__ = [
     "total_variation",
     "wasserstein",
 ]
-
-
-def _check_bins(bins: Any) -> int:
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
-        raise InvalidTypeError(f"bins: expected a positive int, got {type(bins).__name__}")
-    if bins < 1 or bins > 1_000_000:
-        raise InvalidInputError(f"bins: expected an int from 1 to 1,000,000, got {bins}")
-    return int(bins)
 
 
 def _result(
@@ -217,7 +210,9 @@ def _binned_or_counts(
     threshold = check_threshold(test, threshold)
     if counts or categorical or (categorical is None and not _is_numeric(reference, current)):
         return _categorical(test, reference, current, counts=counts, threshold=threshold)
-    return _numeric(test, reference, current, bins=_check_bins(bins), threshold=threshold)
+    return _numeric(
+        test, reference, current, bins=check_int(bins, "bins", 1, 1_000_000), threshold=threshold
+    )
 
 
 def _is_numeric(*samples: Any) -> bool:

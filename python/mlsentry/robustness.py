@@ -36,7 +36,6 @@ deviation, so ``eps`` counts standard deviations).
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -44,6 +43,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import _core
+from ._args import check_int, check_positive
 from ._progress import ProgressArg, progress_callback
 from .errors import InvalidInputError, InvalidTypeError, ModelError
 
@@ -397,19 +397,11 @@ def _check_norm(norm: Any) -> str:
 
 
 def _check_eps(eps: Any, name: str = "eps") -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.number)):
-        raise InvalidTypeError(f"{name}: expected a positive number, got {type(eps).__name__}")
-    if not (math.isfinite(eps) and eps > 0):
-        raise InvalidInputError(f"{name}: expected a positive finite number, got {eps!r}")
-    return float(eps)
+    return check_positive(eps, name)
 
 
 def _check_count(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidTypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise InvalidInputError(f"{name}: expected an int >= {minimum}, got {value}")
-    return int(value)
+    return check_int(value, name, minimum)
 
 
 def _check_seed(seed: Any) -> int:

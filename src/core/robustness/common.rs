@@ -170,7 +170,7 @@ pub fn check_inputs(
     x0: ArrayView2<'_, f64>,
     y: &[usize],
     constraints: &Constraints,
-    eps: f64,
+    eps: Option<f64>,
 ) -> CoreResult<()> {
     let (n, d) = x0.dim();
     if y.len() != n {
@@ -185,7 +185,7 @@ pub fn check_inputs(
             constraints.features()
         )));
     }
-    if !(eps.is_finite() && eps > 0.0) {
+    if let Some(eps) = eps.filter(|e| !(e.is_finite() && *e > 0.0)) {
         return Err(CoreError::invalid(format!(
             "eps: expected a positive finite budget, got {eps}"
         )));
@@ -202,6 +202,17 @@ pub fn check_inputs(
         oracle.expect_classes((k + 1).max(2));
     }
     Ok(())
+}
+
+/// -1, 0 or 1 (`f64::signum` gives 1 for 0: no direction must mean no step).
+pub fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
 }
 
 /// The margin (`model::margin`) of every answered row against its owner's label.

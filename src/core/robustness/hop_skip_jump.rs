@@ -52,7 +52,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::common::{confirm, owned_rows, sample_rng, AttackOutcome, Budget, Requests};
+use super::common::{self, confirm, owned_rows, sample_rng, sign, AttackOutcome, Budget, Requests};
 use super::constraints::{Constraints, Norm};
 use super::model::Oracle;
 use crate::core::{CoreError, CoreResult};
@@ -106,7 +106,7 @@ pub fn hop_skip_jump(
     constraints: &Constraints,
     p: &HsjParams,
 ) -> CoreResult<AttackOutcome> {
-    check_inputs(x0, y, constraints, p)?;
+    check_params(oracle, x0, y, constraints, p)?;
     let x0 = owned_rows(x0);
     let row = |i: usize| x0.row(i).to_slice().expect("contiguous rows");
     let n = x0.nrows();
@@ -158,28 +158,15 @@ fn best_points(samples: &[Sample], x0: &Array2<f64>) -> (Array2<f64>, Vec<bool>)
     )
 }
 
-fn check_inputs(
+/// The checks of every attack, then HopSkipJump's own parameters.
+fn check_params(
+    oracle: &mut Oracle<'_>,
     x0: ArrayView2<'_, f64>,
     y: &[usize],
     constraints: &Constraints,
     p: &HsjParams,
 ) -> CoreResult<()> {
-    constraints.validate()?;
-    if x0.ncols() != constraints.features() {
-        return Err(CoreError::invalid(format!(
-            "X has {} features but the constraints describe {}",
-            x0.ncols(),
-            constraints.features()
-        )));
-    }
-    if y.len() != x0.nrows() {
-        return Err(CoreError::invalid(format!(
-            "y has {} labels for {} rows of X",
-            y.len(),
-            x0.nrows()
-        )));
-    }
-    constraints.check_rows(x0)?;
+    common::check_inputs(oracle, x0, y, constraints, None)?;
     if !(p.gamma.is_finite() && p.gamma > 0.0) {
         return Err(CoreError::invalid(format!(
             "gamma: expected a positive number, got {}",
@@ -367,17 +354,6 @@ impl<'a> Setup<'a> {
             .map(|j| from[j] + xi * self.c.scale[j] * direction[j])
             .collect();
         self.project(x0, x)
-    }
-}
-
-/// -1, 0 or 1 (`f64::signum` gives 1 for 0).
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

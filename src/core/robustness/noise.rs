@@ -71,7 +71,7 @@ pub fn noise(
     constraints: &Constraints,
     p: &NoiseParams,
 ) -> CoreResult<NoiseOutcome> {
-    check_inputs(oracle, x0, y, constraints, p.eps)?;
+    check_inputs(oracle, x0, y, constraints, Some(p.eps))?;
     if p.trials == 0 {
         return Err(CoreError::invalid(
             "trials: expected at least 1 noisy copy per sample, got 0",

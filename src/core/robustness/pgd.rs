@@ -33,7 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::common::{
-    check_inputs, confirm, margins, owned_rows, sample_rng, AttackOutcome, Budget, Requests,
+    check_inputs, confirm, margins, owned_rows, sample_rng, sign, AttackOutcome, Budget, Requests,
 };
 use super::constraints::{Constraints, Norm};
 use super::model::Oracle;
@@ -76,7 +76,7 @@ pub fn pgd(
     constraints: &Constraints,
     p: &PgdParams,
 ) -> CoreResult<AttackOutcome> {
-    check_inputs(oracle, x0, y, constraints, p.eps)?;
+    check_inputs(oracle, x0, y, constraints, Some(p.eps))?;
     let per_step = 1 + estimate_rows(&grads) as u64;
     check_params(p, &grads, per_step)?;
     let mut run = Run::new(owned_rows(x0), constraints, p);
@@ -369,17 +369,6 @@ impl<'c> Run<'c> {
             .project(row(&self.x0, i), &mut next, p.eps, p.norm);
         self.z.row_mut(i).assign(&aview1(&next));
         self.settle(i);
-    }
-}
-
-/// -1, 0 or 1 (`f64::signum` gives 1 for 0: no direction must mean no step).
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

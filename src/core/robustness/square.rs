@@ -96,7 +96,7 @@ pub fn square(
     constraints: &Constraints,
     p: &SquareParams,
 ) -> CoreResult<AttackOutcome> {
-    check_inputs(oracle, x0, y, constraints, p.eps)?;
+    check_inputs(oracle, x0, y, constraints, Some(p.eps))?;
     check_params(p, x0.ncols())?;
     let mut search = Search::new(owned_rows(x0), p);
     search.start(oracle, y, constraints, p)?;
