@@ -230,6 +230,11 @@ impl Search {
     ) -> CoreResult<bool> {
         let mut req = Requests::new(self.x0.ncols());
         let mut active = false;
+        let mut scratch = Scratch {
+            window_only: c.groups.is_empty() && !c.integer.iter().any(|&b| b),
+            cand: Vec::new(),
+            touched: Vec::new(),
+        };
         for i in 0..self.x0.nrows() {
             // One row stays in reserve for the confirmation.
             if self.done[i] || self.budget.left(i) < 2 {
@@ -240,12 +245,13 @@ impl Search {
             let orig = orig.as_slice().expect("contiguous rows");
             let best = best.as_slice().expect("contiguous rows");
             let rng = &mut self.rngs[i];
-            let cand = match p.norm {
-                Norm::Linf => linf_candidate(orig, best, share, c, p, rng),
-                Norm::L2 => Some(l2_candidate(orig, best, share, c, p, rng)),
-            };
-            if let Some(cand) = cand {
-                req.push(i, &cand);
+            match p.norm {
+                Norm::Linf => {
+                    if linf_candidate(orig, best, share, c, p, rng, &mut scratch) {
+                        req.push(i, &scratch.cand);
+                    }
+                }
+                Norm::L2 => req.push(i, &l2_candidate(orig, best, share, c, p, rng)),
             }
         }
         if req.is_empty() {
@@ -393,8 +399,19 @@ fn flat_window(d: usize, share: f64, least: usize, rng: &mut ChaCha8Rng) -> Vec<
     sample_indices(rng, d, m).into_vec()
 }
 
-/// An L-inf candidate: the best point with one window set to `x0 +- eps` (one sign per
-/// channel; per feature in a flat row), projected. `None` when no draw changes the point.
+/// Buffers reused by every L-inf candidate of a round.
+struct Scratch {
+    /// Only bounds and fixed features: a candidate differs from the best point in its
+    /// window alone.
+    window_only: bool,
+    cand: Vec<f64>,
+    touched: Vec<usize>,
+}
+
+/// An L-inf candidate in `scratch.cand`: the best point with one window set to `x0 +- eps` (one
+/// sign per channel; per feature in a flat row), projected. `false` when no draw changes
+/// the point. With only bounds and fixed features (`window_only`), the window is all that
+/// can move and all that is projected: the rest of the best point is feasible already.
 fn linf_candidate(
     x0: &[f64],
     best: &[f64],
@@ -402,28 +419,67 @@ fn linf_candidate(
     c: &Constraints,
     p: &SquareParams,
     rng: &mut ChaCha8Rng,
-) -> Option<Vec<f64>> {
+    scratch: &mut Scratch,
+) -> bool {
+    let Scratch {
+        window_only,
+        cand,
+        touched,
+    } = scratch;
+    let window_only = *window_only;
     for _ in 0..REDRAWS {
-        let groups = match image_shape(&p.layout) {
-            Some((h, w, _)) => image_window(&p.layout, window_side(share, h, w, 1), rng),
-            None => flat_window(x0.len(), share, 1, rng)
-                .into_iter()
-                .map(|j| vec![j])
-                .collect(),
+        cand.clear();
+        cand.extend_from_slice(best);
+        touched.clear();
+        let mut set = |j: usize, v: f64, cand: &mut Vec<f64>| {
+            cand[j] = x0[j] + v * c.scale[j];
+            touched.push(j);
         };
-        let mut cand = best.to_vec();
-        for group in &groups {
-            let v = p.eps * random_sign(rng);
-            for &j in group {
-                cand[j] = x0[j] + v * c.scale[j];
+        match image_shape(&p.layout) {
+            Some((h, w, ch)) => {
+                let side = window_side(share, h, w, 1);
+                let top = rng.gen_range(0..=h - side);
+                let left = rng.gen_range(0..=w - side);
+                for k in 0..ch {
+                    let v = p.eps * random_sign(rng);
+                    for row in top..top + side {
+                        for col in left..left + side {
+                            set(image_index(&p.layout, row, col, k), v, cand);
+                        }
+                    }
+                }
+            }
+            None => {
+                for j in flat_window(x0.len(), share, 1, rng) {
+                    let v = p.eps * random_sign(rng);
+                    set(j, v, cand);
+                }
             }
         }
-        c.project(x0, &mut cand, p.eps, Norm::Linf);
-        if cand.as_slice() != best {
-            return Some(cand);
+        if window_only {
+            let mut changed = false;
+            for &j in touched.iter() {
+                cand[j] = if c.mutable[j] {
+                    let r = p.eps * c.scale[j];
+                    cand[j]
+                        .clamp(x0[j] - r, x0[j] + r)
+                        .clamp(c.lower[j], c.upper[j])
+                } else {
+                    x0[j]
+                };
+                changed |= cand[j] != best[j];
+            }
+            if changed {
+                return true;
+            }
+        } else {
+            c.project(x0, cand, p.eps, Norm::Linf);
+            if cand.as_slice() != best {
+                return true;
+            }
         }
     }
-    None
+    false
 }
 
 /// Weight of cell `(r, col)` of a `rows x cols` rectangle in the paper's L2 shape:
