@@ -342,3 +342,13 @@ def test_drift_usage_errors_exit_2(drift_files, tmp_path, capsys):
     assert "column 'a' is numeric" in err
     assert "alpha: expected a number in (0, 1), got 2.0" in err
     assert "columns: no column named 'zz'" in err
+
+
+def test_demo_needs_numpy_only(tmp_path, monkeypatch, capsys):
+    """`make demo` on a fresh clone installs no extras: the demo runs on numpy alone."""
+    import sys
+
+    for name in ("pandas", "pyarrow", "polars", "scipy"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import name` now fails
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    assert "all steps as expected" in capsys.readouterr().out

@@ -710,3 +710,22 @@ def test_readme_drift_section_runs(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
     assert Path("drift.html").exists()
+
+
+def test_numpy_only_install(monkeypatch):
+    """numpy is the only runtime dependency: numeric and string columns given as numpy
+    arrays compare without pandas (the demo relies on it)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now fails
+    rng = np.random.default_rng(0)
+    letters = np.array(["a", "b", "c"])
+    ref = {"x": rng.normal(size=500), "c": letters[rng.integers(0, 3, 500)]}
+    cur = {"x": rng.normal(1.0, 1, size=500), "c": letters[rng.integers(0, 2, 500)]}
+    rep = compare(ref, cur, fingerprint=False)
+    assert rep.drifted_columns == ["x", "c"]
+    assert rep["c"].test == "chi2" and rep["c"].categories == 3
+    from mlsentry._drift_compare import factorize_pair
+
+    r, c, k = factorize_pair(np.array(["b", "a"]), np.array(["a", "z"]))
+    assert k == 3 and r[1] == c[0]

@@ -420,9 +420,13 @@ def _factorize_objects(
     refactorised on (code, is-bool) when both kinds occur. Strings and bytes never equal
     numbers in Python, so ``"1"`` and ``1`` are apart already. Missing values (None, NaN,
     ``pd.NA``, ``NaT``) get code -1. Returns the codes, the value of each code and
-    whether the values were of several kinds.
+    whether the values were of several kinds. Without pandas (numpy is the only runtime
+    dependency), values of one kind are coded with numpy (see ``_factorize_one_kind``).
     """
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError:
+        return _factorize_one_kind(arr, what)
 
     if inferred is None:
         inferred = pd.api.types.infer_dtype(arr, skipna=True)
@@ -450,6 +454,36 @@ def _factorize_objects(
             np.minimum.at(first, codes[codes >= 0], np.flatnonzero(codes >= 0))
             uniques = arr[first]
     return codes, uniques, mixed
+
+
+def _factorize_one_kind(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Codes of an object array with numpy alone: None and NaN are missing, and the other
+    values must be of one kind (all strings, all bytes, all booleans or all numbers),
+    which numpy can sort; mixing kinds needs pandas. Used on the distinct values of the
+    two sides (object columns themselves need pandas), so its per-value steps are few."""
+    is_missing = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)
+    missing = is_missing(arr).astype(bool)
+    present = arr[~missing]
+    kinds = set(np.frompyfunc(_kind, 1, 1)(present).tolist())
+    if len(kinds) > 1:
+        raise InvalidTypeError(
+            f"{what}: values of several kinds ({', '.join(sorted(kinds))}) need pandas to be "
+            "compared; pip install 'mlsentry[pandas]'"
+        )
+    codes = np.full(len(arr), -1, dtype=np.int64)
+    if not present.size:
+        return codes, np.empty(0, dtype=object), False
+    uniques, inverse = np.unique(present, return_inverse=True)
+    codes[~missing] = inverse.reshape(-1)
+    return codes, uniques.astype(object), False
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "booleans"
+    if isinstance(value, (int, float, np.number)):
+        return "numbers"
+    return type(value).__name__
 
 
 def _side_pandas(s: Any, what: str) -> _Side:
