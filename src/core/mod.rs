@@ -8,6 +8,7 @@ pub mod integrity;
 pub mod parallel;
 pub mod progress;
 pub mod robustness;
+pub mod scan;
 pub mod stats;
 
 pub use error::{CoreError, CoreResult};
