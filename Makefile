@@ -3,8 +3,8 @@
 #   make test    set-up, then every test (cargo and pytest)
 #   make lint    cargo fmt --check, clippy -D warnings, ruff, stub check of _core.pyi
 #   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
-#                (`make bench-peers`: Evidently in its own venv .venv-evidently; IBM ART and
-#                scikit-learn in .venv)
+#                (`make bench-peers`: Evidently in its own venv .venv-evidently; picklescan,
+#                modelscan and fickling in .venv-scanners; IBM ART and scikit-learn in .venv)
 #   make wheel   the release wheel (fat LTO)
 
 SHELL      := /bin/bash
@@ -80,9 +80,27 @@ $(STAMPS)/bench-deps: $(STAMPS)/deps
 	$(PY) -W ignore -c "from art.attacks.evasion import HopSkipJump, SquareAttack; import sklearn"
 	@touch $@
 
-bench-peers: $(STAMPS)/venv-evidently $(STAMPS)/bench-deps
+# The model-file scanners the scan benchmark compares against, installed as their users
+# install them, in their own venv: modelscan 0.8.8 needs rich < 15 and .venv has rich 15.
+# fickling 0.1.12 imports typing_extensions on Python < 3.12 without declaring it; modelscan
+# 0.8.8 calls numpy.lib.format._check_version, gone since numpy 2.3 (every .npy fails).
+SCANNERS_VENV := .venv-scanners
+SCANNERS_PY   := $(SCANNERS_VENV)/bin/python
 
-bench: $(STAMPS)/deps $(STAMPS)/bench-deps $(STAMPS)/venv-evidently
+$(STAMPS)/venv-scanners:
+	@mkdir -p $(STAMPS)
+	test -x $(SCANNERS_PY) || $(PYTHON) -m venv $(SCANNERS_VENV)
+	$(SCANNERS_PY) -m pip install -q --upgrade pip
+	$(SCANNERS_PY) -m pip install -q "picklescan==1.0.5" "modelscan==0.8.8" "fickling==0.1.12" \
+	    typing-extensions "numpy<2.3"
+	$(SCANNERS_VENV)/bin/picklescan --help >/dev/null
+	$(SCANNERS_VENV)/bin/modelscan --version
+	$(SCANNERS_PY) -c "import fickling; print('fickling', fickling.__version__)"
+	@touch $@
+
+bench-peers: $(STAMPS)/venv-evidently $(STAMPS)/bench-deps $(STAMPS)/venv-scanners
+
+bench: $(STAMPS)/deps $(STAMPS)/bench-deps $(STAMPS)/venv-evidently $(STAMPS)/venv-scanners
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	    $(VENV)/bin/maturin develop --release -q
 	@rm -f $(STAMPS)/build-*

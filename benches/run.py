@@ -31,6 +31,7 @@ import bench_drift
 import bench_fingerprint
 import bench_integrity
 import bench_robustness
+import bench_scan
 import bench_signing
 from _timing import Goal, Section, Unavailable
 
@@ -41,6 +42,7 @@ BENCHES = {
     "signing": bench_signing,
     "drift": bench_drift,
     "robustness": bench_robustness,
+    "scan": bench_scan,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
