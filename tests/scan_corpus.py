@@ -947,6 +947,16 @@ def _container_tricks(root: Path) -> list[Sample]:
             cat,
         )
     )
+    _write(root / "upper_case_folder" / "MODEL.PKL", p4)
+    _write(root / "upper_case_folder" / "config.json", b"{}\n")
+    out.append(
+        Sample(
+            root / "upper_case_folder",
+            UNSAFE,
+            "folder holding a malicious pickle named MODEL.PKL (upper-case extension)",
+            cat,
+        )
+    )
     add(
         "arrays.npz",
         zip_bytes(
