@@ -34,8 +34,8 @@ fixed seeds), and fast (about a second, most of it importing scikit-learn and pa
 
 from __future__ import annotations
 
-import base64
 import bz2
+import codecs
 import collections
 import datetime
 import decimal
@@ -819,13 +819,19 @@ def _dense(name: str, units: int) -> dict:
 
 
 def _lambda_layer() -> dict:
-    code = base64.b64encode(marshal.dumps(_harmless_lambda_code())).decode("ascii")
+    # Keras 3 ``Lambda.get_config``: ``python_utils.func_dump`` of the lambda, i.e. its code
+    # object marshalled and base64-encoded (codecs' base64, with its line breaks).
+    code = codecs.encode(marshal.dumps(_harmless_lambda_code()), "base64").decode("ascii")
+    function = {
+        "class_name": "__lambda__",
+        "config": {"code": code, "defaults": None, "closure": None},
+    }
     return {
         "module": "keras.layers",
         "class_name": "Lambda",
         "config": {
             "name": "lambda",
-            "function": {"class_name": "__lambda__", "config": {"value": [code, None, None]}},
+            "function": function,
             "output_shape": None,
             "arguments": {},
         },
