@@ -659,9 +659,11 @@ def _section(
         "interpreter start-up included; 'exit' is its exit status on that input. "
         "The fickling CLI is not timed: it takes one file per process.",
         timing_note(rounds) + " Commands have no warm-up call; every call is a fresh process.",
-        "Peak RSS (MiB) of each timed command, zip / folder: "
+        "Best time (s) and peak RSS (MiB) of each timed command, zip / folder: "
         + "; ".join(
-            f"{t.name} {fmt_mib(_peak(res['zip'], t))} / {fmt_mib(_peak(res['folder'], t))}"
+            f"{t.name} {fmt_s(_m(res['zip'], t, 'best'))} / {fmt_s(_m(res['folder'], t, 'best'))}"
+            f" s, {fmt_mib(_m(res['zip'], t, 'peak_rss'))} / "
+            f"{fmt_mib(_m(res['folder'], t, 'peak_rss'))} MiB"
             for t in all_tools
             if t is not FICKLING_CLI and t in tools
         )
@@ -691,9 +693,9 @@ def _get(c: Optional[Counter], key: str) -> Optional[float]:
     return None if c is None else float(c.get(key, 0))
 
 
-def _peak(res: dict[str, Measurement], tool: Tool) -> Optional[int]:
+def _m(res: dict[str, Measurement], tool: Tool, attr: str):
     m = res.get(tool.name)
-    return None if m is None else m.peak_rss
+    return None if m is None else getattr(m, attr)
 
 
 def _mb(path: Path) -> str:
