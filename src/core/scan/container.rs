@@ -202,6 +202,11 @@ pub fn scan_bytes(
 ) -> (Vec<Finding>, FileSummary) {
     let mut s = FileScan::new(file, limits, scan_stream);
     let format = s.scan(data, &mut Vec::new(), 0, kind::PICKLE);
+    if s.findings.is_empty() && s.streams == 0 {
+        // Every file says what it was found to be.
+        let msg = format!("{format}: no pickle or model configuration inside");
+        s.note(&[], Severity::Info, "container.not-model", msg);
+    }
     let streams = s.streams;
     (
         s.finish(),
@@ -582,12 +587,17 @@ impl<'a> FileScan<'a> {
             }
             Format::Safetensors => self.safetensors(data, len, path),
             Format::Json => return self.json(data, path),
-            Format::Other => {
-                let msg = "not a model format: no pickle or model configuration found".into();
-                self.note(path, Severity::Info, "container.not-model", msg);
-            }
+            // Inside an archive this is the common case (tensor data, text, metadata), and
+            // not worth one finding per member.
+            Format::Other if path.is_empty() => self.not_model(path),
+            Format::Other => {}
         }
         name
+    }
+
+    fn not_model(&mut self, path: &[String]) {
+        let msg = "not a model format: no pickle or model configuration found".into();
+        self.note(path, Severity::Info, "container.not-model", msg);
     }
 
     fn too_deep(&mut self, path: &[String], depth: usize, what: &str) -> bool {
@@ -604,6 +614,11 @@ impl<'a> FileScan<'a> {
 
     /// Decodes all of `input`, reporting caps, bombs and damage; `None` if nothing came out.
     fn decode_all(&mut self, codec: Codec, input: &[u8], path: &[String]) -> Option<Vec<u8>> {
+        let d = self.decode_capped(codec, input);
+        self.report(codec, d, path)
+    }
+
+    fn decode_capped(&mut self, codec: Codec, input: &[u8]) -> decompress::Decoded {
         let budget = self
             .limits
             .max_total_decompressed
@@ -611,6 +626,16 @@ impl<'a> FileScan<'a> {
         let cap = self.limits.max_decompressed.min(budget);
         let d = decompress::decode(codec, input, cap, self.limits.max_ratio, false);
         self.decompressed += d.data.len() as u64;
+        d
+    }
+
+    /// Reports how decoding ended; the data, unless there is none.
+    fn report(&mut self, codec: Codec, d: decompress::Decoded, path: &[String]) -> Option<Vec<u8>> {
+        let budget = self
+            .limits
+            .max_total_decompressed
+            .saturating_sub(self.decompressed - d.data.len() as u64);
+        let cap = self.limits.max_decompressed.min(budget);
         let what = codec.name();
         for n in &d.notes {
             self.note(path, Severity::Info, "container.damaged", n.clone());
@@ -668,7 +693,17 @@ impl<'a> FileScan<'a> {
         if self.too_deep(path, depth, &format!("{name} stream")) {
             return name.into();
         }
-        let Some(inner) = self.decode_all(codec, data, path) else {
+        let d = self.decode_capped(codec, data);
+        // zlib and lzma-alone have weak magic numbers (`x^` starts text too): content that
+        // yields nothing is what it looks like, not damaged compressed data.
+        if joblib_only
+            && d.data.is_empty()
+            && matches!(d.end, End::Corrupt(_) | End::Unsupported(_))
+        {
+            self.not_model(path);
+            return "other".into();
+        }
+        let Some(inner) = self.report(codec, d, path) else {
             return name.into();
         };
         let kind = if joblib_only {

@@ -161,12 +161,21 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     Format::Other
 }
 
+/// The legacy `torch.save` format starts with its magic number pickled on its own (any
+/// protocol; protocols 4 and 5 put a `FRAME` first).
 fn is_torch_legacy(d: &[u8]) -> bool {
-    (d.len() >= 2 + TORCH_MAGIC_LONG1.len()
-        && d[0] == 0x80
-        && (2..=5).contains(&d[1])
-        && d[2..].starts_with(TORCH_MAGIC_LONG1))
-        || d.starts_with(TORCH_MAGIC_LONG)
+    if d.starts_with(TORCH_MAGIC_LONG) {
+        return true;
+    }
+    if d.len() < 2 || d[0] != 0x80 || !(2..=5).contains(&d[1]) {
+        return false;
+    }
+    let body = if d.get(2) == Some(&0x95) {
+        d.get(11..)
+    } else {
+        d.get(2..)
+    };
+    body.is_some_and(|b| b.starts_with(TORCH_MAGIC_LONG1))
 }
 
 /// joblib writes `.lzma` files with Python's `FORMAT_ALONE`: a properties byte (0x5d for
@@ -698,5 +707,13 @@ mod tests {
             Format::Safetensors
         );
         assert_eq!(sniff(b"  {\"a\": 1}", 10), Format::Json);
+        // The torch magic number as protocols 0, 2 and 4 pickle it.
+        for p in [
+            &b"L119547037146038801333356L\n."[..],
+            b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.",
+            b"\x80\x04\x95\r\x00\x00\x00\x00\x00\x00\x00\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.",
+        ] {
+            assert_eq!(sniff(p, p.len() as u64), Format::TorchLegacy);
+        }
     }
 }
