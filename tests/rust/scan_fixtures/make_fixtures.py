@@ -62,3 +62,50 @@ f.write(struct.pack("<q", 4))
 f.write(np.arange(4, dtype=np.float32).tobytes())
 with open("torch_legacy.pt", "wb") as out:
     out.write(f.getvalue())
+
+# Zips as Python's zipfile writes them: Zip64 records forced, written to an unseekable
+# stream (data descriptors, flag 3), with data prepended (as a self-extracting archive),
+# with an archive comment; and a tar.gz.
+import tarfile
+import zipfile
+
+marked = pickle.dumps({"note": MARK}, protocol=2)
+with zipfile.ZipFile("zip64.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("archive/data.pkl", "w", force_zip64=True) as f:
+        f.write(marked)
+
+
+class Unseekable(io.RawIOBase):
+    def __init__(self):
+        self.buf = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.buf += b
+        return len(b)
+
+
+u = Unseekable()
+with zipfile.ZipFile(u, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("notes.txt", "hello")
+    with z.open("weights.bin", "w") as f:
+        f.write(marked)
+with open("streamed.zip", "wb") as f:
+    f.write(bytes(u.buf))
+
+b = io.BytesIO()
+with zipfile.ZipFile(b, "w", zipfile.ZIP_BZIP2) as z:
+    z.comment = b"a comment"
+    z.writestr("m.bin", marked)
+with open("prepended.zip", "wb") as f:
+    f.write(b"#!/bin/sh\necho self-extracting\nexit 0\n" + b.getvalue())
+
+with zipfile.ZipFile("lzma_member.zip", "w", zipfile.ZIP_LZMA) as z:
+    z.writestr("m.bin", marked)
+
+with tarfile.open("model.tar.gz", "w:gz") as t:
+    info = tarfile.TarInfo("model/pickle")
+    info.size = len(marked)
+    t.addfile(info, io.BytesIO(marked))

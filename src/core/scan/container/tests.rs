@@ -302,6 +302,30 @@ fn pytorch_zip_streams_and_tensor_data() {
 }
 
 #[test]
+fn zips_and_tars_as_python_writes_them() {
+    for (name, format, members) in [
+        ("zip64.zip", "pytorch-zip", vec!["archive/data.pkl"]),
+        ("streamed.zip", "zip", vec!["weights.bin"]),
+        ("prepended.zip", "other+zip", vec!["m.bin"]),
+        ("lzma_member.zip", "zip", vec!["m.bin"]),
+        ("model.tar.gz", "gzip/tar", vec!["model/pickle"]),
+    ] {
+        let o = scan(&fixture(name));
+        assert_eq!(o.summary.format, format, "{name}");
+        assert_eq!(o.seen.len(), 1, "{name}: {:?}", o.rules());
+        assert_eq!(o.seen[0].members, members, "{name}");
+        assert_eq!(o.worst(), Severity::Dangerous, "{name}");
+        assert!(
+            o.findings
+                .iter()
+                .all(|f| f.rule == "test.marker" || f.severity == Severity::Info),
+            "{name}: {:?}",
+            o.rules()
+        );
+    }
+}
+
+#[test]
 fn zip_with_bad_crc_and_odd_flags() {
     let mut a = m("archive/data.pkl", &marked_pickle());
     a.bad_crc = true;
