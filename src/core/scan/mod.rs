@@ -14,6 +14,8 @@
 //! stack/memo sizes have limits (`Limits`), and going past one is a finding, never a
 //! silent pass and never a crash.
 
+pub mod container;
+
 use std::fmt;
 
 /// How bad a finding is. The scan is safe only when no finding is above `Info`.
@@ -64,7 +66,13 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} [{}]", self.severity.name(), self.message, self.rule)
+        write!(
+            f,
+            "{}: {} [{}]",
+            self.severity.name(),
+            self.message,
+            self.rule
+        )
     }
 }
 
@@ -73,6 +81,8 @@ impl fmt::Display for Finding {
 pub struct Limits {
     /// Bytes any single decompressed stream may reach.
     pub max_decompressed: u64,
+    /// Bytes decompressed in all from one file (its members and nested streams together).
+    pub max_total_decompressed: u64,
     /// Decompressed bytes over compressed bytes, above which a stream is a bomb (checked
     /// once it is past 1 MiB).
     pub max_ratio: u64,
@@ -90,6 +100,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_decompressed: 4 << 30,
+            max_total_decompressed: 16 << 30,
             max_ratio: 1000,
             max_depth: 4,
             max_members: 100_000,

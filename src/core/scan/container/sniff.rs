@@ -1,0 +1,719 @@
+//! Which format a byte string holds, from its first bytes, never from a name.
+//!
+//! Magic numbers come first (zip, gzip, bzip2, xz, lzma-alone, zlib, joblib's old `ZF`
+//! files, lz4, zstd, npy, HDF5, tar, safetensors). Pickles have no magic number, so
+//! `looks_like_pickle` is a heuristic, documented as such: it walks the opcodes from the
+//! start the way an unpickler would (known opcode, well-formed argument, enough items on
+//! the stack, memo keys that exist) without building anything, and calls the data a
+//! pickle when
+//!
+//! * it starts with `PROTO` (protocol 0 to 5) and the walk stays valid up to `STOP`, the
+//!   end of the data, or 64 opcodes; or
+//! * the walk reaches an opcode that imports (`GLOBAL`, `INST`, `STACK_GLOBAL` with two
+//!   strings) and stays valid after it up to a call (`REDUCE`, `BUILD`, `OBJ`, `NEWOBJ`,
+//!   `NEWOBJ_EX`, `INST`), `STOP`, or the end of the data inside a later opcode (data
+//!   ending right after the import is a text file such as `click\nrich\n` far more often
+//!   than a pickle cut exactly there, and an import alone calls nothing); or
+//! * without `PROTO`, the walk ends on `STOP` as the last non-blank byte of the data (a
+//!   whole protocol 0/1 pickle).
+//!
+//! Anything that could run code on `pickle.load` must import before it calls, with every
+//! opcode before that valid (an unpickler stops at the first bad one), so a pickle that
+//! runs code is always caught by the second rule; the other two only name harmless
+//! pickles. Text (README, JSON, Python source, requirements files) fails the walk within a
+//! few bytes, and so do random bytes such as tensor data.
+
+use std::collections::HashMap;
+
+/// A format recognised by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Empty,
+    Zip,
+    Gzip,
+    Bzip2,
+    Xz,
+    LzmaAlone,
+    Zlib,
+    /// joblib < 0.10: `ZF`, the hexadecimal length, then zlib data.
+    JoblibZfile,
+    Lz4,
+    Zstd,
+    Npy,
+    Hdf5,
+    Tar,
+    TorchLegacy,
+    Pickle,
+    Safetensors,
+    Json,
+    Other,
+}
+
+impl Format {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Empty => "empty",
+            Format::Zip => "zip",
+            Format::Gzip => "gzip",
+            Format::Bzip2 => "bzip2",
+            Format::Xz => "xz",
+            Format::LzmaAlone => "lzma",
+            Format::Zlib => "zlib",
+            Format::JoblibZfile => "joblib-zfile",
+            Format::Lz4 => "lz4",
+            Format::Zstd => "zstd",
+            Format::Npy => "npy",
+            Format::Hdf5 => "hdf5",
+            Format::Tar => "tar",
+            Format::TorchLegacy => "torch-legacy",
+            Format::Pickle => "pickle",
+            Format::Safetensors => "safetensors",
+            Format::Json => "json",
+            Format::Other => "other",
+        }
+    }
+
+    /// Whether scanning needs every byte (not just a prefix) of the content.
+    pub(crate) fn needs_all(self) -> bool {
+        matches!(
+            self,
+            Format::Zip
+                | Format::Gzip
+                | Format::Bzip2
+                | Format::Xz
+                | Format::LzmaAlone
+                | Format::Zlib
+                | Format::JoblibZfile
+                | Format::Tar
+                | Format::TorchLegacy
+                | Format::Pickle
+                | Format::Json
+        )
+    }
+}
+
+pub(crate) const XZ_MAGIC: &[u8] = b"\xfd7zXZ\x00";
+pub(crate) const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
+/// `torch.serialization.MAGIC_NUMBER` (0x1950a86a20f9469cfc6c) as pickled by protocol 2+:
+/// `LONG1` with 10 little-endian bytes.
+const TORCH_MAGIC_LONG1: &[u8] = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+/// The same number pickled by protocols 0 and 1 (`LONG` in decimal).
+const TORCH_MAGIC_LONG: &[u8] = b"L119547037146038801333356L\n";
+
+/// The format of `data`, the first bytes of content whose full length is `len`.
+pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
+    if len == 0 {
+        return Format::Empty;
+    }
+    let d = data;
+    if d.starts_with(b"PK\x03\x04")
+        || d.starts_with(b"PK\x05\x06")
+        || d.starts_with(b"PK\x07\x08PK\x03\x04")
+        || d.starts_with(b"PK00PK\x03\x04")
+    {
+        return Format::Zip;
+    }
+    if d.starts_with(b"\x1f\x8b\x08") {
+        return Format::Gzip;
+    }
+    if d.len() >= 4 && d.starts_with(b"BZh") && (b'1'..=b'9').contains(&d[3]) {
+        return Format::Bzip2;
+    }
+    if d.starts_with(XZ_MAGIC) {
+        return Format::Xz;
+    }
+    if d.starts_with(b"ZF0x") {
+        return Format::JoblibZfile;
+    }
+    if d.starts_with(b"\x04\x22\x4d\x18") {
+        return Format::Lz4;
+    }
+    if d.starts_with(b"\x28\xb5\x2f\xfd") {
+        return Format::Zstd;
+    }
+    if d.starts_with(b"\x93NUMPY") {
+        return Format::Npy;
+    }
+    if d.starts_with(HDF5_MAGIC) || d.get(512..520) == Some(HDF5_MAGIC) {
+        return Format::Hdf5;
+    }
+    if d.get(257..262) == Some(b"ustar") {
+        return Format::Tar;
+    }
+    if is_torch_legacy(d) {
+        return Format::TorchLegacy;
+    }
+    if is_lzma_alone(d) {
+        return Format::LzmaAlone;
+    }
+    if is_zlib(d) {
+        return Format::Zlib;
+    }
+    if looks_like_pickle(d) {
+        return Format::Pickle;
+    }
+    if is_safetensors(d, len) {
+        return Format::Safetensors;
+    }
+    if d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return Format::Json;
+    }
+    Format::Other
+}
+
+/// The legacy `torch.save` format starts with its magic number pickled on its own (any
+/// protocol; protocols 4 and 5 put a `FRAME` first).
+fn is_torch_legacy(d: &[u8]) -> bool {
+    if d.starts_with(TORCH_MAGIC_LONG) {
+        return true;
+    }
+    if d.len() < 2 || d[0] != 0x80 || !(2..=5).contains(&d[1]) {
+        return false;
+    }
+    let body = if d.get(2) == Some(&0x95) {
+        d.get(11..)
+    } else {
+        d.get(2..)
+    };
+    body.is_some_and(|b| b.starts_with(TORCH_MAGIC_LONG1))
+}
+
+/// joblib writes `.lzma` files with Python's `FORMAT_ALONE`: a properties byte (0x5d for
+/// every preset), the dictionary size (u32 LE) and the unpacked size (u64 LE, all ones
+/// when unknown). joblib itself recognises them by `5d 00`.
+fn is_lzma_alone(d: &[u8]) -> bool {
+    d.len() >= 13 && d[0] == 0x5d && d[1] == 0x00
+}
+
+/// RFC 1950: deflate (CM 8), window at most 32 KiB, header check, no preset dictionary.
+fn is_zlib(d: &[u8]) -> bool {
+    d.len() >= 2
+        && d[0] & 0x0f == 8
+        && d[0] >> 4 <= 7
+        && (u16::from(d[0]) << 8 | u16::from(d[1])) % 31 == 0
+        && d[1] & 0x20 == 0
+}
+
+/// An 8-byte little-endian header length and then a JSON object. A length that does not
+/// fit the file still counts when the length bytes are not text (a hostile length, for the
+/// checker to report), so that text with a `{` at byte 8 is not taken for safetensors.
+fn is_safetensors(d: &[u8], len: u64) -> bool {
+    if d.len() < 9 || d[8] != b'{' {
+        return false;
+    }
+    let n = u64::from_le_bytes(d[..8].try_into().unwrap());
+    n <= len.saturating_sub(8) || !d[..8].iter().all(|b| (0x20..0x7f).contains(b))
+}
+
+// ---------------------------------------------------------------------------------------
+// The pickle walk
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Str,
+    Other,
+}
+
+#[derive(PartialEq, Eq, Debug)]
+enum End {
+    Stop,
+    Eof,
+    Invalid,
+    Limit,
+}
+
+/// Opcodes walked before a `PROTO` pickle counts as one without reaching its end.
+const PROTO_OPCODES: usize = 64;
+/// Memo entries and marks tracked before the walk gives up (and calls it a pickle).
+const WALK_ITEMS: usize = 1 << 20;
+
+/// See the module documentation.
+pub(crate) fn looks_like_pickle(d: &[u8]) -> bool {
+    let proto = d.len() >= 2 && d[0] == 0x80 && d[1] <= 5;
+    let mut w = Walk {
+        d,
+        proto,
+        pos: 0,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+        opcodes: 0,
+        imported: false,
+        import_end: 0,
+        called_after_import: false,
+    };
+    let end = w.run();
+    if proto && (end != End::Invalid || w.opcodes >= PROTO_OPCODES) {
+        return true;
+    }
+    let more_after_import = w.import_end < d.len();
+    if w.imported
+        && (w.called_after_import
+            || end == End::Stop
+            || end == End::Limit
+            || (end == End::Eof && more_after_import))
+    {
+        return true;
+    }
+    !proto
+        && end == End::Stop
+        && w.opcodes >= 2
+        && d[w.pos..].iter().all(|b| b.is_ascii_whitespace())
+}
+
+struct Walk<'a> {
+    d: &'a [u8],
+    proto: bool,
+    pos: usize,
+    stack: Vec<Tag>,
+    marks: Vec<usize>,
+    memo: HashMap<u64, Tag>,
+    opcodes: usize,
+    imported: bool,
+    /// Where the first importing opcode ended.
+    import_end: usize,
+    called_after_import: bool,
+}
+
+/// `Err(end)` stops the walk.
+type Step<T> = Result<T, End>;
+
+impl Walk<'_> {
+    fn run(&mut self) -> End {
+        loop {
+            if self.pos >= self.d.len() {
+                return End::Eof;
+            }
+            if self.memo.len() + self.marks.len() + self.stack.len() > WALK_ITEMS {
+                return End::Limit;
+            }
+            let op = self.d[self.pos];
+            self.pos += 1;
+            match self.step(op) {
+                Ok(true) => {
+                    self.opcodes += 1;
+                    return End::Stop;
+                }
+                Ok(false) => self.opcodes += 1,
+                Err(e) => return e,
+            }
+            if self.proto && self.opcodes >= PROTO_OPCODES {
+                return End::Limit;
+            }
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Step<&[u8]> {
+        if self.d.len() - self.pos < n {
+            self.pos = self.d.len();
+            return Err(End::Eof);
+        }
+        let s = &self.d[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn uint(&mut self, n: usize) -> Step<u64> {
+        let b = self.take(n)?;
+        let mut v = 0u64;
+        for (i, x) in b.iter().enumerate() {
+            v |= u64::from(*x) << (8 * i);
+        }
+        Ok(v)
+    }
+
+    fn line(&mut self) -> Step<&[u8]> {
+        match memchr::memchr(b'\n', &self.d[self.pos..]) {
+            Some(i) => {
+                let s = &self.d[self.pos..self.pos + i];
+                self.pos += i + 1;
+                Ok(s)
+            }
+            None => {
+                self.pos = self.d.len();
+                Err(End::Eof)
+            }
+        }
+    }
+
+    fn counted(&mut self, len_bytes: usize) -> Step<()> {
+        let n = self.uint(len_bytes)?;
+        let n = usize::try_from(n).map_err(|_| End::Eof)?;
+        self.take(n).map(|_| ())
+    }
+
+    fn pop(&mut self, n: usize) -> Step<Vec<Tag>> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        if self.stack.len() < floor + n {
+            return Err(End::Invalid);
+        }
+        Ok(self.stack.split_off(self.stack.len() - n))
+    }
+
+    fn pop_mark(&mut self) -> Step<usize> {
+        let m = self.marks.pop().ok_or(End::Invalid)?;
+        let n = self.stack.len() - m;
+        self.stack.truncate(m);
+        Ok(n)
+    }
+
+    fn push(&mut self, t: Tag) {
+        self.stack.push(t);
+    }
+
+    fn import(&mut self) {
+        if !self.imported {
+            self.imported = true;
+            self.import_end = self.pos;
+        }
+    }
+
+    fn call(&mut self) {
+        if self.imported {
+            self.called_after_import = true;
+        }
+    }
+
+    fn put(&mut self, key: u64) -> Step<()> {
+        let t = *self.stack.last().ok_or(End::Invalid)?;
+        if self.stack.len() <= self.marks.last().copied().unwrap_or(0) {
+            return Err(End::Invalid);
+        }
+        self.memo.insert(key, t);
+        Ok(())
+    }
+
+    fn get(&mut self, key: u64) -> Step<()> {
+        let t = *self.memo.get(&key).ok_or(End::Invalid)?;
+        self.push(t);
+        Ok(())
+    }
+
+    /// One opcode; `Ok(true)` on `STOP`.
+    fn step(&mut self, op: u8) -> Step<bool> {
+        use Tag::{Other, Str};
+        match op {
+            b'.' => {
+                self.pop(1)?;
+                return Ok(true);
+            }
+            b'(' => {
+                self.marks.push(self.stack.len());
+            }
+            b'0' => {
+                if self.stack.len() > self.marks.last().copied().unwrap_or(0) {
+                    self.stack.pop();
+                } else {
+                    self.pop_mark()?;
+                }
+            }
+            b'1' => {
+                self.pop_mark()?;
+            }
+            b'2' => {
+                let t = self.pop(1)?[0];
+                self.push(t);
+                self.push(t);
+            }
+            b'I' | b'L' => {
+                let l = self.line()?;
+                if !decimal_line(l, op == b'L') {
+                    return Err(End::Invalid);
+                }
+                self.push(Other);
+            }
+            b'F' => {
+                let l = self.line()?;
+                if l.is_empty()
+                    || !l
+                        .iter()
+                        .all(|c| b"0123456789+-.eE_ \tinfatyINFATY\r".contains(c))
+                {
+                    return Err(End::Invalid);
+                }
+                self.push(Other);
+            }
+            b'J' => {
+                self.take(4)?;
+                self.push(Other);
+            }
+            b'K' => {
+                self.take(1)?;
+                self.push(Other);
+            }
+            b'M' => {
+                self.take(2)?;
+                self.push(Other);
+            }
+            b'G' => {
+                self.take(8)?;
+                self.push(Other);
+            }
+            b'N' | b'\x88' | b'\x89' | b')' | b']' | b'}' | b'\x8f' | b'\x97' => self.push(Other),
+            b'\x8a' => {
+                self.counted(1)?;
+                self.push(Other);
+            }
+            b'\x8b' => {
+                self.counted(4)?;
+                self.push(Other);
+            }
+            b'S' => {
+                let l = self.line()?;
+                let quoted =
+                    l.len() >= 2 && (l[0] == b'\'' || l[0] == b'"') && l[l.len() - 1] == l[0];
+                if !quoted {
+                    return Err(End::Invalid);
+                }
+                self.push(Str);
+            }
+            b'V' => {
+                self.line()?;
+                self.push(Str);
+            }
+            b'T' | b'X' => {
+                self.counted(4)?;
+                self.push(Str);
+            }
+            b'U' | b'\x8c' => {
+                self.counted(1)?;
+                self.push(Str);
+            }
+            b'\x8d' => {
+                self.counted(8)?;
+                self.push(Str);
+            }
+            b'B' => {
+                self.counted(4)?;
+                self.push(Other);
+            }
+            b'C' => {
+                self.counted(1)?;
+                self.push(Other);
+            }
+            b'\x8e' | b'\x96' => {
+                self.counted(8)?;
+                self.push(Other);
+            }
+            b'P' => {
+                self.line()?;
+                self.push(Other);
+            }
+            b'Q' | b'\x98' => {
+                self.pop(1)?;
+                self.push(Other);
+            }
+            b'R' | b'b' | b'\x81' => {
+                self.pop(2)?;
+                self.call();
+                self.push(Other);
+            }
+            b'\x92' => {
+                self.pop(3)?;
+                self.call();
+                self.push(Other);
+            }
+            b'c' => {
+                let module = self.line()?;
+                if !name_line(module) {
+                    return Err(End::Invalid);
+                }
+                let name = self.line()?;
+                if !name_line(name) {
+                    return Err(End::Invalid);
+                }
+                self.import();
+                self.push(Other);
+            }
+            b'i' => {
+                let module = self.line()?;
+                if !name_line(module) {
+                    return Err(End::Invalid);
+                }
+                let name = self.line()?;
+                if !name_line(name) {
+                    return Err(End::Invalid);
+                }
+                self.pop_mark()?;
+                self.import();
+                self.call();
+                self.push(Other);
+            }
+            b'\x93' => {
+                let args = self.pop(2)?;
+                if args.iter().any(|t| *t != Str) {
+                    return Err(End::Invalid);
+                }
+                self.import();
+                self.push(Other);
+            }
+            b'o' => {
+                if self.pop_mark()? == 0 {
+                    return Err(End::Invalid);
+                }
+                self.call();
+                self.push(Other);
+            }
+            b'a' => {
+                self.pop(2)?;
+                self.push(Other);
+            }
+            b's' => {
+                self.pop(3)?;
+                self.push(Other);
+            }
+            b'\x85' => {
+                self.pop(1)?;
+                self.push(Other);
+            }
+            b'\x86' => {
+                self.pop(2)?;
+                self.push(Other);
+            }
+            b'\x87' => {
+                self.pop(3)?;
+                self.push(Other);
+            }
+            b't' | b'l' | b'd' | b'\x91' => {
+                self.pop_mark()?;
+                self.push(Other);
+            }
+            b'e' | b'u' | b'\x90' => {
+                self.pop_mark()?;
+                self.pop(1)?;
+                self.push(Other);
+            }
+            b'g' => {
+                let l = self.line()?;
+                let k = memo_key(l).ok_or(End::Invalid)?;
+                self.get(k)?;
+            }
+            b'h' => {
+                let k = self.uint(1)?;
+                self.get(k)?;
+            }
+            b'j' => {
+                let k = self.uint(4)?;
+                self.get(k)?;
+            }
+            b'p' => {
+                let l = self.line()?;
+                let k = memo_key(l).ok_or(End::Invalid)?;
+                self.put(k)?;
+            }
+            b'q' => {
+                let k = self.uint(1)?;
+                self.put(k)?;
+            }
+            b'r' => {
+                let k = self.uint(4)?;
+                self.put(k)?;
+            }
+            b'\x94' => {
+                let k = self.memo.len() as u64;
+                self.put(k)?;
+            }
+            b'\x80' => {
+                if self.uint(1)? > 5 {
+                    return Err(End::Invalid);
+                }
+            }
+            b'\x95' => {
+                self.take(8)?;
+            }
+            // EXT1/2/4 need copyreg's extension registry, empty in a stock interpreter.
+            _ => return Err(End::Invalid),
+        }
+        Ok(false)
+    }
+}
+
+/// An `INT`/`LONG` argument as Python's `int(line, 0)` would take it (loosely).
+fn decimal_line(l: &[u8], long: bool) -> bool {
+    let l = if long {
+        l.strip_suffix(b"L").unwrap_or(l)
+    } else {
+        l
+    };
+    let t = l.trim_ascii();
+    !t.is_empty()
+        && t.iter().any(u8::is_ascii_digit)
+        && t.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-_".contains(c))
+}
+
+fn memo_key(l: &[u8]) -> Option<u64> {
+    std::str::from_utf8(l).ok()?.trim().parse().ok()
+}
+
+/// A module or qualified name on a `GLOBAL`/`INST` line: no blanks or control bytes.
+fn name_line(l: &[u8]) -> bool {
+    !l.is_empty() && l.iter().all(|&c| c > b' ' && c != 0x7f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pickles_by_protocol() {
+        // pickle.dumps({"a": 1}, protocol=p) for p in 0, 2, 4.
+        assert!(looks_like_pickle(b"(dp0\nVa\np1\nI1\ns."));
+        assert!(looks_like_pickle(
+            b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s."
+        ));
+        assert!(looks_like_pickle(
+            b"\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s."
+        ));
+        // Code execution in protocol 0, with garbage after the call.
+        assert!(looks_like_pickle(b"cos\nsystem\n(S'ls'\ntR\xff\xff"));
+        // STACK_GLOBAL without PROTO.
+        assert!(looks_like_pickle(
+            b"\x8c\x02os\x8c\x06system\x93\x8c\x02ls\x85R."
+        ));
+    }
+
+    #[test]
+    fn text_and_noise_are_not_pickles() {
+        for t in [
+            &b"# Model card\n\nThis model..."[..],
+            b"{\"architectures\": [\"Bert\"]}",
+            b"README\n",
+            b"certifi\nnumpy\npandas\n",
+            b"click\nrich\n",
+            b"class Foo:\n    pass\n",
+            b"\x89PNG\r\n\x1a\n\x00\x00",
+            b"Version 1.0\nThe end",
+            b"K\x05",
+            b"import os\n",
+            b"little",
+            b"3\n",
+        ] {
+            assert!(!looks_like_pickle(t), "{:?}", String::from_utf8_lossy(t));
+        }
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(sniff(b"PK\x03\x04rest", 8), Format::Zip);
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00", 4), Format::Gzip);
+        assert_eq!(sniff(b"BZh91AY", 7), Format::Bzip2);
+        assert_eq!(sniff(b"x\x9c\x01\x02", 4), Format::Zlib);
+        assert_eq!(sniff(b"hello world", 11), Format::Other);
+        assert_eq!(sniff(b"var x = {1}", 11), Format::Other);
+        assert_eq!(sniff(b"", 0), Format::Empty);
+        assert_eq!(
+            sniff(b"\x00\x00\x00\x00\x00\x00\x00\x10{}", 10),
+            Format::Safetensors
+        );
+        assert_eq!(sniff(b"  {\"a\": 1}", 10), Format::Json);
+        // The torch magic number as protocols 0, 2 and 4 pickle it.
+        for p in [
+            &b"L119547037146038801333356L\n."[..],
+            b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.",
+            b"\x80\x04\x95\r\x00\x00\x00\x00\x00\x00\x00\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19.",
+        ] {
+            assert_eq!(sniff(p, p.len() as u64), Format::TorchLegacy);
+        }
+    }
+}

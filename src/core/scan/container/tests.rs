@@ -1,0 +1,968 @@
+//! Tests of the container layer with a fake pickle reader that records the streams it is
+//! given and reports a `Dangerous` finding for any stream holding `MARK`.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use flate2::write::{DeflateEncoder, GzEncoder};
+use flate2::Compression;
+use proptest::prelude::*;
+
+use super::*;
+
+const MARK: &[u8] = b"MLSENTRY_MARKER";
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rust/scan_fixtures/");
+
+#[derive(Debug, Clone)]
+struct Seen {
+    kind: &'static str,
+    members: Vec<String>,
+    max_pickles: Option<usize>,
+    len: usize,
+}
+
+#[derive(Default)]
+struct Fake {
+    seen: Mutex<Vec<Seen>>,
+}
+
+impl Fake {
+    fn call(&self, s: Stream<'_>) -> Vec<Finding> {
+        self.seen.lock().unwrap().push(Seen {
+            kind: s.kind,
+            members: s.location.members.clone(),
+            max_pickles: s.max_pickles,
+            len: s.data.len(),
+        });
+        if memchr::memmem::find(s.data, MARK).is_none() {
+            return Vec::new();
+        }
+        vec![Finding {
+            location: s.location,
+            global: Some("test.marker".into()),
+            severity: Severity::Dangerous,
+            rule: "test.marker",
+            message: "marker".into(),
+        }]
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+struct Out {
+    findings: Vec<Finding>,
+    summary: FileSummary,
+    seen: Vec<Seen>,
+}
+
+impl Out {
+    fn has(&self, rule: &str) -> bool {
+        self.findings.iter().any(|f| f.rule == rule)
+    }
+
+    fn worst(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+
+    fn rules(&self) -> Vec<&'static str> {
+        self.findings.iter().map(|f| f.rule).collect()
+    }
+}
+
+fn scan_with(data: &[u8], limits: &Limits) -> Out {
+    let fake = Fake::default();
+    let (findings, summary) = scan_bytes(data, b"f", limits, &|s| fake.call(s));
+    Out {
+        findings,
+        summary,
+        seen: fake.seen(),
+    }
+}
+
+fn scan(data: &[u8]) -> Out {
+    scan_with(data, &Limits::default())
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIX}{name}")).unwrap()
+}
+
+/// `pickle.dumps({"note": "MLSENTRY_MARKER"}, protocol=2)`
+fn marked_pickle() -> Vec<u8> {
+    let mut p = b"\x80\x02}q\x00X\x04\x00\x00\x00noteq\x01X\x0f\x00\x00\x00".to_vec();
+    p.extend(MARK);
+    p.extend(b"q\x02s.");
+    p
+}
+
+/// `pickle.dumps([1, 2], protocol=2)`
+fn benign_pickle() -> Vec<u8> {
+    b"\x80\x02]q\x00(K\x01K\x02e.".to_vec()
+}
+
+fn gzip(d: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(d).unwrap();
+    e.finish().unwrap()
+}
+
+fn deflate(d: &[u8]) -> Vec<u8> {
+    let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
+    e.write_all(d).unwrap();
+    e.finish().unwrap()
+}
+
+fn crc(d: &[u8]) -> u32 {
+    super::crc32(d)
+}
+
+// ---------------------------------------------------------------------------------------
+// A zip writer for the tests, with knobs for damage.
+
+#[derive(Clone)]
+struct M {
+    name: String,
+    data: Vec<u8>,
+    deflate: bool,
+    flags: u16,
+    bad_crc: bool,
+    descriptor: bool,
+    method: Option<u16>,
+}
+
+fn m(name: &str, data: &[u8]) -> M {
+    M {
+        name: name.into(),
+        data: data.to_vec(),
+        deflate: false,
+        flags: 0,
+        bad_crc: false,
+        descriptor: false,
+        method: None,
+    }
+}
+
+fn md(name: &str, data: &[u8]) -> M {
+    M {
+        deflate: true,
+        ..m(name, data)
+    }
+}
+
+fn zip_of(members: &[M], central: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut cd = Vec::new();
+    for e in members {
+        let body = if e.deflate {
+            deflate(&e.data)
+        } else {
+            e.data.clone()
+        };
+        let method = e.method.unwrap_or(if e.deflate { 8 } else { 0 });
+        let c = if e.bad_crc {
+            crc(&e.data) ^ 0xdead_beef
+        } else {
+            crc(&e.data)
+        };
+        let flags = e.flags | if e.descriptor { 8 } else { 0 };
+        let off = out.len() as u32;
+        let (lc, lcs, lus) = if e.descriptor {
+            (0, 0, 0)
+        } else {
+            (c, body.len() as u32, e.data.len() as u32)
+        };
+        out.extend(b"PK\x03\x04");
+        out.extend(20u16.to_le_bytes());
+        out.extend(flags.to_le_bytes());
+        out.extend(method.to_le_bytes());
+        out.extend([0u8; 4]);
+        out.extend(lc.to_le_bytes());
+        out.extend(lcs.to_le_bytes());
+        out.extend(lus.to_le_bytes());
+        out.extend((e.name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(e.name.as_bytes());
+        out.extend(&body);
+        if e.descriptor {
+            out.extend(b"PK\x07\x08");
+            out.extend(c.to_le_bytes());
+            out.extend((body.len() as u32).to_le_bytes());
+            out.extend((e.data.len() as u32).to_le_bytes());
+        }
+        cd.extend(b"PK\x01\x02");
+        cd.extend(20u16.to_le_bytes());
+        cd.extend(20u16.to_le_bytes());
+        cd.extend(flags.to_le_bytes());
+        cd.extend(method.to_le_bytes());
+        cd.extend([0u8; 4]);
+        cd.extend(c.to_le_bytes());
+        cd.extend((body.len() as u32).to_le_bytes());
+        cd.extend((e.data.len() as u32).to_le_bytes());
+        cd.extend((e.name.len() as u16).to_le_bytes());
+        cd.extend([0u8; 8]);
+        cd.extend([0u8; 4]);
+        cd.extend(off.to_le_bytes());
+        cd.extend(e.name.as_bytes());
+    }
+    if central {
+        let cd_off = out.len() as u32;
+        out.extend(&cd);
+        out.extend(b"PK\x05\x06");
+        out.extend([0u8; 4]);
+        out.extend((members.len() as u16).to_le_bytes());
+        out.extend((members.len() as u16).to_le_bytes());
+        out.extend((cd.len() as u32).to_le_bytes());
+        out.extend(cd_off.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+    }
+    out
+}
+
+fn zip(members: &[M]) -> Vec<u8> {
+    zip_of(members, true)
+}
+
+fn npy_file(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = header.as_bytes().to_vec();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut d = b"\x93NUMPY\x01\x00".to_vec();
+    d.extend((h.len() as u16).to_le_bytes());
+    d.extend(h);
+    d.extend(data);
+    d
+}
+
+fn safetensors_file(header: &str, buffer: usize) -> Vec<u8> {
+    let mut d = (header.len() as u64).to_le_bytes().to_vec();
+    d.extend(header.as_bytes());
+    d.extend(std::iter::repeat_n(7u8, buffer));
+    d
+}
+
+// ---------------------------------------------------------------------------------------
+// Pickles found wherever they are
+
+#[test]
+fn plain_and_benign_pickles() {
+    let o = scan(&marked_pickle());
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.summary.format, "pickle");
+    assert_eq!((o.seen[0].kind, o.seen[0].max_pickles), ("pickle", None));
+    let o = scan(&benign_pickle());
+    assert_eq!((o.seen.len(), o.worst()), (1, Severity::Info));
+}
+
+#[test]
+fn pickle_in_zip_member_without_pkl_name() {
+    let z = zip(&[
+        md("weights.bin", &marked_pickle()),
+        m("README.md", b"# a model\n"),
+    ]);
+    let o = scan(&z);
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 1);
+    assert_eq!(o.seen[0].members, vec!["weights.bin".to_string()]);
+    let marker = o.findings.iter().find(|f| f.rule == "test.marker").unwrap();
+    assert_eq!(marker.location.members, vec!["weights.bin".to_string()]);
+    assert_eq!(marker.location.file, b"f");
+    // README is plain text: Info, not Unknown.
+    assert!(o
+        .findings
+        .iter()
+        .all(|f| f.rule == "test.marker" || f.severity == Severity::Info));
+}
+
+#[test]
+fn pytorch_zip_streams_and_tensor_data() {
+    let floats: Vec<u8> = (0..4096u32)
+        .flat_map(|i| ((i as f32) * 0.37).sin().to_le_bytes())
+        .collect();
+    let z = zip(&[
+        m("model/data.pkl", &marked_pickle()),
+        m("model/data/0", &floats),
+        m("model/version", b"3\n"),
+        m("model/byteorder", b"little"),
+        m("model/.data/serialization_id", b"1234567890"),
+    ]);
+    let o = scan(&z);
+    assert_eq!(o.summary.format, "pytorch-zip");
+    assert_eq!(o.seen.len(), 1, "{:?}", o.seen);
+    assert_eq!(o.seen[0].kind, kind::TORCH_ZIP);
+    assert_eq!(o.worst(), Severity::Dangerous);
+}
+
+#[test]
+fn zips_and_tars_as_python_writes_them() {
+    for (name, format, members) in [
+        ("zip64.zip", "pytorch-zip", vec!["archive/data.pkl"]),
+        ("streamed.zip", "zip", vec!["weights.bin"]),
+        ("prepended.zip", "other+zip", vec!["m.bin"]),
+        ("lzma_member.zip", "zip", vec!["m.bin"]),
+        ("model.tar.gz", "gzip/tar", vec!["model/pickle"]),
+    ] {
+        let o = scan(&fixture(name));
+        assert_eq!(o.summary.format, format, "{name}");
+        assert_eq!(o.seen.len(), 1, "{name}: {:?}", o.rules());
+        assert_eq!(o.seen[0].members, members, "{name}");
+        assert_eq!(o.worst(), Severity::Dangerous, "{name}");
+        assert!(
+            o.findings
+                .iter()
+                .all(|f| f.rule == "test.marker" || f.severity == Severity::Info),
+            "{name}: {:?}",
+            o.rules()
+        );
+    }
+}
+
+#[test]
+fn zip_with_bad_crc_and_odd_flags() {
+    let mut a = m("archive/data.pkl", &marked_pickle());
+    a.bad_crc = true;
+    a.flags = 0x0800 | 0x2000 | 0x0010;
+    let mut b = md("other", &benign_pickle());
+    b.bad_crc = true;
+    b.flags = 0x0006;
+    let o = scan(&zip(&[a, b]));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 2);
+    let crcs = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "zip.bad-crc")
+        .count();
+    assert_eq!(crcs, 2);
+    assert!(o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "zip.bad-crc")
+        .all(|f| f.severity == Severity::Info));
+}
+
+#[test]
+fn zip_without_central_directory() {
+    let mut d = md("x/data.pkl", &marked_pickle());
+    d.descriptor = true;
+    let mut s = m("plain", b"hello");
+    s.descriptor = true;
+    let z = zip_of(
+        &[m("a.txt", b"text"), d, s, md("b", &benign_pickle())],
+        false,
+    );
+    let o = scan(&z);
+    assert!(o.has("zip.no-central-directory"));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 2, "{:?}", o.seen);
+    // A damaged central directory (wrong count) falls back the same way.
+    let mut z = zip(&[m("a", &marked_pickle())]);
+    let n = z.len();
+    z[n - 12] = 9;
+    z[n - 14] = 9;
+    let o = scan(&z);
+    assert!(o.has("zip.no-central-directory"));
+    assert_eq!(o.worst(), Severity::Dangerous);
+}
+
+#[test]
+fn zip_bomb_is_bounded_and_the_scan_goes_on() {
+    // A pickle that goes on with 200 MB of zeros (so it must be read whole), then a member
+    // of zeros alone (sniffed from a prefix, never expanded: its declared ratio is the
+    // finding), then a pickle that must still be scanned.
+    let mut bomb = b"\x80\x04B\x00\x00\x00\x0c".to_vec();
+    bomb.resize(200 << 20, 0);
+    let t = Instant::now();
+    let z = zip(&[
+        md("bomb.bin", &bomb),
+        md("zeros", &bomb[8..]),
+        m("after.pkl", &marked_pickle()),
+    ]);
+    let built = t.elapsed();
+    let t = Instant::now();
+    let o = scan(&z);
+    let bombs: Vec<_> = o
+        .findings
+        .iter()
+        .filter(|f| f.rule == "container.bomb")
+        .collect();
+    assert_eq!(bombs.len(), 2, "{:?}", o.rules());
+    assert!(bombs.iter().all(|f| f.severity == Severity::Unknown));
+    assert_eq!(bombs[1].location.members, vec!["zeros".to_string()]);
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert!(t.elapsed() < built + std::time::Duration::from_secs(5));
+    assert!(o.seen.iter().all(|s| s.len < 4 << 20));
+    // The same at the top of a file.
+    let o = scan(&gzip(&bomb));
+    assert!(o.has("container.bomb"));
+    // Below the ratio rule, the output cap holds.
+    let limits = Limits {
+        max_decompressed: 1 << 20,
+        ..Limits::default()
+    };
+    let noise: Vec<u8> = (0..3u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let mut p = b"\x80\x04B".to_vec();
+    p.extend((noise.len() as u32).to_le_bytes());
+    p.extend(&noise);
+    p.push(b'.');
+    let o = scan_with(&zip(&[md("big", &p)]), &limits);
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+    assert!(o.seen.iter().all(|s| s.len <= 1 << 20));
+    // The total per file holds too: three 100 kB pickles, 150 kB allowed in all.
+    let limits = Limits {
+        max_total_decompressed: 150 << 10,
+        ..Limits::default()
+    };
+    let mut chunk = b"\x80\x04B\xa0\x86\x01\x00".to_vec();
+    chunk.extend((0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8));
+    chunk.push(b'.');
+    let o = scan_with(
+        &zip(&[md("a", &chunk), md("b", &chunk), md("c", &chunk)]),
+        &limits,
+    );
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+    assert!(o.seen.iter().map(|s| s.len).sum::<usize>() <= 150 << 10);
+}
+
+#[test]
+fn nested_zips_past_max_depth() {
+    // 42.zip-like: each level holds two copies of the level below.
+    let mut inner = zip(&[m("deep.pkl", &marked_pickle())]);
+    for level in 0..6 {
+        inner = zip(&[
+            md(&format!("l{level}a.zip"), &inner),
+            md(&format!("l{level}b.zip"), &inner),
+        ]);
+    }
+    let o = scan(&inner);
+    assert!(o.has("container.too-deep"));
+    assert!(!o.has("test.marker"));
+    assert_eq!(o.worst(), Severity::Unknown);
+    let deep = Limits {
+        max_depth: 10,
+        ..Limits::default()
+    };
+    let o = scan_with(&inner, &deep);
+    assert!(!o.has("container.too-deep"));
+    assert_eq!(o.seen.len(), 64);
+    let f = o.findings.iter().find(|f| f.rule == "test.marker").unwrap();
+    assert_eq!(f.location.members.len(), 7);
+    assert_eq!(f.location.members.last().unwrap(), "deep.pkl");
+    // Repeated findings are capped per rule.
+    let many: Vec<M> = (0..150)
+        .map(|i| m(&format!("{i}.npy"), b"\x93NUMPY\x09\x00"))
+        .collect();
+    let o = scan(&zip(&many));
+    assert_eq!(
+        o.findings.iter().filter(|f| f.rule == "npy.header").count(),
+        MAX_PER_RULE
+    );
+    assert!(o.has("container.more"));
+}
+
+#[test]
+fn compressed_pickles() {
+    let o = scan(&gzip(&marked_pickle()));
+    assert_eq!(
+        (o.summary.format.as_str(), o.worst()),
+        ("gzip/pickle", Severity::Dangerous)
+    );
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    e.write_all(&marked_pickle()).unwrap();
+    let o = scan(&e.finish().unwrap());
+    assert_eq!(
+        (o.summary.format.as_str(), o.worst()),
+        ("bzip2/pickle", Severity::Dangerous)
+    );
+    let o = scan(&fixture("pickle.xz"));
+    assert_eq!(
+        (o.summary.format.as_str(), o.worst()),
+        ("xz/pickle", Severity::Dangerous)
+    );
+}
+
+#[test]
+fn joblib_every_compression() {
+    for (name, format) in [
+        ("joblib_raw.bin", "joblib"),
+        ("joblib_zlib.bin", "zlib/joblib"),
+        ("joblib_gzip.bin", "gzip/joblib"),
+        ("joblib_bz2.bin", "bzip2/joblib"),
+        ("joblib_lzma.bin", "lzma/joblib"),
+        ("joblib_xz.bin", "xz/joblib"),
+    ] {
+        let o = scan(&fixture(name));
+        assert_eq!(o.summary.format, format, "{name}");
+        assert_eq!(o.seen.len(), 1, "{name}");
+        assert_eq!(o.seen[0].kind, kind::JOBLIB, "{name}");
+        assert_eq!(o.worst(), Severity::Dangerous, "{name}");
+    }
+    // joblib < 0.10 `ZF` files.
+    let p = marked_pickle();
+    let mut zf = format!("ZF{:<19}", format!("{:#x}", p.len())).into_bytes();
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
+    e.write_all(&p).unwrap();
+    zf.extend(e.finish().unwrap());
+    let o = scan(&zf);
+    assert_eq!(
+        (o.summary.format.as_str(), o.worst()),
+        ("joblib-zfile/joblib", Severity::Dangerous)
+    );
+}
+
+#[test]
+fn truncated_compression_is_a_finding_not_a_pass() {
+    // A valid pickle whose marker comes first and whose bytes object is long.
+    let pad: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+        .collect();
+    let mut p = b"\x80\x04]\x94(X\x0f\x00\x00\x00".to_vec();
+    p.extend(MARK);
+    p.push(b'B');
+    p.extend((pad.len() as u32).to_le_bytes());
+    p.extend(&pad);
+    p.extend(b"e.");
+    assert_eq!(scan(&p).worst(), Severity::Dangerous);
+    let g = gzip(&p);
+    let o = scan(&g[..g.len() / 2]);
+    assert!(o.has("container.truncated"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Dangerous);
+    let o = scan(&gzip(&benign_pickle())[..12]);
+    assert!(o.has("container.truncated"));
+    assert_eq!(o.worst(), Severity::Unknown);
+    let x = fixture("pickle.xz");
+    let o = scan(&x[..x.len() - 20]);
+    assert!(o.worst() >= Severity::Unknown, "{:?}", o.rules());
+}
+
+#[test]
+fn npy_and_npz() {
+    let o = scan(&fixture("object.npy"));
+    assert_eq!(o.seen.len(), 1);
+    assert_eq!(
+        (o.seen[0].kind, o.seen[0].max_pickles),
+        (kind::NPY_OBJECT, Some(1))
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    for name in ["object.npz", "object_compressed.npz"] {
+        let o = scan(&fixture(name));
+        assert_eq!(o.summary.format, "npz", "{name}");
+        assert_eq!(o.seen.len(), 1, "{name}");
+        assert_eq!(o.seen[0].members, vec!["b.npy".to_string()]);
+        assert_eq!(o.worst(), Severity::Dangerous, "{name}");
+    }
+    let o = scan(&fixture("plain_compressed.npz"));
+    assert!(o.seen.is_empty());
+    assert!(o.has("npy.plain"));
+    assert_eq!(o.worst(), Severity::Info);
+    // Terabytes declared, a few bytes there: a finding, quickly, nothing allocated.
+    let huge = npy_file(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000, 1000), }",
+        &[0; 16],
+    );
+    let t = Instant::now();
+    let o = scan(&huge);
+    assert!(t.elapsed().as_millis() < 500);
+    assert!(o.has("container.truncated"));
+    assert_eq!(o.worst(), Severity::Unknown);
+    let ok = npy_file(
+        "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }",
+        &[1, 0, 0, 0, 2, 0, 0, 0],
+    );
+    assert_eq!(scan(&ok).rules(), vec!["npy.plain"]);
+}
+
+#[test]
+fn keras_archives() {
+    let lambda = br#"{"module": "keras", "class_name": "Functional", "config": {"name": "m", "layers": [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"name": "in"}},
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil",
+          "function": {"module": "builtins", "class_name": "function", "config": {"code": "4wEAAAAA"}}}}
+    ]}}"#;
+    let benign =
+        br#"{"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2}}
+    ]}}"#;
+    let meta = br#"{"keras_version": "3.5.0", "date_saved": "2024-01-01"}"#;
+    let h5 = b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00weights";
+    let archive = |config: &[u8]| {
+        zip(&[
+            md("metadata.json", meta),
+            md("config.json", config),
+            m("model.weights.h5", h5),
+        ])
+    };
+    let o = scan(&archive(lambda));
+    assert_eq!(o.summary.format, "keras");
+    assert!(o.has("keras.lambda"));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    let f = o
+        .findings
+        .iter()
+        .find(|f| f.rule == "keras.lambda")
+        .unwrap();
+    assert_eq!(f.location.members, vec!["config.json".to_string()]);
+    let o = scan(&archive(benign));
+    assert_eq!(o.worst(), Severity::Info, "{:?}", o.findings);
+    // A config.json file on its own (model.to_json()), and an HF-style config.
+    assert_eq!(scan(lambda).worst(), Severity::Dangerous);
+    assert_eq!(
+        scan(br#"{"architectures": ["BertModel"], "hidden_size": 768}"#).worst(),
+        Severity::Info
+    );
+    // A legacy .h5 model with its config inside.
+    let mut h5 = b"\x89HDF\r\n\x1a\n\x00\x00\x00\x00".to_vec();
+    h5.extend(br#"{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["4wEA", null, null]}}]}}"#);
+    assert_eq!(scan(&h5).worst(), Severity::Dangerous);
+}
+
+#[test]
+fn safetensors_sane_and_insane() {
+    let sane = safetensors_file(
+        r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"format":"pt"}}"#,
+        8,
+    );
+    let o = scan(&sane);
+    assert_eq!(
+        (o.summary.format.as_str(), o.rules()),
+        ("safetensors", vec!["safetensors.checked"])
+    );
+    let overlap = safetensors_file(
+        r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#,
+        6,
+    );
+    assert!(scan(&overlap).has("safetensors.insane"));
+    let mut huge = (1u64 << 60).to_le_bytes().to_vec();
+    huge.extend(b"{\"a\": 1}");
+    let o = scan(&huge);
+    assert!(o.has("safetensors.insane"));
+    assert_eq!(o.worst(), Severity::Unknown);
+    // Inside a compressed zip member too.
+    let o = scan(&zip(&[
+        md("model.safetensors", &sane),
+        md("bad.safetensors", &overlap),
+    ]));
+    assert!(o.has("safetensors.checked") && o.has("safetensors.insane"));
+}
+
+#[test]
+fn legacy_torch_stream() {
+    let o = scan(&fixture("torch_legacy.pt"));
+    assert_eq!(o.summary.format, "torch-legacy");
+    assert_eq!(o.seen.len(), 1);
+    assert_eq!(
+        (o.seen[0].kind, o.seen[0].max_pickles),
+        (kind::TORCH_LEGACY, Some(5))
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+}
+
+#[test]
+fn tar_lz4_polyglot_encrypted_and_unsupported() {
+    // tar with a pickle member.
+    let mut t = vec![0u8; 512];
+    t[..8].copy_from_slice(b"pickle\0\0");
+    let p = marked_pickle();
+    t[124..135].copy_from_slice(format!("{:011o}", p.len()).as_bytes());
+    t[156] = b'0';
+    t[257..263].copy_from_slice(b"ustar\0");
+    t[148..156].copy_from_slice(b"        ");
+    let sum: u32 = t.iter().map(|&b| u32::from(b)).sum();
+    t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    t.extend(&p);
+    t.resize(t.len().div_ceil(512) * 512 + 1024, 0);
+    let o = scan(&t);
+    assert_eq!(o.summary.format, "tar");
+    assert_eq!(o.seen[0].members, vec!["pickle".to_string()]);
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // lz4 is not read: Unknown, not a pass.
+    assert_eq!(
+        scan(b"\x04\x22\x4d\x18\x64\x40\xa7rest").worst(),
+        Severity::Unknown
+    );
+    // A harmless pickle with a zip appended: both are read.
+    let mut poly = benign_pickle();
+    poly.extend(zip(&[m("hidden", &marked_pickle())]));
+    let o = scan(&poly);
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert!(o.summary.format.contains("+zip"), "{}", o.summary.format);
+    // An encrypted member that cannot be read; an unknown method.
+    let mut enc = m("secret", &[0x8d, 0x13, 0xfe, 0x77, 0x02, 0x91]);
+    enc.flags = 1;
+    let mut odd = m("odd", &marked_pickle());
+    odd.method = Some(9);
+    let o = scan(&zip(&[enc, odd]));
+    assert!(o.has("zip.encrypted") && o.has("container.unsupported"));
+    assert_eq!(o.worst(), Severity::Unknown);
+}
+
+#[test]
+fn hostile_zip_sizes_and_member_counts() {
+    // A central entry claiming a 2^63-byte member through Zip64.
+    let mut z = zip(&[m("a.pkl", &marked_pickle())]);
+    let cd = memchr::memmem::find(&z, b"PK\x01\x02").unwrap();
+    z[cd + 20..cd + 24].copy_from_slice(&u32::MAX.to_le_bytes());
+    z[cd + 24..cd + 28].copy_from_slice(&u32::MAX.to_le_bytes());
+    // Append a Zip64 extra field to the entry by rebuilding the directory.
+    let name_end = cd + 46 + 5;
+    let mut extra = vec![1u8, 0, 16, 0];
+    extra.extend((1u64 << 63).to_le_bytes());
+    extra.extend((1u64 << 63).to_le_bytes());
+    z[cd + 30..cd + 32].copy_from_slice(&(extra.len() as u16).to_le_bytes());
+    let tail = z.split_off(name_end);
+    z.extend(&extra);
+    let mut tail = tail;
+    let eocd = tail.len() - 22;
+    let size =
+        u32::from_le_bytes(tail[eocd + 12..eocd + 16].try_into().unwrap()) + extra.len() as u32;
+    tail[eocd + 12..eocd + 16].copy_from_slice(&size.to_le_bytes());
+    z.extend(tail);
+    let t = Instant::now();
+    let o = scan(&z);
+    assert!(t.elapsed().as_millis() < 500);
+    assert!(o.has("container.truncated"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // Member counts.
+    let many: Vec<M> = (0..10).map(|i| m(&format!("{i}"), b"x")).collect();
+    let o = scan_with(
+        &zip(&many),
+        &Limits {
+            max_members: 5,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.too-many-members"));
+}
+
+#[test]
+fn text_is_info_only() {
+    for t in [
+        &b"# README\nSome words.\n"[..],
+        b"certifi\nnumpy\n",
+        b"click\nrich\n",
+        b"x^2 + y^2 = z^2\n",
+        b"]\x00\x00\x80\x00junk junk junk",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+        b"",
+        b"{}",
+    ] {
+        let o = scan(t);
+        assert!(o.seen.is_empty());
+        assert_eq!(
+            o.worst(),
+            Severity::Info,
+            "{:?}",
+            String::from_utf8_lossy(t)
+        );
+        assert_eq!(o.findings.len(), 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Files and folders
+
+fn run(path: &Path) -> (ScanResult, Vec<Seen>) {
+    let fake = Fake::default();
+    let r = scan_path(path, &Limits::default(), &Progress::new(), &|s| {
+        fake.call(s)
+    })
+    .unwrap();
+    (r, fake.seen())
+}
+
+#[test]
+fn files_with_misleading_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("notes.txt");
+    std::fs::write(&txt, gzip(&marked_pickle())).unwrap();
+    let (r, _) = run(&txt);
+    assert_eq!(r.files[0].format, "gzip/pickle");
+    assert_eq!(r.files[0].path, txt.as_os_str().as_bytes());
+    assert!(r.findings.iter().any(|f| f.rule == "test.marker"));
+    // An object array named like text, inside a folder.
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/weights.txt"), fixture("object.npy")).unwrap();
+    let (r, seen) = run(dir.path());
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "test.marker" && f.location.file.ends_with(b"sub/weights.txt"))
+        .unwrap();
+    assert!(f
+        .location
+        .file
+        .starts_with(dir.path().as_os_str().as_bytes()));
+    assert!(seen.iter().any(|s| s.kind == kind::NPY_OBJECT));
+}
+
+#[test]
+fn folder_of_many_files_links_and_special_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("models");
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    for i in 0..120 {
+        let body = match i % 4 {
+            0 => benign_pickle(),
+            1 => b"plain text".to_vec(),
+            2 => gzip(&benign_pickle()),
+            _ => zip(&[m("x", &benign_pickle())]),
+        };
+        std::fs::write(root.join(format!("a/f{i:03}")), body).unwrap();
+    }
+    std::fs::write(root.join("a/b/evil.bin"), marked_pickle()).unwrap();
+    std::fs::write(dir.path().join("outside.pkl"), marked_pickle()).unwrap();
+    std::os::unix::fs::symlink("../outside.pkl", root.join("out.pkl")).unwrap();
+    std::os::unix::fs::symlink("a/b/evil.bin", root.join("in.pkl")).unwrap();
+    std::os::unix::fs::symlink("a", root.join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("a/up")).unwrap();
+    std::os::unix::fs::symlink("missing", root.join("dangling")).unwrap();
+    let fifo = root.join("pipe");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let t = Instant::now();
+    let (r, seen) = run(&root);
+    assert!(t.elapsed().as_secs() < 10);
+    assert_eq!(r.files.len(), 122);
+    assert_eq!(seen.len(), 92);
+    let rule_of = |suffix: &[u8]| {
+        r.findings
+            .iter()
+            .filter(|f| f.location.file.ends_with(suffix))
+            .map(|f| (f.rule, f.severity))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rule_of(b"/out.pkl"),
+        vec![("container.link-outside", Severity::Unknown)]
+    );
+    assert_eq!(
+        rule_of(b"/in.pkl"),
+        vec![("test.marker", Severity::Dangerous)]
+    );
+    assert_eq!(rule_of(b"/loop"), vec![("container.link", Severity::Info)]);
+    assert_eq!(rule_of(b"/a/up"), vec![("container.link", Severity::Info)]);
+    assert_eq!(
+        rule_of(b"/dangling"),
+        vec![("container.link", Severity::Info)]
+    );
+    assert_eq!(
+        rule_of(b"/pipe"),
+        vec![("container.special-file", Severity::Info)]
+    );
+    // Files come in path order.
+    let paths: Vec<_> = r.files.iter().map(|f| f.path.clone()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort_by(|a, b| compare_paths(a, b));
+    assert_eq!(paths, sorted);
+    // Cancellation stops the scan.
+    let p = Progress::new();
+    p.cancel();
+    let fake = Fake::default();
+    assert!(matches!(
+        scan_path(&root, &Limits::default(), &p, &|s| fake.call(s)),
+        Err(CoreError::Cancelled)
+    ));
+    // A path that does not exist is an error; a file that vanished after listing a finding.
+    assert!(scan_path(
+        &dir.path().join("nope"),
+        &Limits::default(),
+        &Progress::new(),
+        &|s| fake.call(s)
+    )
+    .is_err());
+    let meta = std::fs::metadata(root.join("a/f000")).unwrap();
+    let (f, s) = scan_file(
+        &dir.path().join("gone"),
+        b"gone",
+        &meta,
+        &Limits::default(),
+        &|s| fake.call(s),
+    );
+    assert_eq!(
+        (f[0].rule, f[0].severity, s.format.as_str()),
+        ("container.unreadable", Severity::Unknown, "unreadable")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Fuzzing: no panic, bounded time, on arbitrary bytes and on damaged valid containers.
+
+fn seeds() -> Vec<Vec<u8>> {
+    vec![
+        zip(&[
+            md("a/data.pkl", &marked_pickle()),
+            m("b.npy", &fixture("object.npy")),
+        ]),
+        zip_of(&[md("x", &benign_pickle())], false),
+        gzip(&marked_pickle()),
+        fixture("joblib_xz.bin"),
+        fixture("joblib_lzma.bin"),
+        fixture("joblib_bz2.bin"),
+        fixture("object.npz"),
+        fixture("object.npy"),
+        fixture("torch_legacy.pt"),
+        safetensors_file(
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            8,
+        ),
+        marked_pickle(),
+    ]
+}
+
+fn fuzz_limits() -> Limits {
+    Limits {
+        max_decompressed: 8 << 20,
+        max_total_decompressed: 32 << 20,
+        ..Limits::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::default())]
+
+    #[test]
+    fn fuzz_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..2048), lead in 0usize..12) {
+        // Give random bytes a real magic number now and then.
+        let magics: [&[u8]; 12] = [b"", b"PK\x03\x04", b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"]\x00\x00\x80\x00",
+            b"x\x9c", b"\x93NUMPY\x01\x00", b"\x80\x02", b"ZF0x", b"\x10\x00\x00\x00\x00\x00\x00\x00{", b"PK\x05\x06"];
+        let mut d = magics[lead].to_vec();
+        d.extend(&data);
+        let t = Instant::now();
+        let _ = scan_with(&d, &fuzz_limits());
+        let _ = zip::read(&d, 1000, 1 << 20);
+        let _ = npy::header(&d);
+        let _ = safetensors::check(&d, d.len() as u64);
+        let _ = tar::read(&d, 1000);
+        for c in [Codec::Deflate, Codec::Zlib, Codec::Gzip, Codec::Bzip2, Codec::Xz, Codec::LzmaAlone, Codec::ZipLzma(None)] {
+            let _ = decompress::decode(c, &d, 1 << 20, 1000, false);
+        }
+        prop_assert!(t.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn fuzz_mutated_containers(which in 0usize..11, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+        let mut d = seeds()[which].clone();
+        for (at, b) in edits {
+            let n = d.len();
+            d[at % n] = b;
+        }
+        if cut % 4 == 0 {
+            let n = d.len();
+            d.truncate(cut % n);
+        }
+        let t = Instant::now();
+        let o = scan_with(&d, &fuzz_limits());
+        prop_assert!(t.elapsed().as_secs() < 5);
+        prop_assert!(!o.findings.is_empty() || !o.seen.is_empty());
+    }
+}

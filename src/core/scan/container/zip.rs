@@ -1,0 +1,386 @@
+//! A lenient zip reader (PKWARE APPNOTE.TXT), written to see what any zip reader could
+//! load: CRC mismatches and odd flags do not stop it, and without a usable central
+//! directory it walks the local file headers instead.
+//!
+//! * The end of central directory record is looked for in the last 64 KiB + 22 bytes
+//!   (the comment is at most 65535 bytes); Zip64 records are followed when present.
+//! * Offsets are corrected for data prepended to the archive (self-extracting archives,
+//!   polyglots), as Python's `zipfile` does: the central directory is expected right
+//!   before the end record.
+//! * A member's data starts after its *local* header (whose name and extra field may differ
+//!   in length from the central ones); its compressed size comes from the central directory
+//!   (or the Zip64 extra field), and data running past the end of the file is reported.
+//! * Nothing here allocates by a declared size: every length is checked against the bytes
+//!   actually there.
+
+use flate2::{Decompress, FlushDecompress, Status};
+use memchr::memmem;
+
+/// One member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The name, UTF-8 when it is (flag 11 or not), else read as Latin-1.
+    pub name: String,
+    pub flags: u16,
+    pub method: u16,
+    pub crc: u32,
+    pub compressed: u64,
+    pub uncompressed: u64,
+    /// Offset of the local header in the data given to `read`.
+    pub header: u64,
+    /// Offset of the member's data, and whether all `compressed` bytes are there.
+    pub data: u64,
+    pub truncated: bool,
+}
+
+impl Entry {
+    pub(crate) fn encrypted(&self) -> bool {
+        self.flags & 1 != 0 || self.flags & 0x40 != 0
+    }
+
+    /// The member's raw (compressed) bytes that are present.
+    pub(crate) fn raw<'d>(&self, d: &'d [u8]) -> &'d [u8] {
+        let start = (self.data as usize).min(d.len());
+        let end = self
+            .data
+            .saturating_add(self.compressed)
+            .min(d.len() as u64) as usize;
+        &d[start..end]
+    }
+}
+
+/// What reading the archive found besides the members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// No end record or a damaged central directory: members come from local headers.
+    NoCentralDirectory(String),
+    /// A central entry whose local header is missing or damaged (the member is skipped).
+    BadLocalHeader { name: String, reason: String },
+    /// More members than the caller allows; the rest were not listed.
+    TooManyMembers(u64),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Archive {
+    pub entries: Vec<Entry>,
+    pub notes: Vec<Note>,
+}
+
+const EOCD: &[u8] = b"PK\x05\x06";
+const EOCD64_LOCATOR: &[u8] = b"PK\x06\x07";
+const EOCD64: &[u8] = b"PK\x06\x06";
+const CENTRAL: &[u8] = b"PK\x01\x02";
+const LOCAL: &[u8] = b"PK\x03\x04";
+const DESCRIPTOR: &[u8] = b"PK\x07\x08";
+
+fn u16_at(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(
+        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
+}
+
+fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn u64_at(d: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+/// The offset of the end of central directory record, searching back from the end.
+pub(crate) fn find_end(d: &[u8]) -> Option<usize> {
+    let from = d.len().saturating_sub(22 + 65535);
+    let tail = &d[from..];
+    let mut end = tail.len();
+    while let Some(i) = memmem::rfind(&tail[..end], EOCD) {
+        let at = from + i;
+        // The comment length must reach (at most) the end of the data.
+        if let Some(c) = u16_at(d, at + 20) {
+            if at + 22 + usize::from(c) <= d.len() {
+                return Some(at);
+            }
+        }
+        end = i;
+    }
+    None
+}
+
+/// The members of the archive in `d`, at most `max_members` of them; `max_out` bounds the
+/// work of measuring a member without sizes (see `local_scan`).
+pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
+    match find_end(d) {
+        Some(end) => match central(d, end, max_members) {
+            Ok(a) => a,
+            Err(reason) => {
+                let mut a = local_scan(d, max_members, max_out);
+                a.notes.insert(0, Note::NoCentralDirectory(reason));
+                a
+            }
+        },
+        None => {
+            let mut a = local_scan(d, max_members, max_out);
+            a.notes.insert(
+                0,
+                Note::NoCentralDirectory("no end of central directory record".into()),
+            );
+            a
+        }
+    }
+}
+
+/// Whether `d` ends with a zip whose central directory lists at least one member.
+pub(crate) fn has_directory(d: &[u8]) -> bool {
+    find_end(d).is_some_and(|end| central(d, end, 1).is_ok_and(|a| !a.entries.is_empty()))
+}
+
+/// (entries, central directory size, central directory offset) from the end record and,
+/// when needed, the Zip64 end record.
+fn end_record(d: &[u8], end: usize) -> Result<(u64, u64, u64, usize), String> {
+    let entries = u64::from(u16_at(d, end + 10).unwrap_or(0));
+    let size = u64::from(u32_at(d, end + 12).unwrap_or(0));
+    let offset = u64::from(u32_at(d, end + 16).unwrap_or(0));
+    // Where the central directory should end: right before the end record, or before the
+    // Zip64 end record.
+    let mut cd_end = end;
+    if end >= 20 && d[end - 20..].starts_with(EOCD64_LOCATOR) {
+        let loc = end - 20;
+        let z = u64_at(d, loc + 8).ok_or("bad Zip64 locator")?;
+        // Like `offset` this may be shifted by prepended data; look just before the locator
+        // first (a Zip64 end record has 56 bytes plus an extensible part).
+        let at = memmem::rfind(&d[loc.saturating_sub(56 + 4096)..loc], EOCD64)
+            .map(|i| loc.saturating_sub(56 + 4096) + i)
+            .or_else(|| {
+                usize::try_from(z)
+                    .ok()
+                    .filter(|&z| d.get(z..).is_some_and(|s| s.starts_with(EOCD64)))
+            })
+            .ok_or("Zip64 end record not found")?;
+        let n = u64_at(d, at + 32).ok_or("truncated Zip64 end record")?;
+        let s = u64_at(d, at + 40).ok_or("truncated Zip64 end record")?;
+        let o = u64_at(d, at + 48).ok_or("truncated Zip64 end record")?;
+        cd_end = at;
+        return Ok((n, s, o, cd_end));
+    }
+    Ok((entries, size, offset, cd_end))
+}
+
+fn central(d: &[u8], end: usize, max_members: usize) -> Result<Archive, String> {
+    let (count, size, offset, cd_end) = end_record(d, end)?;
+    let cd_start = (cd_end as u64)
+        .checked_sub(size)
+        .ok_or("central directory larger than the data before it")? as usize;
+    // Bytes prepended to the archive shift every recorded offset.
+    let shift = (cd_start as u64).wrapping_sub(offset);
+    let mut a = Archive::default();
+    let mut pos = cd_start;
+    let mut listed = 0u64;
+    while listed < count && d[pos..].starts_with(CENTRAL) {
+        if a.entries.len() >= max_members {
+            a.notes.push(Note::TooManyMembers(count));
+            break;
+        }
+        let name_len = usize::from(u16_at(d, pos + 28).ok_or("truncated central directory")?);
+        let extra_len = usize::from(u16_at(d, pos + 30).ok_or("truncated central directory")?);
+        let comment_len = usize::from(u16_at(d, pos + 32).ok_or("truncated central directory")?);
+        let next = pos + 46 + name_len + extra_len + comment_len;
+        if next > d.len() {
+            return Err("central directory entry runs past the end".into());
+        }
+        let flags = u16_at(d, pos + 8).unwrap_or(0);
+        let name = decode_name(&d[pos + 46..pos + 46 + name_len]);
+        let mut compressed = u64::from(u32_at(d, pos + 20).unwrap_or(0));
+        let mut uncompressed = u64::from(u32_at(d, pos + 24).unwrap_or(0));
+        let mut header = u64::from(u32_at(d, pos + 42).unwrap_or(0));
+        zip64_extra(
+            &d[pos + 46 + name_len..pos + 46 + name_len + extra_len],
+            &mut [&mut uncompressed, &mut compressed, &mut header],
+        );
+        let header = header.wrapping_add(shift);
+        match local_data(d, header) {
+            Ok(data) => {
+                let truncated = data.saturating_add(compressed) > d.len() as u64;
+                a.entries.push(Entry {
+                    name,
+                    flags,
+                    method: u16_at(d, pos + 10).unwrap_or(0),
+                    crc: u32_at(d, pos + 16).unwrap_or(0),
+                    compressed,
+                    uncompressed,
+                    header,
+                    data,
+                    truncated,
+                });
+            }
+            Err(reason) => a.notes.push(Note::BadLocalHeader { name, reason }),
+        }
+        pos = next;
+        listed += 1;
+    }
+    let complete = listed == count || a.notes.iter().any(|n| matches!(n, Note::TooManyMembers(_)));
+    if !complete {
+        return Err(format!(
+            "the central directory holds {listed} of the {count} entries its end record counts"
+        ));
+    }
+    Ok(a)
+}
+
+/// Fills the fields that are all ones (in order: sizes, offset) from a Zip64 extra field.
+fn zip64_extra(extra: &[u8], fields: &mut [&mut u64]) {
+    let mut p = 0usize;
+    while p + 4 <= extra.len() {
+        let id = u16_at(extra, p).unwrap_or(0);
+        let len = usize::from(u16_at(extra, p + 2).unwrap_or(0));
+        let body = &extra[p + 4..(p + 4 + len).min(extra.len())];
+        if id == 1 {
+            let mut q = 0usize;
+            for f in fields.iter_mut() {
+                if **f == 0xFFFF_FFFF {
+                    match u64_at(body, q) {
+                        Some(v) => **f = v,
+                        None => return,
+                    }
+                    q += 8;
+                }
+            }
+            return;
+        }
+        p += 4 + len;
+    }
+}
+
+/// Where the data of the member whose local header is at `header` starts.
+fn local_data(d: &[u8], header: u64) -> Result<u64, String> {
+    let h = usize::try_from(header).map_err(|_| "local header offset out of range")?;
+    if !d.get(h..).is_some_and(|s| s.starts_with(LOCAL)) {
+        return Err(format!("no local header at offset {header}"));
+    }
+    let name_len = u16_at(d, h + 26).ok_or("truncated local header")?;
+    let extra_len = u16_at(d, h + 28).ok_or("truncated local header")?;
+    Ok(header + 30 + u64::from(name_len) + u64::from(extra_len))
+}
+
+fn decode_name(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => b.iter().map(|&c| char::from(c)).collect(),
+    }
+}
+
+/// Members from the local headers, front to back, when there is no central directory.
+/// Sizes come from the header; a member with a data descriptor (flag 3) is measured by
+/// inflating it (deflate) or by finding its descriptor (other methods).
+pub(crate) fn local_scan(d: &[u8], max_members: usize, max_out: u64) -> Archive {
+    let mut a = Archive::default();
+    let mut pos = 0usize;
+    while let Some(i) = memmem::find(&d[pos..], LOCAL) {
+        let h = pos + i;
+        if a.entries.len() >= max_members {
+            a.notes
+                .push(Note::TooManyMembers(a.entries.len() as u64 + 1));
+            break;
+        }
+        let Some(e) = local_entry(d, h, max_out) else {
+            pos = h + 4;
+            continue;
+        };
+        pos = usize::try_from(e.data.saturating_add(e.compressed))
+            .unwrap_or(usize::MAX)
+            .min(d.len())
+            .max(h + 4);
+        a.entries.push(e);
+    }
+    a
+}
+
+fn local_entry(d: &[u8], h: usize, max_out: u64) -> Option<Entry> {
+    let flags = u16_at(d, h + 6)?;
+    let method = u16_at(d, h + 8)?;
+    let crc = u32_at(d, h + 14)?;
+    let mut compressed = u64::from(u32_at(d, h + 18)?);
+    let mut uncompressed = u64::from(u32_at(d, h + 22)?);
+    let name_len = usize::from(u16_at(d, h + 26)?);
+    let extra_len = usize::from(u16_at(d, h + 28)?);
+    let data = h + 30 + name_len + extra_len;
+    if data > d.len() {
+        return None;
+    }
+    let name = decode_name(&d[h + 30..h + 30 + name_len]);
+    zip64_extra(
+        &d[h + 30 + name_len..data],
+        &mut [&mut uncompressed, &mut compressed],
+    );
+    if flags & 8 != 0 && (compressed == 0 || compressed == 0xFFFF_FFFF) {
+        compressed = measure(&d[data..], method, max_out)? as u64;
+    }
+    Some(Entry {
+        name,
+        flags,
+        method,
+        crc,
+        compressed,
+        uncompressed,
+        header: h as u64,
+        data: data as u64,
+        truncated: data as u64 + compressed > d.len() as u64,
+    })
+}
+
+/// The length of member data whose size is only in a data descriptor. Inflating stops
+/// after `max_out` bytes of output (the rest of the data is then taken as the member's).
+fn measure(d: &[u8], method: u16, max_out: u64) -> Option<usize> {
+    if method == 8 {
+        let mut z = Decompress::new(false);
+        let mut sink = vec![0u8; 64 << 10];
+        loop {
+            let before = (z.total_in(), z.total_out());
+            let s = z
+                .decompress(
+                    &d[z.total_in() as usize..],
+                    &mut sink,
+                    FlushDecompress::None,
+                )
+                .ok()?;
+            if s == Status::StreamEnd {
+                return Some(z.total_in() as usize);
+            }
+            if (z.total_in(), z.total_out()) == before || z.total_out() > max_out {
+                return Some(d.len());
+            }
+        }
+    }
+    // Stored (or other): the next descriptor whose size field matches its distance, else
+    // the next header.
+    let mut from = 0usize;
+    while let Some(i) = memmem::find(&d[from..], DESCRIPTOR) {
+        let at = from + i;
+        if u32_at(d, at + 8).map(u64::from) == Some(at as u64) {
+            return Some(at);
+        }
+        from = at + 4;
+    }
+    let next = [LOCAL, CENTRAL]
+        .iter()
+        .filter_map(|s| memmem::find(d, s))
+        .min();
+    Some(next.unwrap_or(d.len()))
+}
+
+/// What kind of archive the member names say it is, for the summary only (members are
+/// always sniffed by content).
+pub(crate) fn label(entries: &[Entry]) -> &'static str {
+    let names = || entries.iter().map(|e| e.name.as_str());
+    if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
+        "pytorch-zip"
+    } else if names().any(|n| n == "config.json") && names().any(|n| n == "metadata.json") {
+        "keras"
+    } else if !entries.is_empty() && names().all(|n| n.ends_with(".npy")) {
+        "npz"
+    } else {
+        "zip"
+    }
+}
