@@ -1,0 +1,534 @@
+"""Assertions for test suites: data has not drifted, a model resists attacks, a folder is
+unchanged, a model file is safe to load.
+
+Each ``assert_*`` function runs one mlsentry check and returns its report when the check
+passes. When it fails it raises a plain :class:`AssertionError` whose message holds the
+table a person needs to act (which columns drifted and by how much, which files changed,
+which globals were found where, robust accuracy per budget against the bar), at most
+:data:`MAX_ROWS` rows of it followed by "... and K more". The report itself is on the
+exception as ``.report``, so a test can save or inspect it::
+
+    with pytest.raises(AssertionError) as failure:
+        assert_no_drift(reference, current)
+    failure.value.report.save("drift.html")
+
+They work in any test runner (they only raise). Under pytest with the ``mlsentry`` plugin
+(installed with the package), every call is also recorded: it appears in the terminal
+summary, is collected by the ``mlsentry_report`` fixture, and its report is saved when
+``--mlsentry-report-dir`` is given. See :mod:`mlsentry.pytest_plugin`.
+
+>>> import numpy as np
+>>> from mlsentry.testing import assert_no_drift
+>>> rng = np.random.default_rng(0)
+>>> reference = {"age": rng.normal(40, 10, 1000)}
+>>> assert_no_drift(reference, {"age": rng.normal(40, 10, 1000)}).passed
+True
+>>> assert_no_drift(reference, {"age": rng.normal(46, 10, 1000)})
+Traceback (most recent call last):
+...
+AssertionError: assert_no_drift: Drift comparison: FAILED: DRIFT in 1 of 1 columns ...
+column  status  test  statistic  p-value   adj. p-value  threshold  effect  missing ref -> cur
+...
+age     drift   ks    0.2...
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from .errors import FileChangedError, IntegrityError, InvalidInputError
+
+if TYPE_CHECKING:
+    from ._drift_compare import ColumnDrift, DriftReport
+    from ._robustness_report import RobustnessReport
+    from .integrity import Manifest, VerifyReport
+    from .report import Report
+    from .scan import ScanReport
+
+__all__ = [
+    "MAX_ROWS",
+    "assert_integrity",
+    "assert_no_drift",
+    "assert_robust",
+    "assert_safe_model",
+]
+
+#: Rows of a failure table shown at most; the rest are counted ("... and K more").
+MAX_ROWS = 20
+#: Characters of one table cell shown at most (long paths and notes end with "...").
+MAX_CELL = 60
+
+
+# -- text tables -----------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An aligned plain-text table of at most ``MAX_ROWS`` rows, then the count left out."""
+    limit = max(int(MAX_ROWS), 1)
+    shown = [[_cell(v) for v in row] for row in rows[:limit]]
+    widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    lines = [line(headers), line(["-" * w for w in widths])]
+    lines += [line(r) for r in shown]
+    if len(rows) > limit:
+        lines.append(f"... and {len(rows) - limit} more")
+    return "\n".join(lines)
+
+
+def _num(value: Optional[float]) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return f"{value:.4g}"
+
+
+def _p(value: Optional[float]) -> str:
+    if value is None:
+        return ""
+    return f"{value:.2e}" if value < 1e-3 else f"{value:.4f}"
+
+
+def _pct(value: Optional[float]) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def _digest(value: Optional[str]) -> str:
+    """A digest shortened for a table: algorithm and the first 16 hex digits."""
+    if not value:
+        return ""
+    algo, _, hexdigits = value.partition(":")
+    return f"{algo}:{hexdigits[:16]}..." if len(hexdigits) > 16 else value
+
+
+def _show(path: str) -> str:
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+# -- recording and failing -------------------------------------------------------------
+def _record(check: str, passed: bool, headline: str, report: Optional[Report]) -> Optional[str]:
+    """Tell the pytest plugin, when it is loaded and running, about a finished check.
+    Returns the path its report was saved to (``--mlsentry-report-dir``), if any."""
+    plugin = sys.modules.get("mlsentry.pytest_plugin")
+    if plugin is None:
+        return None
+    saved: Optional[str] = plugin._record(check, passed, headline, report)
+    return saved
+
+
+def _finish(check: str, report: Report, table: str, headline: Optional[str] = None) -> Any:
+    """Record the check; return the report when it passed, else raise with the table."""
+    __tracebackhide__ = True
+    headline = headline or report.summary().splitlines()[0]
+    saved = _record(check, report.passed, headline, report)
+    if report.passed:
+        return report
+    message = f"{check}: {headline}\n{table}"
+    if saved:
+        message += f"\nreport saved to {saved}"
+    error = AssertionError(message)
+    error.report = report  # type: ignore[attr-defined]
+    raise error
+
+
+# -- drift -----------------------------------------------------------------------------
+_SCHEMA = ("only in reference", "only in current", "type changed")
+
+
+def _drift_order(c: ColumnDrift) -> tuple[int, float, float]:
+    ps = [p for p in (c.adjusted_pvalue, c.missing_adjusted_pvalue) if p is not None]
+    effect = c.effect if c.effect is not None and not math.isnan(c.effect) else 0.0
+    return (0 if c.drift else 1, min(ps, default=1.0), -effect)
+
+
+def _drift_table(report: DriftReport) -> str:
+    from ._drift_result import NORMALISED
+
+    bad = [c for c in report.columns if c.drift or c.status == "not tested" or c.status in _SCHEMA]
+    rows = []
+    for c in sorted(bad, key=_drift_order):
+        statistic = c.effect_size if c.test in NORMALISED else c.statistic
+        missing = ""
+        if c.missing_reference or c.missing_current:
+            missing = f"{_pct(c.missing_rate_reference)} -> {_pct(c.missing_rate_current)}"
+            if c.missing_drift:
+                missing += f" (adj. p {_p(c.missing_adjusted_pvalue)})"
+        note = c.error or c.note
+        if c.status == "type changed":
+            note = f"{c.dtype_reference} -> {c.dtype_current}" + (f": {note}" if note else "")
+        rows.append(
+            [
+                c.name,
+                c.status,
+                c.test or "",
+                _num(statistic),
+                _p(c.pvalue),
+                _p(c.adjusted_pvalue),
+                _num(c.threshold),
+                _num(c.effect),
+                missing,
+                note,
+            ]
+        )
+    return _table(
+        [
+            "column",
+            "status",
+            "test",
+            "statistic",
+            "p-value",
+            "adj. p-value",
+            "threshold",
+            "effect",
+            "missing ref -> cur",
+            "note",
+        ],
+        rows,
+    )
+
+
+def assert_no_drift(reference: Any, current: Any, **compare_kwargs: Any) -> DriftReport:
+    """Asserts that ``current`` has not drifted from ``reference``.
+
+    Runs :func:`mlsentry.drift.compare` and fails when its report does not pass: a column
+    drifted (its values or its missing rate, after the multiple-testing correction), a
+    column is on one side only or changed type, or a column could not be tested.
+
+    Parameters
+    ----------
+    reference, current : table
+        Anything :func:`mlsentry.drift.compare` takes (pandas, polars, pyarrow, numpy,
+        dict of columns).
+    **compare_kwargs
+        Passed to :func:`mlsentry.drift.compare` (``tests``, ``alpha``, ``correction``,
+        ``columns``, ``drift_share``, ``thresholds``, ...).
+
+    Returns
+    -------
+    DriftReport
+        The report, when the check passed.
+
+    Raises
+    ------
+    AssertionError
+        The check failed. The message has one row per column that drifted or could not
+        be compared: status, test, statistic, raw and adjusted p-value, threshold (alpha
+        or the distance's), effect size, missing rates, note. ``.report`` holds the
+        report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlsentry.testing import assert_no_drift
+    >>> rng = np.random.default_rng(1)
+    >>> ref = {"x": rng.normal(size=500), "plan": rng.choice(["a", "b"], 500)}
+    >>> cur = {"x": rng.normal(size=500), "plan": rng.choice(["a", "b"], 500)}
+    >>> assert_no_drift(ref, cur, alpha=0.01).drifted
+    False
+    """
+    __tracebackhide__ = True
+    from .drift import compare
+
+    report = compare(reference, current, **compare_kwargs)
+    return _finish("assert_no_drift", report, "" if report.passed else _drift_table(report))
+
+
+# -- robustness ------------------------------------------------------------------------
+def _robust_headline(report: RobustnessReport) -> str:
+    bar = report.threshold
+    lows = [lo for lo, _ in report.robust_interval]
+    conf = f"{report.confidence:.0%}"
+    if report.passed:
+        return (
+            f"{report.title}: PASSED: robust accuracy meets {bar:g} at eps "
+            f"{', '.join(f'{e:g}' for e in report.eps)} (lowest lower {conf} bound "
+            f"{min(lows):.4f})"
+        )
+    below = [(e, lo) for e, lo in zip(report.eps, lows) if bar is None or lo < bar]
+    return f"{report.title}: FAILED: robust accuracy below {bar:g} at eps " + ", ".join(
+        f"{e:g} (lower {conf} bound {lo:.4f})" for e, lo in below
+    )
+
+
+def _robust_table(report: RobustnessReport) -> str:
+    bar = report.threshold
+    conf = f"{report.confidence:.0%}"
+    rows = [
+        [
+            f"{e:g}",
+            f"{acc:.4f}",
+            f"[{lo:.4f}, {hi:.4f}]",
+            f"{bar:g}",
+            "ok" if bar is not None and lo >= bar else "BELOW",
+        ]
+        for e, acc, (lo, hi) in zip(report.eps, report.robust_accuracy, report.robust_interval)
+    ]
+    lo, hi = report.clean_interval
+    lines = [
+        f"clean accuracy {report.clean_accuracy:.4f} [{lo:.4f}, {hi:.4f}] on "
+        f"{report.n_samples} samples; the bar applies to the lower end of the {conf} "
+        "Wilson interval",
+        _table(["eps", "robust accuracy", f"{conf} interval", "required", "verdict"], rows),
+        "",
+        _table(
+            ["attack", "eps", "fooled", "median L2", "median L-inf"],
+            [
+                [
+                    a.attack,
+                    "any" if a.eps is None else f"{a.eps:g}",
+                    f"{a.successes}/{a.attacked}",
+                    _num(a.median_l2),
+                    _num(a.median_linf),
+                ]
+                for a in report.attacks
+            ],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def assert_robust(
+    model: Any,
+    X: Any,
+    y: Any,
+    eps: Union[float, Sequence[float]] = 0.1,
+    *,
+    min_robust_accuracy: float,
+    **evaluate_kwargs: Any,
+) -> RobustnessReport:
+    """Asserts that ``model`` keeps a robust accuracy of at least ``min_robust_accuracy``
+    at every budget in ``eps``.
+
+    Runs :func:`mlsentry.robustness.evaluate` with ``threshold=min_robust_accuracy``. As
+    there, the bar applies to the lower end of the Wilson confidence interval of the
+    robust accuracy (``confidence``, 95 % by default), so a small sample cannot pass by
+    luck: 92 correct of 100 does not meet 0.9 (its lower bound is 0.85).
+
+    Parameters
+    ----------
+    model, X, y
+        As for :func:`mlsentry.robustness.evaluate`.
+    eps : float or sequence of float
+        The budgets; every one must meet the bar.
+    min_robust_accuracy : float
+        The bar, in [0, 1].
+    **evaluate_kwargs
+        Passed to :func:`mlsentry.robustness.evaluate` (``attacks``, ``norm``,
+        ``max_queries``, ``constraints``, ``seed``, ``confidence``, ...).
+
+    Returns
+    -------
+    RobustnessReport
+        The report, when the check passed.
+
+    Raises
+    ------
+    AssertionError
+        A budget missed the bar. The message gives the clean accuracy, then per budget
+        the robust accuracy, its interval, the bar and the verdict, then per attack how
+        many samples it fooled. ``.report`` holds the report.
+    InvalidInputError
+        ``min_robust_accuracy`` outside [0, 1], or ``threshold`` given (use
+        ``min_robust_accuracy``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlsentry.testing import assert_robust
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3)); w = np.array([1.0, -1.0, 0.5])
+    >>> y = (X @ w > 0).astype(int)
+    >>> def model(x):
+    ...     s = x @ w
+    ...     return np.stack([-s, s], axis=1)
+    >>> assert_robust(model, X, y, eps=0.001, min_robust_accuracy=0.9,
+    ...               attacks="noise", max_queries=20).robust_accuracy
+    [1.0]
+    """
+    __tracebackhide__ = True
+    if "threshold" in evaluate_kwargs:
+        raise InvalidInputError(
+            "threshold: assert_robust takes the bar as min_robust_accuracy, not threshold"
+        )
+    if (
+        isinstance(min_robust_accuracy, bool)
+        or not isinstance(min_robust_accuracy, (int, float))
+        or not 0 <= min_robust_accuracy <= 1
+    ):
+        raise InvalidInputError(
+            f"min_robust_accuracy: expected a robust accuracy in [0, 1], got "
+            f"{min_robust_accuracy!r}"
+        )
+    from .robustness import evaluate
+
+    report = evaluate(model, X, y, eps=eps, threshold=float(min_robust_accuracy), **evaluate_kwargs)
+    table = "" if report.passed else _robust_table(report)
+    return _finish("assert_robust", report, table, _robust_headline(report))
+
+
+# -- integrity -------------------------------------------------------------------------
+def _changes_table(report: VerifyReport) -> str:
+    rows: list[list[Any]] = [
+        [
+            "modified",
+            _show(m.path),
+            _digest(m.expected),
+            _digest(m.actual),
+            f"{'?' if m.expected_size is None else m.expected_size} -> {m.actual_size}",
+        ]
+        for m in report.modified
+    ]
+    rows += [["added", _show(p), "", "", ""] for p in report.added]
+    rows += [["removed", _show(p), "", "", ""] for p in report.removed]
+    return _table(["change", "path", "expected digest", "actual digest", "size (bytes)"], rows)
+
+
+def assert_integrity(
+    path: Any,
+    manifest_or_envelope: Union[Manifest, Any],
+    public_key: Any = None,
+) -> VerifyReport:
+    """Asserts that the file or folder ``path`` is exactly the one a manifest records.
+
+    Runs :func:`mlsentry.integrity.verify`. With a signed envelope and the signer's
+    ``public_key``, the signature is checked first.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder (or file) to check.
+    manifest_or_envelope : Manifest, Envelope or path
+        A :class:`~mlsentry.integrity.Manifest`, the path of a manifest JSON file, or a
+        signed envelope (an :class:`~mlsentry.integrity.Envelope`, or its path when
+        ``public_key`` is given).
+    public_key : PublicKey, optional
+        The signer's key, for an envelope.
+
+    Returns
+    -------
+    VerifyReport
+        The report, when nothing changed.
+
+    Raises
+    ------
+    AssertionError
+        Files were modified, added or removed (one row each: change, path, expected and
+        actual digest, sizes; ``.report`` holds the report), or the manifest or its
+        signature does not hold (a hand-edited manifest, a signature that does not
+        verify, a signed statement about other content: the message says which, and the
+        :class:`~mlsentry.errors.IntegrityError` is the ``__cause__``).
+    PathNotFoundError, FilePermissionError, UnsafePathError
+        ``path`` cannot be hashed safely (an error, not a difference).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import mlsentry as ms
+    >>> from mlsentry.testing import assert_integrity
+    >>> Path("release").mkdir()
+    >>> _ = Path("release/weights.bin").write_bytes(b"abc")
+    >>> m = ms.integrity.manifest("release")
+    >>> assert_integrity("release", m).files_checked
+    1
+    >>> _ = Path("release/extra.txt").write_bytes(b"!")
+    >>> assert_integrity("release", m)
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_integrity: Integrity verification: FAILED (0 modified, 1 added, ...)
+    change  path       expected digest  actual digest  size (bytes)
+    ------  ---------  ---------------  -------------  ------------
+    added   extra.txt
+    """
+    __tracebackhide__ = True
+    from .integrity import verify
+
+    try:
+        report = verify(path, manifest_or_envelope, public_key)
+    except FileChangedError:
+        raise  # a file changed while it was hashed: no verdict either way
+    except IntegrityError as e:
+        message = f"assert_integrity: {type(e).__name__}: {e}"
+        _record("assert_integrity", False, message, None)
+        raise AssertionError(message) from e
+    return _finish("assert_integrity", report, "" if report.passed else _changes_table(report))
+
+
+# -- scan ------------------------------------------------------------------------------
+def _findings_table(report: ScanReport) -> str:
+    rows = [
+        [
+            f.severity,
+            _show(f.file),
+            f.member or "",
+            "" if f.offset is None else str(f.offset),
+            f.global_name or "",
+            f.rule,
+            f.message,
+        ]
+        for f in report.findings
+        if f.severity != "info"
+    ]
+    return _table(["severity", "file", "member", "offset", "global", "rule", "message"], rows)
+
+
+def assert_safe_model(path: Any, policy: Any = None, **scan_kwargs: Any) -> ScanReport:
+    """Asserts that loading the model file(s) at ``path`` would run no one's code.
+
+    Runs :func:`mlsentry.scan.scan` and fails unless the scan is ``safe``: every opcode
+    of every pickle was read and no finding is above ``info``.
+
+    Parameters
+    ----------
+    path : path or list of paths
+        Files and folders.
+    policy : path or dict, optional
+        Extends the built-in policy (see :func:`mlsentry.scan.scan`), e.g.
+        ``{"allow": {"globals": ["mypkg.models.Net"]}}``.
+    **scan_kwargs
+        Passed to :func:`mlsentry.scan.scan` (``digests``, ``progress``).
+
+    Returns
+    -------
+    ScanReport
+        The report, when the files are safe.
+
+    Raises
+    ------
+    AssertionError
+        One row per finding above ``info`` (most serious first): severity, file, member
+        inside an archive, byte offset, global, rule and explanation. ``.report`` holds
+        the report.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from mlsentry.testing import assert_safe_model
+    >>> with open("weights.pkl", "wb") as fh:
+    ...     pickle.dump({"w": [1.0, 2.0]}, fh)
+    >>> assert_safe_model("weights.pkl").safe
+    True
+    >>> with open("evil.pkl", "wb") as fh:  # GLOBAL os system; never loaded here
+    ...     _ = fh.write(b"cos\\nsystem\\n(S'true'\\ntR.")
+    >>> assert_safe_model("evil.pkl")
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_safe_model: Model-file scan: NOT SAFE: 1 file(s), 1 dangerous, 0 unknown
+    severity ... global ... rule ...
+    ...
+    dangerous  evil.pkl ... os.system ...
+    """
+    __tracebackhide__ = True
+    from .scan import scan
+
+    report = scan(path, policy, **scan_kwargs)
+    return _finish("assert_safe_model", report, "" if report.passed else _findings_table(report))
