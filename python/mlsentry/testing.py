@@ -63,16 +63,21 @@ MAX_CELL = 60
 
 
 # -- text tables -----------------------------------------------------------------------
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
+def _cell(value: Any, keep_end: bool = False) -> str:
+    """A cell's text on one line, at most ``MAX_CELL`` characters: the end of a path is
+    kept (its file name), the start of anything else."""
+    text = ("" if value is None else str(value)).replace("\n", " ")
+    if len(text) <= MAX_CELL:
+        return text
+    return "..." + text[3 - MAX_CELL :] if keep_end else text[: MAX_CELL - 3] + "..."
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An aligned plain-text table of at most ``MAX_ROWS`` rows, then the count left out."""
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], paths: Sequence[str] = ()) -> str:
+    """An aligned plain-text table of at most ``MAX_ROWS`` rows, then the count left out.
+    Columns named in ``paths`` are shortened from the left."""
     limit = max(int(MAX_ROWS), 1)
-    shown = [[_cell(v) for v in row] for row in rows[:limit]]
+    ends = [h in paths for h in headers]
+    shown = [[_cell(v, e) for v, e in zip(row, ends)] for row in rows[:limit]]
     widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
@@ -390,7 +395,9 @@ def _changes_table(report: VerifyReport) -> str:
     ]
     rows += [["added", _show(p), "", "", ""] for p in report.added]
     rows += [["removed", _show(p), "", "", ""] for p in report.removed]
-    return _table(["change", "path", "expected digest", "actual digest", "size (bytes)"], rows)
+    return _table(
+        ["change", "path", "expected digest", "actual digest", "size (bytes)"], rows, ["path"]
+    )
 
 
 def assert_integrity(
@@ -478,7 +485,11 @@ def _findings_table(report: ScanReport) -> str:
         for f in report.findings
         if f.severity != "info"
     ]
-    return _table(["severity", "file", "member", "offset", "global", "rule", "message"], rows)
+    return _table(
+        ["severity", "file", "member", "offset", "global", "rule", "message"],
+        rows,
+        ["file", "member"],
+    )
 
 
 def assert_safe_model(path: Any, policy: Any = None, **scan_kwargs: Any) -> ScanReport:
@@ -522,7 +533,7 @@ def assert_safe_model(path: Any, policy: Any = None, **scan_kwargs: Any) -> Scan
     >>> assert_safe_model("evil.pkl")
     Traceback (most recent call last):
     ...
-    AssertionError: assert_safe_model: Model-file scan: NOT SAFE: 1 file(s), 1 dangerous, 0 unknown
+    AssertionError: assert_safe_model: Model-file scan: NOT SAFE: 1 file(s), 1 dangerous, ...
     severity ... global ... rule ...
     ...
     dangerous  evil.pkl ... os.system ...
