@@ -23,6 +23,7 @@ from kfp import compiler, dsl, local
 from sklearn.linear_model import LogisticRegression
 
 import mlsentry as ms
+from mlsentry import _kfp_steps as mkfp_steps
 from mlsentry import kfp as mkfp
 from mlsentry.errors import (
     InvalidInputError,
@@ -132,8 +133,8 @@ def test_drift_gate_pipeline_passes_on_clean_data_and_fails_on_drift(
     )
     metrics = run.outputs["Output"].metadata
     assert metrics["mlsentry.drift.passed"] == 1.0
-    assert metrics["mlsentry.drift.columns"] == 4.0
-    assert metrics["mlsentry.drift.drifted_columns"] == 0.0
+    assert metrics["mlsentry.drift.n_tested"] == 4.0
+    assert metrics["mlsentry.drift.n_drifted"] == 0.0
     capsys.readouterr()
 
     with pytest.raises(RuntimeError, match="mlsentry-drift-gate"):
@@ -177,6 +178,30 @@ def test_drift_gate_without_fail_returns_the_verdict(tmp_path):
         **_outputs(tmp_path),
     )
     assert passed is True
+
+
+def test_drift_gate_metrics_keep_the_most_severe_columns(tmp_path):
+    rng = np.random.default_rng(8)
+    ref = pd.DataFrame(rng.normal(size=(300, 14)), columns=[f"x{i}" for i in range(14)])
+    cur = pd.DataFrame(rng.normal(size=(300, 14)), columns=ref.columns)
+    cur["x13"] += 1.5
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    cur.to_csv(tmp_path / "cur.csv", index=False)
+    outs = _outputs(tmp_path)
+    HERE.drift_gate.python_func(
+        reference=dsl.Dataset(uri=str(tmp_path / "ref.csv")),
+        current=dsl.Dataset(uri=str(tmp_path / "cur.csv")),
+        fail=False,
+        **outs,
+    )
+    metrics = outs["metrics"].metadata
+    columns = [
+        k for k in metrics if k.startswith("mlsentry.drift.column.") and k.endswith(".drift")
+    ]
+    assert len(columns) == mkfp_steps.COLUMN_METRICS < 14
+    assert metrics["mlsentry.drift.column.x13.drift"] == 1.0  # the drifted one is kept
+    assert metrics["mlsentry.drift.n_tested"] == 14.0
+    assert len(json.loads(Path(outs["report"].path).read_text())["columns"]) == 14
 
 
 def test_drift_gate_fails_on_a_schema_change_without_drift(tmp_path):
@@ -226,8 +251,8 @@ def test_verify_pipeline_checks_the_signature_and_every_file(pipeline_root, tmp_
     )
 
     metrics = verify_pipeline(**args).outputs["Output"].metadata
-    assert metrics["mlsentry.integrity.passed"] == 1.0
-    assert metrics["mlsentry.integrity.files_checked"] == 1.0
+    assert metrics["mlsentry.verify.passed"] == 1.0
+    assert metrics["mlsentry.verify.files_checked"] == 1.0
     capsys.readouterr()
 
     (model / "model.joblib").write_bytes(b"swapped")
@@ -263,7 +288,7 @@ def test_verify_unsigned_manifest_and_model_signing_bundle(tmp_path):
     (model / "extra.txt").write_text("added later")
     passed, outs = _verify(tmp_path, model, bundle, key.public_key.to_pem())
     assert passed is False
-    assert outs["metrics"].metadata["mlsentry.integrity.added"] == 1.0
+    assert outs["metrics"].metadata["mlsentry.verify.n_added"] == 1.0
     assert json.loads(Path(outs["report"].path).read_text())["added"] == ["extra.txt"]
 
 
@@ -300,7 +325,7 @@ def test_scan_pipeline_passes_a_model_and_fails_on_a_dangerous_pickle(
     model = _model_folder(tmp_path / "model")
     metrics = scan_pipeline(model_uri=str(model)).outputs["Output"].metadata
     assert metrics["mlsentry.scan.safe"] == 1.0
-    assert metrics["mlsentry.scan.files"] == 1.0
+    assert metrics["mlsentry.scan.files_scanned"] == 1.0
     capsys.readouterr()
 
     _evil_pickle(model / "extra.pkl", tmp_path / "pwned")
@@ -343,16 +368,16 @@ def test_robustness_gate_measures_and_fails_under_the_threshold(tmp_path):
     passed, outs = _robustness(tmp_path, model, tmp_path / "test.parquet", threshold=0.0)
     assert passed is True
     metrics = outs["metrics"].metadata
-    assert set(metrics) == {
+    assert {
         "mlsentry.robustness.passed",
         "mlsentry.robustness.clean_accuracy",
-        "mlsentry.robustness.robust_accuracy@eps=0.05",
-        "mlsentry.robustness.robust_accuracy@eps=0.5",
-    }
+        "mlsentry.robustness.robust_accuracy.eps_0.05",
+        "mlsentry.robustness.robust_accuracy.eps_0.5",
+    } <= set(metrics)
     assert metrics["mlsentry.robustness.clean_accuracy"] > 0.9
     assert (
-        metrics["mlsentry.robustness.robust_accuracy@eps=0.5"]
-        < metrics["mlsentry.robustness.robust_accuracy@eps=0.05"]
+        metrics["mlsentry.robustness.robust_accuracy.eps_0.5"]
+        < metrics["mlsentry.robustness.robust_accuracy.eps_0.05"]
     )
     report = json.loads(Path(outs["report"].path).read_text())
     assert report["config"]["constraints"]["scale"] != [1.0, 1.0, 1.0]  # default scale="std"
@@ -387,7 +412,7 @@ def test_robustness_gate_never_loads_a_model_the_scan_refuses(tmp_path):
 
     passed, outs = _robustness(tmp_path, folder, tmp_path / "test.csv", fail=False)
     assert passed is False and not marker.exists()
-    assert outs["metrics"].metadata["mlsentry.scan.dangerous"] >= 1.0
+    assert outs["metrics"].metadata["mlsentry.scan.n_dangerous"] >= 1.0
     assert "os.mkdir" in Path(outs["html"].path).read_text()
 
 

@@ -19,8 +19,8 @@ from .report import Report
 
 __all__ = [
     "GateFailedError",
+    "COLUMN_METRICS",
     "drift_step",
-    "headline_metrics",
     "robustness_step",
     "scan_step",
     "verify_step",
@@ -35,52 +35,18 @@ class GateFailedError(MlsentryError):
         self.report = report
 
 
-def _bool(value: bool) -> float:
-    return 1.0 if value else 0.0
-
-
-def headline_metrics(report: Any) -> dict[str, float]:
-    """The few numbers a pipeline UI shows for a report, by stable names."""
-    schema = report.schema
-    if schema == "mlsentry/scan-report/v1":
-        return {
-            "mlsentry.scan.safe": _bool(report.safe),
-            "mlsentry.scan.files": float(len(report.files)),
-            "mlsentry.scan.dangerous": float(len(report.dangerous)),
-            "mlsentry.scan.unknown": float(len(report.unknown)),
-        }
-    if schema == "mlsentry/verify-report/v1":
-        return {
-            "mlsentry.integrity.passed": _bool(report.passed),
-            "mlsentry.integrity.files_checked": float(report.files_checked),
-            "mlsentry.integrity.added": float(len(report.added)),
-            "mlsentry.integrity.removed": float(len(report.removed)),
-            "mlsentry.integrity.modified": float(len(report.modified)),
-        }
-    if schema == "mlsentry/drift-report/v1":
-        return {
-            "mlsentry.drift.passed": _bool(report.passed),
-            "mlsentry.drift.share_drifted": float(report.drift_share),
-            "mlsentry.drift.drifted_columns": float(len(report.drifted_columns)),
-            "mlsentry.drift.columns": float(sum(c.tested for c in report.columns)),
-            "mlsentry.drift.schema_problems": float(len(report.schema_problems)),
-        }
-    if schema == "mlsentry/robustness-report/v1":
-        out = {
-            "mlsentry.robustness.passed": _bool(report.passed),
-            "mlsentry.robustness.clean_accuracy": float(report.clean_accuracy),
-        }
-        for e, acc in zip(report.eps, report.robust_accuracy):
-            out[f"mlsentry.robustness.robust_accuracy@eps={e:g}"] = float(acc)
-        return out
-    raise InvalidInputError(f"report: no headline metrics for schema {schema!r}")
+#: Per-column drift metrics kept in the Metrics output: the most severe columns only, so
+#: that the pipeline UI's table stays readable (the JSON report has every column).
+COLUMN_METRICS = 10
 
 
 def _finish(report: Any, metrics: Any, html: Any, report_out: Any, fail: bool) -> tuple:
     """Writes the outputs of a step (``metrics``, ``html``, ``report_out`` are kfp output
     artifacts: ``log_metric`` and ``path``), then raises when the check failed and
     ``fail`` is set, else prints the summary to the task log and returns ``(passed,)``."""
-    for name, value in headline_metrics(report).items():
+    from ._mlflow_names import report_metrics  # the names MLflow runs get too
+
+    for name, value in report_metrics(report, column_metrics=COLUMN_METRICS).items():
         metrics.log_metric(name, value)
     with open(html.path, "w", encoding="utf-8") as fh:
         fh.write(report.to_html())

@@ -1,8 +1,9 @@
 """Kubeflow Pipelines components: the checks of mlsentry as pipeline steps.
 
 Four ready components (kfp 2 lightweight Python components), each a gate: the check runs,
-its headline numbers go to an ``Output[Metrics]``, its page to an ``Output[HTML]`` and its
-full JSON report to an ``Output[Artifact]``; when the check fails the component raises
+its headline numbers go to an ``Output[Metrics]`` (under the names MLflow runs get,
+``mlsentry.drift.share_drifted`` and so on), its page to an ``Output[HTML]`` and its full
+JSON report to an ``Output[Artifact]``; when the check fails the component raises
 :class:`GateFailedError`, so the task fails and the pipeline stops there.
 
 ==================== ================================================ ======================
@@ -99,7 +100,8 @@ def mlsentry_scan_model(
     model : Artifact
         The model: a file or a folder (any artifact type, Model included).
     metrics : Metrics
-        mlsentry.scan.safe, .files, .dangerous and .unknown.
+        mlsentry.scan.passed, .safe, .n_dangerous, .n_unknown, .n_findings and
+        .files_scanned.
     html : HTML
         The scan report.
     report : Artifact
@@ -134,7 +136,8 @@ def mlsentry_verify_integrity(
         A manifest (``mlsentry.integrity.manifest(...).save(...)``), a DSSE envelope
         signing one (``mlsentry.integrity.sign``), or an OpenSSF Model Signing bundle.
     metrics : Metrics
-        mlsentry.integrity.passed, .files_checked, .added, .removed and .modified.
+        mlsentry.verify.passed, .ok, .n_added, .n_removed, .n_modified and
+        .files_checked.
     html : HTML
         The verification report.
     report : Artifact
@@ -176,8 +179,8 @@ def mlsentry_drift_gate(
     current : Dataset
         The data to check, in the same form.
     metrics : Metrics
-        mlsentry.drift.passed, .share_drifted, .drifted_columns, .columns and
-        .schema_problems.
+        mlsentry.drift.passed, .drifted, .share_drifted, .n_drifted, .n_tested, ... and
+        per column (the 10 most severe) .column.NAME.drift, .statistic, .effect, ...
     html : HTML
         The drift report, with a plot per column.
     report : Artifact
@@ -251,7 +254,8 @@ def mlsentry_robustness_gate(
     data : Dataset
         Labelled samples, CSV or Parquet: the features and a label column.
     metrics : Metrics
-        mlsentry.robustness.passed, .clean_accuracy and .robust_accuracy@eps=E per budget.
+        mlsentry.robustness.passed, .clean_accuracy, .robust_accuracy.eps_E and its
+        lower bound .robust_accuracy_lower.eps_E per budget, ...
     html : HTML
         The robustness report (or the scan report when the model was refused).
     report : Artifact
