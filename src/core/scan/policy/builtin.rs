@@ -58,6 +58,14 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "idlelib",
             "antigravity",
             "this",
+            "_osx_support",
+            "_aix_support",
+            "_bootsubprocess",
+            "msvcrt",
+            "curses",
+            "getpass",
+            "cgitb",
+            "cgi",
         ],
     ),
     (
@@ -125,6 +133,7 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "pickle",
             "_pickle",
             "pickletools",
+            "lib2to3",
             "dill",
             "cloudpickle",
             "shelve",
@@ -226,6 +235,22 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "mailbox",
             "mailcap",
             "netrc",
+            "_sqlite3",
+            "wave.open",
+            "aifc.open",
+            "sunau.open",
+            "zipapp",
+            "tabnanny",
+            "xml.etree.ElementTree.parse",
+            "xml.etree.ElementTree.iterparse",
+            "xml.dom.minidom.parse",
+            "xml.dom.pulldom.parse",
+            "xml.sax.parse",
+            "mimetypes.init",
+            "mimetypes.read_mime_types",
+            "smtpd",
+            "asynchat",
+            "asyncore",
             "uuid.getnode",
             "uuid._unix_getnode",
             "uuid._ifconfig_getnode",
@@ -287,6 +312,9 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "torch.utils.benchmark",
             "torch.utils.model_zoo",
             "torch.utils.checkpoint",
+            "torch.utils.bottleneck",
+            "torch.utils._config_module",
+            "torch.utils.collect_env",
             "torch.fx",
             "torch.export",
             "torch.compile",
@@ -461,6 +489,10 @@ pub(super) const CARVE_OUTS: &[&str] = &[
     "copyreg._reconstructor",
     "copyreg.__newobj__",
     "copyreg.__newobj_ex__",
+    // numpy 2's StringDType pickles through this one function of a private module whose
+    // other helpers build ctypes objects.
+    "numpy._core._internal._convert_to_stringdtype_kwargs",
+    "numpy.core._internal._convert_to_stringdtype_kwargs",
 ];
 
 /// `(module, names)`: plain data constructors, allowed exactly.
@@ -639,6 +671,52 @@ pub(super) const ALLOWED: &[(&str, &[&str])] = &[
         "numpy.random.bit_generator",
         &["SeedSequence", "SeedlessSeedSequence"],
     ),
+    ("numpy.ma", &["MaskedArray", "masked_array"]),
+    ("numpy.rec", &["recarray", "record"]),
+    ("numpy._core._internal", &["_convert_to_stringdtype_kwargs"]),
+    ("numpy.core._internal", &["_convert_to_stringdtype_kwargs"]),
+    (
+        "numpy.random.bit_generator",
+        &["__pyx_unpickle_SeedSequence"],
+    ),
+    ("numpy.dtypes", NUMPY_DTYPES),
+    ("pandas", &["NA", "NaT"]),
+    ("pandas._libs.missing", &["NA", "C_NA"]),
+    ("pandas._libs.internals", &["_unpickle_block"]),
+    (
+        "pandas._libs.tslibs.nattype",
+        &["_nat_unpickle", "__nat_unpickle", "NaT"],
+    ),
+    ("pandas._libs.tslibs.timedeltas", &["_timedelta_unpickle"]),
+    ("pandas._libs.tslibs.timestamps", &["_unpickle_timestamp"]),
+    ("pandas.core.indexes.base", &["_new_Index"]),
+    ("pandas.core.indexes.interval", &["_new_IntervalIndex"]),
+    ("pandas.core.indexes.timedeltas", &["_new_TimedeltaIndex"]),
+    ("pandas.core.indexes.datetimes", &["_new_DatetimeIndex"]),
+    ("pandas.core.indexes.period", &["_new_PeriodIndex"]),
+    (
+        "pandas.core.internals.blocks",
+        &["new_block", "new_block_2d"],
+    ),
+    (
+        "pyarrow.lib",
+        &["_restore_array", "py_buffer", "type_for_alias"],
+    ),
+    ("pytz", &["_p", "_UTC", "utc", "UTC"]),
+    ("dateutil.relativedelta", &["relativedelta"]),
+    ("dateutil.tz.tz", &["tzutc", "tzoffset"]),
+    ("zoneinfo", &["ZoneInfo", "ZoneInfo._unpickle"]),
+    ("zoneinfo._zoneinfo", &["ZoneInfo", "ZoneInfo._unpickle"]),
+    ("scipy.interpolate._bsplines", &["BSpline"]),
+    ("scipy._lib.array_api_compat.numpy._aliases", &["asarray"]),
+    ("sklearn.metrics._dist_metrics", &["newObj"]),
+    ("sklearn.neighbors._ball_tree", &["newObj"]),
+    ("sklearn.neighbors._kd_tree", &["newObj"]),
+    ("sklearn.neighbors._binary_tree", &["newObj"]),
+    // scikit-learn < 1.6 built its Cython losses with `__module__ == "_loss"`, so its
+    // pickles import them from a top-level `_loss` (which sklearn puts in sys.modules).
+    ("_loss", SKLEARN_CY_LOSSES),
+    ("sklearn._loss._loss", SKLEARN_CY_LOSSES),
     (
         "torch._utils",
         &[
@@ -768,6 +846,97 @@ pub(super) const ALLOWED: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// numpy's DType classes (`numpy.dtypes`, numpy >= 1.25).
+const NUMPY_DTYPES: &[&str] = &[
+    "BoolDType",
+    "Int8DType",
+    "ByteDType",
+    "UInt8DType",
+    "UByteDType",
+    "Int16DType",
+    "ShortDType",
+    "UInt16DType",
+    "UShortDType",
+    "Int32DType",
+    "IntDType",
+    "UInt32DType",
+    "UIntDType",
+    "Int64DType",
+    "LongDType",
+    "UInt64DType",
+    "ULongDType",
+    "LongLongDType",
+    "ULongLongDType",
+    "Float16DType",
+    "Float32DType",
+    "Float64DType",
+    "LongDoubleDType",
+    "Complex64DType",
+    "Complex128DType",
+    "CLongDoubleDType",
+    "ObjectDType",
+    "BytesDType",
+    "StrDType",
+    "VoidDType",
+    "DateTime64DType",
+    "TimeDelta64DType",
+    "StringDType",
+];
+
+/// scikit-learn's Cython loss classes and their Cython pickle helpers.
+const SKLEARN_CY_LOSSES: &[&str] = &[
+    "CyAbsoluteError",
+    "CyExponentialLoss",
+    "CyHalfBinomialLoss",
+    "CyHalfGammaLoss",
+    "CyHalfMultinomialLoss",
+    "CyHalfPoissonLoss",
+    "CyHalfSquaredError",
+    "CyHalfTweedieLoss",
+    "CyHalfTweedieLossIdentity",
+    "CyHuberLoss",
+    "CyPinballLoss",
+    "__pyx_unpickle_CyAbsoluteError",
+    "__pyx_unpickle_CyExponentialLoss",
+    "__pyx_unpickle_CyHalfBinomialLoss",
+    "__pyx_unpickle_CyHalfGammaLoss",
+    "__pyx_unpickle_CyHalfMultinomialLoss",
+    "__pyx_unpickle_CyHalfPoissonLoss",
+    "__pyx_unpickle_CyHalfSquaredError",
+    "__pyx_unpickle_CyHalfTweedieLoss",
+    "__pyx_unpickle_CyHalfTweedieLossIdentity",
+    "__pyx_unpickle_CyHuberLoss",
+    "__pyx_unpickle_CyPinballLoss",
+];
+
+/// numpy's ufuncs (numpy 1.26 and 2.x): element-wise arithmetic, nothing else. Pickles
+/// name them under `numpy` (numpy 2) or `numpy.core._multiarray_umath` (numpy 1).
+pub(super) const NUMPY_UFUNC_MODULES: &[&str] = &[
+    "numpy",
+    "numpy.core._multiarray_umath",
+    "numpy._core._multiarray_umath",
+    "numpy.core.umath",
+    "numpy._core.umath",
+];
+
+#[rustfmt::skip]
+pub(super) const NUMPY_UFUNCS: &[&str] = &[
+    "abs", "absolute", "acos", "acosh", "add", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_count", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+    "bitwise_right_shift", "bitwise_xor", "cbrt", "ceil", "conj", "conjugate", "copysign",
+    "cos", "cosh", "deg2rad", "degrees", "divide", "divmod", "equal", "exp", "exp2", "expm1",
+    "fabs", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "frexp", "gcd",
+    "greater", "greater_equal", "heaviside", "hypot", "invert", "isfinite", "isinf", "isnan",
+    "isnat", "lcm", "ldexp", "left_shift", "less", "less_equal", "log", "log10", "log1p",
+    "log2", "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "matmul", "matvec", "maximum", "minimum", "mod", "modf", "multiply",
+    "negative", "nextafter", "not_equal", "positive", "pow", "power", "rad2deg", "radians",
+    "reciprocal", "remainder", "right_shift", "rint", "sign", "signbit", "sin", "sinh",
+    "spacing", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "trunc", "vecdot",
+    "vecmat",
+];
+
 /// Sparse formats of `scipy.sparse`; each has `<fmt>_matrix` and `<fmt>_array` classes in
 /// `scipy.sparse._<fmt>` (scipy >= 1.8), `scipy.sparse.<fmt>` (older) and `scipy.sparse`.
 pub(super) const SCIPY_SPARSE_FORMATS: &[&str] = &["csr", "csc", "coo", "lil", "dok", "dia", "bsr"];
@@ -778,6 +947,8 @@ pub(super) struct ClassFamily {
     pub root: &'static str,
     /// Subtrees of the root where the rule does not apply.
     pub excluded: &'static [&'static str],
+    /// Also allow Cython's `__pyx_unpickle_<Class>` helpers of the family's modules.
+    pub cython_helpers: bool,
 }
 
 pub(super) const CLASS_FAMILIES: &[ClassFamily] = &[
@@ -790,13 +961,106 @@ pub(super) const CLASS_FAMILIES: &[ClassFamily] = &[
             "sklearn.utils.estimator_checks",
             "sklearn.utils.parallel",
             "sklearn.utils._joblib",
+            "sklearn.utils._show_versions",
             "sklearn.experimental",
+            "sklearn.conftest",
+            "sklearn.callback._transport",
         ],
+        cython_helpers: true,
+    },
+    ClassFamily {
+        root: "pandas",
+        excluded: &[
+            "pandas.io",
+            "pandas.core.computation",
+            "pandas.testing",
+            "pandas._testing",
+            "pandas.plotting",
+            "pandas.util",
+            "pandas.compat",
+            "pandas._config",
+            "pandas.core.config_init",
+            "pandas.conftest",
+        ],
+        cython_helpers: true,
     },
     ClassFamily {
         root: "torch.nn.modules",
         excluded: &[],
+        cython_helpers: false,
     },
+];
+
+/// Class names that family modules import from elsewhere and that are not data: the class
+/// rule refuses them wherever they appear. The first list is dangerous, the second only
+/// unknown (harmless to construct, but nothing a model needs).
+pub(super) const FAMILY_DANGEROUS_NAMES: &[(&str, &[&str])] = &[
+    (
+        THREADS,
+        &[
+            "Parallel",
+            "Memory",
+            "Thread",
+            "Timer",
+            "Pool",
+            "ThreadPool",
+            "Process",
+            "ThreadPoolExecutor",
+            "ProcessPoolExecutor",
+            "Executor",
+        ],
+    ),
+    (PROCESS, &["Popen", "CompletedProcess"]),
+    (
+        FILES_NETWORK,
+        &[
+            "Client",
+            "Listener",
+            "Connection",
+            "ZipFile",
+            "TarFile",
+            "GzipFile",
+            "TemporaryDirectory",
+            "TemporaryFile",
+            "NamedTemporaryFile",
+            "SpooledTemporaryFile",
+            "FileIO",
+            "HDFStore",
+            "ExcelFile",
+            "ExcelWriter",
+            "DataFrameRenderer",
+        ],
+    ),
+    (
+        CODE_OBJECT,
+        &[
+            "MethodType",
+            "FunctionType",
+            "LambdaType",
+            "CodeType",
+            "ModuleType",
+            "CDLL",
+            "PyDLL",
+        ],
+    ),
+    (NESTED_LOADER, &["Unpickler", "Pickler", "Loader"]),
+];
+
+pub(super) const FAMILY_UNKNOWN_NAMES: &[&str] = &[
+    "ABCMeta",
+    "NamedTuple",
+    "Protocol",
+    "Queue",
+    "SimpleQueue",
+    "Progress",
+    "StringIO",
+    "BytesIO",
+    "TextIOWrapper",
+    "GenericAlias",
+    "PathLike",
+    "Enum",
+    "SkipTest",
+    "DoctestItem",
 ];
 
 /// Attribute names that, met inside a dotted name, walk to a dangerous module however the
