@@ -15,6 +15,9 @@
 //! silent pass and never a crash.
 
 pub mod container;
+pub mod policy;
+
+pub use policy::{Format, Policy, Verdict};
 
 use std::fmt;
 
