@@ -331,9 +331,13 @@ def test_scan_pipeline_passes_a_model_and_fails_on_a_dangerous_pickle(
     _evil_pickle(model / "extra.pkl", tmp_path / "pwned")
     with pytest.raises(RuntimeError, match="mlsentry-scan-model"):
         scan_pipeline(model_uri=str(model))
-    log = capsys.readouterr().out
-    assert "GateFailedError: Model-file scan: NOT SAFE" in log
-    assert "os.mkdir" in log
+    assert "GateFailedError: Model-file scan: NOT SAFE" in capsys.readouterr().out
+    report = json.loads(
+        (sorted(pipeline_root.glob("*/mlsentry-scan-model"))[-1] / "report").read_text()
+    )
+    assert [f["global_name"] for f in report["findings"] if f["severity"] == "dangerous"] == [
+        "os.mkdir"
+    ]
     assert not (tmp_path / "pwned").exists()
 
 
