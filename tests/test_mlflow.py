@@ -307,6 +307,8 @@ def test_scan_report_metrics(store, msm, tmp_path):
 
 
 def test_log_report_bad_arguments(store, msm):
+    from mlflow.exceptions import MlflowException
+
     report = drift_report()
     with start_run(store) as run:
         with pytest.raises(InvalidTypeError, match="report"):
@@ -319,6 +321,8 @@ def test_log_report_bad_arguments(store, msm):
             msm.log_report(report, column_metrics=-1)
         with pytest.raises(InvalidTypeError, match="run_id"):
             msm.log_report(report, run_id=5)
+        with pytest.raises(MlflowException, match="not found"):
+            msm.log_report(report, run_id="0" * 32)
     assert store.client.get_run(run.info.run_id).data.metrics == {}
 
 
