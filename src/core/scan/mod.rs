@@ -15,8 +15,10 @@
 //! silent pass and never a crash.
 
 pub mod container;
+pub mod pickle;
 pub mod policy;
 
+pub use pickle::{scan_pickles, scan_stream, GlobalUse, NamedBy, PickleScan};
 pub use policy::{Format, Policy, Verdict};
 
 use std::fmt;
