@@ -146,6 +146,15 @@ impl Policy {
                 policy.vetted.insert(format!("{module}.{name}").into());
             }
         }
+        for module in ["torch", "torch.cuda"] {
+            for element in builtin::TORCH_LEGACY_TYPES {
+                for kind in ["Storage", "Tensor"] {
+                    policy
+                        .vetted
+                        .insert(format!("{module}.{element}{kind}").into());
+                }
+            }
+        }
         for fmt in builtin::SCIPY_SPARSE_FORMATS {
             for kind in ["matrix", "array"] {
                 for module in [

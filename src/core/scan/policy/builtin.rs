@@ -150,6 +150,14 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "numpy.loadtxt",
             "numpy.genfromtxt",
             "numpy.fromfile",
+            "numpy.fromregex",
+            "numpy.recfromtxt",
+            "numpy.recfromcsv",
+            "numpy.save",
+            "numpy.savez",
+            "numpy.savez_compressed",
+            "numpy.savetxt",
+            "numpy.DataSource",
             "numpy.lib.npyio",
             "numpy.lib._npyio_impl",
             "numpy.lib.format",
@@ -210,7 +218,10 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "bz2.BZ2File",
             "lzma.open",
             "lzma.LZMAFile",
-            "logging",
+            "logging.config",
+            "logging.handlers",
+            "logging.FileHandler",
+            "logging.basicConfig",
             "socket",
             "_socket",
             "ssl",
@@ -295,7 +306,6 @@ pub(super) const DANGEROUS_TREES: &[(&str, &[&str])] = &[
             "numpy.compat",
             "numpy.ma.testutils",
             "numpy._utils",
-            "numpy.random._pickle.BitGenerators",
         ],
     ),
     (
@@ -489,6 +499,8 @@ pub(super) const CARVE_OUTS: &[&str] = &[
     "copyreg._reconstructor",
     "copyreg.__newobj__",
     "copyreg.__newobj_ex__",
+    // A plain attribute bag.
+    "types.SimpleNamespace",
     // numpy 2's StringDType pickles through this one function of a private module whose
     // other helpers build ctypes objects.
     "numpy._core._internal._convert_to_stringdtype_kwargs",
@@ -573,6 +585,7 @@ pub(super) const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("re", &["_compile"]),
+    ("types", &["SimpleNamespace"]),
     ("_codecs", &["encode"]),
     (
         "copyreg",
@@ -739,7 +752,15 @@ pub(super) const ALLOWED: &[(&str, &[&str])] = &[
         "torch._tensor",
         &["_rebuild_from_type", "_rebuild_from_type_v2"],
     ),
-    ("torch.nn.parameter", &["Parameter", "Buffer"]),
+    (
+        "torch.nn.parameter",
+        &[
+            "Parameter",
+            "Buffer",
+            "UninitializedParameter",
+            "UninitializedBuffer",
+        ],
+    ),
     (
         "torch.storage",
         &[
@@ -826,8 +847,30 @@ pub(super) const ALLOWED: &[(&str, &[&str])] = &[
             "per_tensor_symmetric",
             "per_channel_symmetric",
             "per_channel_affine_float_qparams",
+            "uint1",
+            "uint2",
+            "uint3",
+            "uint4",
+            "uint5",
+            "uint6",
+            "uint7",
+            "int1",
+            "int2",
+            "int3",
+            "int4",
+            "int5",
+            "int6",
+            "int7",
+            "bits1x8",
+            "bits2x4",
+            "bits4x2",
+            "bits8",
+            "bits16",
+            "float8_e8m0fnu",
+            "float4_e2m1fn_x2",
         ],
     ),
+    ("torch._tensor", &["Tensor"]),
     (
         "joblib.numpy_pickle",
         &["NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper"],
@@ -937,6 +980,29 @@ pub(super) const NUMPY_UFUNCS: &[&str] = &[
     "vecmat",
 ];
 
+/// Element types of torch's legacy typed storages and tensor types: `torch.<T>Storage`,
+/// `torch.<T>Tensor` and their `torch.cuda` twins (torch's `_storage_classes` and
+/// `_tensor_classes`, which its `weights_only` unpickler allows).
+pub(super) const TORCH_LEGACY_TYPES: &[&str] = &[
+    "Double",
+    "Float",
+    "Half",
+    "BFloat16",
+    "Long",
+    "Int",
+    "Short",
+    "Char",
+    "Byte",
+    "Bool",
+    "ComplexDouble",
+    "ComplexFloat",
+    "QUInt8",
+    "QInt8",
+    "QInt32",
+    "QUInt4x2",
+    "QUInt2x4",
+];
+
 /// Sparse formats of `scipy.sparse`; each has `<fmt>_matrix` and `<fmt>_array` classes in
 /// `scipy.sparse._<fmt>` (scipy >= 1.8), `scipy.sparse.<fmt>` (older) and `scipy.sparse`.
 pub(super) const SCIPY_SPARSE_FORMATS: &[&str] = &["csr", "csc", "coo", "lil", "dok", "dia", "bsr"];
@@ -1029,6 +1095,12 @@ pub(super) const FAMILY_DANGEROUS_NAMES: &[(&str, &[&str])] = &[
             "ExcelFile",
             "ExcelWriter",
             "DataFrameRenderer",
+            "JsonReader",
+            "SASReader",
+            "StataReader",
+            "XportReader",
+            "SAS7BDATReader",
+            "TextFileReader",
         ],
     ),
     (

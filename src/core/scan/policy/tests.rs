@@ -107,6 +107,8 @@ fn each_dangerous_category() {
         // code objects
         ("marshal", "loads"),
         ("types", "FunctionType"),
+        ("types", "CodeType"),
+        ("types", "SimpleNamespace.__init__"),
         ("code", "interact"),
         ("codeop", "compile_command"),
         ("pdb", "run"),
@@ -197,6 +199,8 @@ fn a_module_rule_covers_its_submodules() {
         ("importlib.machinery", "SourceFileLoader"),
         ("multiprocessing.connection", "Client"),
         ("logging.config", "listen"),
+        ("logging", "FileHandler"),
+        ("logging.handlers", "SocketHandler"),
         ("http.server", "HTTPServer"),
         ("xmlrpc.client", "ServerProxy"),
         ("concurrent.futures.process", "ProcessPoolExecutor"),
@@ -364,6 +368,7 @@ fn each_allowed_family() {
         ("pathlib", "PosixPath"),
         ("pathlib", "PureWindowsPath"),
         ("re", "_compile"),
+        ("types", "SimpleNamespace"),
         ("_codecs", "encode"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
@@ -400,6 +405,9 @@ fn each_allowed_family() {
         ("torch._utils", "_rebuild_parameter"),
         ("torch", "FloatStorage"),
         ("torch", "BFloat16Storage"),
+        ("torch.cuda", "HalfStorage"),
+        ("torch", "LongTensor"),
+        ("torch", "uint4"),
         ("torch.storage", "UntypedStorage"),
         ("torch", "Size"),
         ("torch", "float16"),
@@ -443,6 +451,8 @@ fn the_class_rule_and_its_limits() {
     assert_dangerous(&policy, "sklearn.utils._available_if", "MethodType");
     assert_dangerous(&policy, "pandas", "HDFStore");
     assert_dangerous(&policy, "pandas", "ExcelWriter");
+    assert_dangerous(&policy, "pandas.api.typing", "JsonReader");
+    assert_dangerous(&policy, "pandas.api.typing", "StataReader");
     assert_unknown(&policy, "pandas.core.frame", "StringIO");
     assert_unknown(&policy, "sklearn.base", "ABCMeta");
     // Excluded subtrees.

@@ -33,6 +33,7 @@ import pathlib
 import pickle
 import re
 import sys
+import types
 import uuid
 import warnings
 import zoneinfo
@@ -131,6 +132,7 @@ def stdlib_objects() -> list:
         pathlib.Path("relative/file.txt"),
         re.compile(r"a+b", re.IGNORECASE),
         array.array("d", [1.0, 2.0]),
+        types.SimpleNamespace(a=1, b=[2]),
         *optional_timezones(),
     ]
 
