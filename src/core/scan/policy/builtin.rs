@@ -1024,6 +1024,7 @@ pub(super) const CLASS_FAMILIES: &[ClassFamily] = &[
             "sklearn.datasets",
             "sklearn.externals",
             "sklearn.utils._testing",
+            "sklearn.utils._test_common",
             "sklearn.utils.estimator_checks",
             "sklearn.utils.parallel",
             "sklearn.utils._joblib",

@@ -461,6 +461,11 @@ fn the_class_rule_and_its_limits() {
     assert_dangerous(&policy, "pandas.io.pytables", "HDFStore");
     assert_unknown(&policy, "pandas.util._decorators", "Appender");
     assert_unknown(&policy, "sklearn.experimental", "Thing");
+    assert_unknown(
+        &policy,
+        "sklearn.utils._test_common.instance_generator",
+        "Helper",
+    );
 }
 
 #[test]
