@@ -720,3 +720,56 @@ fn classify_is_fast() {
         per_call * 1e6
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+    /// Any strings (dots, dunders, non-ASCII, empty segments) get a verdict without a
+    /// panic, and the same verdict every time.
+    #[test]
+    fn any_global_gets_a_verdict(
+        module in "[a-zA-Z_.é\u{1F600}]{0,24}",
+        name in "[a-zA-Z_.é\u{1F600}]{0,24}",
+    ) {
+        let policy = Policy::new();
+        let verdict = policy.classify(&module, &name);
+        proptest::prop_assert_eq!(&verdict, &policy.classify(&module, &name));
+        let path = format!("{module}.{name}");
+        let _ = policy.classify_path(&path);
+        if let Verdict::Dangerous(reason) = verdict {
+            proptest::prop_assert!(!reason.is_empty() && !reason.contains('\n'));
+        }
+    }
+
+    /// Any text is a policy file or an error, never a panic; an error adds nothing.
+    #[test]
+    fn any_text_is_a_policy_file_or_an_error(text in "\\PC{0,80}", json in proptest::bool::ANY) {
+        let mut policy = Policy::new();
+        let format = if json { Format::Json } else { Format::Toml };
+        if policy.extend_from_str(&text, format).is_err() {
+            proptest::prop_assert_eq!(policy.allowed_exact.len() + policy.allowed_under.len(), 0);
+        }
+    }
+
+    /// Files of random patterns: each is added or the whole file refused, and no added
+    /// allow pattern ever makes a built-in dangerous global allowed.
+    #[test]
+    fn random_patterns_never_allow_dangerous_globals(
+        allow in proptest::collection::vec("[a-z_.*]{0,14}", 0..6),
+        dangerous in proptest::collection::vec("[a-z_.*]{0,14}", 0..3),
+    ) {
+        let text = format!("[allow]\nglobals = {allow:?}\n[dangerous]\nglobals = {dangerous:?}\n");
+        let mut policy = Policy::new();
+        let before = policy.allowed_exact.len() + policy.allowed_under.len();
+        match policy.extend_from_str(&text, Format::Toml) {
+            Ok(()) => {
+                for (module, name) in [("os", "system"), ("builtins", "eval"), ("pickle", "loads"),
+                                       ("numpy", "load"), ("torch", "load"), ("sys", "modules")] {
+                    proptest::prop_assert!(reason(&policy.classify(module, name)).is_some());
+                }
+            }
+            Err(_) => proptest::prop_assert_eq!(
+                policy.allowed_exact.len() + policy.allowed_under.len(), before),
+        }
+    }
+}
