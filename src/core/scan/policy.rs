@@ -6,34 +6,49 @@
 //! the unpickler's `find_class`; `name` may be dotted (protocol 4 qualnames), and the
 //! unpickler then walks the attributes one by one. The checks, in order:
 //!
-//! 1. Python 2 names are mapped as Python 3's unpickler maps them (`__builtin__` →
-//!    `builtins`, `copy_reg` → `copyreg`, `commands` → `subprocess`, ...); the mapped
-//!    global is classified, and the original too when it names a real Python 3 module
-//!    (`dbm`): the more severe verdict stands.
-//! 2. Dangerous rules: a module rule covers the module and everything below it; a few
-//!    rules cover only what is below a class (the file-system methods of `pathlib.Path`).
-//!    `copyreg._reconstructor`, `__newobj__` and `__newobj_ex__` are the only exceptions
-//!    carved out of a dangerous module.
-//! 3. The built-in exact allow-list (paths checked one by one by hand).
+//! 1. Python 2 names are mapped as Python 3's unpickler maps them for protocols 0-2
+//!    (`__builtin__` → `builtins`, `copy_reg` → `copyreg`, `commands` → `subprocess`, ...)
+//!    and the mapped global is classified; a dangerous rule on the original still stands,
+//!    since protocols 3+ import it as written (`dbm.open`, `socket.fromfd`).
+//! 2. Dangerous rules: a module rule covers the module and everything below it (`os` covers
+//!    `os.path.join`); a few rules cover only what is below a class (the file-system
+//!    methods of `pathlib.Path`). Carved out of dangerous modules: `copyreg._reconstructor`,
+//!    `__newobj__`, `__newobj_ex__` (how protocols 0-2 rebuild objects),
+//!    `types.SimpleNamespace` and numpy's StringDType helper.
+//! 3. The built-in exact allow-list (paths checked one by one).
 //! 4. Attribute walks: in the dotted `name`, any attribute that is a dunder (`__globals__`,
 //!    `__class__`, ...) or is named like a dangerous module (`os`, `_sys`, `builtins`,
-//!    `importlib`, `pickle`, ...) is `Dangerous`: that is how `torch.serialization` +
-//!    `os.system` reaches `os.system`. The module part is imported, never walked
-//!    (`__import__("a.os")` fails unless `a.os` is a real submodule), so it is not checked.
-//! 5. Allow rules from policy files (exact paths and `prefix.*`), then the class rule:
-//!    inside a family (`sklearn`, `torch.nn.modules`) outside its excluded subtrees, a
-//!    one-segment name that is a class name (`CamelCase`, optionally with leading
-//!    underscores) in a module path of lower-case segments is allowed, and so are the Cython
-//!    pickle helpers `__pyx_unpickle_*` of `sklearn` extension types. Why: scikit-learn
-//!    estimators, their fitted helper objects and torch layers are classes whose
-//!    construction and `__setstate__` only store data; running anything needs a method
-//!    call, which a pickle can only name through a dotted walk (one segment is required)
-//!    or a function, and functions (lower-case) stay `Unknown` unless listed.
+//!    `importlib`, `pickle`, ...; leading underscores ignored) is `Dangerous`: that is how
+//!    `torch.serialization` + `os.system` reaches `os.system`. The module part is imported,
+//!    never walked (`__import__("a.os")` fails unless `a.os` is a real submodule), so
+//!    `classify` does not check it; `classify_path`, which cannot tell the two apart, checks
+//!    every segment after the first.
+//! 5. Names that the class families' modules import from elsewhere and that are not data
+//!    (`Parallel`, `Thread`, `Client`, `HDFStore`, `MethodType`, ...) are `Dangerous`
+//!    there, over policy files too. Then allow rules from policy files (exact paths and
+//!    `prefix.*`), then the class rule: inside a family (`sklearn`, `pandas`,
+//!    `torch.nn.modules`) outside its excluded subtrees (data set fetchers, I/O, testing,
+//!    `eval`, vendored code), a one-segment class name (`CamelCase` or an acronym such as
+//!    `PCA`, optionally after leading underscores; not `CONSTANT_NAMES`) in a module path of
+//!    lower-case segments, no `tests` among them, is allowed, and so are Cython's
+//!    `__pyx_unpickle_<Class>` helpers in `sklearn` and `pandas`. Why: estimators, their
+//!    fitted helpers, pandas containers and torch layers are classes whose construction and
+//!    `__setstate__` only store data (scikit-learn's `__init__` only stores parameters by
+//!    convention); running anything needs a method call, which a pickle can only name
+//!    through a dotted walk (one segment is required here) or a function, and functions
+//!    (lower-case) stay `Unknown` unless listed. The names refused in step 5 come from
+//!    listing every class-named attribute of every module of scikit-learn 1.9 and pandas 3.1
+//!    whose object is defined outside the family or in an excluded subtree.
 //! 6. Anything else is `Unknown`.
 //!
 //! `collections.namedtuple` is `Unknown`: it builds a class from strings (an instance of a
 //! named tuple names its own class, never `namedtuple`). Builtin exceptions are `Unknown`
 //! too: constructing one is harmless, but models do not hold them.
+//!
+//! Policy files may not allow what a built-in dangerous rule covers (`os.system`,
+//! `numpy.*`, `__builtin__.*`, `pathlib.Path.*`), nor a dunder attribute; such a file is
+//! refused whole. A prefix a file allows may hold the file's own dangerous patterns: they
+//! win when classifying.
 
 mod builtin;
 mod compat;
@@ -144,6 +159,15 @@ impl Policy {
         for module in builtin::NUMPY_UFUNC_MODULES {
             for name in builtin::NUMPY_UFUNCS {
                 policy.vetted.insert(format!("{module}.{name}").into());
+            }
+        }
+        for module in ["torch", "torch.cuda"] {
+            for element in builtin::TORCH_LEGACY_TYPES {
+                for kind in ["Storage", "Tensor"] {
+                    policy
+                        .vetted
+                        .insert(format!("{module}.{element}{kind}").into());
+                }
             }
         }
         for fmt in builtin::SCIPY_SPARSE_FORMATS {

@@ -107,6 +107,8 @@ fn each_dangerous_category() {
         // code objects
         ("marshal", "loads"),
         ("types", "FunctionType"),
+        ("types", "CodeType"),
+        ("types", "SimpleNamespace.__init__"),
         ("code", "interact"),
         ("codeop", "compile_command"),
         ("pdb", "run"),
@@ -197,6 +199,8 @@ fn a_module_rule_covers_its_submodules() {
         ("importlib.machinery", "SourceFileLoader"),
         ("multiprocessing.connection", "Client"),
         ("logging.config", "listen"),
+        ("logging", "FileHandler"),
+        ("logging.handlers", "SocketHandler"),
         ("http.server", "HTTPServer"),
         ("xmlrpc.client", "ServerProxy"),
         ("concurrent.futures.process", "ProcessPoolExecutor"),
@@ -364,6 +368,7 @@ fn each_allowed_family() {
         ("pathlib", "PosixPath"),
         ("pathlib", "PureWindowsPath"),
         ("re", "_compile"),
+        ("types", "SimpleNamespace"),
         ("_codecs", "encode"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
@@ -400,6 +405,9 @@ fn each_allowed_family() {
         ("torch._utils", "_rebuild_parameter"),
         ("torch", "FloatStorage"),
         ("torch", "BFloat16Storage"),
+        ("torch.cuda", "HalfStorage"),
+        ("torch", "LongTensor"),
+        ("torch", "uint4"),
         ("torch.storage", "UntypedStorage"),
         ("torch", "Size"),
         ("torch", "float16"),
@@ -443,6 +451,8 @@ fn the_class_rule_and_its_limits() {
     assert_dangerous(&policy, "sklearn.utils._available_if", "MethodType");
     assert_dangerous(&policy, "pandas", "HDFStore");
     assert_dangerous(&policy, "pandas", "ExcelWriter");
+    assert_dangerous(&policy, "pandas.api.typing", "JsonReader");
+    assert_dangerous(&policy, "pandas.api.typing", "StataReader");
     assert_unknown(&policy, "pandas.core.frame", "StringIO");
     assert_unknown(&policy, "sklearn.base", "ABCMeta");
     // Excluded subtrees.
@@ -451,6 +461,11 @@ fn the_class_rule_and_its_limits() {
     assert_dangerous(&policy, "pandas.io.pytables", "HDFStore");
     assert_unknown(&policy, "pandas.util._decorators", "Appender");
     assert_unknown(&policy, "sklearn.experimental", "Thing");
+    assert_unknown(
+        &policy,
+        "sklearn.utils._test_common.instance_generator",
+        "Helper",
+    );
 }
 
 #[test]
@@ -704,4 +719,57 @@ fn classify_is_fast() {
         "classify: {:.3} µs per call over {calls} calls",
         per_call * 1e6
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+    /// Any strings (dots, dunders, non-ASCII, empty segments) get a verdict without a
+    /// panic, and the same verdict every time.
+    #[test]
+    fn any_global_gets_a_verdict(
+        module in "[a-zA-Z_.é\u{1F600}]{0,24}",
+        name in "[a-zA-Z_.é\u{1F600}]{0,24}",
+    ) {
+        let policy = Policy::new();
+        let verdict = policy.classify(&module, &name);
+        proptest::prop_assert_eq!(&verdict, &policy.classify(&module, &name));
+        let path = format!("{module}.{name}");
+        let _ = policy.classify_path(&path);
+        if let Verdict::Dangerous(reason) = verdict {
+            proptest::prop_assert!(!reason.is_empty() && !reason.contains('\n'));
+        }
+    }
+
+    /// Any text is a policy file or an error, never a panic; an error adds nothing.
+    #[test]
+    fn any_text_is_a_policy_file_or_an_error(text in "\\PC{0,80}", json in proptest::bool::ANY) {
+        let mut policy = Policy::new();
+        let format = if json { Format::Json } else { Format::Toml };
+        if policy.extend_from_str(&text, format).is_err() {
+            proptest::prop_assert_eq!(policy.allowed_exact.len() + policy.allowed_under.len(), 0);
+        }
+    }
+
+    /// Files of random patterns: each is added or the whole file refused, and no added
+    /// allow pattern ever makes a built-in dangerous global allowed.
+    #[test]
+    fn random_patterns_never_allow_dangerous_globals(
+        allow in proptest::collection::vec("[a-z_.*]{0,14}", 0..6),
+        dangerous in proptest::collection::vec("[a-z_.*]{0,14}", 0..3),
+    ) {
+        let text = format!("[allow]\nglobals = {allow:?}\n[dangerous]\nglobals = {dangerous:?}\n");
+        let mut policy = Policy::new();
+        let before = policy.allowed_exact.len() + policy.allowed_under.len();
+        match policy.extend_from_str(&text, Format::Toml) {
+            Ok(()) => {
+                for (module, name) in [("os", "system"), ("builtins", "eval"), ("pickle", "loads"),
+                                       ("numpy", "load"), ("torch", "load"), ("sys", "modules")] {
+                    proptest::prop_assert!(reason(&policy.classify(module, name)).is_some());
+                }
+            }
+            Err(_) => proptest::prop_assert_eq!(
+                policy.allowed_exact.len() + policy.allowed_under.len(), before),
+        }
+    }
 }

@@ -16,6 +16,11 @@ Run with each Python environment whose library versions should be covered::
 
     python src/core/scan/testdata/policy/collect_globals.py            # merge
     python src/core/scan/testdata/policy/collect_globals.py --replace  # start afresh
+
+``--audit`` instead lists, for the policy's class families (scikit-learn and pandas), the
+class-named attributes of their modules whose objects come from elsewhere: the class rule
+would allow them, so each must be data or be refused by name in the policy
+(``FAMILY_DANGEROUS_NAMES``/``FAMILY_UNKNOWN_NAMES`` in ``policy/builtin.rs``).
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ import collections
 import datetime
 import decimal
 import fractions
+import importlib
 import io
 import ipaddress
 import pathlib
 import pickle
+import pkgutil
 import re
 import sys
+import types
 import uuid
 import warnings
 import zoneinfo
@@ -131,6 +139,7 @@ def stdlib_objects() -> list:
         pathlib.Path("relative/file.txt"),
         re.compile(r"a+b", re.IGNORECASE),
         array.array("d", [1.0, 2.0]),
+        types.SimpleNamespace(a=1, b=[2]),
         *optional_timezones(),
     ]
 
@@ -411,6 +420,65 @@ def versions() -> str:
     )
 
 
+# The class families of the policy and the subtrees excluded from them (policy/builtin.rs).
+FAMILIES = {
+    "sklearn": [
+        "sklearn.datasets",
+        "sklearn.externals",
+        "sklearn.utils._testing",
+        "sklearn.utils._test_common",
+        "sklearn.utils.estimator_checks",
+        "sklearn.utils.parallel",
+        "sklearn.utils._joblib",
+        "sklearn.utils._show_versions",
+        "sklearn.experimental",
+        "sklearn.conftest",
+        "sklearn.callback._transport",
+    ],
+    "pandas": [
+        "pandas.io",
+        "pandas.core.computation",
+        "pandas.testing",
+        "pandas._testing",
+        "pandas.plotting",
+        "pandas.util",
+        "pandas.compat",
+        "pandas._config",
+        "pandas.core.config_init",
+        "pandas.conftest",
+    ],
+}
+CLASS_NAME = re.compile(r"_*([A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*|[A-Z][A-Z0-9]+)")
+
+
+def under(module: str, roots) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
+
+
+def audit(root: str, excluded: list[str]) -> list[str]:
+    """Class-named attributes of the family's modules defined outside it or excluded."""
+    package = importlib.import_module(root)
+    names = [root] + [m.name for m in pkgutil.walk_packages(package.__path__, root + ".")]
+    found = set()
+    for name in names:
+        parts = name.split(".")
+        if under(name, excluded) or "tests" in parts:
+            continue
+        if not all(re.fullmatch(r"[a-z0-9_]+", part) for part in parts):
+            continue
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # optional dependencies of some modules
+            continue
+        for attr, value in vars(module).items():
+            if not CLASS_NAME.fullmatch(attr) or (attr.startswith("__") and attr.endswith("__")):
+                continue
+            origin = getattr(value, "__module__", None) or type(value).__module__
+            if not isinstance(origin, str) or not under(origin, [root]) or under(origin, excluded):
+                found.add(f"{attr.lstrip('_')}: {origin}.{attr} in {name}")
+    return sorted(found)
+
+
 HEADER = (
     "# Globals that unpickling real objects imports, one `module name` pair a line.\n"
     "# Written by collect_globals.py; each line must be allowed by the scan policy.\n"
@@ -421,7 +489,14 @@ HEADER = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replace", action="store_true", help="drop the existing records")
+    parser.add_argument("--audit", action="store_true", help="list the families' imports")
     args = parser.parse_args()
+    if args.audit:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for root, excluded in FAMILIES.items():
+                print("\n".join(audit(root, excluded)))
+        return
     sources: list[str] = []
     pairs: set[tuple[str, str]] = set()
     if OUT.exists() and not args.replace:
