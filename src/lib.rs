@@ -17,6 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::audit::register(m)?;
     py::drift::register(m)?;
     py::robustness::register(m)?;
+    py::scan::register(m)?;
     Ok(())
 }
 

@@ -202,3 +202,15 @@ def robustness_attack(
     class indices `y`; `model(rows)` returns float64 scores (n, k) or int64 labels (n,).
     Returns adversarial rows, success, queries per sample, calls and rows (and for noise
     the changed and trials counts)."""
+
+# --- scan (src/py/scan.rs) ---
+
+def scan_path(
+    path: bytes,
+    policy_text: str | None,
+    policy_format: str,
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """Scans a file or folder with the built-in policy extended by `policy_text` (TOML or
+    JSON). Returns ``{"findings": [(file, members, offset, global, severity, rule,
+    message), ...], "files": [(path, format, streams, bytes), ...]}``."""

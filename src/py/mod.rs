@@ -8,4 +8,5 @@ pub mod fingerprint;
 pub mod integrity;
 pub mod robustness;
 pub mod runtime;
+pub mod scan;
 pub mod signing;

@@ -18,10 +18,15 @@ pub mod container;
 pub mod pickle;
 pub mod policy;
 
+pub use container::{FileSummary, ScanResult};
 pub use pickle::{scan_pickles, scan_stream, GlobalUse, NamedBy, PickleScan};
 pub use policy::{Format, Policy, Verdict};
 
 use std::fmt;
+use std::path::Path;
+
+use crate::core::error::CoreResult;
+use crate::core::progress::Progress;
 
 /// How bad a finding is. The scan is safe only when no finding is above `Info`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,4 +118,18 @@ impl Default for Limits {
             max_opcodes: 500_000_000,
         }
     }
+}
+
+/// Scans a file or every file below a folder: each stream the containers find goes to the
+/// pickle reader under `policy`. `Err` only when `path` itself cannot be read or the scan
+/// was cancelled; everything else is a finding.
+pub fn scan(
+    path: &Path,
+    policy: &Policy,
+    limits: &Limits,
+    progress: &Progress,
+) -> CoreResult<ScanResult> {
+    container::scan_path(path, limits, progress, &|stream| {
+        scan_stream(&stream, policy, limits)
+    })
 }
