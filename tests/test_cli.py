@@ -128,9 +128,14 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (False, True),  # drift: a shifted sample
         (True, True),  # robustness at a small eps
         (False, True),  # robustness at a large eps
+        (True, True),  # scan: a benign pickle
+        (False, True),  # scan: a pickle that calls os.system
         (True, True),
         (False, True),
     ]
+    evil = report["steps"][8]["report"]
+    assert evil["schema"] == "mlsentry/scan-report/v1"
+    assert evil["findings"][0]["global_name"] == "os.system"
     robust = report["steps"][6]["report"]
     assert robust["schema"] == "mlsentry/robustness-report/v1" and robust["calls"] > 0
     drift = report["steps"][4]

@@ -26,7 +26,7 @@ from .errors import (
 from .report import Report
 
 if TYPE_CHECKING:
-    from . import drift, integrity, robustness
+    from . import drift, integrity, robustness, scan
     from ._fingerprint import fingerprint
 
 # The capabilities load on first use: the command line (and a program that needs one of
@@ -35,6 +35,7 @@ _LAZY = {
     "drift": ("mlsentry.drift", None),
     "integrity": ("mlsentry.integrity", None),
     "robustness": ("mlsentry.robustness", None),
+    "scan": ("mlsentry.scan", None),
     "fingerprint": ("mlsentry._fingerprint", "fingerprint"),
 }
 
@@ -69,4 +70,5 @@ __all__ = [
     "integrity",
     "num_threads",
     "robustness",
+    "scan",
 ]

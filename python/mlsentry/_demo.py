@@ -154,6 +154,24 @@ def _demo_classifier(rng: np.random.Generator) -> tuple[Any, np.ndarray, np.ndar
     return model, X[400:500], y[400:500]
 
 
+def _scan_samples(out: str) -> tuple[str, str]:
+    """A benign pickle (a dict of numpy arrays) and a malicious one written opcode by
+    opcode, never by pickling a live object: loading it would run ``os.system("true")``.
+    Its name, ``weights.bin``, hides what it is; the scan reads the content."""
+    import pickle
+
+    folder = os.path.join(out, "scan")
+    os.makedirs(folder, exist_ok=True)
+    benign = os.path.join(folder, "arrays.pkl")
+    with open(benign, "wb") as fh:
+        pickle.dump({"w": np.arange(6.0).reshape(2, 3), "b": np.zeros(3)}, fh, protocol=4)
+    evil = os.path.join(folder, "weights.bin")
+    with open(evil, "wb") as fh:
+        # PROTO 4, GLOBAL "os system", MARK, SHORT_BINUNICODE "true", TUPLE, REDUCE, STOP
+        fh.write(b"\x80\x04cos\nsystem\n(\x8c\x04truetR.")
+    return benign, evil
+
+
 def _sample_model(folder: str, rng: np.random.Generator) -> None:
     """A model folder shaped like a real one: weights, config, tokenizer files."""
     os.makedirs(os.path.join(folder, "tokenizer"), exist_ok=True)
@@ -272,6 +290,21 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
         f"({large.calls} model calls for {large.queries} rows)",
     )
 
+    # Scan: a benign pickle and one that would run a command when loaded.
+    from .scan import scan
+
+    benign_path, evil_path = _scan_samples(out)
+    steps.append(DemoStep("scan: a pickled dict of numpy arrays", scan(benign_path), True))
+    evil = scan(evil_path)
+    steps.append(DemoStep("scan: a pickle that calls os.system when loaded", evil, False))
+    found = evil.dangerous[0].global_name if evil.dangerous else "nothing"
+    _say(
+        quiet,
+        f"8. scan: {os.path.basename(benign_path)} -> "
+        + ("safe" if steps[-2].report.passed else "NOT SAFE")
+        + f"; {os.path.basename(evil_path)} -> {found} found",
+    )
+
     # Audit log: every check above, then a signed checkpoint; then a forged copy.
     log_path = os.path.join(out, "audit.jsonl")
     if os.path.exists(log_path):
@@ -289,7 +322,7 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     steps.append(DemoStep("verify a forged copy of the audit log", forged, False))
     _say(
         quiet,
-        f"8. audit log: {audit.entries} entries + checkpoint -> "
+        f"9. audit log: {audit.entries} entries + checkpoint -> "
         + ("ok" if audit.passed else "FAILED")
         + "; forged copy -> "
         + ("caught" if not forged.passed else "MISSED"),

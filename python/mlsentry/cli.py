@@ -409,6 +409,18 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     return _emit_report(report, args)
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from .scan import scan
+
+    report = scan(
+        args.paths,
+        policy=args.policy,
+        digests=not args.no_digests,
+        progress=_show_progress(args),
+    )
+    return _emit_report(report, args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -584,6 +596,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
     _add_progress_flag(p)
     p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser(
+        "scan",
+        help="find code hidden in model files (pickle, PyTorch, joblib, NumPy, Keras)",
+        description="Exit 0 when every file is safe, 1 when something is dangerous or "
+        "unknown, 2 on a usage or input error.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--policy", metavar="FILE", help="extend the policy (TOML or JSON)")
+    p.add_argument(
+        "--no-digests", action="store_true", help="do not record the files' digests (faster)"
+    )
+    _add_output_flags(p)
+    _add_progress_flag(p)
+    p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("log", help="the tamper-evident audit log")
     logs = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)

@@ -8,6 +8,8 @@ import io
 import lzma
 import pickle
 import struct
+import tarfile
+import zipfile
 
 import joblib
 import numpy as np
@@ -52,9 +54,15 @@ class TorchLikePickler(pickle.Pickler):
 
 
 f = io.BytesIO()
-for header in [MAGIC_NUMBER, PROTOCOL_VERSION,
-               dict(protocol_version=PROTOCOL_VERSION, little_endian=True,
-                    type_sizes=dict(short=2, int=4, long=4))]:
+for header in [
+    MAGIC_NUMBER,
+    PROTOCOL_VERSION,
+    dict(
+        protocol_version=PROTOCOL_VERSION,
+        little_endian=True,
+        type_sizes=dict(short=2, int=4, long=4),
+    ),
+]:
     pickle.dump(header, f, protocol=2)
 TorchLikePickler(f, protocol=2).dump({"state": Storage(), "note": MARK})
 pickle.dump(["0"], f, protocol=2)
@@ -66,13 +74,12 @@ with open("torch_legacy.pt", "wb") as out:
 # Zips as Python's zipfile writes them: Zip64 records forced, written to an unseekable
 # stream (data descriptors, flag 3), with data prepended (as a self-extracting archive),
 # with an archive comment; and a tar.gz.
-import tarfile
-import zipfile
-
 marked = pickle.dumps({"note": MARK}, protocol=2)
-with zipfile.ZipFile("zip64.zip", "w", zipfile.ZIP_DEFLATED) as z:
-    with z.open("archive/data.pkl", "w", force_zip64=True) as f:
-        f.write(marked)
+with (
+    zipfile.ZipFile("zip64.zip", "w", zipfile.ZIP_DEFLATED) as z,
+    z.open("archive/data.pkl", "w", force_zip64=True) as f,
+):
+    f.write(marked)
 
 
 class Unseekable(io.RawIOBase):
