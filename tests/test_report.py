@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -71,3 +72,12 @@ def test_html_table_marks_numbers_and_escapes():
     assert '<td class="num">1</td>' in t
     assert "&lt;x&gt;" in t
     assert '<td class="num">True</td>' not in t
+
+
+def test_unbounded_configuration_values_are_json():
+    """A robustness report with an unbounded feature (upper bound inf) saves as JSON."""
+    rep = _Check(True)
+    rep.config["constraints"] = {"upper": [math.inf, 10.0], "lower": (-math.inf, math.nan)}
+    d = json.loads(rep.to_json())
+    assert d["config"]["constraints"] == {"upper": ["inf", 10.0], "lower": ["-inf", None]}
+    assert rep.config["constraints"]["upper"][0] == math.inf  # the report itself is unchanged

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -87,7 +88,7 @@ class Report:
             "created": self.created,
             "passed": self.passed,
             "seed": self.seed,
-            "config": self.config,
+            "config": _json_ready(self.config),
             "inputs": self.inputs,
         }
         out.update(self._payload())
@@ -168,6 +169,18 @@ color:#fff}
 .mls-report tr.bad td{background:#ffebe9}.mls-report tr.good td{background:#dafbe1}
 .mls-report details summary{cursor:pointer;color:#57606a}
 """
+
+
+def _json_ready(value: Any) -> Any:
+    """`value` with non-finite floats as JSON has no numbers for them: ``"inf"``/``"-inf"``,
+    NaN as None (a configuration may hold unbounded limits)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def html_page(title: str, body: str) -> str:
