@@ -59,8 +59,8 @@ test: test-rust test-python
 lint: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests benches
-	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/ruff check python tests benches notebooks examples
+	$(VENV)/bin/ruff format --check python tests benches notebooks examples
 	$(PY) -m mypy.stubtest mlsentry._core --allowlist .stubtest-allowlist
 
 # Peers that cannot share .venv get their own venv, used only by benches/ (evidently 0.7.23

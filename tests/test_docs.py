@@ -16,6 +16,9 @@ PUBLIC_MODULES = [
     "mlsentry._drift_compare",
     "mlsentry.robustness",
     "mlsentry._robustness_report",
+    "mlsentry.scan",
+    "mlsentry.testing",
+    "mlsentry.kfp",
 ]
 
 
@@ -33,7 +36,7 @@ def test_public_functions_have_examples():
     for fn in (ms.fingerprint, ms.integrity.hash_file, ms.integrity.manifest, ms.integrity.verify):
         doc = fn.__doc__ or ""
         assert "Parameters" in doc and "Returns" in doc and ">>>" in doc, fn.__name__
-    for module in (ms.drift, ms.robustness):
+    for module in (ms.drift, ms.robustness, ms.scan):
         for name in module.__all__:
             fn = getattr(module, name)
             if callable(fn) and not isinstance(fn, type):

@@ -10,6 +10,7 @@ a component's function in this process (``component.python_func``) with local ar
 # No ``from __future__ import annotations``: kfp reads the pipelines' annotations as types.
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -531,3 +532,16 @@ def test_example_pipeline_runs_locally_and_stops_at_the_drift_gate(tmp_path, cap
     assert "GateFailedError: Drift comparison: FAILED" in capsys.readouterr().out
     assert EXAMPLE.main(["compile", str(tmp_path / "out.yaml")]) == 0
     assert (tmp_path / "out.yaml").read_text().startswith("# PIPELINE DEFINITION")
+
+
+def test_readme_kfp_section_runs(tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Kubeflow Pipelines") :]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    spec = yaml.safe_load((tmp_path / "release_checks.yaml").read_text())
+    assert {"comp-mlsentry-scan-model", "comp-mlsentry-drift-gate"} <= set(spec["components"])

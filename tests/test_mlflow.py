@@ -724,6 +724,11 @@ def test_readme_mlflow_section_runs(tmp_path, monkeypatch):
     assert blocks
     monkeypatch.chdir(tmp_path)
     previous = tracking_uri_now()
+    # MLflow caches one store per tracking URI, and the README's is relative
+    # ("sqlite:///mlflow.db"): a store an earlier test built for it would point elsewhere.
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
     namespace: dict = {}
     try:
         for block in blocks:
