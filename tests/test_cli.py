@@ -133,6 +133,14 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (True, True),
         (False, True),
     ]
+    # MLflow is installed here: the same reports went to one run of a local SQLite store.
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{out / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("mlsentry-demo").experiment_id])
+    assert run.data.metrics["mlsentry.demo.passed"] == 1.0
+    assert run.data.metrics["mlsentry.drift.step5.share_drifted"] > 0
+    assert run.data.tags["mlsentry.scan.step9.passed"] == "false"
     evil = report["steps"][8]["report"]
     assert evil["schema"] == "mlsentry/scan-report/v1"
     assert evil["findings"][0]["global_name"] == "os.system"
@@ -353,7 +361,7 @@ def test_demo_needs_numpy_only(tmp_path, monkeypatch, capsys):
     """`make demo` on a fresh clone installs no extras: the demo runs on numpy alone."""
     import sys
 
-    for name in ("pandas", "pyarrow", "polars", "scipy"):
+    for name in ("pandas", "pyarrow", "polars", "scipy", "mlflow"):
         monkeypatch.setitem(sys.modules, name, None)  # `import name` now fails
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     assert "all steps as expected" in capsys.readouterr().out

@@ -332,7 +332,45 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     demo.save(os.path.join(out, "report.json"))
     demo.save(os.path.join(out, "report.html"))
     _say(quiet, f"\n{demo.summary()}\nreport: {os.path.join(out, 'report.html')}")
+    run_id = _log_to_mlflow(demo, out)
+    if run_id is not None:
+        _say(quiet, f"MLflow run {run_id} in sqlite:///{os.path.join(out, 'mlflow.db')}")
     return demo
+
+
+def _log_to_mlflow(demo: DemoReport, out: str) -> Optional[str]:
+    """When MLflow is installed: the demo and each step's report logged to one run of a
+    local SQLite store under ``out`` (the caller's tracking URI is restored after)."""
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        return None
+    import mlflow
+
+    from .mlflow import log_report
+
+    previous = mlflow.get_tracking_uri()
+    out = os.path.abspath(out)
+    mlflow.set_tracking_uri(f"sqlite:///{os.path.join(out, 'mlflow.db')}")
+    try:
+        client = mlflow.MlflowClient()
+        name = "mlsentry-demo"
+        experiment = client.get_experiment_by_name(name)
+        experiment_id = (
+            experiment.experiment_id
+            if experiment is not None
+            else client.create_experiment(name, artifact_location=f"file://{out}/mlartifacts")
+        )
+        run = client.create_run(experiment_id, run_name="demo")
+        try:
+            for i, step in enumerate(demo.steps, 1):
+                log_report(step.report, run.info.run_id, name=f"step{i}")
+            log_report(demo, run.info.run_id)
+        finally:
+            client.set_terminated(run.info.run_id, "FINISHED")
+        return str(run.info.run_id)
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 def _indent(text: str) -> str:
