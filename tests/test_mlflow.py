@@ -724,11 +724,16 @@ def test_readme_mlflow_section_runs(tmp_path, monkeypatch):
     assert blocks
     monkeypatch.chdir(tmp_path)
     previous = tracking_uri_now()
-    # MLflow caches one store per tracking URI, and the README's is relative
-    # ("sqlite:///mlflow.db"): a store an earlier test built for it would point elsewhere.
+    # MLflow caches stores and SQLAlchemy engines per tracking URI, and the README's is
+    # relative ("sqlite:///mlflow.db"): what an earlier test (in another working folder)
+    # built for that URI would write there.
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
     from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
 
     TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
+    for store_class in (Tracking, Registry):
+        store_class._engine_map.pop("sqlite:///mlflow.db", None)
     namespace: dict = {}
     try:
         for block in blocks:
