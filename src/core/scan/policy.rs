@@ -6,34 +6,49 @@
 //! the unpickler's `find_class`; `name` may be dotted (protocol 4 qualnames), and the
 //! unpickler then walks the attributes one by one. The checks, in order:
 //!
-//! 1. Python 2 names are mapped as Python 3's unpickler maps them (`__builtin__` →
-//!    `builtins`, `copy_reg` → `copyreg`, `commands` → `subprocess`, ...); the mapped
-//!    global is classified, and the original too when it names a real Python 3 module
-//!    (`dbm`): the more severe verdict stands.
-//! 2. Dangerous rules: a module rule covers the module and everything below it; a few
-//!    rules cover only what is below a class (the file-system methods of `pathlib.Path`).
-//!    `copyreg._reconstructor`, `__newobj__` and `__newobj_ex__` are the only exceptions
-//!    carved out of a dangerous module.
-//! 3. The built-in exact allow-list (paths checked one by one by hand).
+//! 1. Python 2 names are mapped as Python 3's unpickler maps them for protocols 0-2
+//!    (`__builtin__` → `builtins`, `copy_reg` → `copyreg`, `commands` → `subprocess`, ...)
+//!    and the mapped global is classified; a dangerous rule on the original still stands,
+//!    since protocols 3+ import it as written (`dbm.open`, `socket.fromfd`).
+//! 2. Dangerous rules: a module rule covers the module and everything below it (`os` covers
+//!    `os.path.join`); a few rules cover only what is below a class (the file-system
+//!    methods of `pathlib.Path`). Carved out of dangerous modules: `copyreg._reconstructor`,
+//!    `__newobj__`, `__newobj_ex__` (how protocols 0-2 rebuild objects),
+//!    `types.SimpleNamespace` and numpy's StringDType helper.
+//! 3. The built-in exact allow-list (paths checked one by one).
 //! 4. Attribute walks: in the dotted `name`, any attribute that is a dunder (`__globals__`,
 //!    `__class__`, ...) or is named like a dangerous module (`os`, `_sys`, `builtins`,
-//!    `importlib`, `pickle`, ...) is `Dangerous`: that is how `torch.serialization` +
-//!    `os.system` reaches `os.system`. The module part is imported, never walked
-//!    (`__import__("a.os")` fails unless `a.os` is a real submodule), so it is not checked.
-//! 5. Allow rules from policy files (exact paths and `prefix.*`), then the class rule:
-//!    inside a family (`sklearn`, `torch.nn.modules`) outside its excluded subtrees, a
-//!    one-segment name that is a class name (`CamelCase`, optionally with leading
-//!    underscores) in a module path of lower-case segments is allowed, and so are the Cython
-//!    pickle helpers `__pyx_unpickle_*` of `sklearn` extension types. Why: scikit-learn
-//!    estimators, their fitted helper objects and torch layers are classes whose
-//!    construction and `__setstate__` only store data; running anything needs a method
-//!    call, which a pickle can only name through a dotted walk (one segment is required)
-//!    or a function, and functions (lower-case) stay `Unknown` unless listed.
+//!    `importlib`, `pickle`, ...; leading underscores ignored) is `Dangerous`: that is how
+//!    `torch.serialization` + `os.system` reaches `os.system`. The module part is imported,
+//!    never walked (`__import__("a.os")` fails unless `a.os` is a real submodule), so
+//!    `classify` does not check it; `classify_path`, which cannot tell the two apart, checks
+//!    every segment after the first.
+//! 5. Names that the class families' modules import from elsewhere and that are not data
+//!    (`Parallel`, `Thread`, `Client`, `HDFStore`, `MethodType`, ...) are `Dangerous`
+//!    there, over policy files too. Then allow rules from policy files (exact paths and
+//!    `prefix.*`), then the class rule: inside a family (`sklearn`, `pandas`,
+//!    `torch.nn.modules`) outside its excluded subtrees (data set fetchers, I/O, testing,
+//!    `eval`, vendored code), a one-segment class name (`CamelCase` or an acronym such as
+//!    `PCA`, optionally after leading underscores; not `CONSTANT_NAMES`) in a module path of
+//!    lower-case segments, no `tests` among them, is allowed, and so are Cython's
+//!    `__pyx_unpickle_<Class>` helpers in `sklearn` and `pandas`. Why: estimators, their
+//!    fitted helpers, pandas containers and torch layers are classes whose construction and
+//!    `__setstate__` only store data (scikit-learn's `__init__` only stores parameters by
+//!    convention); running anything needs a method call, which a pickle can only name
+//!    through a dotted walk (one segment is required here) or a function, and functions
+//!    (lower-case) stay `Unknown` unless listed. The names refused in step 5 come from
+//!    listing every class-named attribute of every module of scikit-learn 1.9 and pandas 3.1
+//!    whose object is defined outside the family or in an excluded subtree.
 //! 6. Anything else is `Unknown`.
 //!
 //! `collections.namedtuple` is `Unknown`: it builds a class from strings (an instance of a
 //! named tuple names its own class, never `namedtuple`). Builtin exceptions are `Unknown`
 //! too: constructing one is harmless, but models do not hold them.
+//!
+//! Policy files may not allow what a built-in dangerous rule covers (`os.system`,
+//! `numpy.*`, `__builtin__.*`, `pathlib.Path.*`), nor a dunder attribute; such a file is
+//! refused whole. A prefix a file allows may hold the file's own dangerous patterns: they
+//! win when classifying.
 
 mod builtin;
 mod compat;
@@ -141,6 +156,20 @@ impl Policy {
                 policy.vetted.insert(format!("{module}.{name}").into());
             }
         }
+        for module in builtin::NUMPY_UFUNC_MODULES {
+            for name in builtin::NUMPY_UFUNCS {
+                policy.vetted.insert(format!("{module}.{name}").into());
+            }
+        }
+        for module in ["torch", "torch.cuda"] {
+            for element in builtin::TORCH_LEGACY_TYPES {
+                for kind in ["Storage", "Tensor"] {
+                    policy
+                        .vetted
+                        .insert(format!("{module}.{element}{kind}").into());
+                }
+            }
+        }
         for fmt in builtin::SCIPY_SPARSE_FORMATS {
             for kind in ["matrix", "array"] {
                 for module in [
@@ -239,6 +268,9 @@ impl Policy {
                             .or(rule.under.as_ref())
                             .map(|d| (&**key, d))
                     })
+                    // A policy file's own dangerous patterns below an allowed prefix are
+                    // exceptions to it (dangerous wins when classifying).
+                    .filter(|(_, danger)| danger.builtin)
                     .collect();
                 covered.sort_by_key(|(key, _)| *key);
                 if let Some((key, danger)) = covered.first() {
@@ -247,6 +279,11 @@ impl Policy {
                         danger.reason
                     ));
                 }
+            }
+        }
+        if let Some((module, name)) = path.rsplit_once('.') {
+            if let Some(Verdict::Dangerous(reason)) = class_rule(module, name) {
+                return Some(format!("`{path}` is dangerous ({reason})"));
             }
         }
         if let Some(dunder) = path.split('.').skip(1).find(|s| is_dunder(s)) {
@@ -283,35 +320,33 @@ impl Policy {
 
     /// The verdict on the global `name` of `module` (`name` may be dotted).
     pub fn classify(&self, module: &str, name: &str) -> Verdict {
-        let verdict = self.classify_split(module, name);
-        match compat::map_python2(module, name) {
-            Some(_) if matches!(verdict, Verdict::Dangerous(_)) => verdict,
-            Some((module, name)) => self.classify_split(module, name),
-            None => verdict,
+        let Some((to_module, to_name)) = compat::map_python2(module, name) else {
+            return self.classify_split(module, name);
+        };
+        // Protocols 3+ import the original as written: it matters when it names a real
+        // Python 3 module (`dbm`, `socket`), and then a dangerous rule on it stands.
+        if let Some(danger) = self.danger(&format!("{module}.{name}"), false) {
+            return Verdict::Dangerous(danger.reason.to_string());
         }
+        self.classify_split(to_module, to_name)
     }
 
     /// The verdict on a dotted `module.qual.name` whose split is not known: every segment
     /// after the first may be an attribute walk, so a path like `scipy.signal.lti`
     /// (a real submodule named like the `signal` module) is `Dangerous` here, while
-    /// `classify("scipy.signal", "lti")` is not.
+    /// `classify("scipy.signal", "lti")` is not. Python 2 names are mapped with the module
+    /// taken to end at the last dot.
     pub fn classify_path(&self, path: &str) -> Verdict {
         let Some((module, name)) = path.rsplit_once('.') else {
             return self.classify(path, "");
         };
+        let (path, module_len) = match compat::map_python2(module, name) {
+            Some(_) if self.danger(path, false).is_some() => (path.to_owned(), module.len()),
+            Some((module, name)) => (format!("{module}.{name}"), module.len()),
+            None => (path.to_owned(), module.len()),
+        };
         let walk_start = path.find('.').map_or(path.len(), |i| i + 1);
-        let verdict = self.classify_joined(path, walk_start, module.len());
-        if matches!(verdict, Verdict::Dangerous(_)) {
-            return verdict;
-        }
-        match compat::map_python2(module, name) {
-            Some((module, name)) => {
-                let mapped = format!("{module}.{name}");
-                let walk_start = mapped.find('.').map_or(mapped.len(), |i| i + 1);
-                self.classify_joined(&mapped, walk_start, module.len())
-            }
-            None => verdict,
-        }
+        self.classify_joined(&path, walk_start, module_len)
     }
 
     fn classify_split(&self, module: &str, name: &str) -> Verdict {
@@ -334,13 +369,15 @@ impl Policy {
         if let Some(verdict) = self.walk(&path[walk_start.min(path.len())..]) {
             return verdict;
         }
-        if self.allowed_exact.contains(path) || self.allowed_below(path) {
-            return Verdict::Allowed;
+        let class = (module_end < path.len())
+            .then(|| class_rule(&path[..module_end], &path[module_end + 1..]))
+            .flatten();
+        // A family's dangerous names win over policy files; its classes do not.
+        match class {
+            Some(verdict @ Verdict::Dangerous(_)) => verdict,
+            _ if self.allowed_exact.contains(path) || self.allowed_below(path) => Verdict::Allowed,
+            class => class.unwrap_or(Verdict::Unknown),
         }
-        if module_end < path.len() && class_rule(&path[..module_end], &path[module_end + 1..]) {
-            return Verdict::Allowed;
-        }
-        Verdict::Unknown
     }
 
     fn walk(&self, attributes: &str) -> Option<Verdict> {
@@ -372,15 +409,14 @@ fn is_dunder(segment: &str) -> bool {
     segment.len() > 4 && segment.starts_with("__") && segment.ends_with("__")
 }
 
-/// The class rule (module documentation, step 5).
-fn class_rule(module: &str, name: &str) -> bool {
-    let in_family = builtin::CLASS_FAMILIES.iter().any(|family| {
+/// The class rule (module documentation, step 5): `Some(Allowed)` for a class of a family,
+/// `Some(Dangerous)` or `Some(Unknown)` for a name that family modules import from elsewhere
+/// (`Parallel`, `Thread`, `StringIO`, ...), `None` when the rule does not apply.
+fn class_rule(module: &str, name: &str) -> Option<Verdict> {
+    let family = builtin::CLASS_FAMILIES.iter().find(|family| {
         under_or_equal(module, family.root)
             && !family.excluded.iter().any(|ex| under_or_equal(module, ex))
-    });
-    if !in_family || name.contains('.') {
-        return false;
-    }
+    })?;
     let lower_case_module = module.split('.').all(|segment| {
         !segment.is_empty()
             && segment != "tests"
@@ -388,7 +424,29 @@ fn class_rule(module: &str, name: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     });
-    lower_case_module && (is_class_name(name) || is_cython_unpickle(module, name))
+    if !lower_case_module || name.contains('.') {
+        return None;
+    }
+    let class = match name.strip_prefix("__pyx_unpickle_") {
+        Some(class) if family.cython_helpers => class,
+        Some(_) => return None,
+        None => name,
+    };
+    if !is_class_name(class) {
+        return None;
+    }
+    let bare = class.trim_start_matches('_');
+    for &(reason, names) in builtin::FAMILY_DANGEROUS_NAMES {
+        if names.contains(&bare) {
+            return Some(Verdict::Dangerous(format!(
+                "`{bare}` in {module}: {reason} (imported into the module, not its data)"
+            )));
+        }
+    }
+    if builtin::FAMILY_UNKNOWN_NAMES.contains(&bare) {
+        return Some(Verdict::Unknown);
+    }
+    Some(Verdict::Allowed)
 }
 
 fn under_or_equal(path: &str, root: &str) -> bool {
@@ -396,20 +454,17 @@ fn under_or_equal(path: &str, root: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
-/// `CamelCase`, optionally after leading underscores: an upper-case first letter, a
-/// lower-case letter somewhere (so not a CONSTANT), ASCII letters, digits and `_` only.
+/// A class name, optionally after leading underscores: `CamelCase` (an upper-case first
+/// letter, then ASCII letters, digits and `_`, with a lower-case letter somewhere) or an
+/// acronym (`PCA`, `SVC`, `DBSCAN`: upper-case letters and digits without `_`, so
+/// `CONSTANT_NAMES` are not classes).
 fn is_class_name(name: &str) -> bool {
     let bare = name.trim_start_matches('_');
-    bare.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
-        && bare.bytes().any(|b| b.is_ascii_lowercase())
-        && bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// Cython's generated `__pyx_unpickle_<Type>` rebuilds an extension type of its own module
-/// from its state (after checking the state's layout checksum).
-fn is_cython_unpickle(module: &str, name: &str) -> bool {
-    under_or_equal(module, "sklearn")
-        && name
-            .strip_prefix("__pyx_unpickle_")
-            .is_some_and(is_class_name)
+    let camel = bare.bytes().any(|b| b.is_ascii_lowercase())
+        && bare.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let acronym = bare.len() >= 2
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    bare.as_bytes().first().is_some_and(u8::is_ascii_uppercase) && (camel || acronym)
 }

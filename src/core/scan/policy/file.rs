@@ -55,9 +55,13 @@ pub(super) struct PolicyFile {
 pub(super) fn parse(text: &str, format: Format) -> CoreResult<PolicyFile> {
     let document: Document = match format {
         Format::Toml => toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| format!("line {}: ", line_of(text, span.start)))
+                .unwrap_or_default();
             CoreError::invalid(format!(
-                "invalid policy file (TOML): {}",
-                one_line(&e.to_string())
+                "invalid policy file (TOML): {line}{}",
+                e.message().trim()
             ))
         })?,
         Format::Json => serde_json::from_str(text)
@@ -76,15 +80,12 @@ pub(super) fn parse(text: &str, format: Format) -> CoreResult<PolicyFile> {
     })
 }
 
-/// toml's messages quote the line with a caret on lines of their own; one line reads
-/// better inside a finding or a command-line error.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && *line != "|")
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The 1-based line of byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
 
 fn patterns(key: &str, section: Option<Section>) -> CoreResult<Vec<Pattern>> {
