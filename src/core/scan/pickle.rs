@@ -65,6 +65,8 @@ mod text;
 mod value;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod vectors;
