@@ -65,7 +65,11 @@ mod text;
 mod value;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors;
 
 use self::machine::{Failure, Halt, Mode, Persist};
 use self::record::Records;
@@ -155,6 +159,11 @@ pub fn scan_pickles(
 /// The findings of a stream a container found (see the module documentation for the
 /// kinds).
 pub fn scan_stream(stream: &Stream<'_>, policy: &Policy, limits: &Limits) -> Vec<Finding> {
+    read_stream(stream, policy, limits).findings
+}
+
+/// `scan_stream` with everything the reader found.
+pub(crate) fn read_stream(stream: &Stream<'_>, policy: &Policy, limits: &Limits) -> PickleScan {
     let c_mode = |persist| Mode {
         python: false,
         persist,
@@ -182,7 +191,6 @@ pub fn scan_stream(stream: &Stream<'_>, policy: &Policy, limits: &Limits) -> Vec
         mode,
         report_rest,
     )
-    .findings
 }
 
 fn scan_mode(

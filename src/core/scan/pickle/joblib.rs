@@ -314,6 +314,11 @@ impl<'a> Reader<'a, '_> {
                 persist: Persist::Refused,
                 joblib: false,
             };
+            if m.pos >= self.data.len() {
+                return Err(Halt::Truncated(
+                    "the data ends before the nested pickle of a joblib object array".into(),
+                ));
+            }
             let (_, next) = self
                 .run(m.pos, nested)
                 .map_err(|f| Halt::At(f.at, Box::new(f.halt)))?;

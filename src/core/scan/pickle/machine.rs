@@ -71,6 +71,8 @@ pub(crate) struct Machine<'a> {
     pub(crate) frame: Option<(usize, usize)>,
     /// Offset of the opcode being read.
     pub(crate) at: usize,
+    /// Offset of the opcode read before it.
+    prev: usize,
 }
 
 impl<'a> Machine<'a> {
@@ -84,6 +86,7 @@ impl<'a> Machine<'a> {
             pos,
             frame: None,
             at: pos,
+            prev: pos,
         }
     }
 
@@ -231,7 +234,7 @@ impl<'a> Reader<'a, '_> {
                 _ => m.pos,
             };
             match self.step(&mut m) {
-                Ok(false) => {}
+                Ok(false) => m.prev = m.at,
                 Ok(true) => return Ok((m.at + 1, m.pos)),
                 Err(Halt::At(at, halt)) => return Err(Failure { at, halt: *halt }),
                 Err(halt) => {
@@ -446,9 +449,11 @@ impl<'a> Reader<'a, '_> {
         let op = match self.read(m, 1, "opcode") {
             Ok(b) => b[0],
             Err(Halt::Truncated(_)) => {
+                // Reported at the last opcode read, the end being no offset in the data.
+                m.at = m.prev;
                 return Err(Halt::Truncated(
-                    "the data ends before the pickle's STOP".into(),
-                ))
+                    "the data ends after this opcode, before the pickle's STOP".into(),
+                ));
             }
             Err(e) => return Err(e),
         };
