@@ -10,7 +10,7 @@
 //! * it starts with `PROTO` (protocol 0 to 5) and the walk stays valid up to `STOP`, the
 //!   end of the data, or 64 opcodes; or
 //! * the walk reaches an opcode that imports (`GLOBAL`, `INST`, `STACK_GLOBAL` with two
-//!   strings) and stays valid after it up to a call (`REDUCE`, `BUILD`, `OBJ`, `NEWOBJ`,
+//!   strings, `EXT1/2/4`) and stays valid after it up to a call (`REDUCE`, `BUILD`, `OBJ`, `NEWOBJ`,
 //!   `NEWOBJ_EX`, `INST`), `STOP`, or the end of the data inside a later opcode (data
 //!   ending right after the import is a text file such as `click\nrich\n` far more often
 //!   than a pickle cut exactly there, and an import alone calls nothing); or
@@ -621,7 +621,19 @@ impl Walk<'_> {
             b'\x95' => {
                 self.take(8)?;
             }
-            // EXT1/2/4 need copyreg's extension registry, empty in a stock interpreter.
+            // EXT1/2/4 import whatever copyreg's extension registry maps the code to: empty
+            // in a stock interpreter, but a loading process may have filled it, so they
+            // count as imports.
+            b'\x82' | b'\x83' | b'\x84' => {
+                let width = match op {
+                    b'\x82' => 1,
+                    b'\x83' => 2,
+                    _ => 4,
+                };
+                self.uint(width)?;
+                self.import();
+                self.push(Other);
+            }
             _ => return Err(End::Invalid),
         }
         Ok(false)
@@ -667,6 +679,13 @@ mod tests {
         ));
         // Code execution in protocol 0, with garbage after the call.
         assert!(looks_like_pickle(b"cos\nsystem\n(S'ls'\ntR\xff\xff"));
+        // Extension codes import through copyreg's registry: EXT1, EXT2, EXT4, with and
+        // without PROTO.
+        assert!(looks_like_pickle(
+            b"\x80\x02\x82\x01(X\x04\x00\x00\x00truetR."
+        ));
+        assert!(looks_like_pickle(b"\x83\x01\x02(tR."));
+        assert!(looks_like_pickle(b"\x84\x01\x02\x03\x04)R\xff"));
         // STACK_GLOBAL without PROTO.
         assert!(looks_like_pickle(
             b"\x8c\x02os\x8c\x06system\x93\x8c\x02ls\x85R."
