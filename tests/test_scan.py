@@ -317,3 +317,23 @@ def test_every_scan_is_audited(tmp_path, monkeypatch):
     assert event["check"] == "scan" and event["passed"] is False
     assert event["dangerous"] == 1
     assert event["inputs"][str(path)] == ms.integrity.manifest(path).root
+
+
+def test_readme_scan_section_runs(tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("\n## Scan\n") :]
+    section = section[: section.index("\n## ", 1)]
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    (policy,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "model" / "weights.pkl", pickle.dumps({"w": np.ones(3)}))
+    _write(tmp_path / "model" / "head.pkl", CUSTOM)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["report"].safe is False
+    assert "mypkg.models.Net" in capsys.readouterr().out
+    _write(tmp_path / "policy.toml", policy.encode())
+    assert ms.scan.scan("model", policy="policy.toml").safe
