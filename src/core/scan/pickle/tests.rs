@@ -1214,3 +1214,45 @@ fn findings_are_aggregated() {
     assert_eq!(s.globals[0].count, 1000);
     assert!(s.findings[0].message.contains("1000 times"));
 }
+
+#[test]
+fn memo_keys_far_apart() {
+    // Key 2000 is set before the vector reaches it, then the vector grows past it; MEMOIZE
+    // takes the number of entries set as its key.
+    let mut body = cat(&[&sbu("os"), b"p2000\n", POP]);
+    for k in 0..=1500 {
+        body.extend(cat(&[NONE, format!("p{k}\n").as_bytes(), POP]));
+    }
+    body.extend(cat(&[NONE, b"p2500\n", POP, &sbu("Popen"), MEMOIZE, POP]));
+    body.extend(cat(&[b"g2000\n", &sbu("system"), STACK_GLOBAL, POP]));
+    body.extend(cat(&[
+        &sbu("subprocess"),
+        b"j",
+        &1503u32.to_le_bytes(),
+        STACK_GLOBAL,
+    ]));
+    let s = assert_flags(&pickle(4, &body), "pickle.dangerous-global", "os.system");
+    assert!(has(
+        &s.findings,
+        "pickle.dangerous-global",
+        "subprocess.Popen"
+    ));
+    // Keys far apart each take one entry, not the slots between them.
+    let mut body = Vec::new();
+    for k in 0..50u32 {
+        body.extend(cat(&[NONE, b"r", &(k * 1_000_000).to_le_bytes(), POP]));
+    }
+    body.extend(cat(&[b"j", &49_000_000u32.to_le_bytes()]));
+    let limits = Limits {
+        max_pickle_items: 200,
+        ..Limits::default()
+    };
+    let s = scan_pickles(
+        &pickle(2, &body),
+        policy(),
+        &limits,
+        &Location::default(),
+        None,
+    );
+    assert!(s.safe(), "{:#?}", s.findings);
+}
