@@ -454,7 +454,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn memo_key(&self, line: &[u8], what: &str) -> Step<u64> {
-        match text::int_text(line) {
+        match text::decimal_text(line) {
             Ok(Some(v)) if v >= 0 => Ok(v as u64),
             Ok(_) => Err(Halt::Invalid(format!(
                 "{what}: memo index {:?} out of range",

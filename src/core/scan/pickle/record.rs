@@ -54,6 +54,8 @@ pub(crate) struct Records {
     dropped: HashMap<&'static str, (u64, Severity, u64)>,
     /// Globals named and findings above `Info` so far.
     events: u64,
+    /// A joblib array wrapper was built in a stream not read as joblib's.
+    pub(crate) joblib_wrapper: bool,
     key: String,
 }
 

@@ -260,7 +260,7 @@ fn names_from_every_string_opcode() {
 #[test]
 fn names_through_every_memo_form() {
     // (put a, put b, get a, get b) for memo slots 7 and 8 (MEMOIZE: 0 and 1).
-    let forms: [[&[u8]; 4]; 5] = [
+    let forms: [[&[u8]; 4]; 6] = [
         [b"p7\n", b"p8\n", b"g7\n", b"g8\n"],
         [b"q\x07", b"q\x08", b"h\x07", b"h\x08"],
         [
@@ -271,6 +271,7 @@ fn names_through_every_memo_form() {
         ],
         [MEMOIZE, MEMOIZE, b"h\x00", b"j\x01\0\0\0"],
         [b"p7\n", b"r\x08\0\0\0", b"j\x07\0\0\0", b"g8\n"],
+        [b"p07\n", b"p 8\n", b"g7\n", b"g008\n"],
     ];
     for [put_a, put_b, get_a, get_b] in forms {
         let body = cat(&[
@@ -1255,4 +1256,31 @@ fn memo_keys_far_apart() {
         None,
     );
     assert!(s.safe(), "{:#?}", s.findings);
+}
+
+#[test]
+fn joblib_wrapper_spelled_with_escapes_is_read_as_joblib_too() {
+    // The class name has no `NumpyArrayWrapper` in its bytes, so a container takes the
+    // stream for a plain pickle. As a plain pickle: a first pickle ending at the `.` of the
+    // array, then bytes (BINBYTES) and STOP. As joblib.load reads it: the 6 array bytes,
+    // then os.system.
+    let payload = call(&stack_global("os", "system"), &[&sbu("true")]);
+    let array = cat(&[b".B", &(payload.len() as u32).to_le_bytes()]);
+    let mut body = wrapper(&shape(&[6]), &dtype("u1", -1, 0), false, &array);
+    let named = stack_global("joblib.numpy_pickle", "NumpyArrayWrapper");
+    let escaped = cat(&[
+        b"S'joblib.numpy_pickle'\n",
+        b"S'Numpy\\x41rrayWrapper'\n",
+        STACK_GLOBAL,
+    ]);
+    let at = body.windows(named.len()).position(|w| w == named).unwrap();
+    body.splice(at..at + named.len(), escaped);
+    let d = cat(&[&proto(4), &body, &payload, STOP]);
+    assert!(memchr::memmem::find(&d, b"NumpyArrayWrapper").is_none());
+    let f = scan_kind(&d, kind::PICKLE, None);
+    assert!(has(&f, "pickle.dangerous-global", "os.system"), "{f:#?}");
+    assert!(rules(&f).contains(&"pickle.joblib-wrapper"));
+    // The same stream read as joblib's finds it directly.
+    let f = scan_kind(&d, kind::JOBLIB, None);
+    assert!(has(&f, "pickle.dangerous-global", "os.system"), "{f:#?}");
 }
