@@ -73,6 +73,8 @@ mod tests;
 #[cfg(test)]
 mod vectors;
 
+use std::collections::HashSet;
+
 use self::machine::{Failure, Halt, Mode, Persist};
 use self::record::Records;
 use super::container::{kind, Stream};
@@ -292,21 +294,24 @@ fn also_as_joblib(
         "joblib array wrappers in a stream not recognised as joblib's: read both as a pickle and as joblib.load reads it (arrays inline)".into()
     });
     scan.findings.extend(found.findings(location));
+    let seen: HashSet<_> = scan
+        .findings
+        .iter()
+        .map(|f| (f.rule, f.global.clone(), f.location.offset))
+        .collect();
     for f in other.findings {
-        let known = scan.findings.iter().any(|g| {
-            g.rule == f.rule && g.global == f.global && g.location.offset == f.location.offset
-        });
-        if !known {
+        if !seen.contains(&(f.rule, f.global.clone(), f.location.offset)) {
             scan.findings.push(f);
         }
     }
     scan.findings.sort_by_key(|f| f.location.offset);
+    let named: HashSet<_> = scan
+        .globals
+        .iter()
+        .map(|g| (g.module.clone(), g.name.clone()))
+        .collect();
     for g in other.globals {
-        let known = scan
-            .globals
-            .iter()
-            .any(|h| h.module == g.module && h.name == g.name);
-        if !known {
+        if !named.contains(&(g.module.clone(), g.name.clone())) {
             scan.globals.push(g);
         }
     }

@@ -1284,3 +1284,28 @@ fn joblib_wrapper_spelled_with_escapes_is_read_as_joblib_too() {
     let f = scan_kind(&d, kind::JOBLIB, None);
     assert!(has(&f, "pickle.dangerous-global", "os.system"), "{f:#?}");
 }
+
+#[test]
+fn many_distinct_globals_are_listed_up_to_a_bound() {
+    let mut body = Vec::new();
+    for i in 0..250 {
+        body.extend(global("os", &format!("f{i}")));
+        body.extend(global("unknown_mod", &format!("f{i}")));
+    }
+    let s = scan(&pickle(2, &body));
+    assert_eq!(s.globals.len(), 500);
+    let count = |rule: &str| s.findings.iter().filter(|f| f.rule == rule).count();
+    assert_eq!(count("pickle.dangerous-global"), 101);
+    assert_eq!(count("pickle.unknown-global"), 101);
+    let more = s
+        .findings
+        .iter()
+        .find(|f| f.rule == "pickle.dangerous-global" && f.global.is_none())
+        .unwrap();
+    assert!(
+        more.message.starts_with("150 more findings"),
+        "{}",
+        more.message
+    );
+    assert_eq!(more.severity, Severity::Dangerous);
+}
