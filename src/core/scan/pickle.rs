@@ -25,7 +25,9 @@
 //!   (joblib < 0.10 loads an array from another file with `allow_pickle=True`).
 //! * `Info`: `pickle.trailing-data` (bytes after the last pickle that are not a pickle, or
 //!   that the loader never reads), `pickle.persistent-id`, `pickle.out-of-band`,
-//!   `pickle.joblib-external-data`.
+//!   `pickle.joblib-external-data`, `pickle.joblib-wrapper` (joblib's array wrappers in a
+//!   stream the container did not take for joblib's: it is read both ways, and what either
+//!   reading finds is reported).
 //!
 //! A stream is safe when at least one pickle was read to its `STOP` and no finding is
 //! above `Info`: every opcode of every pickle was read.
@@ -70,6 +72,8 @@ mod fuzz;
 mod tests;
 #[cfg(test)]
 mod vectors;
+
+use std::collections::HashSet;
 
 use self::machine::{Failure, Halt, Mode, Persist};
 use self::record::Records;
@@ -255,11 +259,61 @@ fn scan_mode(
             }
         }
     }
-    PickleScan {
+    let mut scan = PickleScan {
         findings: r.rec.findings(location),
         pickles,
         end,
         globals: r.rec.global_uses(),
+    };
+    if r.rec.joblib_wrapper && !mode.joblib {
+        drop(r);
+        also_as_joblib(&mut scan, data, policy, limits, location, max_pickles);
+    }
+    scan
+}
+
+/// A stream not recognised as joblib's that builds joblib's array wrappers (their names
+/// spelled with escapes, say) is what `joblib.load` reads with arrays inline: it is read
+/// that way too, and what that reading finds is added.
+fn also_as_joblib(
+    scan: &mut PickleScan,
+    data: &[u8],
+    policy: &Policy,
+    limits: &Limits,
+    location: &Location,
+    max_pickles: Option<usize>,
+) {
+    let mode = Mode {
+        python: true,
+        persist: Persist::Refused,
+        joblib: true,
+    };
+    let other = scan_mode(data, policy, limits, location, max_pickles, mode, true);
+    let mut found = Records::default();
+    found.note("pickle.joblib-wrapper", Severity::Info, 0, "", None, || {
+        "joblib array wrappers in a stream not recognised as joblib's: read both as a pickle and as joblib.load reads it (arrays inline)".into()
+    });
+    scan.findings.extend(found.findings(location));
+    let seen: HashSet<_> = scan
+        .findings
+        .iter()
+        .map(|f| (f.rule, f.global.clone(), f.location.offset))
+        .collect();
+    for f in other.findings {
+        if !seen.contains(&(f.rule, f.global.clone(), f.location.offset)) {
+            scan.findings.push(f);
+        }
+    }
+    scan.findings.sort_by_key(|f| f.location.offset);
+    let named: HashSet<_> = scan
+        .globals
+        .iter()
+        .map(|g| (g.module.clone(), g.name.clone()))
+        .collect();
+    for g in other.globals {
+        if !named.contains(&(g.module.clone(), g.name.clone())) {
+            scan.globals.push(g);
+        }
     }
 }
 

@@ -235,11 +235,27 @@ impl<'a> Reader<'a, '_> {
                 let qual = join(&t.qual, attr);
                 self.compute(m, &t.module, &qual, by, op)
             }
-            _ => m.new_obj(Kind::Unresolved(format!(
-                "the attribute '{}' of {}",
-                super::text::shorten(attr),
-                target.describe()
-            ))),
+            _ => {
+                let desc = format!(
+                    "the attribute '{}' of {}",
+                    super::text::shorten(attr),
+                    target.describe()
+                );
+                self.rec.note(
+                    "pickle.dynamic-call",
+                    Severity::Unknown,
+                    m.at as u64,
+                    &format!("{} {desc}", by.path()),
+                    None,
+                    || {
+                        format!(
+                            "{op} calls {} for {desc}, which the reader cannot resolve",
+                            by.path()
+                        )
+                    },
+                );
+                m.new_obj(Kind::Unresolved(desc))
+            }
         }
     }
 
@@ -497,6 +513,8 @@ impl<'a> Reader<'a, '_> {
                 if m.mode.joblib {
                     let o = o.clone();
                     self.joblib_build(m, &o, &by)?;
+                } else if JOBLIB_WRAPPERS.iter().any(|p| by.is(p)) {
+                    self.rec.joblib_wrapper = true;
                 }
             }
             Kind::Ext { id, .. } => self.rec.state_set(*id),

@@ -58,12 +58,66 @@ pub(crate) struct Failure {
 
 pub(crate) type Step<T> = Result<T, Halt>;
 
+/// The memo: a vector for the keys pickles use (0, 1, 2, ... in order), a map for keys
+/// far from them (a hostile pickle's), so that no key allocates more than `SLACK` slots.
+#[derive(Default)]
+pub(crate) struct Memo<'a> {
+    dense: Vec<Option<Value<'a>>>,
+    sparse: HashMap<u64, Value<'a>>,
+    /// Entries set (what `MEMOIZE` takes as the next key).
+    count: usize,
+}
+
+impl<'a> Memo<'a> {
+    const SLACK: u64 = 1024;
+
+    pub(crate) fn get(&self, key: u64) -> Option<&Value<'a>> {
+        if key < self.dense.len() as u64 {
+            self.dense[key as usize].as_ref()
+        } else {
+            self.sparse.get(&key)
+        }
+    }
+
+    pub(crate) fn insert(&mut self, key: u64, v: Value<'a>) {
+        let n = self.dense.len() as u64;
+        if key >= n && key < n + Self::SLACK {
+            let new_len = key as usize + 1;
+            self.dense.resize(new_len, None);
+            if !self.sparse.is_empty() {
+                for k in n..=key {
+                    if let Some(old) = self.sparse.remove(&k) {
+                        self.dense[k as usize] = Some(old);
+                    }
+                }
+            }
+        }
+        let old = if key < self.dense.len() as u64 {
+            self.dense[key as usize].replace(v)
+        } else {
+            self.sparse.insert(key, v)
+        };
+        if old.is_none() {
+            self.count += 1;
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Slots held, empty ones of the vector included (what the items limit counts).
+    pub(crate) fn slots(&self) -> usize {
+        self.dense.len() + self.sparse.len()
+    }
+}
+
 /// The state of one pickle being read.
 pub(crate) struct Machine<'a> {
     pub(crate) mode: Mode,
     pub(crate) stack: Vec<Value<'a>>,
     pub(crate) marks: Vec<usize>,
-    pub(crate) memo: HashMap<u64, Value<'a>>,
+    pub(crate) memo: Memo<'a>,
     pub(crate) registry: Registry<'a>,
     /// The file position (after the current frame while one is buffered).
     pub(crate) pos: usize,
@@ -81,7 +135,7 @@ impl<'a> Machine<'a> {
             mode,
             stack: Vec::new(),
             marks: Vec::new(),
-            memo: HashMap::new(),
+            memo: Memo::default(),
             registry: Registry::default(),
             pos,
             frame: None,
@@ -349,7 +403,7 @@ impl<'a> Reader<'a, '_> {
         }
         let items = m.stack.len()
             + m.marks.len()
-            + m.memo.len()
+            + m.memo.slots()
             + live_objects().saturating_sub(self.live_base);
         if items > self.limits.max_pickle_items {
             return Err(Halt::Limit(format!(
@@ -400,7 +454,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn memo_key(&self, line: &[u8], what: &str) -> Step<u64> {
-        match text::int_text(line) {
+        match text::decimal_text(line) {
             Ok(Some(v)) if v >= 0 => Ok(v as u64),
             Ok(_) => Err(Halt::Invalid(format!(
                 "{what}: memo index {:?} out of range",
@@ -411,7 +465,7 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn get(&self, m: &mut Machine<'a>, key: u64, what: &str) -> Step<()> {
-        match m.memo.get(&key) {
+        match m.memo.get(key) {
             Some(v) => {
                 let v = v.clone();
                 m.push(v);

@@ -54,12 +54,13 @@ pub(crate) struct Records {
     dropped: HashMap<&'static str, (u64, Severity, u64)>,
     /// Globals named and findings above `Info` so far.
     events: u64,
+    /// A joblib array wrapper was built in a stream not read as joblib's.
+    pub(crate) joblib_wrapper: bool,
     key: String,
 }
 
 impl Records {
     /// The global `name` of `module` named (or computed) at `offset`.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn name(
         &mut self,
         policy: &Policy,
@@ -232,9 +233,20 @@ impl Records {
     /// Every finding, by offset.
     pub(crate) fn findings(&self, location: &Location) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
+        let mut dropped = self.dropped.clone();
+        let mut listed: HashMap<&'static str, usize> = HashMap::new();
         for g in &self.globals {
-            if let Some(f) = global_finding(g, location) {
+            let Some(f) = global_finding(g, location) else {
+                continue;
+            };
+            let n = listed.entry(f.rule).or_insert(0);
+            if *n < MAX_NOTES_PER_RULE {
+                *n += 1;
                 out.push(f);
+            } else {
+                let d = dropped.entry(f.rule).or_insert((0, f.severity, g.offset));
+                d.0 += 1;
+                d.1 = d.1.max(f.severity);
             }
         }
         for n in &self.notes {
@@ -250,9 +262,9 @@ impl Records {
                 message,
             });
         }
-        let mut dropped: Vec<_> = self.dropped.iter().collect();
-        dropped.sort_by_key(|(rule, _)| **rule);
-        for (rule, &(count, severity, offset)) in dropped {
+        let mut dropped: Vec<_> = dropped.into_iter().collect();
+        dropped.sort_by_key(|(rule, _)| *rule);
+        for (rule, (count, severity, offset)) in dropped {
             out.push(Finding {
                 location: at(location, offset),
                 global: None,

@@ -260,7 +260,7 @@ fn names_from_every_string_opcode() {
 #[test]
 fn names_through_every_memo_form() {
     // (put a, put b, get a, get b) for memo slots 7 and 8 (MEMOIZE: 0 and 1).
-    let forms: [[&[u8]; 4]; 5] = [
+    let forms: [[&[u8]; 4]; 6] = [
         [b"p7\n", b"p8\n", b"g7\n", b"g8\n"],
         [b"q\x07", b"q\x08", b"h\x07", b"h\x08"],
         [
@@ -271,6 +271,7 @@ fn names_through_every_memo_form() {
         ],
         [MEMOIZE, MEMOIZE, b"h\x00", b"j\x01\0\0\0"],
         [b"p7\n", b"r\x08\0\0\0", b"j\x07\0\0\0", b"g8\n"],
+        [b"p07\n", b"p 8\n", b"g7\n", b"g008\n"],
     ];
     for [put_a, put_b, get_a, get_b] in forms {
         let body = cat(&[
@@ -1213,4 +1214,98 @@ fn findings_are_aggregated() {
     assert_eq!(rules(&s.findings), vec!["pickle.dangerous-global"]);
     assert_eq!(s.globals[0].count, 1000);
     assert!(s.findings[0].message.contains("1000 times"));
+}
+
+#[test]
+fn memo_keys_far_apart() {
+    // Key 2000 is set before the vector reaches it, then the vector grows past it; MEMOIZE
+    // takes the number of entries set as its key.
+    let mut body = cat(&[&sbu("os"), b"p2000\n", POP]);
+    for k in 0..=1500 {
+        body.extend(cat(&[NONE, format!("p{k}\n").as_bytes(), POP]));
+    }
+    body.extend(cat(&[NONE, b"p2500\n", POP, &sbu("Popen"), MEMOIZE, POP]));
+    body.extend(cat(&[b"g2000\n", &sbu("system"), STACK_GLOBAL, POP]));
+    body.extend(cat(&[
+        &sbu("subprocess"),
+        b"j",
+        &1503u32.to_le_bytes(),
+        STACK_GLOBAL,
+    ]));
+    let s = assert_flags(&pickle(4, &body), "pickle.dangerous-global", "os.system");
+    assert!(has(
+        &s.findings,
+        "pickle.dangerous-global",
+        "subprocess.Popen"
+    ));
+    // Keys far apart each take one entry, not the slots between them.
+    let mut body = Vec::new();
+    for k in 0..50u32 {
+        body.extend(cat(&[NONE, b"r", &(k * 1_000_000).to_le_bytes(), POP]));
+    }
+    body.extend(cat(&[b"j", &49_000_000u32.to_le_bytes()]));
+    let limits = Limits {
+        max_pickle_items: 200,
+        ..Limits::default()
+    };
+    let s = scan_pickles(
+        &pickle(2, &body),
+        policy(),
+        &limits,
+        &Location::default(),
+        None,
+    );
+    assert!(s.safe(), "{:#?}", s.findings);
+}
+
+#[test]
+fn joblib_wrapper_spelled_with_escapes_is_read_as_joblib_too() {
+    // The class name has no `NumpyArrayWrapper` in its bytes, so a container takes the
+    // stream for a plain pickle. As a plain pickle: a first pickle ending at the `.` of the
+    // array, then bytes (BINBYTES) and STOP. As joblib.load reads it: the 6 array bytes,
+    // then os.system.
+    let payload = call(&stack_global("os", "system"), &[&sbu("true")]);
+    let array = cat(&[b".B", &(payload.len() as u32).to_le_bytes()]);
+    let mut body = wrapper(&shape(&[6]), &dtype("u1", -1, 0), false, &array);
+    let named = stack_global("joblib.numpy_pickle", "NumpyArrayWrapper");
+    let escaped = cat(&[
+        b"S'joblib.numpy_pickle'\n",
+        b"S'Numpy\\x41rrayWrapper'\n",
+        STACK_GLOBAL,
+    ]);
+    let at = body.windows(named.len()).position(|w| w == named).unwrap();
+    body.splice(at..at + named.len(), escaped);
+    let d = cat(&[&proto(4), &body, &payload, STOP]);
+    assert!(memchr::memmem::find(&d, b"NumpyArrayWrapper").is_none());
+    let f = scan_kind(&d, kind::PICKLE, None);
+    assert!(has(&f, "pickle.dangerous-global", "os.system"), "{f:#?}");
+    assert!(rules(&f).contains(&"pickle.joblib-wrapper"));
+    // The same stream read as joblib's finds it directly.
+    let f = scan_kind(&d, kind::JOBLIB, None);
+    assert!(has(&f, "pickle.dangerous-global", "os.system"), "{f:#?}");
+}
+
+#[test]
+fn many_distinct_globals_are_listed_up_to_a_bound() {
+    let mut body = Vec::new();
+    for i in 0..250 {
+        body.extend(global("os", &format!("f{i}")));
+        body.extend(global("unknown_mod", &format!("f{i}")));
+    }
+    let s = scan(&pickle(2, &body));
+    assert_eq!(s.globals.len(), 500);
+    let count = |rule: &str| s.findings.iter().filter(|f| f.rule == rule).count();
+    assert_eq!(count("pickle.dangerous-global"), 101);
+    assert_eq!(count("pickle.unknown-global"), 101);
+    let more = s
+        .findings
+        .iter()
+        .find(|f| f.rule == "pickle.dangerous-global" && f.global.is_none())
+        .unwrap();
+    assert!(
+        more.message.starts_with("150 more findings"),
+        "{}",
+        more.message
+    );
+    assert_eq!(more.severity, Severity::Dangerous);
 }

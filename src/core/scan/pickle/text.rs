@@ -235,6 +235,31 @@ pub(crate) fn int_text(line: &[u8]) -> Result<Option<i64>, String> {
     Ok(i64::try_from(v).ok())
 }
 
+/// A decimal integer as text, as `int(text)` (and C's `PyLong_FromString(text, 10)`)
+/// read the keys of `GET` and `PUT`: leading zeros are fine. `Ok(None)` outside `i64`.
+pub(crate) fn decimal_text(line: &[u8]) -> Result<Option<i64>, String> {
+    let s = std::str::from_utf8(line).map_err(|_| "a number that is not ASCII".to_string())?;
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let ok = !digits.is_empty()
+        && !digits.starts_with('_')
+        && !digits.ends_with('_')
+        && !digits.contains("__")
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '_');
+    if !ok {
+        return Err(format!("not a number: {:?}", shorten(s)));
+    }
+    let plain: String = digits.chars().filter(|&c| c != '_').collect();
+    let Ok(v) = plain.parse::<i128>() else {
+        return Ok(None);
+    };
+    Ok(i64::try_from(if neg { -v } else { v }).ok())
+}
+
 /// A float as text (`float(text)`): whether it is one.
 pub(crate) fn is_float_text(line: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(line) else {
@@ -317,6 +342,11 @@ mod tests {
         assert!(int_text(b"_1").is_err());
         assert!(int_text(b"abc").is_err());
         assert!(int_text(b"1.5").is_err());
+        assert_eq!(decimal_text(b"010"), Ok(Some(10)));
+        assert_eq!(decimal_text(b" 7"), Ok(Some(7)));
+        assert_eq!(decimal_text(b"-1"), Ok(Some(-1)));
+        assert!(decimal_text(b"0x10").is_err());
+        assert!(decimal_text(b"").is_err());
         assert!(is_float_text(b"1.5"));
         assert!(is_float_text(b"-inf"));
         assert!(is_float_text(b"1e+300"));

@@ -247,15 +247,18 @@ impl<'a> Obj<'a> {
     }
 
     /// Adds items, keeping the first `KEPT` (`pairs`: dict items count two values each).
-    pub(crate) fn extend(&self, new: impl IntoIterator<Item = Value<'a>>, pairs: bool) {
+    pub(crate) fn extend(&self, mut new: Vec<Value<'a>>, pairs: bool) {
         let mut items = self.items.borrow_mut();
         let cap = if pairs { 2 * KEPT } else { KEPT };
-        for v in new {
-            if items.len() < cap {
-                items.push(v);
-            } else {
-                self.more.set(true);
-            }
+        let room = cap - items.len().min(cap);
+        if new.len() > room {
+            new.truncate(room);
+            self.more.set(true);
+        }
+        if items.is_empty() {
+            *items = new;
+        } else {
+            items.append(&mut new);
         }
     }
 
