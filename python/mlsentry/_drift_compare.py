@@ -31,7 +31,7 @@ from ._drift_result import (
 )
 from ._progress import ProgressArg, progress_callback
 from .errors import InvalidInputError, InvalidTypeError
-from .report import Report, html_table
+from .report import Report, fmt_number, fmt_pvalue, fmt_share, html_table
 
 __all__ = ["ColumnDrift", "DriftReport", "adjust_pvalues", "compare", "factorize_pair"]
 
@@ -1206,39 +1206,23 @@ def _summary_line(c: ColumnDrift) -> str:
         return f"{c.name}: not tested ({c.error})"
     bits = [f"{c.name}: {c.status}", f"[{c.kind}, {c.test}]"]
     if c.adjusted_pvalue is not None:
-        bits.append(f"adjusted p={_fmt_p(c.adjusted_pvalue)}")
+        bits.append(f"adjusted p={fmt_pvalue(c.adjusted_pvalue)}")
     elif c.statistic is not None:
-        bits.append(f"{c.test}={_fmt(c.effect_size if c.test in NORMALISED else c.statistic)}")
+        bits.append(
+            f"{c.test}={fmt_number(c.effect_size if c.test in NORMALISED else c.statistic)}"
+        )
     if c.effect is not None:
-        bits.append(f"effect={_fmt(c.effect)}")
+        bits.append(f"effect={fmt_number(c.effect)}")
     if c.missing_drift:
         bits.append(
-            f"missing {_pct(c.missing_rate_reference)} -> {_pct(c.missing_rate_current)} "
-            f"(adjusted p={_fmt_p(c.missing_adjusted_pvalue)})"
+            f"missing {fmt_share(c.missing_rate_reference)} -> {fmt_share(c.missing_rate_current)} "
+            f"(adjusted p={fmt_pvalue(c.missing_adjusted_pvalue)})"
         )
     return " ".join(bits)
 
 
 _REF_COLOUR = "#0969da"
 _CUR_COLOUR = "#e36209"
-
-
-def _fmt(v: Optional[float]) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and math.isnan(v):
-        return "nan"
-    return f"{v:.3g}"
-
-
-def _fmt_p(v: Optional[float]) -> str:
-    if v is None:
-        return ""
-    return f"{v:.2e}" if v < 1e-3 else f"{v:.3f}"
-
-
-def _pct(v: Optional[float]) -> str:
-    return "" if v is None else f"{v:.1%}"
 
 
 def _swatch(colour: str) -> str:
@@ -1266,9 +1250,11 @@ def _columns_table(cols: Sequence[ColumnDrift]) -> str:
     for c in cols:
         missing = ""
         if c.missing_reference or c.missing_current:
-            missing = f"{_pct(c.missing_rate_reference)} \u2192 {_pct(c.missing_rate_current)}"
+            missing = (
+                f"{fmt_share(c.missing_rate_reference)} \u2192 {fmt_share(c.missing_rate_current)}"
+            )
             if c.missing_adjusted_pvalue is not None:
-                missing += f" (adj. p {_fmt_p(c.missing_adjusted_pvalue)})"
+                missing += f" (adj. p {fmt_pvalue(c.missing_adjusted_pvalue)})"
         stat = c.effect_size if c.test in NORMALISED else c.statistic
         verdict = c.status
         if c.test == "psi" and c.statistic is not None:
@@ -1278,10 +1264,10 @@ def _columns_table(cols: Sequence[ColumnDrift]) -> str:
             f"<td>{html.escape(c.name)}</td>",
             f"<td>{html.escape(c.kind or '')}</td>",
             f"<td>{html.escape(c.test or '')}</td>",
-            f'<td class="num">{_fmt(stat)}</td>',
-            f'<td class="num">{_fmt_p(c.pvalue)}</td>',
-            f'<td class="num">{_fmt_p(c.adjusted_pvalue)}</td>',
-            f'<td class="num">{_fmt(c.effect)}</td>',
+            f'<td class="num">{fmt_number(stat)}</td>',
+            f'<td class="num">{fmt_pvalue(c.pvalue)}</td>',
+            f'<td class="num">{fmt_pvalue(c.adjusted_pvalue)}</td>',
+            f'<td class="num">{fmt_number(c.effect)}</td>',
             f"<td>{html.escape(missing)}</td>",
             f"<td>{html.escape(verdict)}</td>",
             f"<td>{_svg(c)}</td>",

@@ -171,6 +171,27 @@ color:#fff}
 """
 
 
+def fmt_number(value: Optional[float], digits: int = 3) -> str:
+    """A statistic for a table: ``digits`` significant digits, "" for None, "nan"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return f"{value:.{digits}g}"
+
+
+def fmt_pvalue(value: Optional[float], digits: int = 3) -> str:
+    """A p-value for a table: scientific below 1e-3, else ``digits`` decimals."""
+    if value is None:
+        return ""
+    return f"{value:.2e}" if value < 1e-3 else f"{value:.{digits}f}"
+
+
+def fmt_share(value: Optional[float]) -> str:
+    """A share as a percentage with one decimal, "" for None."""
+    return "" if value is None else f"{value:.1%}"
+
+
 def _json_ready(value: Any) -> Any:
     """`value` with non-finite floats as JSON has no numbers for them: ``"inf"``/``"-inf"``,
     NaN as None (a configuration may hold unbounded limits)."""

@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .errors import FileChangedError, IntegrityError, InvalidInputError
+from .report import fmt_number, fmt_pvalue, fmt_share
 
 if TYPE_CHECKING:
     from ._drift_compare import ColumnDrift, DriftReport
@@ -88,24 +89,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], paths: Sequenc
     if len(rows) > limit:
         lines.append(f"... and {len(rows) - limit} more")
     return "\n".join(lines)
-
-
-def _num(value: Optional[float]) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return f"{value:.4g}"
-
-
-def _p(value: Optional[float]) -> str:
-    if value is None:
-        return ""
-    return f"{value:.2e}" if value < 1e-3 else f"{value:.4f}"
-
-
-def _pct(value: Optional[float]) -> str:
-    return "" if value is None else f"{value:.1%}"
 
 
 def _digest(value: Optional[str]) -> str:
@@ -165,9 +148,11 @@ def _drift_table(report: DriftReport) -> str:
         statistic = c.effect_size if c.test in NORMALISED else c.statistic
         missing = ""
         if c.missing_reference or c.missing_current:
-            missing = f"{_pct(c.missing_rate_reference)} -> {_pct(c.missing_rate_current)}"
+            missing = (
+                f"{fmt_share(c.missing_rate_reference)} -> {fmt_share(c.missing_rate_current)}"
+            )
             if c.missing_drift:
-                missing += f" (adj. p {_p(c.missing_adjusted_pvalue)})"
+                missing += f" (adj. p {fmt_pvalue(c.missing_adjusted_pvalue, 4)})"
         note = c.error or c.note
         if c.status == "type changed":
             note = f"{c.dtype_reference} -> {c.dtype_current}" + (f": {note}" if note else "")
@@ -176,11 +161,11 @@ def _drift_table(report: DriftReport) -> str:
                 c.name,
                 c.status,
                 c.test or "",
-                _num(statistic),
-                _p(c.pvalue),
-                _p(c.adjusted_pvalue),
-                _num(c.threshold),
-                _num(c.effect),
+                fmt_number(statistic, 4),
+                fmt_pvalue(c.pvalue, 4),
+                fmt_pvalue(c.adjusted_pvalue, 4),
+                fmt_number(c.threshold, 4),
+                fmt_number(c.effect, 4),
                 missing,
                 note,
             ]
@@ -292,8 +277,8 @@ def _robust_table(report: RobustnessReport) -> str:
                     a.attack,
                     "any" if a.eps is None else f"{a.eps:g}",
                     f"{a.successes}/{a.attacked}",
-                    _num(a.median_l2),
-                    _num(a.median_linf),
+                    fmt_number(a.median_l2, 4),
+                    fmt_number(a.median_linf, 4),
                 ]
                 for a in report.attacks
             ],
