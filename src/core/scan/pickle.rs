@@ -67,7 +67,7 @@ mod text;
 mod value;
 
 #[cfg(test)]
-mod diff_check;
+mod differential;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
