@@ -1329,3 +1329,22 @@ fn many_distinct_globals_are_listed_up_to_a_bound() {
     );
     assert_eq!(more.severity, Severity::Dangerous);
 }
+
+#[test]
+fn joblib_wrapper_made_by_its_constructor() {
+    // NumpyArrayWrapper(numpy.ndarray, (3,), 'C', dtype('u1')) by REDUCE, BUILD {}: the
+    // alignment is the constructor's default, so a padding byte comes first. joblib.load
+    // reads it as array([1, 2, 3]).
+    let hex = "80048c136a6f626c69622e6e756d70795f7069636b6c658c114e756d707941727261795772617070657293288c056e756d70798c076e646172726179934b03858c0143636e756d70790a64747970650a71005802000000753171018988877102527103284b0358010000007c71044e4e4e4affffffff4affffffff4b007471056274527d6202ffff0102032e";
+    let d: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let f = scan_kind(&d, kind::JOBLIB, None);
+    assert!(f.is_empty(), "{f:#?}");
+    // Without the padding byte the array swallows the STOP: cut short.
+    let mut short = d.clone();
+    short.drain(d.len() - 7..d.len() - 4);
+    let f = scan_kind(&short, kind::JOBLIB, None);
+    assert_eq!(rules(&f), vec!["pickle.truncated"], "{f:#?}");
+}
