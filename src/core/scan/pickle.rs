@@ -30,7 +30,9 @@
 //!   reading finds is reported).
 //!
 //! A stream is safe when at least one pickle was read to its `STOP` and no finding is
-//! above `Info`: every opcode of every pickle was read.
+//! above `Info`: every opcode of every pickle was read. Where loaders read the same bytes
+//! differently (an argument running past the end of its frame, see `machine`), the
+//! pickle is reported invalid and not read further.
 //!
 //! Several pickles: after each `STOP`, the bytes that follow are read as another pickle
 //! (up to `max_pickles`). A loader reads one pickle per `load` call, so a second pickle

@@ -613,7 +613,7 @@ impl<'a> Reader<'a, '_> {
                     (cls, args)
                 };
                 let args = m.container(Kind::Tuple, args);
-                let v = self.call(m, &cls, &args, None, name)?;
+                let v = self.call(m, &cls, &args, name)?;
                 m.push(v);
             }
             b'l' => {
@@ -639,7 +639,7 @@ impl<'a> Reader<'a, '_> {
             b'R' => {
                 let args = m.pop()?;
                 let f = m.pop()?;
-                let v = self.call(m, &f, &args, None, name)?;
+                let v = self.call(m, &f, &args, name)?;
                 m.push(v);
             }
             b'P' => {
@@ -745,7 +745,7 @@ impl<'a> Reader<'a, '_> {
                 let args = items.split_off(1);
                 let cls = items.pop().expect("one item");
                 let args = m.container(Kind::Tuple, args);
-                let v = self.call(m, &cls, &args, None, name)?;
+                let v = self.call(m, &cls, &args, name)?;
                 m.push(v);
             }
             b'e' => {
@@ -773,7 +773,9 @@ impl<'a> Reader<'a, '_> {
                 }
             }
             0x81 | 0x92 => {
-                let kwargs = if op == 0x92 { Some(m.pop()?) } else { None };
+                if op == 0x92 {
+                    m.pop()?; // the keyword arguments
+                }
                 let args = m.pop()?;
                 let cls = m.pop()?;
                 if !m.mode.python && known_not_tuple(&args) {
@@ -782,7 +784,7 @@ impl<'a> Reader<'a, '_> {
                         args.describe()
                     )));
                 }
-                let v = self.call(m, &cls, &args, kwargs.as_ref(), name)?;
+                let v = self.call(m, &cls, &args, name)?;
                 m.push(v);
             }
             0x82..=0x84 => {
