@@ -30,7 +30,9 @@
 //!   reading finds is reported).
 //!
 //! A stream is safe when at least one pickle was read to its `STOP` and no finding is
-//! above `Info`: every opcode of every pickle was read.
+//! above `Info`: every opcode of every pickle was read. Where loaders read the same bytes
+//! differently (an argument running past the end of its frame, see `machine`), the
+//! pickle is reported invalid and not read further.
 //!
 //! Several pickles: after each `STOP`, the bytes that follow are read as another pickle
 //! (up to `max_pickles`). A loader reads one pickle per `load` call, so a second pickle
@@ -66,6 +68,8 @@ mod record;
 mod text;
 mod value;
 
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
@@ -237,14 +241,25 @@ fn scan_mode(
         match r.run(pos, mode) {
             Ok((after_stop, file_pos)) => {
                 pickles += 1;
-                // The next pickle starts where the loader would go on; bytes Python's
-                // unpickler skipped inside a frame after `STOP` are read too.
-                pos = after_stop.min(file_pos);
                 end = file_pos as u64;
+                if after_stop < file_pos {
+                    // Pickles end their last frame with STOP. A loader reading bytes, or a
+                    // file it can peek into, goes on right after STOP; one reading a file
+                    // without peek (and Python's) after the frame.
+                    let left = file_pos - after_stop;
+                    r.rec.note("pickle.invalid", Severity::Unknown, (after_stop - 1) as u64, "", None, || {
+                        format!("STOP leaves {left} bytes of its frame unread: loaders disagree on where a next pickle starts, so nothing after it is read")
+                    });
+                    end = after_stop as u64;
+                    break;
+                }
+                pos = file_pos;
             }
             Err(f) => {
                 let first = pickles == 0;
-                if first || r.rec.eventful_since(before) || matches!(f.halt, Halt::Limit(_)) {
+                // Where loaders disagree (frames), some loader goes on: always reported.
+                let decisive = matches!(f.halt, Halt::Limit(_) | Halt::Frame(_));
+                if first || decisive || r.rec.eventful_since(before) {
                     report_failure(&mut r, &f, first);
                     end = f.at;
                 } else {
@@ -319,7 +334,11 @@ fn also_as_joblib(
 
 fn describe_halt(h: &Halt) -> String {
     match h {
-        Halt::Truncated(s) | Halt::Invalid(s) | Halt::Limit(s) | Halt::Unsizable(s) => s.clone(),
+        Halt::Truncated(s)
+        | Halt::Invalid(s)
+        | Halt::Frame(s)
+        | Halt::Limit(s)
+        | Halt::Unsizable(s) => s.clone(),
         Halt::At(_, inner) => describe_halt(inner),
     }
 }
@@ -339,6 +358,10 @@ fn report_failure(r: &mut Reader<'_, '_>, f: &Failure, first: bool) {
         Halt::Invalid(_) => (
             "pickle.invalid",
             format!("{which} is invalid here ({why}): a loader runs everything before this point, then fails"),
+        ),
+        Halt::Frame(_) => (
+            "pickle.invalid",
+            format!("{which} is invalid here ({why}): loaders disagree on what follows (Python's fails, the C unpickler reads on or skips the rest of the frame), so it is not read further"),
         ),
         Halt::Limit(_) => ("pickle.limit", why),
         Halt::Unsizable(_) => (

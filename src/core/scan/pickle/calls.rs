@@ -119,13 +119,13 @@ fn str_arg<'v>(v: &'v Value<'_>) -> Result<Option<&'v str>, ()> {
 }
 
 impl<'a> Reader<'a, '_> {
-    /// Calls `f` with `args` (and `kwargs` for `NEWOBJ_EX`) as `op` does.
+    /// Calls `f` with `args` as `op` does (`NEWOBJ_EX`'s keyword arguments name nothing:
+    /// it makes an instance of `f` without running its `__init__`).
     pub(crate) fn call(
         &mut self,
         m: &mut Machine<'a>,
         f: &Value<'a>,
         args: &Value<'a>,
-        kwargs: Option<&Value<'a>>,
         op: &'static str,
     ) -> Step<Value<'a>> {
         let construct = op == "NEWOBJ" || op == "NEWOBJ_EX";
@@ -143,7 +143,6 @@ impl<'a> Reader<'a, '_> {
                         return self.resolve(m, r, n, args, op);
                     }
                 }
-                let _ = kwargs;
                 Ok(self.made(m, n, (!construct && keeps_args(n)).then(|| args.clone())))
             }
             Kind::Ext { id, .. } => {

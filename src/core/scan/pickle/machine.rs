@@ -1,14 +1,19 @@
 //! The opcode machine: reads one pickle from a position of the stream, opcode by opcode,
 //! with the stack, mark stack and memo a loader keeps, and never runs anything.
 //!
-//! Two loaders are modelled. The C unpickler (`pickle.load`, `torch.load`, numpy) reads
-//! the bytes in order and only checks that a `FRAME`'s bytes are there. Python's
-//! `pickle._Unpickler` (joblib's `NumpyUnpickler` and the nested pickles of its object
-//! arrays) reads a frame into a buffer: opcodes come from the buffer until it is used up,
-//! while reads of the file itself (joblib's array bytes) start after the frame, and a text
-//! argument cut by the end of the data is read without its last byte. Where the two
-//! refuse input, the machine reports the pickle as invalid: the loader stops there, after
-//! running everything before it.
+//! Two loaders are modelled: the C unpickler (`pickle.load`, `torch.load`, numpy) and
+//! Python's `pickle._Unpickler` (joblib's `NumpyUnpickler` and the nested pickles of its
+//! object arrays). Both read a `FRAME` as a buffer: opcodes come from it until it is used
+//! up, then from the file, while reads of the file itself (joblib's array bytes) start
+//! after the frame. An opcode whose argument runs past the end of its frame, or a frame
+//! that starts before the last one is used up, is invalid: Python's unpickler fails
+//! there, and the C unpickler goes on in order when it reads bytes (`pickle.loads`) but
+//! drops the rest of the frame when it reads a file without `peek` (`pickle.load` of a
+//! `BytesIO`, as `torch.load` does), so loaders disagree on what follows. The C
+//! unpickler wants a frame's bytes all there; Python's reads a text argument cut by the
+//! end of the data without its last byte. Where a loader refuses input, the machine
+//! reports the pickle as invalid: the loader stops there, after running everything
+//! before it.
 
 use std::collections::HashMap;
 
@@ -46,6 +51,9 @@ pub(crate) enum Halt {
     /// A joblib array wrapper whose array cannot be sized: where the pickle goes on is
     /// unknown.
     Unsizable(String),
+    /// An opcode runs past the end of its frame, or a frame starts before the last one is
+    /// used up: loaders disagree on what follows (see the module documentation).
+    Frame(String),
     /// A halt at another offset than the current opcode's (inside a nested pickle).
     At(u64, Box<Halt>),
 }
@@ -306,7 +314,7 @@ impl<'a> Reader<'a, '_> {
             if cur == end && n != 0 {
                 m.frame = None;
             } else if end - cur < n {
-                return Err(Halt::Invalid(format!(
+                return Err(Halt::Frame(format!(
                     "{what} needs {n} bytes, and its frame ends {} bytes on",
                     end - cur
                 )));
@@ -337,7 +345,7 @@ impl<'a> Reader<'a, '_> {
         if let Some((cur, end)) = m.frame {
             if cur < end {
                 if n > (end - cur) as u64 {
-                    return Err(Halt::Invalid(format!(
+                    return Err(Halt::Frame(format!(
                         "{what} declares {n} bytes, and its frame ends {} bytes on",
                         end - cur
                     )));
@@ -370,7 +378,7 @@ impl<'a> Reader<'a, '_> {
                         m.frame = Some((cur + i + 1, end));
                         Ok(&self.data[cur..cur + i])
                     }
-                    None => Err(Halt::Invalid(format!(
+                    None => Err(Halt::Frame(format!(
                         "the argument of {what} runs past the end of its frame"
                     ))),
                 };
@@ -595,10 +603,17 @@ impl<'a> Reader<'a, '_> {
             b'i' => {
                 let module = self.readline(m, name)?;
                 let qual = self.readline(m, name)?;
-                let args = m.pop_mark()?;
-                let cls = self.global_text(m, module, qual, NamedBy::Inst, name, true)?;
+                // The C unpickler finds the MARK first; Python's imports the class first.
+                let (cls, args) = if m.mode.python {
+                    let cls = self.global_text(m, module, qual, NamedBy::Inst, name, true)?;
+                    (cls, m.pop_mark()?)
+                } else {
+                    let args = m.pop_mark()?;
+                    let cls = self.global_text(m, module, qual, NamedBy::Inst, name, true)?;
+                    (cls, args)
+                };
                 let args = m.container(Kind::Tuple, args);
-                let v = self.call(m, &cls, &args, None, name)?;
+                let v = self.call(m, &cls, &args, name)?;
                 m.push(v);
             }
             b'l' => {
@@ -624,7 +639,7 @@ impl<'a> Reader<'a, '_> {
             b'R' => {
                 let args = m.pop()?;
                 let f = m.pop()?;
-                let v = self.call(m, &f, &args, None, name)?;
+                let v = self.call(m, &f, &args, name)?;
                 m.push(v);
             }
             b'P' => {
@@ -730,7 +745,7 @@ impl<'a> Reader<'a, '_> {
                 let args = items.split_off(1);
                 let cls = items.pop().expect("one item");
                 let args = m.container(Kind::Tuple, args);
-                let v = self.call(m, &cls, &args, None, name)?;
+                let v = self.call(m, &cls, &args, name)?;
                 m.push(v);
             }
             b'e' => {
@@ -758,7 +773,9 @@ impl<'a> Reader<'a, '_> {
                 }
             }
             0x81 | 0x92 => {
-                let kwargs = if op == 0x92 { Some(m.pop()?) } else { None };
+                if op == 0x92 {
+                    m.pop()?; // the keyword arguments
+                }
                 let args = m.pop()?;
                 let cls = m.pop()?;
                 if !m.mode.python && known_not_tuple(&args) {
@@ -767,7 +784,7 @@ impl<'a> Reader<'a, '_> {
                         args.describe()
                     )));
                 }
-                let v = self.call(m, &cls, &args, kwargs.as_ref(), name)?;
+                let v = self.call(m, &cls, &args, name)?;
                 m.push(v);
             }
             0x82..=0x84 => {
@@ -858,22 +875,19 @@ impl<'a> Reader<'a, '_> {
     fn frame(&mut self, m: &mut Machine<'a>) -> Step<()> {
         let b = self.read(m, 8, "FRAME")?;
         let n = le(b);
-        if !m.mode.python {
-            // The C unpickler checks that the frame is there, then reads on in order.
-            let rest = (self.data.len() - m.pos) as u64;
-            if n > rest {
-                return Err(Halt::Truncated(format!(
-                    "FRAME declares {n} bytes, {rest} are left"
-                )));
-            }
-            return Ok(());
+        let rest = (self.data.len() - m.pos) as u64;
+        if !m.mode.python && n > rest {
+            // The C unpickler wants the whole frame there (Python's takes what there is).
+            return Err(Halt::Truncated(format!(
+                "FRAME declares {n} bytes, {rest} are left"
+            )));
         }
         if n > i64::MAX as u64 {
             return Err(Halt::Invalid(format!("frame size > sys.maxsize: {n}")));
         }
         if let Some((cur, end)) = m.frame {
             if cur < end {
-                return Err(Halt::Invalid(
+                return Err(Halt::Frame(
                     "beginning of a new frame before end of current frame".into(),
                 ));
             }

@@ -198,6 +198,12 @@ fn inst_obj_newobj_newobj_ex() {
     assert_eq!(s.globals[0].how, NamedBy::Inst);
     assert_eq!(s.globals[0].called_by, vec!["INST"]);
 
+    // Without a MARK: the C unpickler fails first, Python's (joblib's) imports first.
+    let no_mark = cat(&[b"ios\nsystem\n", STOP]);
+    assert_eq!(rules(&scan(&no_mark).findings), vec!["pickle.invalid"]);
+    let f = scan_kind(&no_mark, kind::JOBLIB, None);
+    assert!(has(&f, "pickle.dangerous-global", "os.system"), "{f:#?}");
+
     let obj = cat(&[MARK, &global("os", "system"), &bu("true"), OBJ, STOP]);
     let s = assert_flags(&obj, "pickle.dangerous-global", "os.system");
     assert_eq!(s.globals[0].called_by, vec!["OBJ"]);
@@ -1138,7 +1144,7 @@ fn joblib_frames_are_buffers() {
     let f = scan_kind(&framed, kind::JOBLIB, None);
     assert!(f.is_empty(), "{f:#?}");
     // An opcode running past the end of its frame: Python's unpickler refuses it, C's
-    // does not.
+    // reads on or drops the rest of the frame depending on what it reads from.
     let straddle = cat(&[
         &proto(4),
         b"\x95\x03\x00\x00\x00\x00\x00\x00\x00",
@@ -1146,7 +1152,21 @@ fn joblib_frames_are_buffers() {
         STOP,
     ]);
     assert!(rules(&scan_kind(&straddle, kind::JOBLIB, None)).contains(&"pickle.invalid"));
-    assert!(scan(&straddle).safe());
+    assert_eq!(rules(&scan(&straddle).findings), vec!["pickle.invalid"]);
+    // The same with a text argument: `cos\nsy` in the frame, `stem\n` after it (the C
+    // unpickler reading a BytesIO imports `os.stem`, `pickle.loads` `os.system`).
+    let text = b"\x95\x06\x00\x00\x00\x00\x00\x00\x00cos\nsystem\n.";
+    assert_eq!(rules(&scan(text).findings), vec!["pickle.invalid"]);
+    // A frame before the last is used up.
+    let early = b"\x95\x0b\x00\x00\x00\x00\x00\x00\x00N\x95\x01\x00\x00\x00\x00\x00\x00\x00..";
+    assert_eq!(rules(&scan(early).findings), vec!["pickle.invalid"]);
+    // STOP before the end of its frame.
+    let stop = b"\x95\x03\x00\x00\x00\x00\x00\x00\x00N.Ncos\nsystem\n.";
+    let s = scan(stop);
+    assert_eq!(rules(&s.findings), vec!["pickle.invalid"]);
+    assert_eq!((s.pickles, s.end), (1, 11));
+    // Frames that end on opcode boundaries are read in order.
+    assert_safe(b"\x95\x02\x00\x00\x00\x00\x00\x00\x00NN\x95\x01\x00\x00\x00\x00\x00\x00\x000.");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1308,4 +1328,23 @@ fn many_distinct_globals_are_listed_up_to_a_bound() {
         more.message
     );
     assert_eq!(more.severity, Severity::Dangerous);
+}
+
+#[test]
+fn joblib_wrapper_made_by_its_constructor() {
+    // NumpyArrayWrapper(numpy.ndarray, (3,), 'C', dtype('u1')) by REDUCE, BUILD {}: the
+    // alignment is the constructor's default, so a padding byte comes first. joblib.load
+    // reads it as array([1, 2, 3]).
+    let hex = "80048c136a6f626c69622e6e756d70795f7069636b6c658c114e756d707941727261795772617070657293288c056e756d70798c076e646172726179934b03858c0143636e756d70790a64747970650a71005802000000753171018988877102527103284b0358010000007c71044e4e4e4affffffff4affffffff4b007471056274527d6202ffff0102032e";
+    let d: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let f = scan_kind(&d, kind::JOBLIB, None);
+    assert!(f.is_empty(), "{f:#?}");
+    // Without the padding byte the array swallows the STOP: cut short.
+    let mut short = d.clone();
+    short.drain(d.len() - 7..d.len() - 4);
+    let f = scan_kind(&short, kind::JOBLIB, None);
+    assert_eq!(rules(&f), vec!["pickle.truncated"], "{f:#?}");
 }
