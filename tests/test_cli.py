@@ -219,6 +219,25 @@ def test_keygen_sign_verify_signature(model_dir, tmp_path, capsys, monkeypatch):
     assert "verif" in capsys.readouterr().err
 
 
+def test_dsse_sign_and_verify_load_only_what_they_use(model_dir, tmp_path):
+    """A CI gate pays the command's start-up on every call: signing and verifying a folder
+    in DSSE load neither numpy nor the Model Signing format's module."""
+    code = (
+        "import sys\n"
+        "from mlsentry.cli import main\n"
+        "d, k, e = sys.argv[1:]\n"
+        "assert main(['keygen', '-o', k]) == 0\n"
+        "assert main(['sign', d, '--key', k, '-o', e, '--no-progress']) == 0\n"
+        "assert main(['verify-signature', d, e, '--pub', k[:-4] + '.pub']) == 0\n"
+        "print(sorted(m for m in ('numpy', 'mlsentry._model_signing') if m in sys.modules))\n"
+    )
+    args = [str(model_dir), str(tmp_path / "k.pem"), str(tmp_path / "e.json")]
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_sign_a_report_file(tmp_path, capsys):
     assert main(["keygen", "-o", str(tmp_path / "k.pem")]) == 0
     report = tmp_path / "r.json"

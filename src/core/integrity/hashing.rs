@@ -20,8 +20,12 @@ use sha2::{Digest as _, Sha256};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::progress::Progress;
 
-/// Bytes read per positioned read (two such buffers per file being read).
-pub const CHUNK: usize = 8 << 20;
+/// Bytes read per positioned read (two such buffers per file being read). 1 MiB keeps the
+/// buffer just copied from the page cache in the core's L2 cache while it is hashed: on
+/// the 1 GiB + 2,000-file bench folder, 64 MiB shards hash about 8% faster than with 8 MiB
+/// buffers (0.33-0.34 s against 0.36-0.38 s, release build, 2 cores), and whole files
+/// as fast; at 256 KiB the per-buffer hand-off slows one-stream files by 5%.
+pub const CHUNK: usize = 1 << 20;
 /// Below this, BLAKE3's multithreaded update costs more than it saves.
 const BLAKE3_RAYON_MIN: usize = 256 << 10;
 
