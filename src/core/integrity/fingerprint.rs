@@ -327,10 +327,10 @@ impl<'c, 'a> Prepared<'c, 'a> {
                     }
                 }
                 Piece::Null(_) => {
-                    valid.extend(std::iter::repeat(1u8).take(hi - lo));
+                    valid.extend(std::iter::repeat_n(1u8, hi - lo));
                     if let Some(e) = ends.as_deref_mut() {
                         let at = out.len();
-                        e.extend(std::iter::repeat(at).take(hi - lo));
+                        e.extend(std::iter::repeat_n(at, hi - lo));
                     }
                 }
             }
@@ -554,7 +554,7 @@ fn push_validity(v: Option<&ArrayView1<'_, u8>>, lo: usize, hi: usize, valid: &m
                 .iter()
                 .map(|&x| u8::from(x != 0)),
         ),
-        None => valid.extend(std::iter::repeat(1u8).take(hi - lo)),
+        None => valid.extend(std::iter::repeat_n(1u8, hi - lo)),
     }
 }
 
@@ -1076,7 +1076,7 @@ mod tests {
         let row = |i: usize| {
             let mut bytes = Vec::new();
             for j in 0..n {
-                let ok = (i * n + j) % 5 != 0;
+                let ok = !(i * n + j).is_multiple_of(5);
                 bytes.push(u8::from(ok));
                 let v = if ok { (i * 7 + j) as u32 } else { 0 };
                 bytes.extend_from_slice(&v.to_le_bytes());

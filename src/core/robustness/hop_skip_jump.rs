@@ -574,7 +574,7 @@ impl Sample {
 
     fn keep_if_best(&mut self, x0: &[f64], x: &[f64], s: &Setup<'_>) {
         let distance = s.distance(x0, x);
-        if self.best.as_ref().map_or(true, |b| distance < b.distance) {
+        if self.best.as_ref().is_none_or(|b| distance < b.distance) {
             self.best = Some(Best {
                 point: x.to_vec(),
                 distance,

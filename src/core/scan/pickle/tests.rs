@@ -1176,7 +1176,7 @@ fn joblib_frames_are_buffers() {
 fn a_million_nested_tuples() {
     let mut d = proto(4);
     d.extend(EMPTY_TUPLE);
-    d.extend(std::iter::repeat(0x85).take(1_000_000));
+    d.extend(std::iter::repeat_n(0x85, 1_000_000));
     d.extend(STOP);
     assert_safe(&d);
     // A list holding itself (a cycle), then lists kept alive in the memo.
