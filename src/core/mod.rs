@@ -5,6 +5,7 @@ pub mod array;
 pub mod drift;
 pub mod error;
 pub mod integrity;
+pub mod mapped;
 pub mod parallel;
 pub mod progress;
 pub mod robustness;

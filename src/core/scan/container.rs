@@ -38,8 +38,10 @@
 //! sockets are never opened (`Info`). A file or folder that cannot be read is `Unknown`
 //! with the operating system's error.
 //!
-//! Files are memory-mapped: a file truncated by another process while it is being scanned
-//! makes the process fault (SIGBUS), as with any memory-mapped reader.
+//! Files are memory-mapped (`GuardedMap`): a file that another process truncates while it
+//! is being scanned reads as zeros past its new end instead of ending the process with
+//! SIGBUS, and a file that shrank, grew or was rewritten during its scan gives one
+//! `Unknown` finding (`container.changed`) in place of what was read from it.
 
 mod decompress;
 mod keras;
@@ -63,8 +65,9 @@ use self::decompress::{Codec, End};
 use self::sniff::Format;
 use super::{Finding, Limits, Location, Severity};
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::integrity::hashing::{open_regular, special_kind};
+use crate::core::integrity::hashing::{check_unchanged, open_regular, special_kind};
 use crate::core::integrity::manifest::compare_paths;
+use crate::core::mapped::GuardedMap;
 use crate::core::progress::Progress;
 
 /// The stream kinds handed to the pickle reader (see the module documentation).
@@ -235,7 +238,8 @@ fn scan_file(
     limits: &Limits,
     scan_stream: &ScanStreamFn<'_>,
 ) -> (Vec<Finding>, FileSummary) {
-    let unreadable = |e: CoreError| {
+    // One Unknown finding in place of the file's content.
+    let not_scanned = |rule: &'static str, format: &str, message: String| {
         let f = Finding {
             location: Location {
                 file: shown.to_vec(),
@@ -243,29 +247,53 @@ fn scan_file(
             },
             global: None,
             severity: Severity::Unknown,
-            rule: "container.unreadable",
-            message: format!("cannot be read, so not scanned: {e}"),
+            rule,
+            message,
         };
         let s = FileSummary {
             path: shown.to_vec(),
-            format: "unreadable".into(),
+            format: format.into(),
             streams: 0,
             bytes: meta.len(),
         };
         (vec![f], s)
     };
-    let file = match open_regular(abs, Some(meta)) {
-        Ok((file, _)) => file,
+    let unreadable = |e: CoreError| {
+        not_scanned(
+            "container.unreadable",
+            "unreadable",
+            format!("cannot be read, so not scanned: {e}"),
+        )
+    };
+    let (file, opened) = match open_regular(abs, Some(meta)) {
+        Ok(opened) => opened,
         Err(e) => return unreadable(e),
     };
     if meta.len() == 0 {
         return scan_bytes(&[], shown, limits, scan_stream);
     }
-    // SAFETY: the map is read-only and private; see the module documentation for a file
-    // truncated while mapped.
-    match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(map) => scan_bytes(&map, shown, limits, scan_stream),
-        Err(e) => unreadable(CoreError::io(abs, e)),
+    let map = match GuardedMap::map(&file) {
+        Ok(map) => map,
+        Err(e) => return unreadable(CoreError::io(abs, e)),
+    };
+    let scanned = scan_bytes(map.bytes(), shown, limits, scan_stream);
+    // What was read is the file's only if the file stayed as it was: a shrunken file
+    // reads as zeros past its new end (see `GuardedMap`), a rewritten one as a mix.
+    let changed = if map.truncated() {
+        Err(CoreError::FileChanged {
+            path: abs.to_path_buf(),
+            reason: "file shrank while it was being scanned".into(),
+        })
+    } else {
+        check_unchanged(&file, abs, &opened)
+    };
+    match changed {
+        Ok(()) => scanned,
+        Err(e) => not_scanned(
+            "container.changed",
+            "changed",
+            format!("changed while it was being scanned, so what was read is not this file: {e}"),
+        ),
     }
 }
 

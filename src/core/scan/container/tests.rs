@@ -1,6 +1,7 @@
 //! Tests of the container layer with a fake pickle reader that records the streams it is
 //! given and reports a `Dangerous` finding for any stream holding `MARK`.
 
+use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -231,7 +232,7 @@ fn zip(members: &[M]) -> Vec<u8> {
 
 fn npy_file(header: &str, data: &[u8]) -> Vec<u8> {
     let mut h = header.as_bytes().to_vec();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(b' ');
     }
     h.push(b'\n');
@@ -778,6 +779,59 @@ fn run(path: &Path) -> (ScanResult, Vec<Seen>) {
     })
     .unwrap();
     (r, fake.seen())
+}
+
+/// Scans `path`; the first stream handed to the reader first has `during` applied to the
+/// file, as another process could at that moment, and is then read whole.
+fn run_changing(path: &Path, during: impl Fn(&File) + Sync) -> (ScanResult, Vec<Seen>) {
+    let fake = Fake::default();
+    let once = std::sync::Once::new();
+    let r = scan_path(path, &Limits::default(), &Progress::new(), &|s| {
+        once.call_once(|| {
+            during(&std::fs::OpenOptions::new().append(true).open(path).unwrap());
+        });
+        fake.call(s)
+    })
+    .unwrap();
+    (r, fake.seen())
+}
+
+#[test]
+fn a_file_that_changes_during_its_scan_is_unknown_and_never_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.pkl");
+    let mut data = marked_pickle();
+    data.resize(256 << 10, b'.');
+    // Truncated to nothing: reading the stream on touches pages past the end of the file,
+    // which would end the process with SIGBUS; the reader sees zeros instead.
+    std::fs::write(&path, &data).unwrap();
+    let (r, seen) = run_changing(&path, |f| f.set_len(0).unwrap());
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].len, data.len());
+    let rules: Vec<_> = r.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["container.changed"]);
+    assert_eq!(r.findings[0].severity, Severity::Unknown);
+    assert!(
+        r.findings[0].message.contains("shrank"),
+        "{}",
+        r.findings[0].message
+    );
+    assert_eq!(r.files[0].format, "changed");
+    // Grown: nothing faults, the size tells.
+    std::fs::write(&path, &data).unwrap();
+    let (r, _) = run_changing(&path, |mut f| f.write_all(b"more").unwrap());
+    let rules: Vec<_> = r.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["container.changed"]);
+    assert!(
+        r.findings[0].message.contains("grew"),
+        "{}",
+        r.findings[0].message
+    );
+    // Left alone, the same file is read as it is (the marker is found).
+    std::fs::write(&path, &data).unwrap();
+    let (r, _) = run_changing(&path, |_| ());
+    let rules: Vec<_> = r.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(rules, ["test.marker"]);
 }
 
 #[test]
