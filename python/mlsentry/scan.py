@@ -12,7 +12,8 @@ PyTorch, pandas, scikit-learn, scipy, collections, ...) are fine; known-dangerou
 (code execution, imports, attribute walks, file, process and network access) are
 ``dangerous``; anything else is ``unknown``. A file is ``safe`` only when every opcode of
 every pickle in it was read and no finding is above ``info``: unreadable, truncated or
-unknown content is never a silent pass.
+unknown content, and a file changed by another process while it was scanned
+(``container.changed``), are never a silent pass.
 
 >>> import pickle, mlsentry as ms
 >>> with open("weights.pkl", "wb") as fh:
