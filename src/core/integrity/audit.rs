@@ -66,12 +66,18 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
+/// The leaf hash of an entry: over the canonical JSON of `{"event","index","time"}`,
+/// written straight out (keys in sorted order) rather than built as a map around a copy
+/// of the event.
 fn entry_leaf(index: u64, time: &str, event: &Value) -> Hash {
-    let mut m = Map::new();
-    m.insert("event".into(), event.clone());
-    m.insert("index".into(), Value::from(index));
-    m.insert("time".into(), Value::from(time));
-    merkle::leaf_hash(canonical_json(&Value::Object(m)).as_bytes())
+    let mut out = String::from("{\"event\":");
+    write_canonical(event, &mut out);
+    out.push_str(",\"index\":");
+    out.push_str(&index.to_string());
+    out.push_str(",\"time\":");
+    write_canonical(&Value::from(time), &mut out);
+    out.push('}');
+    merkle::leaf_hash(out.as_bytes())
 }
 
 /// An exclusive advisory lock on an open file's descriptor, released on drop. The guard
@@ -295,73 +301,126 @@ pub struct Verification {
     pub root: String,
 }
 
-/// Everything read from a log file, lines parsed in parallel.
+/// A line of the log as the checks need it. An entry is reduced to its recomputed leaf
+/// hash as soon as it is parsed, so a log of millions of entries is never held in memory
+/// as JSON values (a 1,000,000-entry log took 2 GB that way).
+pub enum Checked {
+    Entry {
+        index: u64,
+        /// Recomputed from the entry's content.
+        leaf: Hash,
+        /// Whether the leaf hash stored on the line is that one.
+        stored_matches: bool,
+    },
+    Checkpoint {
+        size: u64,
+        root: String,
+        time: String,
+        envelope: Value,
+    },
+    Unreadable(String),
+}
+
+/// Everything read from a log file: every complete line (1-based line number) and the
+/// length of a torn tail.
 pub struct Contents {
-    pub lines: Vec<(u64, Result<Line, String>)>,
+    pub lines: Vec<(u64, Checked)>,
     pub torn_bytes: u64,
 }
 
-pub fn read(path: &Path) -> CoreResult<Contents> {
-    let data = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
-    let complete = match data.iter().rposition(|&b| b == b'\n') {
-        Some(p) => p + 1,
-        None => 0,
+/// Bytes read from the log at a time; each block's complete lines are parsed in parallel.
+const READ_BLOCK: usize = 16 << 20;
+
+fn check_line(text: Result<&str, std::str::Utf8Error>) -> Checked {
+    let line = match text {
+        Ok(t) => parse_line(t),
+        Err(_) => Err("not UTF-8".to_string()),
     };
-    let torn_bytes = (data.len() - complete) as u64;
-    let body = &data[..complete];
-    let mut starts = vec![0usize];
-    starts.extend(memchr_newlines(body).map(|p| p + 1));
-    starts.pop();
-    let lines = starts
-        .par_iter()
-        .enumerate()
-        .map(|(i, &s)| {
-            let end = body[s..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(body.len(), |p| s + p);
-            let text = std::str::from_utf8(&body[s..end]).map_err(|_| "not UTF-8".to_string());
-            (i as u64 + 1, text.and_then(parse_line))
-        })
-        .collect();
-    Ok(Contents { lines, torn_bytes })
+    match line {
+        Ok(Line::Entry {
+            index,
+            time,
+            event,
+            leaf: stored,
+        }) => {
+            let leaf = entry_leaf(index, &time, &event);
+            let mut bytes = [0u8; 32];
+            let stored_matches = hex::decode_to_slice(&stored, &mut bytes).is_ok() && bytes == leaf;
+            Checked::Entry {
+                index,
+                leaf,
+                stored_matches,
+            }
+        }
+        Ok(Line::Checkpoint {
+            size,
+            root,
+            time,
+            envelope,
+        }) => Checked::Checkpoint {
+            size,
+            root,
+            time,
+            envelope,
+        },
+        Err(why) => Checked::Unreadable(why),
+    }
 }
 
-fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    b.iter()
-        .enumerate()
-        .filter_map(|(i, &c)| (c == b'\n').then_some(i))
+pub fn read(path: &Path) -> CoreResult<Contents> {
+    let mut file = File::open(path).map_err(|e| CoreError::io(path, e))?;
+    let mut lines: Vec<(u64, Checked)> = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut block = vec![0u8; READ_BLOCK];
+    loop {
+        let n = match file.read(&mut block) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CoreError::io(path, e)),
+        };
+        if n == 0 {
+            break;
+        }
+        pending.extend_from_slice(&block[..n]);
+        let Some(last) = memchr::memrchr(b'\n', &pending) else {
+            continue; // a line longer than a block: read on
+        };
+        let body = &pending[..=last];
+        let first = lines.len() as u64 + 1;
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', &body[..last]).map(|p| p + 1))
+            .collect();
+        lines.par_extend(starts.par_iter().enumerate().map(|(i, &s)| {
+            let end = starts.get(i + 1).map_or(last, |&next| next - 1);
+            (
+                first + i as u64,
+                check_line(std::str::from_utf8(&body[s..end])),
+            )
+        }));
+        pending.drain(..=last);
+    }
+    Ok(Contents {
+        lines,
+        torn_bytes: pending.len() as u64,
+    })
 }
 
 /// Leaf hashes of the entries in order, recomputed from their content, with problems.
 fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
-    let recomputed: Vec<Option<Hash>> = contents
-        .lines
-        .par_iter()
-        .map(|(_, l)| match l {
-            Ok(Line::Entry {
-                index, time, event, ..
-            }) => Some(entry_leaf(*index, time, event)),
-            _ => None,
-        })
-        .collect();
     let mut leaves = Vec::with_capacity(contents.lines.len());
     let mut problems = Vec::new();
-    for ((line_no, line), leaf) in contents.lines.iter().zip(&recomputed) {
-        match (line, leaf) {
-            (Err(why), _) => problems.push(Problem {
+    for (line_no, line) in &contents.lines {
+        match line {
+            Checked::Unreadable(why) => problems.push(Problem {
                 line: *line_no,
                 index: None,
                 what: format!("unreadable line: {why}"),
             }),
-            (
-                Ok(Line::Entry {
-                    index,
-                    leaf: stored,
-                    ..
-                }),
-                Some(h),
-            ) => {
+            Checked::Entry {
+                index,
+                leaf,
+                stored_matches,
+            } => {
                 let expected = leaves.len() as u64;
                 if *index != expected {
                     let what = if *index < expected {
@@ -383,7 +442,7 @@ fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
                         what,
                     });
                 }
-                if hex::encode(h) != *stored {
+                if !stored_matches {
                     problems.push(Problem {
                         line: *line_no,
                         index: Some(*index),
@@ -392,9 +451,9 @@ fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
                         ),
                     });
                 }
-                leaves.push(*h);
+                leaves.push(*leaf);
             }
-            _ => {}
+            Checked::Checkpoint { .. } => {}
         }
     }
     (leaves, problems)
@@ -404,7 +463,12 @@ fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
 /// (any of them may have signed); with no keys, checkpoints are checked for their roots.
 pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
     let contents = read(path)?;
-    if !contents.lines.is_empty() && contents.lines.iter().all(|(_, l)| l.is_err()) {
+    if !contents.lines.is_empty()
+        && contents
+            .lines
+            .iter()
+            .all(|(_, l)| matches!(l, Checked::Unreadable(_)))
+    {
         return Ok(Verification {
             problems: vec![Problem {
                 line: 1,
@@ -423,15 +487,21 @@ pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
     let mut checkpoints = 0;
     let mut signed_ok = 0;
     let mut entries_seen = 0u64;
+    // The tree head after each entry, kept as its right edge: a checkpoint at the end
+    // costs O(log n), not a pass over every leaf before it.
+    let mut frontier = merkle::Frontier::default();
     for (line_no, line) in &contents.lines {
         match line {
-            Ok(Line::Entry { .. }) => entries_seen += 1,
-            Ok(Line::Checkpoint {
+            Checked::Entry { .. } => {
+                frontier.push(leaves[entries_seen as usize]);
+                entries_seen += 1;
+            }
+            Checked::Checkpoint {
                 size,
                 root,
                 time,
                 envelope,
-            }) => {
+            } => {
                 checkpoints += 1;
                 let mut fail = |what: String| {
                     problems.push(Problem {
@@ -440,14 +510,18 @@ pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
                         what,
                     })
                 };
-                if *size > entries_seen || *size as usize > leaves.len() {
+                if *size > entries_seen {
                     fail(format!(
                         "checkpoint of size {size} stands after only {entries_seen} entries"
                     ));
                     continue;
                 }
-                let actual = hex::encode(merkle::root(&leaves[..*size as usize]));
-                if actual != *root {
+                let actual = if *size == entries_seen {
+                    frontier.root()
+                } else {
+                    merkle::root(&leaves[..*size as usize])
+                };
+                if hex::encode(actual) != *root {
                     fail(format!(
                         "checkpoint of size {size}: the first {size} entries no longer \
                          hash to its root (an entry before it was changed)"
@@ -459,7 +533,7 @@ pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
                     Err(why) => fail(format!("checkpoint of size {size}: {why}")),
                 }
             }
-            Err(_) => {}
+            Checked::Unreadable(_) => {}
         }
     }
     if contents.torn_bytes > 0 {
@@ -602,6 +676,50 @@ mod tests {
             canonical_json(&v),
             r#"{"a":{"c":"é","d":[1,{"y":1,"z":0}]},"b":1}"#
         );
+    }
+
+    #[test]
+    fn entry_leaf_hashes_the_canonical_json_of_the_three_fields() {
+        for (index, time, event) in [
+            (0, "2026-11-22T00:00:00Z", json!({})),
+            (
+                7,
+                "t\"\\\n",
+                json!({"b": [1, {"z": null, "é": 2.5}], "a": "x"}),
+            ),
+            (u64::MAX, "", json!({"event": {"index": 1}, "time": true})),
+        ] {
+            let mut m = Map::new();
+            m.insert("time".into(), Value::from(time));
+            m.insert("index".into(), Value::from(index));
+            m.insert("event".into(), event.clone());
+            let whole = canonical_json(&Value::Object(m));
+            assert_eq!(
+                entry_leaf(index, time, &event),
+                merkle::leaf_hash(whole.as_bytes()),
+                "{whole}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_log_read_across_block_boundaries_is_read_whole() {
+        // Lines straddle the 16 MiB read blocks, and one line is longer than a block.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit.jsonl");
+        let big = "x".repeat(READ_BLOCK + 100);
+        for i in 0..3000u64 {
+            let pad = if i == 1500 { big.as_str() } else { "" };
+            let pad = format!("{pad}{}", "y".repeat((i as usize * 7919) % 13_000));
+            append(&p, &json!({"i": i, "pad": pad}), "t", false).unwrap();
+        }
+        assert!(std::fs::metadata(&p).unwrap().len() > 2 * READ_BLOCK as u64);
+        let v = verify(&p, &[]).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.entries, 3000);
+        let c = read(&p).unwrap();
+        let numbers: Vec<u64> = c.lines.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, (1..=3000).collect::<Vec<u64>>());
     }
 
     #[test]

@@ -51,6 +51,43 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
+/// A tree being grown one leaf at a time, kept as its right edge: the roots of its
+/// perfect subtrees, largest (leftmost) first, one per set bit of the size. `root` is the
+/// RFC 6962 tree hash of every leaf pushed so far, in O(log n) and without the leaves.
+#[derive(Debug, Clone, Default)]
+pub struct Frontier {
+    /// (subtree root, height: the subtree holds 2^height leaves)
+    edge: Vec<(Hash, u32)>,
+}
+
+impl Frontier {
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = leaf;
+        let mut height = 0;
+        while let Some(&(left, h)) = self.edge.last() {
+            if h != height {
+                break;
+            }
+            self.edge.pop();
+            node = node_hash(&left, &node);
+            height += 1;
+        }
+        self.edge.push((node, height));
+    }
+
+    /// The tree hash: a tree of n leaves splits at the largest power of two below n, so its
+    /// root joins the largest perfect subtree with the tree of the rest (a right fold).
+    pub fn root(&self) -> Hash {
+        match self.edge.split_last() {
+            None => root(&[]),
+            Some((&(last, _), rest)) => rest
+                .iter()
+                .rev()
+                .fold(last, |acc, (left, _)| node_hash(left, &acc)),
+        }
+    }
+}
+
 /// Leaf hashes of many entries, in parallel.
 pub fn leaf_hashes<T: AsRef<[u8]> + Sync>(entries: &[T]) -> Vec<Hash> {
     entries.par_iter().map(|e| leaf_hash(e.as_ref())).collect()
@@ -225,6 +262,17 @@ mod tests {
             .iter()
             .map(|l| leaf_hash(&hex::decode(l).unwrap()))
             .collect()
+    }
+
+    #[test]
+    fn frontier_root_equals_the_tree_hash_at_every_size() {
+        let leaves: Vec<Hash> = (0u32..300).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), root(&[]));
+        for (n, leaf) in leaves.iter().enumerate() {
+            f.push(*leaf);
+            assert_eq!(f.root(), root(&leaves[..=n]), "size {}", n + 1);
+        }
     }
 
     #[test]
