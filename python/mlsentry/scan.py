@@ -4,8 +4,9 @@
 executes anything follows every opcode of every pickle (protocols 0 to 5) and names each
 global the pickle would import or call, whatever opcodes built the names. Files are
 recognised by their content, never by their name: pickles, PyTorch zips and legacy
-files, joblib (raw and compressed), gzip/bz2/xz/lzma streams, ``.npy``/``.npz`` object
-arrays, nested zips, Keras archives and safetensors; a folder is scanned file by file.
+files, TorchScript archives (never safe: loading runs their program), joblib (raw and
+compressed), gzip/bz2/xz/lzma streams, ``.npy``/``.npz`` object arrays, nested zips, Keras
+archives and safetensors; a folder is scanned file by file.
 
 The policy is an allow-list first: globals known to be plain data constructors (numpy,
 PyTorch, pandas, scikit-learn, scipy, collections, ...) are fine; known-dangerous ones

@@ -784,7 +784,18 @@ impl<'a> FileScan<'a> {
                 "empty zip archive".into(),
             );
         }
-        let pickle_kind = if label == "pytorch-zip" {
+        if label == "torchscript" {
+            let msg = format!(
+                "TorchScript archive: torch.jit.load (and torch.load with weights_only=False, \
+                 which hands such files to it) compiles and runs the TorchScript program in its \
+                 code/ folder ({} files); \
+                 its pickles name classes of that program (`__torch__.*`), not Python imports. \
+                 The program is not checked here, so the file is not safe to load",
+                zip::torchscript_code(&archive.entries)
+            );
+            self.note(path, Severity::Unknown, "torch.torchscript", msg);
+        }
+        let pickle_kind = if label == "pytorch-zip" || label == "torchscript" {
             kind::TORCH_ZIP
         } else {
             kind::PICKLE

@@ -370,12 +370,30 @@ fn measure(d: &[u8], method: u16, max_out: u64) -> Option<usize> {
     Some(next.unwrap_or(d.len()))
 }
 
-/// What kind of archive the member names say it is, for the summary only (members are
-/// always sniffed by content).
+/// The TorchScript source files of a `torch.jit.save` archive (`<name>/code/**.py`).
+pub(crate) fn torchscript_code(entries: &[Entry]) -> usize {
+    entries
+        .iter()
+        .filter(|e| {
+            let n = e.name.as_str();
+            n.ends_with(".py") && (n.starts_with("code/") || n.contains("/code/"))
+        })
+        .count()
+}
+
+/// What kind of archive the member names say it is (members are always sniffed by
+/// content; the label names the summary's format and marks TorchScript).
 pub(crate) fn label(entries: &[Entry]) -> &'static str {
     let names = || entries.iter().map(|e| e.name.as_str());
     if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
-        "pytorch-zip"
+        // torch.load takes a zip holding `constants.pkl` for TorchScript and hands it to
+        // torch.jit.load; `code/` holds the program.
+        let constants = names().any(|n| n == "constants.pkl" || n.ends_with("/constants.pkl"));
+        if constants || torchscript_code(entries) > 0 {
+            "torchscript"
+        } else {
+            "pytorch-zip"
+        }
     } else if names().any(|n| n == "config.json") && names().any(|n| n == "metadata.json") {
         "keras"
     } else if !entries.is_empty() && names().all(|n| n.ends_with(".npy")) {

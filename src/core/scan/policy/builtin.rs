@@ -505,6 +505,14 @@ pub(super) const CARVE_OUTS: &[&str] = &[
     // other helpers build ctypes objects.
     "numpy._core._internal._convert_to_stringdtype_kwargs",
     "numpy.core._internal._convert_to_stringdtype_kwargs",
+    // TorchScript's pickles (and a torch.save of a dict built by TorchScript code) tag
+    // lists with these: each returns its argument.
+    "torch.jit._pickle.build_intlist",
+    "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_doublelist",
+    "torch.jit._pickle.build_boollist",
+    "torch.jit._pickle.build_tensor_from_id",
+    "torch.jit._pickle.restore_type_tag",
 ];
 
 /// `(module, names)`: plain data constructors, allowed exactly.
@@ -771,6 +779,45 @@ pub(super) const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("torch.serialization", &["_get_layout"]),
+    (
+        "torch.jit._pickle",
+        &[
+            "build_intlist",
+            "build_tensorlist",
+            "build_doublelist",
+            "build_boollist",
+            "build_tensor_from_id",
+            "restore_type_tag",
+        ],
+    ),
+    // Activation functions a whole pickled module keeps as an attribute (a
+    // `TransformerEncoderLayer` holds `F.relu` or `F.gelu`): tensor in, tensor out.
+    (
+        "torch.nn.functional",
+        &[
+            "relu",
+            "relu6",
+            "gelu",
+            "silu",
+            "mish",
+            "elu",
+            "selu",
+            "celu",
+            "leaky_relu",
+            "hardtanh",
+            "hardswish",
+            "hardsigmoid",
+            "sigmoid",
+            "tanh",
+            "softplus",
+            "softsign",
+            "softmax",
+            "log_softmax",
+            "logsigmoid",
+            "tanhshrink",
+            "glu",
+        ],
+    ),
     (
         "torch",
         &[
