@@ -46,6 +46,7 @@ import json
 import lzma
 import marshal
 import pickle
+import re
 import struct
 import tarfile
 import zipfile
@@ -1317,6 +1318,31 @@ def _benign_pytorch(root: Path) -> list[Sample]:
     return out
 
 
+TORCH_FILES = Path(__file__).resolve().parent / "torch_files"
+# Not benign samples: a user-defined class cannot be vetted by any allow-list, and a
+# TorchScript archive carries a program that loading runs (neither is malicious either).
+NOT_IN_CORPUS = {"custom_module.pt", "torchscript.pt"}
+
+
+def _real_pytorch(root: Path) -> list[Sample]:
+    """Checkpoints written by torch itself (tests/torch_files/make_torch_files.py)."""
+    cat = "pytorch (written by torch)"
+    verdicts = json.loads((TORCH_FILES / "torch_results.json").read_text())
+    out = []
+    for name, torch_says in sorted(verdicts["weights_only"].items()):
+        if name in NOT_IN_CORPUS:
+            continue
+        data = (TORCH_FILES / name).read_bytes()
+        if torch_says == "loads":
+            verdict = "loads it"
+        else:
+            named = re.search(r"GLOBAL (\S+)", torch_says)
+            verdict = "refuses " + (named.group(1) if named else torch_says.split(": ")[-1][:40])
+        what = f"`{name}` by torch {verdicts['torch']}; its weights_only loader {verdict}"
+        out.append(Sample(_write(root / name, data), SAFE, what, cat))
+    return out
+
+
 def _benign_other(root: Path) -> list[Sample]:
     cat = "other formats"
     header = {
@@ -1375,5 +1401,6 @@ def write_corpus(folder: Path) -> list[Sample]:
     if not missing_generators():
         samples += _benign_sklearn(safe / "sklearn")
     samples += _benign_pytorch(safe / "pytorch")
+    samples += _real_pytorch(safe / "pytorch-real")
     samples += _benign_other(safe / "other")
     return samples
