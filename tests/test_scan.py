@@ -339,23 +339,21 @@ def test_readme_scan_section_runs(tmp_path, monkeypatch, capsys):
     assert ms.scan.scan("model", policy="policy.toml").safe
 
 
-TORCH_FILES = os.path.join(os.path.dirname(__file__), "torch_files")
-
-
 def test_real_pytorch_files():
     """Files written by torch 2.15 itself (tests/torch_files/make_torch_files.py; torch is
     not needed here). Every file torch's own restricted loader (`weights_only=True`) accepts
     is safe, and so are whole pickled modules of torch.nn classes, which that loader refuses
     only because it allows no module class; user classes and TorchScript are not safe."""
-    with open(os.path.join(TORCH_FILES, "torch_results.json")) as fh:
-        weights_only = json.load(fh)["weights_only"]
+    weights_only = json.loads((corpus.TORCH_FILES / "torch_results.json").read_text())
+    weights_only = weights_only["weights_only"]
     not_safe = {
         "custom_module.pt": ("pickle.unknown-global", "__main__.MyNet"),
         "torchscript.pt": ("torch.torchscript", None),
     }
-    assert len(weights_only) == 28 and set(not_safe) <= set(weights_only)
+    # The same two files the benchmark corpus leaves out of its benign samples.
+    assert len(weights_only) == 28 and set(not_safe) == corpus.NOT_IN_CORPUS
     for name, torch_says in sorted(weights_only.items()):
-        report = ms.scan.scan(os.path.join(TORCH_FILES, name), digests=False)
+        report = ms.scan.scan(corpus.TORCH_FILES / name, digests=False)
         assert report.files[0].format in ("pytorch-zip", "torch-legacy", "torchscript"), name
         if name in not_safe:
             rule, glob = not_safe[name]
@@ -368,6 +366,6 @@ def test_real_pytorch_files():
     # Every file torch's loader accepts is among the safe ones.
     assert not any(weights_only[n] == "loads" for n in not_safe)
     # A TorchScript archive is named as such, and its program's classes are listed.
-    ts = ms.scan.scan(os.path.join(TORCH_FILES, "torchscript.pt"), digests=False)
+    ts = ms.scan.scan(corpus.TORCH_FILES / "torchscript.pt", digests=False)
     assert ts.files[0].format == "torchscript"
     assert {f.global_name for f in ts.unknown} >= {"__torch__.torch.nn.modules.linear.Linear"}
