@@ -4,6 +4,9 @@
 //!   mapped: a file truncated while mapped kills the process with SIGBUS.
 //! * Reading the next buffer overlaps with hashing the current one (`rayon::join`), and
 //!   BLAKE3 hashes each buffer with its own tree parallelism (`update_rayon`).
+//! * Many ranges at once (the shards and files of a manifest, `hash_ranges`) are spread
+//!   over the rayon pool; with SHA-256 on a CPU with the SHA extensions each worker hashes
+//!   `sha256x::LANES` of them side by side, which is about 1.6x the single-stream speed.
 //! * A file is opened with `O_NONBLOCK` and checked with `fstat` to be a regular file, so
 //!   a FIFO swapped in after the directory walk can never block us.
 //! * A file that changes while it is read (size, modification time, inode, short read,
@@ -14,9 +17,12 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
+use super::sha256x::{self, LANES};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::progress::Progress;
 
@@ -26,6 +32,9 @@ use crate::core::progress::Progress;
 /// buffers (0.33-0.34 s against 0.36-0.38 s, release build, 2 cores), and whole files
 /// as fast; at 256 KiB the per-buffer hand-off slows one-stream files by 5%.
 pub const CHUNK: usize = 1 << 20;
+/// Bytes read per stream and step when `LANES` streams share a core: the buffers just
+/// read for all of them (768 KiB) still fit the core's L2 cache when they are hashed.
+const LANE_CHUNK: usize = 256 << 10;
 /// Below this, BLAKE3's multithreaded update costs more than it saves.
 const BLAKE3_RAYON_MIN: usize = 256 << 10;
 
@@ -353,6 +362,190 @@ pub fn hash_file(path: &Path, algorithm: Algorithm, progress: &Progress) -> Core
     hash_open_file(&file, path, &meta, algorithm, progress)
 }
 
+/// A byte range of a listed file, for `hash_ranges`. `listed` is the `stat` taken when the
+/// file was listed: the file must still match it when opened and once its range is read.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeJob<'a> {
+    pub path: &'a Path,
+    pub listed: &'a Metadata,
+    pub start: u64,
+    pub end: u64,
+}
+
+impl RangeJob<'_> {
+    fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+/// The digests of `jobs`, in their order, hashed in parallel on the current rayon pool.
+/// Each range opens its file (checked against `listed`), reads its bytes and checks the
+/// file unchanged, as `hash_open_file` does for a whole file; the first failure (I/O, a
+/// changed file, cancellation) stops every worker and is returned.
+pub fn hash_ranges(
+    algorithm: Algorithm,
+    jobs: &[RangeJob<'_>],
+    progress: &Progress,
+) -> CoreResult<Vec<Digest>> {
+    if algorithm == Algorithm::Sha256 && jobs.len() > 1 && sha256x::interleaved() {
+        return hash_ranges_side_by_side(jobs, progress);
+    }
+    jobs.par_iter()
+        .map(|job| {
+            let (file, meta) = open_regular(job.path, Some(job.listed))?;
+            let digest = hash_range(&file, job.path, algorithm, job.start, job.end, progress)?;
+            check_unchanged(&file, job.path, &meta)?;
+            Ok(digest)
+        })
+        .collect()
+}
+
+/// One range being hashed by a worker: `cur` holds the bytes read and not yet hashed,
+/// `next` receives the following `next_len` bytes, from `next_pos`, while they are.
+struct Lane<'a> {
+    slot: usize,
+    job: RangeJob<'a>,
+    file: File,
+    meta: Metadata,
+    stream: sha256x::Stream,
+    cur: Vec<u8>,
+    cur_len: usize,
+    next: Vec<u8>,
+    next_len: usize,
+    next_pos: u64,
+}
+
+impl<'a> Lane<'a> {
+    fn open(slot: usize, job: RangeJob<'a>, spare: &mut Vec<Vec<u8>>) -> CoreResult<Self> {
+        let (file, meta) = open_regular(job.path, Some(job.listed))?;
+        let mut cur = spare.pop().unwrap_or_else(|| vec![0u8; LANE_CHUNK]);
+        let next = spare.pop().unwrap_or_else(|| vec![0u8; LANE_CHUNK]);
+        let cur_len = job.len().min(LANE_CHUNK as u64) as usize;
+        read_full(&file, job.path, &mut cur[..cur_len], job.start)?;
+        Ok(Lane {
+            slot,
+            job,
+            file,
+            meta,
+            stream: sha256x::Stream::default(),
+            cur,
+            cur_len,
+            next,
+            next_len: 0,
+            next_pos: job.start + cur_len as u64,
+        })
+    }
+}
+
+/// SHA-256 of many ranges, `LANES` side by side per worker. Workers take ranges longest
+/// first from a shared queue (equal shards then run in step), hash the buffers they hold
+/// while the next ones are read (another core takes the read when it is idle, as at the
+/// end, when one long range is left), and refill a lane as soon as its range is done.
+fn hash_ranges_side_by_side(jobs: &[RangeJob<'_>], progress: &Progress) -> CoreResult<Vec<Digest>> {
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].len()));
+    let queue = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let workers = rayon::current_num_threads().clamp(1, jobs.len());
+    let parts: Vec<CoreResult<Vec<(usize, Digest)>>> = (0..workers)
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|_| {
+            let part = lane_worker(jobs, &order, &queue, &failed, progress);
+            if part.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            part
+        })
+        .collect();
+    let mut digests: Vec<Option<Digest>> = vec![None; jobs.len()];
+    for part in parts {
+        for (slot, digest) in part? {
+            digests[slot] = Some(digest);
+        }
+    }
+    digests
+        .into_iter()
+        .collect::<Option<Vec<Digest>>>()
+        .ok_or_else(|| CoreError::invalid("internal: a range was left unhashed"))
+}
+
+fn lane_worker(
+    jobs: &[RangeJob<'_>],
+    order: &[usize],
+    queue: &AtomicUsize,
+    failed: &AtomicBool,
+    progress: &Progress,
+) -> CoreResult<Vec<(usize, Digest)>> {
+    let mut done = Vec::new();
+    let mut lanes: Vec<Lane> = Vec::with_capacity(LANES);
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    loop {
+        if failed.load(Ordering::Relaxed) {
+            // Another worker failed; its error is the one returned.
+            return Ok(done);
+        }
+        progress.check()?;
+        while lanes.len() < LANES {
+            let Some(&slot) = order.get(queue.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            lanes.push(Lane::open(slot, jobs[slot], &mut spare)?);
+        }
+        if lanes.is_empty() {
+            return Ok(done);
+        }
+        let mut streams = Vec::with_capacity(LANES);
+        let mut data = Vec::with_capacity(LANES);
+        let mut reads = Vec::with_capacity(LANES);
+        for lane in lanes.iter_mut() {
+            let whole = lane.cur_len / 64 * 64;
+            lane.next_len = (lane.job.end - lane.next_pos).min(LANE_CHUNK as u64) as usize;
+            streams.push(&mut lane.stream);
+            data.push(&lane.cur[..whole]);
+            if lane.next_len > 0 {
+                let buf = &mut lane.next[..lane.next_len];
+                reads.push((&lane.file, lane.job.path, buf, lane.next_pos));
+            }
+        }
+        let ((), read) = rayon::join(
+            || sha256x::absorb(&mut streams, &data),
+            || {
+                reads
+                    .into_iter()
+                    .try_for_each(|(file, path, buf, pos)| read_full(file, path, buf, pos))
+            },
+        );
+        read?;
+        let mut k = 0;
+        while k < lanes.len() {
+            let lane = &mut lanes[k];
+            progress.advance(lane.cur_len as u64);
+            if lane.next_len > 0 {
+                std::mem::swap(&mut lane.cur, &mut lane.next);
+                lane.cur_len = lane.next_len;
+                lane.next_pos += lane.next_len as u64;
+                k += 1;
+                continue;
+            }
+            // Its whole range is read and all but the last partial block hashed.
+            let lane = lanes.swap_remove(k);
+            let whole = lane.cur_len / 64 * 64;
+            let bytes = lane.stream.finish(&lane.cur[whole..lane.cur_len]);
+            check_unchanged(&lane.file, lane.job.path, &lane.meta)?;
+            done.push((
+                lane.slot,
+                Digest {
+                    algorithm: Algorithm::Sha256,
+                    bytes,
+                },
+            ));
+            spare.push(lane.cur);
+            spare.push(lane.next);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +682,130 @@ mod tests {
             CoreError::Io { source, .. } => assert_eq!(source.kind(), io::ErrorKind::NotFound),
             other => panic!("{other}"),
         }
+    }
+
+    /// Files of awkward sizes: empty, under a block, across lane chunks with ragged tails.
+    fn many_files(dir: &Path) -> Vec<(std::path::PathBuf, Metadata, Vec<u8>)> {
+        let sizes = [
+            0usize,
+            1,
+            55,
+            56,
+            64,
+            4096,
+            LANE_CHUNK - 1,
+            LANE_CHUNK,
+            LANE_CHUNK + 1,
+            3 * LANE_CHUNK + 777,
+            2 * CHUNK + 5,
+        ];
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let data: Vec<u8> = (0..n).map(|k| (k * 7 + i * 13) as u8).collect();
+                let path = write(dir, &format!("f{i}"), &data);
+                let meta = std::fs::metadata(&path).unwrap();
+                (path, meta, data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn many_ranges_give_the_digest_of_each_range() {
+        let d = tempfile::tempdir().unwrap();
+        let files = many_files(d.path());
+        // Whole files, and each file cut at a few offsets (including empty pieces), so
+        // there are more ranges than lanes on every worker and of every length mix.
+        let mut jobs = Vec::new();
+        let mut expected = Vec::new();
+        for (path, meta, data) in &files {
+            let n = data.len() as u64;
+            for (start, end) in [(0, n), (0, n / 3), (n / 3, n), (n / 2, n / 2)] {
+                jobs.push(RangeJob {
+                    path,
+                    listed: meta,
+                    start,
+                    end,
+                });
+                expected.push(&data[start as usize..end as usize]);
+            }
+        }
+        for alg in [Algorithm::Sha256, Algorithm::Blake3] {
+            let p = Progress::new();
+            let got = hash_ranges(alg, &jobs, &p).unwrap();
+            let want: Vec<Digest> = expected.iter().map(|b| digest_bytes(alg, b)).collect();
+            assert_eq!(got, want, "{alg:?}");
+            let total: usize = expected.iter().map(|b| b.len()).sum();
+            assert_eq!(p.done(), total as u64, "{alg:?}");
+        }
+        // Side by side on one worker and on many: the same digests.
+        for threads in [1, 2, 7] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool
+                .install(|| hash_ranges(Algorithm::Sha256, &jobs, &Progress::new()))
+                .unwrap();
+            let want: Vec<Digest> = expected
+                .iter()
+                .map(|b| digest_bytes(Algorithm::Sha256, b))
+                .collect();
+            assert_eq!(got, want, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn many_ranges_fail_on_a_changed_file_and_on_cancel() {
+        let d = tempfile::tempdir().unwrap();
+        let files = many_files(d.path());
+        let jobs: Vec<RangeJob> = files
+            .iter()
+            .map(|(path, meta, data)| RangeJob {
+                path,
+                listed: meta,
+                start: 0,
+                end: data.len() as u64,
+            })
+            .collect();
+        for alg in [Algorithm::Sha256, Algorithm::Blake3] {
+            let p = Progress::new();
+            p.cancel();
+            let err = hash_ranges(alg, &jobs, &p).unwrap_err();
+            assert!(matches!(err, CoreError::Cancelled), "{alg:?}: {err}");
+        }
+        // The largest file shrinks after it was listed: its range cannot be read whole.
+        let (big, _, _) = &files[files.len() - 2];
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(big)
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+        for alg in [Algorithm::Sha256, Algorithm::Blake3] {
+            let err = hash_ranges(alg, &jobs, &Progress::new()).unwrap_err();
+            assert!(
+                matches!(err, CoreError::FileChanged { .. }),
+                "{alg:?}: {err}"
+            );
+        }
+        // A range read whole from a file that grew past its listing is refused too.
+        let (small, meta, _) = &files[5];
+        let job = RangeJob {
+            path: small,
+            listed: meta,
+            start: 0,
+            end: 64,
+        };
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(small)
+            .unwrap()
+            .write_all(b"more")
+            .unwrap();
+        let err = hash_ranges(Algorithm::Sha256, &[job, job], &Progress::new()).unwrap_err();
+        assert!(matches!(err, CoreError::FileChanged { .. }), "{err}");
     }
 
     #[test]

@@ -28,11 +28,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use super::hashing::{
-    check_unchanged, combine, hash_range, open_regular, special_kind, unsafe_path, Algorithm,
-    Digest,
+    combine, hash_ranges, special_kind, unsafe_path, Algorithm, Digest, RangeJob,
 };
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::progress::Progress;
@@ -414,35 +411,6 @@ pub fn file_digest(algorithm: Algorithm, shards: &[Digest]) -> Digest {
     }
 }
 
-fn hash_job(job: &Job, opts: &Options, progress: &Progress) -> CoreResult<Entry> {
-    let (file, meta) = open_regular(&job.abs, Some(&job.meta))?;
-    let size = meta.size();
-    let (digest, shards) = match opts.shard_size {
-        None => (
-            hash_range(&file, &job.abs, opts.algorithm, 0, size, progress)?,
-            None,
-        ),
-        Some(n) => {
-            let shards = (0..shard_count(size, n))
-                .into_par_iter()
-                .map(|i| {
-                    let start = i * n;
-                    let end = start.saturating_add(n).min(size);
-                    hash_range(&file, &job.abs, opts.algorithm, start, end, progress)
-                })
-                .collect::<CoreResult<Vec<Digest>>>()?;
-            (file_digest(opts.algorithm, &shards), Some(shards))
-        }
-    };
-    check_unchanged(&file, &job.abs, &meta)?;
-    Ok(Entry {
-        path: job.rel.clone(),
-        size,
-        digest,
-        shards,
-    })
-}
-
 /// Builds the manifest of the file or folder `root`, hashing files (and shards) in
 /// parallel on the current rayon pool.
 pub fn build(root: &Path, opts: &Options, progress: &Progress) -> CoreResult<Manifest> {
@@ -452,10 +420,45 @@ pub fn build(root: &Path, opts: &Options, progress: &Progress) -> CoreResult<Man
         ));
     }
     let jobs = list(root, opts, progress)?;
-    let entries = jobs
-        .par_iter()
-        .map(|j| hash_job(j, opts, progress))
-        .collect::<CoreResult<Vec<Entry>>>()?;
+    // Every file, or every shard of every file, is one range; `first[k]..first[k + 1]`
+    // are file k's. An empty file still gets one (empty) range, so that it is opened and
+    // checked against its listing like any other; in shards mode it has no shards.
+    let mut ranges = Vec::with_capacity(jobs.len());
+    let mut first = Vec::with_capacity(jobs.len() + 1);
+    for job in &jobs {
+        first.push(ranges.len());
+        let size = job.meta.size();
+        let (step, count) = match opts.shard_size {
+            Some(n) if size > 0 => (n, shard_count(size, n)),
+            _ => (size, 1),
+        };
+        ranges.extend((0..count).map(|i| RangeJob {
+            path: &job.abs,
+            listed: &job.meta,
+            start: i * step,
+            end: (i * step).saturating_add(step).min(size),
+        }));
+    }
+    first.push(ranges.len());
+    let digests = hash_ranges(opts.algorithm, &ranges, progress)?;
+    let entries: Vec<Entry> = jobs
+        .iter()
+        .zip(first.windows(2))
+        .map(|(job, span)| {
+            let own = &digests[span[0]..span[1]];
+            let (digest, shards) = match opts.shard_size {
+                None => (own[0], None),
+                Some(_) if job.meta.size() == 0 => (file_digest(opts.algorithm, &[]), Some(vec![])),
+                Some(_) => (file_digest(opts.algorithm, own), Some(own.to_vec())),
+            };
+            Entry {
+                path: job.rel.clone(),
+                size: job.meta.size(),
+                digest,
+                shards,
+            }
+        })
+        .collect();
     let root = root_of(opts.algorithm, &entries);
     Ok(Manifest {
         algorithm: opts.algorithm,

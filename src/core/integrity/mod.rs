@@ -5,4 +5,5 @@ pub mod fingerprint;
 pub mod hashing;
 pub mod manifest;
 pub mod merkle;
+pub mod sha256x;
 pub mod signing;
