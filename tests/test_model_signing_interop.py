@@ -190,6 +190,12 @@ def test_ours_verified_by_model_signing_cli(model, our_key):
     write(model, "config.json", b"{}")
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 1 and "config.json" in done.stderr
+    # Why files is our default: that command line always re-hashes in files mode, so it
+    # rejects a shards bundle its Python API accepts (test_ours_shards_verified_...).
+    sig = sign_model(model, key, shard_size=1000)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1 and "Missing files" in done.stderr, done.stderr
+    ms_verify(model, sig, pub)
 
 
 def test_ours_ignore_non_ascii_top_level_name(model, our_key):

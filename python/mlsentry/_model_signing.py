@@ -297,9 +297,10 @@ def sign_model(
     shard_size : int, optional
         Model Signing's ``shards`` serialization: each file is cut into shards of this
         many bytes, each shard a resource ``path:start:end``, hashed in parallel.
-        ``None`` (the default): ``files``, one resource per file. ``model-signing``
-        verifies a bundle in the serialization it is configured for, ``files`` unless
-        told otherwise (``use_shard_serialization``), so the default is ``files``.
+        ``None`` (the default): ``files``, one resource per file. ``model-signing``'s
+        Python API reads the serialization from the bundle and verifies either, but its
+        command line (``model_signing verify key``) always hashes in ``files`` mode and
+        rejects a ``shards`` bundle, so the default is ``files``.
     passphrase : str or bytes, optional
         For an encrypted private key file.
 

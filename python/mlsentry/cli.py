@@ -201,7 +201,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     if args.format == "model-signing":
         from ._model_signing import sign_model
 
-        # model-signing verifies the files serialization unless told otherwise.
+        # model-signing's command line verifies only the files serialization.
         shard_size = _shard_size(args, None)
         out = sign_model(args.path, key, args.output or "model.sig", shard_size=shard_size)
         print(f"signed {args.path} -> {out} (OpenSSF Model Signing bundle)")
