@@ -500,7 +500,11 @@ fn lane_worker(
         let mut reads = Vec::with_capacity(LANES);
         for lane in lanes.iter_mut() {
             let whole = lane.cur_len / 64 * 64;
-            lane.next_len = (lane.job.end - lane.next_pos).min(LANE_CHUNK as u64) as usize;
+            lane.next_len = lane
+                .job
+                .end
+                .saturating_sub(lane.next_pos)
+                .min(LANE_CHUNK as u64) as usize;
             streams.push(&mut lane.stream);
             data.push(&lane.cur[..whole]);
             if lane.next_len > 0 {
