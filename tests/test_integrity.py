@@ -528,6 +528,35 @@ def test_verify_reports_changes(tree, algorithm, shard_size):
         assert path in str(ei.value)
 
 
+def test_manifests_made_every_way_agree(tree):
+    # Built, loaded from JSON, and constructed by hand from FileEntry objects: the same
+    # entries, equal manifests, and the same verdicts (entries are kept in two forms).
+    built = integrity.manifest(tree, shard_size=1000)
+    data = json.loads(built.to_json())
+    loaded = integrity.Manifest._from_dict(data)
+    by_hand = integrity.Manifest(
+        root=built.root,
+        files=built.files,
+        algorithm="sha256",
+        shard_size=1000,
+    )
+    assert loaded.files == built.files == by_hand.files
+    assert all(isinstance(f.shards, tuple) for f in loaded.files)
+    assert loaded == built == by_hand and len(loaded) == len(built) == len(by_hand)
+    # The caller's data, changed after loading, does not change the manifest.
+    fresh = integrity.Manifest._from_dict(data)
+    data["files"][0]["shards"].append("sha256:" + "0" * 64)
+    data["files"][0]["size"] = 0
+    assert fresh.to_dict() == built.to_dict()
+    path = "weights/w0.bin"
+    old = (tree / path).read_bytes()
+    (tree / path).write_bytes(bytes([old[0] ^ 1]) + old[1:])  # same size, new content
+    for m in (built, loaded, by_hand):
+        r = integrity.verify(tree, m)
+        assert (r.added, r.removed, [c.path for c in r.modified]) == ([], [], [path])
+        assert r.modified[0].expected_size == r.modified[0].actual_size == len(old)
+
+
 def test_verify_to_pandas(tree):
     pd = pytest.importorskip("pandas")
     m = integrity.manifest(tree)

@@ -211,11 +211,23 @@ class FileEntry:
         return out
 
 
-def _raw_entries(files: Iterable[FileEntry]) -> list[tuple[bytes, int, str, Optional[list[str]]]]:
+# One file as the extension exchanges it: (path bytes, size, digest, shard digests or None).
+_RawEntry = tuple[bytes, int, str, Optional[list[str]]]
+
+
+def _raw_entries(files: Iterable[FileEntry]) -> list[_RawEntry]:
     return [
         (_encode(f.path), f.size, f.digest, None if f.shards is None else list(f.shards))
         for f in files
     ]
+
+
+def _entry_dict(raw: _RawEntry) -> dict[str, Any]:
+    path, size, digest, shards = raw
+    out: dict[str, Any] = {"path": _decode(path), "size": size, "digest": digest}
+    if shards is not None:
+        out["shards"] = list(shards)
+    return out
 
 
 class Manifest:
@@ -248,7 +260,17 @@ class Manifest:
     In shards mode each file also has ``"shards": ["sha256:...", ...]``.
     """
 
-    __slots__ = ("_algorithm", "_files", "_follow_symlinks", "_ignore", "_root", "_shard_size")
+    # Entries are kept as the extension's tuples (`_raw`) and become FileEntry objects only
+    # when `files` is read: verifying 100,000 files never builds 200,000 objects.
+    __slots__ = (
+        "_algorithm",
+        "_files",
+        "_follow_symlinks",
+        "_ignore",
+        "_raw",
+        "_root",
+        "_shard_size",
+    )
 
     schema: ClassVar[str] = MANIFEST_SCHEMA
 
@@ -263,11 +285,40 @@ class Manifest:
         follow_symlinks: bool = False,
     ) -> None:
         self._root = root
-        self._files = tuple(files)
+        self._files: Optional[tuple[FileEntry, ...]] = tuple(files)
+        self._raw: Optional[list[_RawEntry]] = None
         self._algorithm = algorithm
         self._shard_size = shard_size
         self._ignore = tuple(ignore)
         self._follow_symlinks = bool(follow_symlinks)
+
+    @classmethod
+    def _from_raw(
+        cls,
+        raw: list[_RawEntry],
+        *,
+        root: str,
+        algorithm: str,
+        shard_size: Optional[int],
+        ignore: Sequence[str],
+        follow_symlinks: bool,
+    ) -> Manifest:
+        m = cls(
+            root=root,
+            files=(),
+            algorithm=algorithm,
+            shard_size=shard_size,
+            ignore=ignore,
+            follow_symlinks=follow_symlinks,
+        )
+        m._files, m._raw = None, raw
+        return m
+
+    def _entries(self) -> list[_RawEntry]:
+        """The entries as (path bytes, size, digest, shards) tuples, in canonical order."""
+        if self._raw is None:
+            self._raw = _raw_entries(self._files or ())
+        return self._raw
 
     @property
     def root(self) -> str:
@@ -275,6 +326,11 @@ class Manifest:
 
     @property
     def files(self) -> list[FileEntry]:
+        if self._files is None:
+            self._files = tuple(
+                FileEntry(_decode(p), size, digest, None if shards is None else tuple(shards))
+                for p, size, digest, shards in self._entries()
+            )
         return list(self._files)
 
     @property
@@ -294,7 +350,7 @@ class Manifest:
         return self._follow_symlinks
 
     def __len__(self) -> int:
-        return len(self._files)
+        return len(self._files) if self._files is not None else len(self._entries())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Manifest):
@@ -306,7 +362,7 @@ class Manifest:
 
     def __repr__(self) -> str:
         mode = "files" if self._shard_size is None else f"shards of {self._shard_size} B"
-        return f"<Manifest {self._root} ({len(self._files)} files, {mode})>"
+        return f"<Manifest {self._root} ({len(self)} files, {mode})>"
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as JSON-ready data."""
@@ -317,7 +373,11 @@ class Manifest:
             "ignore": list(self._ignore),
             "follow_symlinks": self._follow_symlinks,
             "root": self._root,
-            "files": [f.to_dict() for f in self._files],
+            "files": (
+                [f.to_dict() for f in self._files]
+                if self._files is not None
+                else [_entry_dict(e) for e in self._entries()]
+            ),
         }
 
     def to_json(self, indent: Optional[int] = 2) -> str:
@@ -394,7 +454,7 @@ class Manifest:
         files = data["files"]
         if not isinstance(files, list):
             raise fail("files must be a list")
-        entries = []
+        raw: list[_RawEntry] = []
         for i, f in enumerate(files):
             where = f"files[{i}]"
             if not isinstance(f, dict):
@@ -407,7 +467,7 @@ class Manifest:
                 raise fail(f"{where}.path must be a string")
             where = f"{where} ({path!r})"
             try:
-                _encode(path)
+                encoded = _encode(path)
             except UnicodeEncodeError:
                 raise fail(
                     f"{where}: path holds a lone surrogate that is no escaped byte"
@@ -421,13 +481,13 @@ class Manifest:
                 shards = f["shards"]
                 if not isinstance(shards, list) or not all(isinstance(s, str) for s in shards):
                     raise fail(f"{where}.shards must be a list of strings")
-                shards = tuple(shards)
-            entries.append(FileEntry(path, size, digest, shards))
+                shards = list(shards)  # a copy: the caller's list is not kept
+            raw.append((encoded, size, digest, shards))
         # Digests, paths, duplicates, shards and root are checked once, in Rust.
-        order = _core.check_manifest(algorithm, shard_size, _raw_entries(entries), data["root"])
-        return cls(
+        order = _core.check_manifest(algorithm, shard_size, raw, data["root"])
+        return cls._from_raw(
+            [raw[i] for i in order],
             root=data["root"],
-            files=[entries[i] for i in order],
             algorithm=algorithm,
             shard_size=shard_size,
             ignore=ignore,
@@ -485,13 +545,9 @@ def _build(
         root, entries = _core.build_manifest(
             raw, algorithm, shard_size, list(ignore), bool(follow_symlinks), cb
         )
-    files = [
-        FileEntry(_decode(p), size, digest, None if shards is None else tuple(shards))
-        for p, size, digest, shards in entries
-    ]
-    return Manifest(
+    return Manifest._from_raw(
+        entries,
         root=root,
-        files=files,
         algorithm=algorithm,
         shard_size=shard_size,
         ignore=ignore,
@@ -810,14 +866,16 @@ def verify(
         progress,
         "verify",
     )
-    old = {f.path: f for f in manifest.files}
-    new = {f.path: f for f in current.files}
-    added = [p for p in new if p not in old]
-    removed = [p for p in old if p not in new]
+    # Compared as the extension's tuples (path bytes, size, digest): only the differences
+    # become Python strings and objects.
+    old = {p: (size, digest) for p, size, digest, _ in manifest._entries()}
+    new = {p: (size, digest) for p, size, digest, _ in current._entries()}
+    added = [_decode(p) for p in new if p not in old]
+    removed = [_decode(p) for p in old if p not in new]
     modified = [
-        ModifiedFile(p, old[p].digest, n.digest, old[p].size, n.size)
-        for p, n in new.items()
-        if p in old and (old[p].digest != n.digest or old[p].size != n.size)
+        ModifiedFile(_decode(p), old[p][1], digest, old[p][0], size)
+        for p, (size, digest) in new.items()
+        if p in old and old[p] != (size, digest)
     ]
     report = VerifyReport(
         added=added,
