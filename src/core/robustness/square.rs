@@ -805,6 +805,21 @@ mod tests {
     }
 
     #[test]
+    fn a_column_major_input_gives_the_row_major_result() {
+        let (model, x0, y) = linear_problem(9, 6, 5);
+        let c = Constraints::free(6);
+        let eps = median_distance(&model, x0.view(), Norm::Linf);
+        let p = params(Norm::Linf, eps, 50, Layout::Flat);
+        let mut fortran = Array2::<f64>::zeros(ndarray::ShapeBuilder::f((9, 6)));
+        fortran.assign(&x0);
+        assert!(fortran.as_slice().is_none(), "the copy is column-major");
+        let (rows, ..) = run(&model, x0.view(), &y, &c, &p, 0);
+        let (cols, ..) = run(&model, fortran.view(), &y, &c, &p, 0);
+        assert_eq!(rows.adversarial, cols.adversarial);
+        assert_eq!(rows.success, cols.success);
+    }
+
+    #[test]
     fn same_seed_same_result_whatever_the_batch_size() {
         let (model, x0, y) = linear_problem(23, 20, 2);
         let c = Constraints::free(20);
