@@ -1,6 +1,6 @@
 """Scan: mlsentry's model-file scanner against picklescan, modelscan and fickling.
 
-Detection. Every sample of ``tests/scan_corpus.py`` (malicious files, each one that must be
+Detection. Every sample of ``tests/scan/scan_corpus.py`` (malicious files, each one that must be
 flagged, and benign ones that must pass; a sample is a file or a folder) goes through each
 tool, each call its own process, the way the tool's users run it:
 
@@ -499,7 +499,7 @@ def _ours_available(tolerate_missing: bool, log) -> Optional[str]:
 
 
 def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str], None]):
-    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO / "tests" / "scan"))
     import scan_corpus
 
     missing_peers = _peers_ready()
@@ -646,8 +646,8 @@ def _section(
 
     cats = Counter((s.expected, s.category) for s in samples)
     notes = [
-        "Corpus (`tests/scan_corpus.py`, written by code; malicious pickles assembled opcode by "
-        "opcode, every payload harmless if loaded): "
+        "Corpus (`tests/scan/scan_corpus.py`, written by code; malicious pickles assembled "
+        "opcode by opcode, every payload harmless if loaded): "
         + ", ".join(f"{n} {e} {c}" for (e, c), n in sorted(cats.items(), reverse=True))
         + ". A sample is a file or a folder (the folder tricks).",
         "How each verdict is read: "

@@ -208,14 +208,14 @@ def case_ms_verify(folder: str, pub: str, signature: str) -> Case:
 
 
 def case_sign_model(folder: str, key: str, signature: str) -> Case:
-    sign_model = require("mlsentry._model_signing", "sign_model")
+    sign_model = require("mlsentry.integrity.model_signing", "sign_model")
     SigningKey = require("mlsentry.integrity", "SigningKey")
     k = SigningKey.load(key)
     return Case(call=lambda: sign_model(folder, k, signature))
 
 
 def case_verify_model(folder: str, pub: str, signature: str) -> Case:
-    verify_model = require("mlsentry._model_signing", "verify_model")
+    verify_model = require("mlsentry.integrity.model_signing", "verify_model")
     PublicKey = require("mlsentry.integrity", "PublicKey")
     p = PublicKey.load(pub)
     return Case(call=lambda: verify_model(folder, signature, p), extra=_check_ok)

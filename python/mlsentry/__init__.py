@@ -10,10 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 from . import errors
 from ._core import num_threads
+from ._version import __version__
 from .errors import (
     IntegrityError,
     InvalidInputError,
@@ -27,7 +26,7 @@ from .report import Report
 
 if TYPE_CHECKING:
     from . import drift, integrity, robustness, scan
-    from ._fingerprint import fingerprint
+    from .integrity import fingerprint
 
 # The capabilities load on first use: the command line (and a program that needs one of
 # them) does not pay for numpy and the rest at start-up.
@@ -36,7 +35,7 @@ _LAZY = {
     "integrity": ("mlsentry.integrity", None),
     "robustness": ("mlsentry.robustness", None),
     "scan": ("mlsentry.scan", None),
-    "fingerprint": ("mlsentry._fingerprint", "fingerprint"),
+    "fingerprint": ("mlsentry.integrity", "fingerprint"),
 }
 
 

@@ -8,7 +8,10 @@ unreadable file also an ``OSError``), so generic handlers keep working.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "MissingDependencyError",
     "FileAccessError",
     "FileChangedError",
     "FilePermissionError",
@@ -82,3 +85,22 @@ class ModelError(MlsentryError):
 
 class ScanError(MlsentryError):
     """A model file could not be scanned."""
+
+
+class MissingDependencyError(MlsentryError, ImportError):
+    """An optional library that a feature needs is not installed; the message names the
+    extra that installs it (``pip install 'mlsentry[mlflow]'``)."""
+
+
+def require(module: str, extra: str, feature: str) -> Any:
+    """Import ``module`` for ``feature``, or raise :class:`MissingDependencyError` naming
+    the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingDependencyError(
+            f"{feature} needs {module.split('.')[0]}, which is not installed: "
+            f"pip install 'mlsentry[{extra}]'"
+        ) from e

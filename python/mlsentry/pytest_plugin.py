@@ -291,11 +291,11 @@ def mlsentry_reference_path(pytestconfig: pytest.Config) -> Path:
 def mlsentry_reference(mlsentry_reference_path: Path) -> Any:
     """The reference dataset, loaded once per session (``.csv``: pandas DataFrame,
     ``.parquet``: pyarrow Table, ``.npy``: numpy array)."""
-    from .cli import load_table
+    from ._tables import read_table
     from .errors import MlsentryError
 
     try:
-        return load_table(str(mlsentry_reference_path))
+        return read_table(str(mlsentry_reference_path))
     except (MlsentryError, OSError) as e:
         pytest.fail(f"mlsentry_reference: {e}", pytrace=False)
 

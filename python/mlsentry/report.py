@@ -7,12 +7,23 @@ for machines and as one self-contained HTML page (inline CSS and SVG, no script,
 network) for people, and displays itself in notebooks.
 
 Subclasses set ``schema`` and ``title`` and implement ``passed``, ``_payload`` (their own
-JSON fields), ``summary`` and ``_html_body``.
+JSON fields), ``summary``, ``_html_body`` and ``_metrics`` (their headline numbers).
+
+Metric names
+------------
+:meth:`Report.metrics` gives a report's headline numbers under names that any metrics store
+accepts (MLflow, Kubeflow's ``Metrics``, Prometheus after a rename): letters, digits,
+``_ - .`` and spaces. A robust accuracy at a budget of 0.1 is
+``mlsentry.robustness.robust_accuracy.eps_0.1``. A name taken from the data (a column, an
+input) keeps its allowed characters; when any character had to change, or the name is
+empty or longer than 64 characters, eight hex digits of its SHA-256 are appended, so two
+different names never share a metric.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import html
 import json
 import math
@@ -21,13 +32,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Optional
 
-__all__ = ["Report", "html_table"]
+from ._version import __version__
 
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
+__all__ = ["Report", "html_table", "name_part"]
 
 
 class Report:
@@ -59,7 +66,7 @@ class Report:
         self.inputs: dict[str, str] = dict(inputs or {})
         self.seed = seed
         self.created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        self.mlsentry_version = mlsentry_version or _version()
+        self.mlsentry_version = mlsentry_version or __version__
 
     # -- what subclasses provide -------------------------------------------------------
     @property
@@ -78,6 +85,64 @@ class Report:
     def _html_body(self) -> str:
         """The report's own section of the HTML page (escaped HTML)."""
         return f"<pre>{html.escape(self.summary())}</pre>"
+
+    def _metrics(self, prefix: str, column_metrics: int) -> dict[str, float]:
+        """The report's own headline numbers, named ``<prefix>.<metric>``."""
+        return {}
+
+    # -- metrics and tags for metric stores ----------------------------------------------
+    def metrics(self, name: Optional[str] = None, column_metrics: int = 100) -> dict[str, float]:
+        """The headline numbers of the report under stable names.
+
+        Every report gives ``mlsentry.<kind>.passed`` (1.0 or 0.0), where ``kind`` comes
+        from the schema (``drift``, ``robustness``, ``scan``, ``verify``, ``audit_verify``);
+        with a ``name`` (one of several reports of a kind in a run) the names are
+        ``mlsentry.<kind>.<name>.*``. Each kind adds its own numbers (see the ``_metrics``
+        of each report class; a drift report lists at most ``column_metrics`` columns, the
+        most severe first). Values that are not finite are left out (a metric store may
+        refuse them).
+
+        Examples
+        --------
+        >>> import numpy as np, mlsentry as ms
+        >>> rng = np.random.default_rng(0)
+        >>> report = ms.drift.compare({"age": rng.normal(size=300)}, {"age": rng.normal(2, 1, 300)})
+        >>> m = report.metrics()
+        >>> m["mlsentry.drift.passed"], m["mlsentry.drift.column.age.drift"]
+        (0.0, 1.0)
+        """
+        p = self.metric_prefix(name)
+        out = {f"{p}.passed": float(self.passed), **self._metrics(p, column_metrics)}
+        return {k: v for k, v in out.items() if math.isfinite(v)}
+
+    def tags(self, name: Optional[str] = None) -> dict[str, str]:
+        """``mlsentry.<kind>.schema``, ``.passed`` (``"true"``/``"false"``) and
+        ``.input.<input>`` with the fingerprint of each input the report speaks of."""
+        p = self.metric_prefix(name)
+        tags = {f"{p}.schema": str(self.schema), f"{p}.passed": str(bool(self.passed)).lower()}
+        for key, digest in self.inputs.items():
+            tags[f"{p}.input.{name_part(str(key))}"] = str(digest)
+        return tags
+
+    @classmethod
+    def schema_name(cls) -> str:
+        """``drift-report`` from ``mlsentry/drift-report/v1`` (``report`` if unusual)."""
+        parts = str(cls.schema).split("/")
+        name = parts[1] if len(parts) == 3 and parts[0] == "mlsentry" else "report"
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "report"
+
+    @classmethod
+    def kind(cls) -> str:
+        """The report's kind in metric names: ``drift``, ``robustness``, ``scan``, ..."""
+        name = cls.schema_name()
+        if name.endswith("-report") and name != "-report":
+            name = name[: -len("-report")]
+        return name.replace("-", "_")
+
+    def metric_prefix(self, name: Optional[str] = None) -> str:
+        """``mlsentry.<kind>`` or ``mlsentry.<kind>.<name>``."""
+        head = f"mlsentry.{self.kind()}"
+        return head if name is None else f"{head}.{name}"
 
     # -- shared rendering --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -241,3 +306,32 @@ def html_table(
         parts.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     parts.append("</table>")
     return "".join(parts)
+
+
+#: Characters kept in a name taken from data (``\\w`` is Unicode, as in MLflow's check).
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]")
+_MAX_NAME_PART = 64
+
+
+def name_part(text: str) -> str:
+    """A piece of a metric or tag name made from any text, distinct for distinct texts.
+
+    Examples
+    --------
+    >>> from mlsentry.report import name_part
+    >>> name_part("age")
+    'age'
+    >>> name_part("price/unit")
+    'price_unit-...'
+    """
+    clean = _UNSAFE_NAME.sub("_", text)
+    if clean == text and text and len(text) <= _MAX_NAME_PART:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{clean[:_MAX_NAME_PART]}-{digest}"
+
+
+def eps_name(e: float) -> str:
+    """``eps_0.1``: the shortest text that reads back as the same float ("+" is not allowed
+    in metric names)."""
+    return "eps_" + repr(float(e)).replace("+", "")

@@ -39,14 +39,15 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from ._paths import show_path
 from .errors import FileChangedError, IntegrityError, InvalidInputError
 from .report import fmt_number, fmt_pvalue, fmt_share
 
 if TYPE_CHECKING:
-    from ._drift_compare import ColumnDrift, DriftReport
-    from ._robustness_report import RobustnessReport
+    from .drift import ColumnDrift, DriftReport
     from .integrity import Manifest, VerifyReport
     from .report import Report
+    from .robustness import RobustnessReport
     from .scan import ScanReport
 
 __all__ = [
@@ -99,10 +100,6 @@ def _digest(value: Optional[str]) -> str:
     return f"{algo}:{hexdigits[:16]}..." if len(hexdigits) > 16 else value
 
 
-def _show(path: str) -> str:
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 # -- recording and failing -------------------------------------------------------------
 def _record(check: str, passed: bool, headline: str, report: Optional[Report]) -> Optional[str]:
     """Tell the pytest plugin, when it is loaded and running, about a finished check.
@@ -140,12 +137,10 @@ def _drift_order(c: ColumnDrift) -> tuple[int, float, float]:
 
 
 def _drift_table(report: DriftReport) -> str:
-    from ._drift_result import NORMALISED
-
     bad = [c for c in report.columns if c.drift or c.status == "not tested" or c.status in _SCHEMA]
     rows = []
     for c in sorted(bad, key=_drift_order):
-        statistic = c.effect_size if c.test in NORMALISED else c.statistic
+        statistic = c.measured
         missing = ""
         if c.missing_reference or c.missing_current:
             missing = (
@@ -371,15 +366,15 @@ def _changes_table(report: VerifyReport) -> str:
     rows: list[list[Any]] = [
         [
             "modified",
-            _show(m.path),
+            show_path(m.path),
             _digest(m.expected),
             _digest(m.actual),
             f"{'?' if m.expected_size is None else m.expected_size} -> {m.actual_size}",
         ]
         for m in report.modified
     ]
-    rows += [["added", _show(p), "", "", ""] for p in report.added]
-    rows += [["removed", _show(p), "", "", ""] for p in report.removed]
+    rows += [["added", show_path(p), "", "", ""] for p in report.added]
+    rows += [["removed", show_path(p), "", "", ""] for p in report.removed]
     return _table(
         ["change", "path", "expected digest", "actual digest", "size (bytes)"], rows, ["path"]
     )
@@ -460,7 +455,7 @@ def _findings_table(report: ScanReport) -> str:
     rows = [
         [
             f.severity,
-            _show(f.file),
+            show_path(f.file),
             f.member or "",
             "" if f.offset is None else str(f.offset),
             f.global_name or "",

@@ -1,0 +1,291 @@
+"""Both sides of one column, made ready for the core: numeric or categorical, the joint
+category codes, rare categories pooled, and the test the column gets (the automatic
+choice, or the one asked for)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .. import _core
+from ..errors import InvalidInputError
+from .tables import Side, dict_column, factorize_objects, side_any
+
+#: Tests that need numbers, and tests that work on category counts (some work on both).
+NUMERIC_TESTS = tuple(_core.DRIFT_NUMERIC_TESTS)
+CATEGORICAL_TESTS = tuple(_core.DRIFT_CATEGORICAL_TESTS)
+#: Above this many categories (over both sides), the automatic test pools the rare ones.
+HIGH_CARDINALITY = 1000
+#: Expected count below which a category is rare (the usual validity rule of chi-squared).
+RARE_EXPECTED = 5.0
+#: Label of the pooled rare categories.
+POOLED_LABEL = "(rare categories, pooled)"
+
+
+# The groups whose mixing is a type change ("null" mixes with anything).
+_GROUP_WORDS = {
+    "number": "numbers",
+    "bool": "booleans",
+    "datetime": "datetimes",
+    "timedelta": "durations",
+    "time": "times of day",
+    "text": "text",
+    "null": "no values",
+}
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A column ready for the core: kind, arrays, test, and what the report needs."""
+
+    name: str
+    kind: str
+    reference: np.ndarray
+    current: np.ndarray
+    k: int
+    test: str
+    ref: Side
+    cur: Side
+    labels: Optional[list[str]] = None
+    note: str = ""
+    new_categories: int = 0
+    group: str = "number"
+
+
+def _null_values(side: Side, kind: str) -> np.ndarray:
+    if kind == "numeric":
+        return np.full(side.n, np.nan)
+    return np.full(side.n, -1, dtype=np.int64)
+
+
+def type_change(ref: Side, cur: Side) -> Optional[str]:
+    if ref.group == cur.group or "null" in (ref.group, cur.group):
+        return None
+    return (
+        f"{_GROUP_WORDS[ref.group]} ({ref.dtype}) in reference, "
+        f"{_GROUP_WORDS[cur.group]} ({cur.dtype}) in current"
+    )
+
+
+def _few_distinct(sides: Sequence[Side], limit: int) -> bool:
+    """At most ``limit`` distinct present values over the float sides (cheap sample
+    first: most continuous columns stop there)."""
+    for size in (4096, None):
+        parts = [s.values[:size] for s in sides if s.values is not None]
+        parts = [p[~np.isnan(p)] for p in parts]
+        if np.unique(np.concatenate(parts)).size > limit:
+            return False
+    return True
+
+
+def _label(value: Any, group: str, mixed: bool) -> str:
+    if mixed:
+        text = repr(value.item() if isinstance(value, np.generic) else value)
+    elif group == "bool":
+        text = str(bool(value))
+    elif isinstance(value, bytes):
+        text = repr(value)
+    else:
+        text = str(value)
+    return text if len(text) <= 40 else text[:39] + "\u2026"
+
+
+def _float_uniques(x: np.ndarray, group: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a float side and its values as Python objects (for a join by value)."""
+    present = ~np.isnan(x)
+    u, inv = np.unique(x[present], return_inverse=True)
+    codes = np.full(len(x), -1, dtype=np.int64)
+    codes[present] = inv.reshape(-1)
+    if group == "bool":
+        objs = np.array([bool(v) for v in u], dtype=object)
+    elif group == "number":
+        objs = np.array([int(v) if v.is_integer() else float(v) for v in u], dtype=object)
+    elif group == "datetime":
+        objs = u.astype(np.int64).view("M8[ns]").astype(object)
+    elif group == "timedelta":
+        objs = u.astype(np.int64).view("m8[ns]").astype(object)
+    else:
+        objs = u.astype(object)
+    return codes, objs
+
+
+def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """``mapping[codes]`` with -1 kept, as int32 when the codes fit (half the memory of
+    int64 on a million-row column; the core reads both). An identity mapping only
+    narrows the type."""
+    dtype = np.int32 if mapping.size < 2**31 - 1 else np.int64
+    if mapping.size and np.array_equal(mapping, np.arange(mapping.size)):
+        return codes.astype(dtype, copy=False)
+    return np.append(mapping, -1).astype(dtype)[codes]
+
+
+def _categorical(ref: Side, cur: Side) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+    """Joint codes of both sides and a label per code."""
+    group = cur.group if ref.group == "null" else ref.group
+    if ref.codes is None and cur.codes is None:
+        # Numbers, booleans, datetimes: joint sorted values, then a binary search.
+        parts = [s.values[~np.isnan(s.values)] for s in (ref, cur) if s.values is not None]
+        u = np.unique(np.concatenate(parts)) if parts else np.empty(0)
+        out = []
+        for s in (ref, cur):
+            if s.values is None:
+                out.append(np.full(s.n, -1, dtype=np.int64))
+                continue
+            codes = np.searchsorted(u, s.values).astype(np.int64)
+            codes[np.isnan(s.values)] = -1
+            out.append(codes)
+        _, objs = _float_uniques(u, group)
+        return out[0], out[1], [_label(v, group, False) for v in objs], False
+    sides = []
+    for s in (ref, cur):
+        if s.codes is not None:
+            sides.append((s.codes, s.uniques))
+        elif s.values is not None:
+            sides.append(_float_uniques(s.values, s.group))
+        else:
+            sides.append((np.full(s.n, -1, dtype=np.int64), np.empty(0, dtype=object)))
+    (rc, ru), (cc, cu) = sides
+    pooled = np.concatenate([ru, cu])
+    mixed = ref.mixed or cur.mixed
+    if pooled.size:
+        joint, uniques, mixed_u = factorize_objects(pooled, "categories")
+        mixed = mixed or mixed_u
+    else:
+        joint, uniques = np.empty(0, dtype=np.int64), pooled
+    rc = _remap(rc, joint[: len(ru)])
+    cc = _remap(cc, joint[len(ru) :])
+    return rc, cc, [_label(v, group, mixed) for v in uniques], mixed
+
+
+def factorize_pair(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """Joint category codes of two 1-D samples, by the rules of :func:`compare`.
+
+    Parameters
+    ----------
+    reference, current : 1-D sample
+        A list, numpy array, pandas or polars Series or pyarrow array (the sides may
+        differ in type). Strings, booleans, numbers, categoricals and object columns are
+        coded as ``compare`` codes its categorical columns: jointly, numbers by value,
+        booleans apart from numbers, strings apart from numbers.
+
+    Returns
+    -------
+    tuple
+        ``(codes_reference, codes_current, k)``: int32 codes (int64 beyond 2**31
+        categories) in ``0..k``, ``-1`` for a missing value (None, NaN, ``pd.NA``, NaT).
+
+    Examples
+    --------
+    >>> from mlsentry.drift.choice import factorize_pair
+    >>> r, c, k = factorize_pair(["a", "b", None], ["b", "c"])
+    >>> r.tolist(), c.tolist(), k
+    ([0, 1, -1], [1, 2], 3)
+    """
+    ref = side_any(dict_column(reference, "reference"), "reference")
+    cur = side_any(dict_column(current, "current"), "current")
+    rc, cc, labels, _ = _categorical(ref, cur)
+    return rc, cc, len(labels)
+
+
+def _pool_rare(p: Prepared) -> None:
+    """High cardinality under ``auto``: categories whose expected count on the smaller
+    side is below 5 are merged into one before chi-squared."""
+    k = p.k
+    cr = np.bincount(p.reference[p.reference >= 0], minlength=k)
+    cc = np.bincount(p.current[p.current >= 0], minlength=k)
+    nr, nc = int(cr.sum()), int(cc.sum())
+    if nr == 0 or nc == 0:
+        return
+    expected = (cr + cc) * (min(nr, nc) / (nr + nc))
+    rare = expected < RARE_EXPECTED
+    if not rare.any():
+        return
+    keep = ~rare
+    m = int(keep.sum())
+    lut = np.where(keep, np.cumsum(keep) - 1, m)
+    p.reference = _remap(p.reference, lut)
+    p.current = _remap(p.current, lut)
+    if p.labels is not None:
+        p.labels = [lab for lab, kp in zip(p.labels, keep) if kp] + [POOLED_LABEL]
+    p.k = m + 1
+    p.note = join_notes(
+        p.note,
+        f"{k} categories (more than {HIGH_CARDINALITY}): the {int(rare.sum())} rare ones "
+        f"(expected count below {RARE_EXPECTED:g}) pooled into one before chi2",
+    )
+
+
+def join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _resolve_test(name: str, kind: str, tests: Union[str, dict[str, str]]) -> str:
+    allowed = NUMERIC_TESTS if kind == "numeric" else CATEGORICAL_TESTS
+    if isinstance(tests, str):
+        return tests if tests in allowed else "auto"
+    test = tests.get(name, "auto")
+    if test not in allowed:
+        raise InvalidInputError(
+            f"tests: column {name!r} is {kind}; {test!r} does not apply to it. "
+            f"Allowed tests: {', '.join(allowed)}"
+        )
+    return test
+
+
+def prepare(
+    name: str,
+    ref: Side,
+    cur: Side,
+    *,
+    forced_categorical: bool,
+    max_categories: int,
+    tests: Union[str, dict[str, str]],
+) -> Prepared:
+    groups = {ref.group, cur.group} - {"null"}
+    group = next(iter(groups), "null")
+    categorical = (
+        forced_categorical
+        or ref.categorical_dtype
+        or cur.categorical_dtype
+        or group in ("text", "bool", "null")
+        or (
+            group == "number"
+            and all(s.is_whole() for s in (ref, cur) if s.group != "null")
+            and _few_distinct([ref, cur], max_categories)
+        )
+    )
+    kind = "categorical" if categorical else "numeric"
+    test = _resolve_test(name, kind, tests)
+    if kind == "numeric":
+        r = ref.values if ref.values is not None else _null_values(ref, kind)
+        c = cur.values if cur.values is not None else _null_values(cur, kind)
+        return Prepared(name, kind, r, c, 0, test, ref, cur, group=group)
+    rc, cc, labels, _ = _categorical(ref, cur)
+    for side in (ref, cur):  # the joint codes replace them: free their memory now
+        side.codes = side.values = side.uniques = None
+    p = Prepared(name, kind, rc, cc, len(labels), test, ref, cur, labels=labels, group=group)
+    _count_new_categories(p)
+    if p.k > HIGH_CARDINALITY and test == "auto":
+        _pool_rare(p)
+    return p
+
+
+def _count_new_categories(p: Prepared) -> None:
+    """Categories of the current side that the reference never had, and their share."""
+    cur_codes = p.current[p.current >= 0]
+    if not p.k or not cur_codes.size:
+        return
+    in_ref = np.bincount(p.reference[p.reference >= 0], minlength=p.k) > 0
+    in_cur = np.bincount(cur_codes, minlength=p.k) > 0
+    n_new = int((in_cur & ~in_ref).sum())
+    if n_new:
+        share = float((~in_ref[cur_codes]).mean())
+        p.new_categories = n_new
+        p.note = join_notes(
+            p.note,
+            f"{n_new} categor{'y' if n_new == 1 else 'ies'} never seen in the reference "
+            f"({share:.1%} of current values)",
+        )

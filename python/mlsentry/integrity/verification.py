@@ -1,0 +1,294 @@
+"""Verification of a file or folder against a manifest, signed or not: :func:`verify`
+and the :class:`VerifyReport` it returns."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Optional, Union
+
+from .._paths import PathArg, decode_path, path_bytes, show_path
+from .._progress import ProgressArg
+from ..errors import (
+    IntegrityError,
+    InvalidInputError,
+    InvalidTypeError,
+    SignatureError,
+    require,
+)
+from ..report import Report, html_table
+from .audit import record_check
+from .manifests import Manifest, _build
+from .signing import PREDICATE_PREFIX, Envelope, verify_envelope
+
+
+@dataclasses.dataclass(frozen=True)
+class ModifiedFile:
+    """A file whose content differs from the manifest."""
+
+    path: str
+    expected: str
+    actual: str
+    expected_size: Optional[int]  # None when the signed record has no sizes (Model Signing)
+    actual_size: int
+
+
+class VerifyReport(Report):
+    """What :func:`verify` found: files added, removed and modified.
+
+    Attributes
+    ----------
+    ok : bool
+        No change at all (also ``passed``).
+    added : list of str
+        Paths present now but not in the manifest.
+    removed : list of str
+        Paths in the manifest but missing now.
+    modified : list of ModifiedFile
+        Paths whose digest differs (with expected and actual digest and size).
+    """
+
+    schema: ClassVar[str] = "mlsentry/verify-report/v1"
+    title: ClassVar[str] = "Integrity verification"
+
+    def __init__(
+        self,
+        *,
+        added: Sequence[str],
+        removed: Sequence[str],
+        modified: Sequence[ModifiedFile],
+        files_checked: int,
+        config: Optional[Mapping[str, Any]] = None,
+        inputs: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        super().__init__(config=config, inputs=inputs)
+        self.added = list(added)
+        self.removed = list(removed)
+        self.modified = list(modified)
+        self.files_checked = files_checked
+
+    @property
+    def ok(self) -> bool:
+        return not (self.added or self.removed or self.modified)
+
+    @property
+    def passed(self) -> bool:
+        return self.ok
+
+    def _metrics(self, p: str, column_metrics: int) -> dict[str, float]:
+        """``ok``, ``n_added``, ``n_removed``, ``n_modified``, ``files_checked``."""
+        return {
+            f"{p}.ok": float(self.ok),
+            f"{p}.n_added": float(len(self.added)),
+            f"{p}.n_removed": float(len(self.removed)),
+            f"{p}.n_modified": float(len(self.modified)),
+            f"{p}.files_checked": float(self.files_checked),
+        }
+
+    def _changes(self) -> list[tuple[str, str, str, str, Optional[int], Optional[int]]]:
+        rows: list[tuple[str, str, str, str, Optional[int], Optional[int]]] = []
+        rows += [
+            ("modified", m.path, m.expected, m.actual, m.expected_size, m.actual_size)
+            for m in self.modified
+        ]
+        rows += [("added", p, "", "", None, None) for p in self.added]
+        rows += [("removed", p, "", "", None, None) for p in self.removed]
+        return rows
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "files_checked": self.files_checked,
+            "added": [show_path(p) for p in self.added],
+            "removed": [show_path(p) for p in self.removed],
+            "modified": [
+                {**dataclasses.asdict(m), "path": show_path(m.path)} for m in self.modified
+            ],
+        }
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.title}: PASSED ({self.files_checked} files unchanged)"
+        lines = [
+            f"{self.title}: FAILED ({len(self.modified)} modified, {len(self.added)} added, "
+            f"{len(self.removed)} removed)"
+        ]
+        lines += [
+            f"  modified {show_path(m.path)}: expected {m.expected}, got {m.actual}"
+            for m in self.modified
+        ]
+        lines += [f"  added    {show_path(p)}" for p in self.added]
+        lines += [f"  removed  {show_path(p)}" for p in self.removed]
+        return "\n".join(lines)
+
+    def _html_body(self) -> str:
+        import html
+
+        if self.ok:
+            return f"<p>All {self.files_checked} files match the manifest.</p>"
+        rows = [
+            [c, show_path(p), e, a, "" if es is None else es, "" if as_ is None else as_]
+            for c, p, e, a, es, as_ in self._changes()
+        ]
+        return f"<p>{html.escape(self.summary().splitlines()[0])}</p>" + html_table(
+            ["change", "path", "expected digest", "actual digest", "expected size", "actual size"],
+            rows,
+            css_class="changes",
+            row_classes=["bad"] * len(rows),
+        )
+
+    def to_pandas(self) -> Any:
+        """One row per change: change, path, expected, actual, expected_size, actual_size."""
+        pd = require("pandas", "pandas", f"{type(self).__name__}.to_pandas()")
+
+        return pd.DataFrame(
+            self._changes(),
+            columns=["change", "path", "expected", "actual", "expected_size", "actual_size"],
+        )
+
+
+def _signed_manifest(envelope: Mapping[str, Any], public_key: Any) -> Manifest:
+    """The manifest inside a signed envelope, once its signature and subject check out."""
+    if public_key is None:
+        raise InvalidInputError(
+            "public_key: a signed manifest (DSSE envelope) needs the signer's public key"
+        )
+    statement = verify_envelope(envelope, public_key)
+    if statement.get("predicateType") != PREDICATE_PREFIX + "manifest/v1":
+        raise SignatureError(
+            f"the envelope signs {statement.get('predicateType')!r}, not an mlsentry manifest"
+        )
+    signed = Manifest._from_dict(statement.get("predicate"))
+    subjects = statement.get("subject") or []
+    algo, _, hexdigest = signed.root.partition(":")
+    if not any((s.get("digest") or {}).get(algo) == hexdigest for s in subjects):
+        raise SignatureError("the statement's subject digest is not the manifest's root")
+    return signed
+
+
+def _load_manifest_or_envelope(source: Any, public_key: Any) -> Manifest:
+    if isinstance(source, Manifest):
+        return source
+    if isinstance(source, Mapping):
+        return _signed_manifest(source, public_key)
+    if not isinstance(source, (str, bytes, os.PathLike)):
+        raise InvalidTypeError(
+            "manifest: expected a Manifest, a signed envelope, or the path of either, "
+            f"got {type(source).__name__}"
+        )
+    if public_key is None:
+        return Manifest.load(source)
+    return _signed_manifest(Envelope.load(source), public_key)
+
+
+def verify(
+    path: PathArg,
+    manifest: Union[Manifest, Mapping[str, Any], PathArg],
+    public_key: Any = None,
+    *,
+    strict: bool = False,
+    progress: ProgressArg = False,
+) -> VerifyReport:
+    """Re-hashes ``path`` and compares it with a manifest.
+
+    The same algorithm, mode (files or shards), ignore patterns and symlink setting as the
+    manifest's are used. Given a DSSE envelope made by :func:`sign` and the signer's
+    ``public_key``, it checks the signature first and then the folder against the signed
+    manifest, in one call.
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        The folder (or file) to check.
+    manifest : Manifest, Envelope or path
+        A :class:`Manifest`, the path of a manifest JSON file (checked strictly), or a
+        signed envelope (an :class:`Envelope`, or its path when ``public_key`` is given).
+    public_key : PublicKey, optional
+        The signer's key, required for a signed envelope; a bad signature raises
+        :class:`~mlsentry.errors.SignatureError`.
+    strict : bool
+        Raise :class:`~mlsentry.errors.IntegrityError` listing the changes when anything
+        differs, instead of returning a failed report.
+    progress : bool or callable, optional
+        ``True`` shows a tqdm bar; a callable receives ``(bytes_done, bytes_total)``.
+
+    Returns
+    -------
+    VerifyReport
+        ``ok``/``passed``, ``added``, ``removed``, ``modified``; its ``inputs`` record the
+        manifest's root and the current root.
+
+    Raises
+    ------
+    IntegrityError
+        With ``strict=True``, when anything changed (the message lists the changes).
+    ManifestError
+        The manifest file is malformed or was edited by hand.
+    PathNotFoundError, FilePermissionError, UnsafePathError, FileChangedError
+        As for :func:`manifest`: a file that cannot be hashed safely is an error, not a
+        difference.
+
+    Examples
+    --------
+    >>> import os
+    >>> from pathlib import Path
+    >>> import mlsentry as ms
+    >>> os.makedirs("release")
+    >>> _ = Path("release/weights.bin").write_bytes(b"abc")
+    >>> m = ms.integrity.manifest("release")
+    >>> ms.integrity.verify("release", m).ok
+    True
+    >>> _ = Path("release/weights.bin").write_bytes(b"abd")
+    >>> r = ms.integrity.verify("release", m)
+    >>> r.passed, [c.path for c in r.modified]
+    (False, ['weights.bin'])
+    """
+    manifest = _load_manifest_or_envelope(manifest, public_key)
+    current = _build(
+        path,
+        manifest.algorithm,
+        manifest.shard_size,
+        manifest.ignore,
+        manifest.follow_symlinks,
+        progress,
+        "verify",
+    )
+    # Compared as the extension's tuples (path bytes, size, digest): only the differences
+    # become Python strings and objects.
+    old = {p: (size, digest) for p, size, digest, _ in manifest._entries()}
+    new = {p: (size, digest) for p, size, digest, _ in current._entries()}
+    added = [decode_path(p) for p in new if p not in old]
+    removed = [decode_path(p) for p in old if p not in new]
+    modified = [
+        ModifiedFile(decode_path(p), old[p][1], digest, old[p][0], size)
+        for p, (size, digest) in new.items()
+        if p in old and old[p] != (size, digest)
+    ]
+    report = VerifyReport(
+        added=added,
+        removed=removed,
+        modified=modified,
+        files_checked=len(new),
+        config={
+            "path": path_bytes(path).decode("utf-8", "backslashreplace"),
+            "algorithm": manifest.algorithm,
+            "shard_size": manifest.shard_size,
+            "ignore": list(manifest.ignore),
+            "follow_symlinks": manifest.follow_symlinks,
+            "strict": bool(strict),
+        },
+        inputs={"manifest": manifest.root, "current": current.root},
+    )
+    record_check(
+        "verify",
+        report.ok,
+        report.inputs,
+        added=len(added),
+        removed=len(removed),
+        modified=len(modified),
+        signed=public_key is not None,
+    )
+    if strict and not report.ok:
+        raise IntegrityError(report.summary())
+    return report
