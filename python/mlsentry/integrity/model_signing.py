@@ -323,8 +323,7 @@ def sign_model(
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> from mlsentry.integrity import SigningKey
-    >>> from mlsentry.integrity import sign_model, verify_model
+    >>> from mlsentry.integrity import SigningKey, sign_model, verify_model
     >>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
     >>> (folder / "sub").mkdir(parents=True)
     >>> _ = (folder / "config.json").write_text("{}")
@@ -631,8 +630,7 @@ def verify_model(
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> from mlsentry.integrity import SigningKey
-    >>> from mlsentry.integrity import sign_model, verify_model
+    >>> from mlsentry.integrity import SigningKey, sign_model, verify_model
     >>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
     >>> folder.mkdir()
     >>> _ = (folder / "weights.bin").write_bytes(b"abc")
