@@ -114,8 +114,15 @@ def audit_append(
 ) -> tuple[int, str, str, int]:
     """Append one event; returns (index, leaf hex, line, torn bytes cut)."""
 
-def audit_verify(path: str | os.PathLike[str], keys: list[PublicKey] = ...) -> dict[str, Any]:
-    """Verify a log: counts, root and problems (line, index, what)."""
+def audit_verify(
+    path: str | os.PathLike[str],
+    keys: list[PublicKey] = ...,
+    expect_size: int | None = None,
+    checkpoint: str | None = None,
+) -> dict[str, Any]:
+    """Verify a log: counts, root and problems (line, index, what); ``expect_size`` and
+    ``checkpoint`` (a checkpoint line, JSON text) are what a record kept outside the log
+    says it held."""
 
 def audit_checkpoint(
     path: str | os.PathLike[str], key: SigningKey, time: str, durable: bool = True

@@ -37,15 +37,25 @@ fn audit_append(
 }
 
 /// Verifies a log; returns a dict of counts, the root and the problems found.
+/// `expect_size` and `checkpoint` (a checkpoint line, JSON text) are what a record kept
+/// outside the log says it held.
 #[pyfunction]
-#[pyo3(signature = (path, keys = Vec::new()))]
+#[pyo3(signature = (path, keys = Vec::new(), expect_size = None, checkpoint = None))]
 fn audit_verify<'py>(
     py: Python<'py>,
     path: PathBuf,
     keys: Vec<PyRef<'py, PyPublicKey>>,
+    expect_size: Option<u64>,
+    checkpoint: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let keys: Vec<_> = keys.iter().map(|k| k.inner.clone()).collect();
-    let v = run(py, None, |_| audit::verify(&path, &keys))?;
+    let expected = audit::Expected {
+        size: expect_size,
+        checkpoint: checkpoint
+            .map(|t| parse_json(t, "checkpoint"))
+            .transpose()?,
+    };
+    let v = run(py, None, |_| audit::verify(&path, &keys, &expected))?;
     let d = PyDict::new(py);
     d.set_item("entries", v.entries)?;
     d.set_item("checkpoints", v.checkpoints)?;

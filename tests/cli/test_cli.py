@@ -258,10 +258,20 @@ def test_log_commands(tmp_path, capsys):
     assert [json.loads(line)["index"] for line in capsys.readouterr().out.splitlines()] == [0, 1, 2]
     assert main(["log", "append", log, "not json"]) == 2
     assert main(["keygen", "-o", str(tmp_path / "k.pem")]) == 0
-    assert main(["log", "checkpoint", log, "--key", str(tmp_path / "k.pem")]) == 0
+    assert main(["log", "verify", log, "--pub", str(tmp_path / "k.pub")]) == 1  # unsigned
+    kept = str(tmp_path / "kept.json")
+    assert main(["log", "checkpoint", log, "--key", str(tmp_path / "k.pem"), "-o", kept]) == 0
     capsys.readouterr()
     assert main(["log", "verify", log, "--pub", str(tmp_path / "k.pub"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["checkpoints_signed_ok"] == 1
+    pub = ["--pub", str(tmp_path / "k.pub")]
+    assert main(["log", "verify", log, *pub, "--checkpoint", kept, "--expect-size", "3"]) == 0
+    full = (tmp_path / "audit.jsonl").read_text()
+    (tmp_path / "audit.jsonl").write_text("".join(full.splitlines(True)[:2]))  # cut
+    assert main(["log", "verify", log, "--checkpoint", kept]) == 1
+    assert main(["log", "verify", log, "--expect-size", "3"]) == 1
+    assert "cut from its end" in capsys.readouterr().out
+    (tmp_path / "audit.jsonl").write_text(full)
     assert main(["log", "proof", log, "--index", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["verified"] is True
     assert main(["log", "proof", log, "--consistency", "2"]) == 0

@@ -110,6 +110,60 @@ def test_signed_checkpoint_catches_consistent_rewrite(tmp_path):
     assert any("checkpoint" in p.what for p in r.problems)
 
 
+def test_a_key_needs_a_signed_checkpoint(tmp_path):
+    key = SigningKey.generate()
+    log = _log(tmp_path, 3)
+    assert log.verify().ok  # no key, no signature to check
+    r = log.verify(key.public_key)
+    assert not r.ok and r.checkpoints_signed_ok == 0
+    assert "no checkpoint signature was checked" in r.summary()
+    assert "log: a public key was given" in r.summary()  # a problem of the whole log
+    log.checkpoint(key)
+    assert log.verify(key.public_key).ok
+
+
+def test_a_cut_tail_is_caught_by_what_was_kept_elsewhere(tmp_path):
+    key = SigningKey.generate()
+    log = _log(tmp_path, 3)
+    log.checkpoint(key)
+    log.append({"check": "scan", "passed": False})
+    kept = log.checkpoint(key)  # the release keeps this in MLflow or its evidence
+    (tmp_path / "kept.json").write_text(json.dumps(kept))
+    for how in ({"checkpoint": kept}, {"checkpoint": tmp_path / "kept.json"}, {"expect_size": 4}):
+        assert log.verify(key.public_key, **how).ok, how
+
+    # Whoever can write the log removes the failed scan and the last checkpoint: what is
+    # left verifies on its own, signature and all.
+    _write(log, _lines(log)[:4])
+    assert log.verify(key.public_key).ok
+    for how in ({"checkpoint": kept}, {"checkpoint": tmp_path / "kept.json"}, {"expect_size": 4}):
+        r = log.verify(key.public_key, **how)
+        assert not r.ok and "cut from its end" in r.summary(), how
+        with pytest.raises(IntegrityError, match="cut from its end"):
+            log.verify(key.public_key, strict=True, **how)
+    report = log.verify(key.public_key, checkpoint=kept)
+    assert report.config["checkpoint"]["size"] == 4 and report.config["public_keys"]
+
+
+def test_a_kept_checkpoint_must_match_the_log_and_its_signer(tmp_path):
+    key, other = SigningKey.generate(), SigningKey.generate()
+    log = _log(tmp_path / "a", 3)
+    kept = log.checkpoint(key)
+    assert not log.verify(other.public_key, checkpoint=kept).ok
+    # Another log of the same length: its entries do not hash to the kept root.
+    elsewhere = _log(tmp_path / "b", 0)
+    for i in range(3):
+        elsewhere.append({"check": "other", "i": i})
+    r = elsewhere.verify(checkpoint=kept)
+    assert not r.ok and "no longer hash" in r.summary()
+    forged = {**kept, "size": 2}
+    assert "signed tree head differs" in log.verify(key.public_key, checkpoint=forged).summary()
+    with pytest.raises(InvalidTypeError, match="checkpoint"):
+        log.verify(checkpoint=3)
+    with pytest.raises(ms.errors.InvalidInputError, match="expect_size"):
+        log.verify(expect_size=-1)
+
+
 def test_torn_last_line_after_crash(tmp_path):
     log = _log(tmp_path, 5)
     with open(log.path, "a") as fh:

@@ -212,11 +212,15 @@ def cmd_log(args: argparse.Namespace) -> int:
         return EXIT_PASSED
     if args.log_command == "checkpoint":
         cp = log.checkpoint(SigningKey.load(args.key, passphrase=passphrase(args)))
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                json.dump(cp, fh)
         print(json.dumps({k: cp[k] for k in ("size", "root", "time")}))
         return EXIT_PASSED
     if args.log_command == "verify":
         keys = [PublicKey.load(p) for p in args.pub]
-        return emit_report(log.verify(keys), args)
+        report = log.verify(keys, expect_size=args.expect_size, checkpoint=args.checkpoint)
+        return emit_report(report, args)
     if args.log_command == "proof":
         if args.consistency is not None:
             c = log.consistency_proof(args.consistency)
@@ -298,11 +302,36 @@ def register(sub: Any) -> None:
     q.add_argument("event", help='e.g. \'{"check": "manual", "passed": true}\'')
     q = logs.add_parser("checkpoint", help="sign the current tree head")
     q.add_argument("log")
-    q.add_argument("--key", required=True)
+    q.add_argument("--key", required=True, help="the signer's private key PEM")
     q.add_argument("--passphrase-env", metavar="VAR", help=PASSPHRASE_HELP)
+    q.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="also write the whole signed checkpoint here, to keep outside the log "
+        "(log verify --checkpoint FILE then catches a log cut at its end)",
+    )
     q = logs.add_parser("verify", help="check every entry and checkpoint")
     q.add_argument("log")
-    q.add_argument("--pub", action="append", default=[], help="checkpoint signer's key")
+    q.add_argument(
+        "--pub",
+        action="append",
+        default=[],
+        help="checkpoint signer's public key (repeatable); at least one signature must "
+        "then verify",
+    )
+    q.add_argument(
+        "--expect-size",
+        type=int,
+        metavar="N",
+        help="the log held at least N entries (a count kept outside the log)",
+    )
+    q.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="a checkpoint kept outside the log (log checkpoint -o FILE): the log must "
+        "still hold its entries",
+    )
     add_output_flags(q)
     q = logs.add_parser("proof", help="inclusion (--index) or consistency proof")
     q.add_argument("log")

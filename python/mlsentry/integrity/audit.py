@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from .. import _core
+from .._args import check_int
 from ..errors import IntegrityError, InvalidInputError, InvalidTypeError
 from ..report import Report, html_table
 from .signing import PublicKey, SigningKey
@@ -90,7 +91,8 @@ class AuditVerifyReport(Report):
     title = "Audit log verification"
 
     def __init__(self, path: str, result: Mapping[str, Any], **meta: Any) -> None:
-        super().__init__(config={"path": path}, **meta)
+        meta.setdefault("config", {"path": path})
+        super().__init__(**meta)
         self.path = path
         self.entries: int = result["entries"]
         self.checkpoints: int = result["checkpoints"]
@@ -135,14 +137,35 @@ class AuditVerifyReport(Report):
         if self.ok:
             return head + "\nOK: every entry and checkpoint verifies"
         lines = [head, f"NOT OK: {len(self.problems)} problem(s)"]
-        lines += [f"  line {p.line}: {p.what}" for p in self.problems[:50]]
+        lines += [f"  {_where(p)}: {p.what}" for p in self.problems[:50]]
         return "\n".join(lines)
 
     def _html_body(self) -> str:
-        rows = [[p.line, "" if p.index is None else p.index, p.what] for p in self.problems]
-        table = html_table(["line", "entry", "problem"], rows) if rows else "<p>No problems.</p>"
+        rows = [[_where(p), "" if p.index is None else p.index, p.what] for p in self.problems]
+        table = html_table(["where", "entry", "problem"], rows) if rows else "<p>No problems.</p>"
         counts = f"{_count(self.entries, 'entry')}, {_count(self.checkpoints, 'checkpoint')}"
         return f"<p>{counts}.</p>{table}"
+
+
+def _where(p: Problem) -> str:
+    """``line 7``, or ``log`` for a problem of the whole log (line 0: a signature that is
+    missing, entries cut from its end)."""
+    return f"line {p.line}" if p.line else "log"
+
+
+def _checkpoint_text(checkpoint: Any) -> Optional[str]:
+    """A checkpoint kept outside the log, as the JSON text the core reads."""
+    if checkpoint is None:
+        return None
+    if isinstance(checkpoint, Mapping):
+        return json.dumps(dict(checkpoint))
+    if not isinstance(checkpoint, (str, bytes, os.PathLike)):
+        raise InvalidTypeError(
+            "checkpoint: expected the dict AuditLog.checkpoint returned, or the path of a "
+            f"JSON file holding it, got {type(checkpoint).__name__}"
+        )
+    with open(checkpoint, encoding="utf-8") as fh:
+        return fh.read()
 
 
 def _count(n: int, noun: str) -> str:
@@ -201,13 +224,64 @@ class AuditLog:
         public_keys: Union[PublicKey, Sequence[PublicKey], None] = None,
         *,
         strict: bool = False,
+        expect_size: Optional[int] = None,
+        checkpoint: Union[Mapping[str, Any], PathArg, None] = None,
     ) -> AuditVerifyReport:
         """Check every entry and checkpoint; name each edited, deleted, reordered or
-        inserted entry. With ``public_keys``, checkpoint signatures must verify with one
-        of them. ``strict=True`` raises :class:`IntegrityError` when anything is wrong."""
+        inserted entry.
+
+        Parameters
+        ----------
+        public_keys : PublicKey or list of them, optional
+            Checkpoint signatures must verify with one of them, and at least one
+            signature must be checked: a log without a signed checkpoint does not verify
+            with a key.
+        strict : bool
+            Raise :class:`IntegrityError` when anything is wrong.
+        expect_size : int, optional
+            The log held at least this many entries (a size recorded elsewhere).
+        checkpoint : dict or path, optional
+            A checkpoint as :meth:`checkpoint` returned it (or a JSON file holding it),
+            kept outside the log: the log's first ``size`` entries must still hash to its
+            root, and with ``public_keys`` its signature must verify.
+
+        Notes
+        -----
+        Cutting entries off the end of a log, checkpoints included, leaves a log that
+        verifies on its own. Only a record kept where whoever can write the log cannot
+        (an MLflow run, the evidence bundle of a release, a CI variable) catches that:
+        keep the dict :meth:`checkpoint` returns, or the entry count, there, and pass it
+        here.
+
+        Examples
+        --------
+        >>> from mlsentry.integrity import SigningKey
+        >>> key = SigningKey.generate()
+        >>> log = AuditLog("kept.jsonl")
+        >>> _ = log.append({"check": "scan", "passed": True})
+        >>> kept = log.checkpoint(key)             # store this outside the log
+        >>> log.verify(key.public_key, checkpoint=kept).ok
+        True
+        >>> open("kept.jsonl", "w").close()        # the log emptied (cut)
+        >>> log.verify(key.public_key, checkpoint=kept).ok
+        False
+        """
         keys = [public_keys] if isinstance(public_keys, PublicKey) else list(public_keys or [])
-        result = _core.audit_verify(self.path, [k._native for k in keys])
-        report = AuditVerifyReport(self.path, result)
+        for k in keys:
+            if not isinstance(k, PublicKey):
+                raise InvalidTypeError(
+                    f"public_keys: expected PublicKey objects, got {type(k).__name__}"
+                )
+        if expect_size is not None:
+            expect_size = check_int(expect_size, "expect_size", 0)
+        kept = _checkpoint_text(checkpoint)
+        result = _core.audit_verify(self.path, [k._native for k in keys], expect_size, kept)
+        config: dict[str, Any] = {"path": self.path, "public_keys": [k.key_id for k in keys]}
+        if expect_size is not None:
+            config["expect_size"] = expect_size
+        if kept is not None:
+            config["checkpoint"] = json.loads(kept)
+        report = AuditVerifyReport(self.path, result, config=config)
         if strict and not report.ok:
             raise IntegrityError(report.summary())
         return report

@@ -459,9 +459,24 @@ fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
     (leaves, problems)
 }
 
+/// What a record kept outside the log (in MLflow, an evidence bundle, a CI variable) says
+/// the log held. A log can be cut at its end, signed checkpoints and all, and still verify
+/// on its own: only a copy of its last size or checkpoint kept elsewhere catches that.
+#[derive(Debug, Clone, Default)]
+pub struct Expected {
+    /// The log held at least this many entries.
+    pub size: Option<u64>,
+    /// A checkpoint line (as [`checkpoint`] returns it): its first `size` entries must
+    /// still hash to its root, and when keys are given its signature must verify.
+    pub checkpoint: Option<Value>,
+}
+
 /// Verifies every entry and checkpoint. Checkpoint signatures are checked against `keys`
 /// (any of them may have signed); with no keys, checkpoints are checked for their roots.
-pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
+/// With keys, at least one signature must be checked: a log without a signed checkpoint
+/// (or cut before its first one) does not verify. `expected` holds what a record kept
+/// outside the log says it held (see [`Expected`]).
+pub fn verify(path: &Path, keys: &[PublicKey], expected: &Expected) -> CoreResult<Verification> {
     let contents = read(path)?;
     if !contents.lines.is_empty()
         && contents
@@ -536,6 +551,17 @@ pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
             Checked::Unreadable(_) => {}
         }
     }
+    let outside = check_expected(expected, &leaves, keys, &mut problems);
+    signed_ok += u64::from(outside);
+    if !keys.is_empty() && signed_ok == 0 {
+        problems.push(Problem {
+            line: 0,
+            index: None,
+            what: "a public key was given but no checkpoint signature was checked: the log \
+                   has no signed checkpoint (or was cut before its first one)"
+                .into(),
+        });
+    }
     if contents.torn_bytes > 0 {
         problems.push(Problem {
             line: contents.lines.len() as u64 + 1,
@@ -555,6 +581,71 @@ pub fn verify(path: &Path, keys: &[PublicKey]) -> CoreResult<Verification> {
         torn_bytes: contents.torn_bytes,
         root: hex::encode(merkle::root(&leaves)),
     })
+}
+
+/// The checks of [`Expected`]; `true` when the checkpoint kept outside the log had its
+/// signature verified by one of `keys`. Its problems have line 0: they are about the whole
+/// log, not one of its lines.
+fn check_expected(
+    expected: &Expected,
+    leaves: &[Hash],
+    keys: &[PublicKey],
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let entries = leaves.len() as u64;
+    let mut fail = |what: String| {
+        problems.push(Problem {
+            line: 0,
+            index: None,
+            what,
+        })
+    };
+    if let Some(size) = expected.size {
+        if entries < size {
+            fail(format!(
+                "the log holds {entries} entries, fewer than the {size} expected: entries \
+                 were cut from its end"
+            ));
+        }
+    }
+    let Some(value) = &expected.checkpoint else {
+        return false;
+    };
+    let text = value.to_string();
+    let (size, root, time, envelope) = match parse_line(&text) {
+        Ok(Line::Checkpoint {
+            size,
+            root,
+            time,
+            envelope,
+        }) => (size, root, time, envelope),
+        Ok(Line::Entry { .. }) => {
+            fail("the expected checkpoint is an entry line, not a checkpoint".into());
+            return false;
+        }
+        Err(why) => {
+            fail(format!("the expected checkpoint cannot be read: {why}"));
+            return false;
+        }
+    };
+    let mut signed = false;
+    match check_checkpoint_envelope(&envelope, size, &root, &time, keys) {
+        Ok(true) => signed = true,
+        Ok(false) => {}
+        Err(why) => fail(format!("the expected checkpoint (size {size}): {why}")),
+    }
+    if entries < size {
+        fail(format!(
+            "the log holds {entries} entries, fewer than the {size} of the checkpoint kept \
+             outside it: entries were cut from its end"
+        ));
+    } else if hex::encode(merkle::root(&leaves[..size as usize])) != root {
+        fail(format!(
+            "the first {size} entries no longer hash to the root of the checkpoint kept \
+             outside the log (an entry was changed, or the log was replaced)"
+        ));
+    }
+    signed
 }
 
 fn checkpoint_payload(size: u64, root: &str, time: &str) -> String {
@@ -714,7 +805,7 @@ mod tests {
             append(&p, &json!({"i": i, "pad": pad}), "t", false).unwrap();
         }
         assert!(std::fs::metadata(&p).unwrap().len() > 2 * READ_BLOCK as u64);
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(v.entries, 3000);
         let c = read(&p).unwrap();
@@ -725,7 +816,7 @@ mod tests {
     #[test]
     fn clean_log_verifies_and_root_matches_merkle() {
         let (_d, p) = log_with(10);
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(v.entries, 10);
         let leaves = verified_leaves(&p).unwrap();
@@ -743,7 +834,7 @@ mod tests {
     fn edits_deletions_reorders_insertions_are_named() {
         let (_d, p) = log_with(6);
         rewrite(&p, |l| l[2] = l[2].replace("\"i\":2", "\"i\":20"));
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert_eq!(v.problems.len(), 1);
         assert_eq!(v.problems[0].index, Some(2));
         assert!(v.problems[0].what.contains("edited"));
@@ -752,19 +843,19 @@ mod tests {
         rewrite(&p, |l| {
             l.remove(3);
         });
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert!(v.problems.iter().any(|x| x.what.contains("missing")));
 
         let (_d, p) = log_with(6);
         rewrite(&p, |l| l.swap(1, 4));
-        assert!(!verify(&p, &[]).unwrap().problems.is_empty());
+        assert!(!verify(&p, &[], &Expected::default()).unwrap().problems.is_empty());
 
         let (_d, p) = log_with(6);
         rewrite(&p, |l| {
             let dup = l[1].clone();
             l.insert(3, dup);
         });
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert!(v.problems.iter().any(|x| x.what.contains("again")));
     }
 
@@ -774,7 +865,7 @@ mod tests {
         let key = SigningKey::generate(KeyAlgorithm::Ed25519);
         checkpoint(&p, &key, "2026-11-22T00:00:01Z", false).unwrap();
         append(&p, &json!({"after": true}), "2026-11-22T00:00:02Z", false).unwrap();
-        let v = verify(&p, &[key.public_key()]).unwrap();
+        let v = verify(&p, &[key.public_key()], &Expected::default()).unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(
             (v.entries, v.checkpoints, v.checkpoints_signed_ok),
@@ -793,13 +884,75 @@ mod tests {
             m.insert("leaf".into(), json!(leaf));
             l[1] = canonical_json(&Value::Object(m));
         });
-        let v = verify(&p, &[key.public_key()]).unwrap();
+        let v = verify(&p, &[key.public_key()], &Expected::default()).unwrap();
         assert!(v.problems.iter().any(|x| x.what.contains("no longer hash")));
 
         let other = SigningKey::generate(KeyAlgorithm::Ed25519).public_key();
         let (_d, p) = log_with(2);
         checkpoint(&p, &key, "t", false).unwrap();
-        assert!(!verify(&p, &[other]).unwrap().problems.is_empty());
+        assert!(!verify(&p, &[other], &Expected::default()).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn a_key_means_at_least_one_signature_is_checked() {
+        let key = SigningKey::generate(KeyAlgorithm::Ed25519);
+        let none = Expected::default();
+        let (_d, p) = log_with(3);
+        // No checkpoint: fine without a key, not with one (0 signatures checked).
+        assert!(verify(&p, &[], &none).unwrap().problems.is_empty());
+        let v = verify(&p, &[key.public_key()], &none).unwrap();
+        assert_eq!(v.checkpoints_signed_ok, 0);
+        assert!(v.problems.iter().any(|x| x.what.contains("no checkpoint signature")));
+        checkpoint(&p, &key, "t", false).unwrap();
+        assert!(verify(&p, &[key.public_key()], &none).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn a_cut_tail_is_caught_by_the_size_or_checkpoint_kept_elsewhere() {
+        let key = SigningKey::generate(KeyAlgorithm::Ed25519);
+        let (_d, p) = log_with(4);
+        checkpoint(&p, &key, "t1", false).unwrap();
+        append(&p, &json!({"i": 4}), "t", false).unwrap();
+        append(&p, &json!({"i": 5}), "t", false).unwrap();
+        let kept = checkpoint(&p, &key, "t2", false).unwrap(); // size 6, kept elsewhere
+        let pk = [key.public_key()];
+        let by_size = Expected {
+            size: Some(6),
+            checkpoint: None,
+        };
+        let by_checkpoint = Expected {
+            size: None,
+            checkpoint: Some(kept.clone()),
+        };
+        for e in [&by_size, &by_checkpoint] {
+            assert!(verify(&p, &pk, e).unwrap().problems.is_empty());
+        }
+        // Cut the last two entries and the last checkpoint: the rest still verifies alone,
+        // signature included.
+        rewrite(&p, |l| l.truncate(5));
+        assert!(verify(&p, &pk, &Expected::default()).unwrap().problems.is_empty());
+        for e in [&by_size, &by_checkpoint] {
+            let v = verify(&p, &pk, e).unwrap();
+            assert!(
+                v.problems.iter().any(|x| x.what.contains("cut from its end")),
+                "{:?}",
+                v.problems
+            );
+        }
+        // The kept checkpoint needs the signer's key when one is given, and a root that
+        // the log's first entries still have.
+        let (_d2, q) = log_with(6);
+        let other = SigningKey::generate(KeyAlgorithm::Ed25519).public_key();
+        let v = verify(&q, &[other], &by_checkpoint).unwrap();
+        assert!(v.problems.iter().any(|x| x.what.contains("does not verify")));
+        let v = verify(&q, &[], &by_checkpoint).unwrap();
+        assert!(v.problems.iter().any(|x| x.what.contains("no longer hash")));
+        let mut forged = kept.clone();
+        forged["size"] = json!(5);
+        let v = verify(&p, &pk, &Expected { size: None, checkpoint: Some(forged) }).unwrap();
+        assert!(v.problems.iter().any(|x| x.what.contains("signed tree head differs")));
+        let v = verify(&p, &[], &Expected { size: None, checkpoint: Some(json!({"a": 1})) });
+        assert!(v.unwrap().problems.iter().any(|x| x.what.contains("cannot be read")));
     }
 
     #[test]
@@ -807,13 +960,13 @@ mod tests {
         let (_d, p) = log_with(3);
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"type\":\"entry\",\"ind").unwrap();
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert_eq!(v.entries, 3);
         assert_eq!(v.torn_bytes, 20);
         assert_eq!(v.problems.len(), 1);
         let a = append(&p, &json!({"x": 1}), "t", false).unwrap();
         assert_eq!((a.index, a.torn_bytes_removed), (3, 20));
-        assert!(verify(&p, &[]).unwrap().problems.is_empty());
+        assert!(verify(&p, &[], &Expected::default()).unwrap().problems.is_empty());
     }
 
     #[test]
@@ -822,7 +975,7 @@ mod tests {
         let p = dir.path().join("notes.txt");
         std::fs::write(&p, "hello\nworld\n").unwrap();
         assert!(append(&p, &json!({}), "t", false).is_err());
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert_eq!(v.problems.len(), 1);
         assert!(v.problems[0].what.contains("not an mlsentry audit log"));
     }
@@ -841,7 +994,7 @@ mod tests {
                 });
             }
         });
-        let v = verify(&p, &[]).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(v.entries, 100);
     }
