@@ -1,11 +1,13 @@
-"""Argument checks shared by every module: a clear error that names the argument."""
+"""Argument checks shared by every module: a clear error that names the argument.
+
+NumPy scalars count through the ``numbers`` ABCs they register with, so these checks do not
+import NumPy (the command line's signing and audit paths start without it)."""
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Optional
-
-import numpy as np
 
 from .errors import InvalidInputError, InvalidTypeError
 
@@ -15,7 +17,7 @@ __all__ = ["check_int", "check_positive"]
 def check_int(value: Any, name: str, minimum: int, maximum: Optional[int] = None) -> int:
     """``value`` as an int in ``[minimum, maximum]`` (bools refused)."""
     wanted = f"an int >= {minimum}" if maximum is None else f"an int from {minimum} to {maximum:,}"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidTypeError(f"{name}: expected {wanted}, got {type(value).__name__}")
     if value < minimum or (maximum is not None and value > maximum):
         raise InvalidInputError(f"{name}: expected {wanted}, got {value}")
@@ -24,7 +26,7 @@ def check_int(value: Any, name: str, minimum: int, maximum: Optional[int] = None
 
 def check_positive(value: Any, name: str) -> float:
     """``value`` as a positive finite float (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidTypeError(f"{name}: expected a positive number, got {type(value).__name__}")
     if not (math.isfinite(value) and value > 0):
         raise InvalidInputError(f"{name}: expected a positive finite number, got {value!r}")

@@ -73,7 +73,7 @@ def fingerprint_frame(
 
 @final
 class SigningKey:
-    """A private signing key (Ed25519 or ECDSA P-256)."""
+    """A private signing key (Ed25519, or ECDSA P-256, P-384 or P-521)."""
 
     @staticmethod
     def generate(algorithm: str = "ed25519") -> SigningKey: ...
@@ -87,7 +87,7 @@ class SigningKey:
 
 @final
 class PublicKey:
-    """A public verification key (Ed25519 or ECDSA P-256)."""
+    """A public verification key (Ed25519, or ECDSA P-256, P-384 or P-521)."""
 
     @staticmethod
     def from_pem(pem: str) -> PublicKey: ...

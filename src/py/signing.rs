@@ -5,7 +5,7 @@ use pyo3::types::PyBytes;
 
 use crate::core::integrity::signing::{self, Envelope, KeyAlgorithm, PublicKey, SigningKey};
 
-/// A private signing key (Ed25519 or ECDSA P-256).
+/// A private signing key (Ed25519, or ECDSA P-256, P-384 or P-521).
 #[pyclass(name = "SigningKey", module = "mlsentry._core", frozen)]
 pub struct PySigningKey {
     pub(crate) inner: SigningKey,
@@ -50,7 +50,7 @@ impl PySigningKey {
     }
 }
 
-/// A public verification key (Ed25519 or ECDSA P-256).
+/// A public verification key (Ed25519, or ECDSA P-256, P-384 or P-521).
 #[pyclass(name = "PublicKey", module = "mlsentry._core", frozen, eq)]
 #[derive(Clone, PartialEq)]
 pub struct PyPublicKey {

@@ -399,6 +399,54 @@ def test_theirs_other_key(their_signed, tmp_path):
     assert verify_model(model, no_hint, their_signed[2]).ok
 
 
+@pytest.mark.parametrize(
+    ("curve", "algorithm"),
+    [(ec.SECP384R1, "ecdsa-p384"), (ec.SECP521R1, "ecdsa-p521")],
+)
+def test_p384_and_p521_both_ways(model, tmp_path, curve, algorithm):
+    """model-signing accepts P-384 and P-521 keys (with SHA-384 and SHA-512); so do we,
+    reading their keys and bundles and writing bundles they verify."""
+    private = ec.generate_private_key(curve())
+    priv, pub = tmp_path / "k.pem", tmp_path / "k.pub"
+    priv.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    pub.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    # theirs -> ours
+    sig = tmp_path / "theirs.sig"
+    ms_sign(model, sig, priv)
+    assert PublicKey.load(pub).algorithm == algorithm
+    assert verify_model(model, sig, pub).ok
+    # ours (their key file, read by us) -> theirs
+    ours = tmp_path / "ours.sig"
+    key = SigningKey.load(priv)
+    assert key.algorithm == algorithm and key.public_key.key_id == PublicKey.load(pub).key_id
+    sign_model(model, key, ours)
+    ms_verify(model, ours, pub)
+    # a key we made, saved, reloaded: verified by them
+    mine = SigningKey.generate(algorithm)
+    mine.save(tmp_path / "mine.pem")
+    mine.public_key.save(tmp_path / "mine.pub")
+    sign_model(model, SigningKey.load(tmp_path / "mine.pem"), tmp_path / "mine.sig")
+    ms_verify(model, tmp_path / "mine.sig", tmp_path / "mine.pub")
+    # and every change is still caught, on either side
+    write(model, "config.json", b'{"layers": 4}')
+    assert not verify_model(model, sig, pub).ok
+    with pytest.raises(ValueError, match=r"config\.json"):
+        ms_verify(model, ours, pub)
+    other = SigningKey.generate(algorithm).public_key
+    with pytest.raises(SignatureError):
+        verify_model(model, sig, other)
+
+
 def test_ed25519_public_key_refused(their_signed):
     model, sig, _ = their_signed
     with pytest.raises(KeyFormatError, match="ECDSA"):

@@ -23,7 +23,7 @@ from mlsentry.integrity import (
     verify_envelope,
 )
 
-ALGS = ["ed25519", "ecdsa-p256"]
+ALGS = ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521"]
 
 
 @pytest.mark.parametrize("alg", ALGS)
@@ -87,6 +87,53 @@ def test_rsa_key_is_refused_with_a_clear_message():
     ).decode()
     with pytest.raises(KeyFormatError, match="unsupported key type"):
         SigningKey.from_pem(pem)
+
+
+def test_an_unsupported_curve_is_named():
+    pytest.importorskip("cryptography")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    k1 = ec.generate_private_key(ec.SECP256K1())
+    pem = k1.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    with pytest.raises(KeyFormatError, match=r"curve \(OID 1\.3\.132\.0\.10\).*P-384"):
+        SigningKey.from_pem(pem)
+    pub = k1.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(KeyFormatError, match="unsupported elliptic curve"):
+        PublicKey.from_pem(pub.decode())
+
+
+@pytest.mark.parametrize(
+    ("alg", "curve", "digest"),
+    [("ecdsa-p256", "SECP256R1", "SHA256"), ("ecdsa-p384", "SECP384R1", "SHA384"),
+     ("ecdsa-p521", "SECP521R1", "SHA512")],
+)  # fmt: skip
+def test_ecdsa_curves_sign_and_read_as_cryptography_does(alg, curve, digest):
+    pytest.importorskip("cryptography")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ours = SigningKey.generate(alg)
+    theirs = serialization.load_pem_private_key(ours.to_pem().encode(), None)
+    assert theirs.curve.name == curve.lower()
+    theirs.public_key().verify(ours.sign(b"msg"), b"msg", ec.ECDSA(getattr(hashes, digest)()))
+    made = ec.generate_private_key(getattr(ec, curve)())
+    pem = made.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"),
+    ).decode()
+    key = SigningKey.from_pem(pem, passphrase=b"pw")
+    assert key.algorithm == alg
+    sig = made.sign(b"hello", ec.ECDSA(getattr(hashes, digest)()))
+    assert key.public_key.verify(b"hello", sig)
+    assert not key.public_key.verify(b"hellO", sig)
 
 
 def test_keys_interoperate_with_cryptography():

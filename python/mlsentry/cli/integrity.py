@@ -264,7 +264,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("keygen", help="create a signing key pair")
     p.add_argument("-o", "--output", default="mlsentry-key.pem", help="private key (PKCS#8 PEM)")
     p.add_argument("--pub", help="public key path (default: OUTPUT with .pub)")
-    p.add_argument("--algorithm", default="ed25519", choices=["ed25519", "ecdsa-p256"])
+    p.add_argument(
+        "--algorithm",
+        default="ed25519",
+        choices=["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521"],
+        help="key type (default: %(default)s; OpenSSF Model Signing needs an ECDSA key)",
+    )
     p.add_argument("--passphrase-env", metavar="VAR", help=PASSPHRASE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite existing key files")
     p.add_argument("--json", action="store_true")
@@ -279,7 +284,7 @@ def register(sub: Any) -> None:
         default="dsse",
         choices=["dsse", "model-signing"],
         help="dsse: in-toto statement in a DSSE envelope; model-signing: an "
-        "OpenSSF Model Signing bundle (needs an ecdsa-p256 key)",
+        "OpenSSF Model Signing bundle (needs an ECDSA key: ecdsa-p256, -p384 or -p521)",
     )
     p.add_argument("--algorithm", default="sha256", choices=["sha256", "blake3"])
     _add_shard_flags(p)
@@ -317,8 +322,7 @@ def register(sub: Any) -> None:
         "--pub",
         action="append",
         default=[],
-        help="checkpoint signer's public key (repeatable); at least one signature must "
-        "then verify",
+        help="checkpoint signer's public key (repeatable); at least one signature must then verify",
     )
     q.add_argument(
         "--expect-size",

@@ -17,8 +17,9 @@ Bundle format (the protobuf JSON field names, as ``model-signing`` writes them):
                       "payloadType": "application/vnd.in-toto+json",
                       "signatures": [{"sig": "<base64 DER ECDSA>", "keyid": ""}]}}
 
-The signature is ECDSA P-256 / SHA-256 over the DSSE v1 pre-authentication encoding of
-the payload. The statement (``https://in-toto.io/Statement/v1``, predicate type
+The signature is ECDSA over the DSSE v1 pre-authentication encoding of the payload, on
+P-256, P-384 or P-521 with SHA-256, SHA-384 or SHA-512 (the curves and digests
+``model-signing`` pairs). The statement (``https://in-toto.io/Statement/v1``, predicate type
 ``https://model_signing/signature/v1.0``) has one subject, named after the folder, whose
 ``sha256`` digest is the SHA-256 of the concatenated raw resource digests in predicate
 order; the predicate holds the ``serialization`` parameters and the ``resources``
@@ -55,6 +56,8 @@ __all__ = ["BUNDLE_MEDIA_TYPE", "PREDICATE_TYPE", "sign_model", "verify_model"]
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 DEFAULT_SIGNATURE_NAME = "model.sig"
+#: The key types of Model Signing's key method: the curves ``model-signing`` accepts.
+EC_ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521")
 # model-signing leaves these out of the hashed set by default, when signing and always
 # when verifying through its Python API (paths relative to the model folder).
 GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")
@@ -77,10 +80,11 @@ def _signing_key(key: Any, passphrase: Union[str, bytes, None]) -> SigningKey:
         raise InvalidTypeError(
             f"key: expected a SigningKey or the path of a PEM private key, got {type(key).__name__}"
         )
-    if sk.algorithm != "ecdsa-p256":
+    if sk.algorithm not in EC_ALGORITHMS:
         raise KeyFormatError(
             f"Model Signing's key method accepts only elliptic-curve (ECDSA) keys, got a "
-            f'{sk.algorithm} key; create one with SigningKey.generate("ecdsa-p256")'
+            f'{sk.algorithm} key; create one with SigningKey.generate("ecdsa-p256") '
+            "(or `mlsentry keygen --algorithm ecdsa-p256`)"
         )
     return sk
 
@@ -99,7 +103,7 @@ def _public_key(public_key: Any) -> PublicKey:
             "public_key: expected a PublicKey or the path of a PEM public key, got "
             f"{type(public_key).__name__}"
         )
-    if pk.algorithm != "ecdsa-p256":
+    if pk.algorithm not in EC_ALGORITHMS:
         raise KeyFormatError(
             f"Model Signing's key method uses elliptic-curve (ECDSA) keys, got a "
             f"{pk.algorithm} public key"
@@ -279,9 +283,10 @@ def sign_model(
     path : str or os.PathLike
         The model folder (or a single model file).
     key : SigningKey or str or os.PathLike
-        An ECDSA P-256 key (``SigningKey.generate("ecdsa-p256")``), or the path of its
-        PKCS#8 PEM file (or the PEM text). Model Signing's key method accepts only
-        elliptic-curve keys: an Ed25519 key raises :class:`~mlsentry.errors.KeyFormatError`.
+        An ECDSA key on P-256, P-384 or P-521 (``SigningKey.generate("ecdsa-p256")``), or
+        the path of its PKCS#8 PEM file (or the PEM text). Model Signing's key method
+        accepts only elliptic-curve keys: an Ed25519 key raises
+        :class:`~mlsentry.errors.KeyFormatError`.
     signature : str or os.PathLike, optional
         Where to write the bundle. Default: ``model.sig`` inside the folder (for a single
         file, ``<file>.sig`` next to it), the name Model Signing's CLI uses.
@@ -309,7 +314,7 @@ def sign_model(
     Raises
     ------
     KeyFormatError
-        The key is not ECDSA P-256 or cannot be read.
+        The key is not an ECDSA P-256, P-384 or P-521 key, or cannot be read.
     PathNotFoundError
         ``path`` does not exist.
     InvalidInputError
@@ -598,8 +603,8 @@ def verify_model(
         ``model_signing.signing.Config().use_elliptic_key_signer(...)``, or by
         :func:`sign_model`.
     public_key : PublicKey or str or os.PathLike
-        The ECDSA P-256 public key: a :class:`~mlsentry.PublicKey`, the path of its PEM
-        file, or the PEM text.
+        The ECDSA (P-256, P-384 or P-521) public key: a :class:`~mlsentry.PublicKey`, the
+        path of its PEM file, or the PEM text.
     ignore : iterable of str or os.PathLike, optional
         More paths to leave out (relative to the folder), like ``--ignore-paths``. The
         bundle's ``ignore_paths``, the git files at the top and the signature file (when
@@ -621,7 +626,7 @@ def verify_model(
         payload was altered, or the statement is inconsistent (resources do not hash to
         the subject digest).
     KeyFormatError
-        The public key cannot be read or is not ECDSA P-256.
+        The public key cannot be read or is not an ECDSA P-256, P-384 or P-521 key.
     InvalidInputError
         The bundle uses a hash other than SHA-256.
     PathNotFoundError

@@ -70,7 +70,7 @@ def _write_private(path: PathArg, text: str) -> None:
 
 
 class PublicKey:
-    """A public verification key (Ed25519 or ECDSA P-256), stored as SPKI PEM.
+    """A public verification key (Ed25519, or ECDSA P-256, P-384 or P-521), stored as SPKI PEM.
 
     ``key_id`` is the hex SHA-256 of the key's DER encoding: stable across PEM formatting.
     """
@@ -119,7 +119,7 @@ class PublicKey:
 
 
 class SigningKey:
-    """A private signing key: Ed25519 (default) or ECDSA P-256.
+    """A private signing key: Ed25519 (default), or ECDSA on P-256, P-384 or P-521.
 
     Examples
     --------
@@ -136,7 +136,8 @@ class SigningKey:
 
     @classmethod
     def generate(cls, algorithm: str = "ed25519") -> SigningKey:
-        """A new random key; ``algorithm`` is ``"ed25519"`` or ``"ecdsa-p256"``."""
+        """A new random key; ``algorithm`` is ``"ed25519"``, ``"ecdsa-p256"``,
+        ``"ecdsa-p384"`` or ``"ecdsa-p521"``."""
         return cls(_core.SigningKey.generate(algorithm))
 
     @classmethod
@@ -171,7 +172,8 @@ class SigningKey:
         return self.public_key.key_id
 
     def sign(self, message: bytes) -> bytes:
-        """Sign raw bytes (Ed25519: 64 bytes; ECDSA P-256 over SHA-256: DER)."""
+        """Sign raw bytes (Ed25519: 64 bytes; ECDSA: DER, over SHA-256, SHA-384 or SHA-512
+        for P-256, P-384 or P-521)."""
         return self._native.sign(message)
 
     def __repr__(self) -> str:

@@ -848,7 +848,10 @@ mod tests {
 
         let (_d, p) = log_with(6);
         rewrite(&p, |l| l.swap(1, 4));
-        assert!(!verify(&p, &[], &Expected::default()).unwrap().problems.is_empty());
+        assert!(!verify(&p, &[], &Expected::default())
+            .unwrap()
+            .problems
+            .is_empty());
 
         let (_d, p) = log_with(6);
         rewrite(&p, |l| {
@@ -890,7 +893,10 @@ mod tests {
         let other = SigningKey::generate(KeyAlgorithm::Ed25519).public_key();
         let (_d, p) = log_with(2);
         checkpoint(&p, &key, "t", false).unwrap();
-        assert!(!verify(&p, &[other], &Expected::default()).unwrap().problems.is_empty());
+        assert!(!verify(&p, &[other], &Expected::default())
+            .unwrap()
+            .problems
+            .is_empty());
     }
 
     #[test]
@@ -902,9 +908,15 @@ mod tests {
         assert!(verify(&p, &[], &none).unwrap().problems.is_empty());
         let v = verify(&p, &[key.public_key()], &none).unwrap();
         assert_eq!(v.checkpoints_signed_ok, 0);
-        assert!(v.problems.iter().any(|x| x.what.contains("no checkpoint signature")));
+        assert!(v
+            .problems
+            .iter()
+            .any(|x| x.what.contains("no checkpoint signature")));
         checkpoint(&p, &key, "t", false).unwrap();
-        assert!(verify(&p, &[key.public_key()], &none).unwrap().problems.is_empty());
+        assert!(verify(&p, &[key.public_key()], &none)
+            .unwrap()
+            .problems
+            .is_empty());
     }
 
     #[test]
@@ -930,11 +942,16 @@ mod tests {
         // Cut the last two entries and the last checkpoint: the rest still verifies alone,
         // signature included.
         rewrite(&p, |l| l.truncate(5));
-        assert!(verify(&p, &pk, &Expected::default()).unwrap().problems.is_empty());
+        assert!(verify(&p, &pk, &Expected::default())
+            .unwrap()
+            .problems
+            .is_empty());
         for e in [&by_size, &by_checkpoint] {
             let v = verify(&p, &pk, e).unwrap();
             assert!(
-                v.problems.iter().any(|x| x.what.contains("cut from its end")),
+                v.problems
+                    .iter()
+                    .any(|x| x.what.contains("cut from its end")),
                 "{:?}",
                 v.problems
             );
@@ -944,15 +961,40 @@ mod tests {
         let (_d2, q) = log_with(6);
         let other = SigningKey::generate(KeyAlgorithm::Ed25519).public_key();
         let v = verify(&q, &[other], &by_checkpoint).unwrap();
-        assert!(v.problems.iter().any(|x| x.what.contains("does not verify")));
+        assert!(v
+            .problems
+            .iter()
+            .any(|x| x.what.contains("does not verify")));
         let v = verify(&q, &[], &by_checkpoint).unwrap();
         assert!(v.problems.iter().any(|x| x.what.contains("no longer hash")));
         let mut forged = kept.clone();
         forged["size"] = json!(5);
-        let v = verify(&p, &pk, &Expected { size: None, checkpoint: Some(forged) }).unwrap();
-        assert!(v.problems.iter().any(|x| x.what.contains("signed tree head differs")));
-        let v = verify(&p, &[], &Expected { size: None, checkpoint: Some(json!({"a": 1})) });
-        assert!(v.unwrap().problems.iter().any(|x| x.what.contains("cannot be read")));
+        let v = verify(
+            &p,
+            &pk,
+            &Expected {
+                size: None,
+                checkpoint: Some(forged),
+            },
+        )
+        .unwrap();
+        assert!(v
+            .problems
+            .iter()
+            .any(|x| x.what.contains("signed tree head differs")));
+        let v = verify(
+            &p,
+            &[],
+            &Expected {
+                size: None,
+                checkpoint: Some(json!({"a": 1})),
+            },
+        );
+        assert!(v
+            .unwrap()
+            .problems
+            .iter()
+            .any(|x| x.what.contains("cannot be read")));
     }
 
     #[test]
@@ -966,7 +1008,10 @@ mod tests {
         assert_eq!(v.problems.len(), 1);
         let a = append(&p, &json!({"x": 1}), "t", false).unwrap();
         assert_eq!((a.index, a.torn_bytes_removed), (3, 20));
-        assert!(verify(&p, &[], &Expected::default()).unwrap().problems.is_empty());
+        assert!(verify(&p, &[], &Expected::default())
+            .unwrap()
+            .problems
+            .is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Keys, signatures and DSSE envelopes.
 //!
-//! * Keys are Ed25519 (the default) or ECDSA P-256 (what the OpenSSF Model Signing verifier
-//!   accepts), stored as PKCS#8 PEM, optionally encrypted with a passphrase (PBES2: scrypt
+//! * Keys are Ed25519 (the default) or ECDSA on P-256, P-384 or P-521 (the curves the
+//!   OpenSSF Model Signing verifier accepts; each signs the SHA-2 digest of its size:
+//!   SHA-256, SHA-384, SHA-512), stored as PKCS#8 PEM, optionally encrypted with a passphrase (PBES2: scrypt
 //!   and AES-256-CBC when we write; PBKDF2 or scrypt when we read).
 //! * A public key is SPKI PEM; its key id is the hex SHA-256 of its SPKI DER encoding.
 //! * ECDSA signatures are written DER-encoded (as sigstore and in-toto tools expect) and
@@ -24,11 +25,18 @@ use crate::core::error::{CoreError, CoreResult};
 
 const OID_ED25519: &str = "1.3.101.112";
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+// The named curves of an EC key (RFC 5480).
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+const OID_P521: &str = "1.3.132.0.35";
+const SUPPORTED: &str = "use Ed25519 or ECDSA P-256, P-384 or P-521";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyAlgorithm {
     Ed25519,
     EcdsaP256,
+    EcdsaP384,
+    EcdsaP521,
 }
 
 impl KeyAlgorithm {
@@ -38,8 +46,11 @@ impl KeyAlgorithm {
             "ecdsap256" | "p256" | "ecdsa" | "secp256r1" | "ecdsasha2nistp256" => {
                 Ok(Self::EcdsaP256)
             }
+            "ecdsap384" | "p384" | "secp384r1" | "ecdsasha2nistp384" => Ok(Self::EcdsaP384),
+            "ecdsap521" | "p521" | "secp521r1" | "ecdsasha2nistp521" => Ok(Self::EcdsaP521),
             _ => Err(CoreError::invalid(format!(
-                "algorithm: expected \"ed25519\" or \"ecdsa-p256\", got {name:?}"
+                "algorithm: expected \"ed25519\", \"ecdsa-p256\", \"ecdsa-p384\" or \
+                 \"ecdsa-p521\", got {name:?}"
             ))),
         }
     }
@@ -48,6 +59,8 @@ impl KeyAlgorithm {
         match self {
             Self::Ed25519 => "ed25519",
             Self::EcdsaP256 => "ecdsa-p256",
+            Self::EcdsaP384 => "ecdsa-p384",
+            Self::EcdsaP521 => "ecdsa-p521",
         }
     }
 }
@@ -55,13 +68,26 @@ impl KeyAlgorithm {
 pub enum SigningKey {
     Ed25519(ed25519_dalek::SigningKey),
     EcdsaP256(p256::ecdsa::SigningKey),
+    EcdsaP384(p384::ecdsa::SigningKey),
+    EcdsaP521(p521::ecdsa::SigningKey),
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum PublicKey {
     Ed25519(ed25519_dalek::VerifyingKey),
     EcdsaP256(p256::ecdsa::VerifyingKey),
+    EcdsaP384(p384::ecdsa::VerifyingKey),
+    EcdsaP521(p521::ecdsa::VerifyingKey),
 }
+
+// Two keys are the same key when their encodings are (p521's key type has no `==`).
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.spki_der() == other.spki_der()
+    }
+}
+
+impl Eq for PublicKey {}
 
 fn key_err(what: &str, e: impl std::fmt::Display) -> CoreError {
     CoreError::Key(format!("{what}: {e}"))
@@ -79,6 +105,8 @@ impl SigningKey {
         match algorithm {
             KeyAlgorithm::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng)),
             KeyAlgorithm::EcdsaP256 => Self::EcdsaP256(p256::ecdsa::SigningKey::random(&mut OsRng)),
+            KeyAlgorithm::EcdsaP384 => Self::EcdsaP384(p384::ecdsa::SigningKey::random(&mut OsRng)),
+            KeyAlgorithm::EcdsaP521 => Self::EcdsaP521(p521::ecdsa::SigningKey::random(&mut OsRng)),
         }
     }
 
@@ -86,6 +114,8 @@ impl SigningKey {
         match self {
             Self::Ed25519(_) => KeyAlgorithm::Ed25519,
             Self::EcdsaP256(_) => KeyAlgorithm::EcdsaP256,
+            Self::EcdsaP384(_) => KeyAlgorithm::EcdsaP384,
+            Self::EcdsaP521(_) => KeyAlgorithm::EcdsaP521,
         }
     }
 
@@ -129,11 +159,27 @@ impl SigningKey {
             OID_ED25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
                 .map(Self::Ed25519)
                 .map_err(|e| key_err("malformed Ed25519 private key", e)),
-            OID_EC_PUBLIC_KEY => p256::ecdsa::SigningKey::from_pkcs8_der(der)
-                .map(Self::EcdsaP256)
-                .map_err(|e| key_err("unsupported EC private key (only P-256 is)", e)),
+            OID_EC_PUBLIC_KEY => {
+                let bad = |e: pkcs8::Error| key_err("malformed EC private key", e);
+                match ec_curve(info.algorithm.parameters_oid().ok())?.as_str() {
+                    OID_P256 => p256::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map(Self::EcdsaP256)
+                        .map_err(bad),
+                    OID_P384 => p384::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map(Self::EcdsaP384)
+                        .map_err(bad),
+                    // p521's SigningKey has no PKCS#8 codec of its own: through SecretKey.
+                    _ => p521::SecretKey::from_pkcs8_der(der)
+                        .map_err(bad)
+                        .and_then(|k| {
+                            p521::ecdsa::SigningKey::from_bytes(&k.to_bytes())
+                                .map_err(|e| key_err("malformed EC private key", e))
+                        })
+                        .map(Self::EcdsaP521),
+                }
+            }
             oid => Err(CoreError::Key(format!(
-                "unsupported key type (algorithm OID {oid}): use Ed25519 or ECDSA P-256"
+                "unsupported key type (algorithm OID {oid}): {SUPPORTED}"
             ))),
         }
     }
@@ -143,6 +189,10 @@ impl SigningKey {
         let doc = match self {
             Self::Ed25519(k) => k.to_pkcs8_der(),
             Self::EcdsaP256(k) => k.to_pkcs8_der(),
+            Self::EcdsaP384(k) => k.to_pkcs8_der(),
+            Self::EcdsaP521(k) => p521::SecretKey::from_bytes(&k.to_bytes())
+                .map_err(|_| pkcs8::Error::KeyMalformed)
+                .and_then(|sk| sk.to_pkcs8_der()),
         }
         .map_err(|e| key_err("cannot encode private key", e))?;
         let pem = match passphrase {
@@ -160,15 +210,26 @@ impl SigningKey {
         match self {
             Self::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
             Self::EcdsaP256(k) => PublicKey::EcdsaP256(*k.verifying_key()),
+            Self::EcdsaP384(k) => PublicKey::EcdsaP384(*k.verifying_key()),
+            Self::EcdsaP521(k) => PublicKey::EcdsaP521(p521::ecdsa::VerifyingKey::from(k)),
         }
     }
 
-    /// Signs `message` (Ed25519: raw 64 bytes; ECDSA P-256 over SHA-256: DER).
+    /// Signs `message`: Ed25519 raw 64 bytes; ECDSA over the curve's SHA-2 (P-256:
+    /// SHA-256, P-384: SHA-384, P-521: SHA-512), DER-encoded.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
             Self::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
             Self::EcdsaP256(k) => {
                 let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(k, message);
+                sig.to_der().as_bytes().to_vec()
+            }
+            Self::EcdsaP384(k) => {
+                let sig: p384::ecdsa::Signature = p384::ecdsa::signature::Signer::sign(k, message);
+                sig.to_der().as_bytes().to_vec()
+            }
+            Self::EcdsaP521(k) => {
+                let sig: p521::ecdsa::Signature = p521::ecdsa::signature::Signer::sign(k, message);
                 sig.to_der().as_bytes().to_vec()
             }
         }
@@ -193,11 +254,26 @@ impl PublicKey {
             OID_ED25519 => ed25519_dalek::VerifyingKey::from_public_key_der(der)
                 .map(Self::Ed25519)
                 .map_err(|e| key_err("malformed Ed25519 public key", e)),
-            OID_EC_PUBLIC_KEY => p256::ecdsa::VerifyingKey::from_public_key_der(der)
-                .map(Self::EcdsaP256)
-                .map_err(|e| key_err("unsupported EC public key (only P-256 is)", e)),
+            OID_EC_PUBLIC_KEY => {
+                let bad = |e: pkcs8::spki::Error| key_err("malformed EC public key", e);
+                match ec_curve(info.algorithm.parameters_oid().ok())?.as_str() {
+                    OID_P256 => p256::ecdsa::VerifyingKey::from_public_key_der(der)
+                        .map(Self::EcdsaP256)
+                        .map_err(bad),
+                    OID_P384 => p384::ecdsa::VerifyingKey::from_public_key_der(der)
+                        .map(Self::EcdsaP384)
+                        .map_err(bad),
+                    _ => p521::PublicKey::from_public_key_der(der)
+                        .map_err(bad)
+                        .and_then(|k| {
+                            p521::ecdsa::VerifyingKey::from_affine(*k.as_affine())
+                                .map_err(|e| key_err("malformed EC public key", e))
+                        })
+                        .map(Self::EcdsaP521),
+                }
+            }
             oid => Err(CoreError::Key(format!(
-                "unsupported key type (algorithm OID {oid}): use Ed25519 or ECDSA P-256"
+                "unsupported key type (algorithm OID {oid}): {SUPPORTED}"
             ))),
         }
     }
@@ -206,6 +282,8 @@ impl PublicKey {
         match self {
             Self::Ed25519(_) => KeyAlgorithm::Ed25519,
             Self::EcdsaP256(_) => KeyAlgorithm::EcdsaP256,
+            Self::EcdsaP384(_) => KeyAlgorithm::EcdsaP384,
+            Self::EcdsaP521(_) => KeyAlgorithm::EcdsaP521,
         }
     }
 
@@ -213,6 +291,10 @@ impl PublicKey {
         let doc = match self {
             Self::Ed25519(k) => k.to_public_key_der(),
             Self::EcdsaP256(k) => k.to_public_key_der(),
+            Self::EcdsaP384(k) => k.to_public_key_der(),
+            Self::EcdsaP521(k) => p521::PublicKey::from_affine(*k.as_affine())
+                .map_err(|_| pkcs8::spki::Error::KeyMalformed)
+                .and_then(|pk| pk.to_public_key_der()),
         };
         // Encoding a valid in-memory key cannot fail; an empty result would simply never
         // match any key id.
@@ -240,7 +322,32 @@ impl PublicKey {
                     .or_else(|_| p256::ecdsa::Signature::from_slice(signature));
                 sig.map(|s| k.verify(message, &s).is_ok()).unwrap_or(false)
             }
+            Self::EcdsaP384(k) => {
+                let sig = p384::ecdsa::Signature::from_der(signature)
+                    .or_else(|_| p384::ecdsa::Signature::from_slice(signature));
+                sig.map(|s| k.verify(message, &s).is_ok()).unwrap_or(false)
+            }
+            Self::EcdsaP521(k) => {
+                let sig = p521::ecdsa::Signature::from_der(signature)
+                    .or_else(|_| p521::ecdsa::Signature::from_slice(signature));
+                sig.map(|s| k.verify(message, &s).is_ok()).unwrap_or(false)
+            }
         }
+    }
+}
+
+/// The named curve of an EC key, or why it cannot be used.
+fn ec_curve(oid: Option<pkcs8::ObjectIdentifier>) -> CoreResult<String> {
+    let name = oid.map(|o| o.to_string()).ok_or_else(|| {
+        CoreError::Key(
+            "EC key without a named curve (explicit parameters are not supported)".into(),
+        )
+    })?;
+    match name.as_str() {
+        OID_P256 | OID_P384 | OID_P521 => Ok(name),
+        other => Err(CoreError::Key(format!(
+            "unsupported elliptic curve (OID {other}): {SUPPORTED}"
+        ))),
     }
 }
 
@@ -398,7 +505,12 @@ mod tests {
 
     #[test]
     fn sign_verify_round_trip_and_tampering() {
-        for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256] {
+        for alg in [
+            KeyAlgorithm::Ed25519,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::EcdsaP521,
+        ] {
             let key = SigningKey::generate(alg);
             let pk = key.public_key();
             let env = Envelope::sign("application/vnd.in-toto+json", b"{\"a\":1}", &key);
@@ -417,7 +529,12 @@ mod tests {
 
     #[test]
     fn pem_round_trips_with_and_without_passphrase() {
-        for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256] {
+        for alg in [
+            KeyAlgorithm::Ed25519,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::EcdsaP521,
+        ] {
             let key = SigningKey::generate(alg);
             let pem = key.to_pem(None).unwrap();
             let back = SigningKey::from_pem(&pem, None).unwrap();
