@@ -38,6 +38,10 @@ def check_manifest(
     """Checks a stored manifest's content (digests, paths, shards, root) and returns the
     permutation that puts its entries in canonical order; raises ``ManifestError``."""
 
+def ignored_paths(patterns: list[str], paths: list[bytes]) -> list[bool]:
+    """For each relative path, whether the ignore patterns leave it out (it or a folder
+    above it matches)."""
+
 # --- integrity: fingerprints (src/py/fingerprint.rs) ---
 
 @final

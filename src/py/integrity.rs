@@ -79,6 +79,14 @@ fn build_manifest(
     Ok((m.root.to_string(), m.entries.iter().map(to_raw).collect()))
 }
 
+/// For each relative path (bytes), whether the ignore patterns leave it out: it or a
+/// folder above it matches, as in a walk.
+#[pyfunction]
+fn ignored_paths(patterns: Vec<String>, paths: Vec<Vec<u8>>) -> PyResult<Vec<bool>> {
+    let ignore = manifest::Ignore::new(&patterns)?;
+    Ok(paths.iter().map(|p| ignore.covers(p)).collect())
+}
+
 /// Checks a stored manifest's content (digests, paths, shards, root) and returns the
 /// permutation that puts its entries in canonical order; raises ``ManifestError``.
 #[pyfunction]
@@ -119,5 +127,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hash_file, m)?)?;
     m.add_function(wrap_pyfunction!(build_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(check_manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(ignored_paths, m)?)?;
     Ok(())
 }

@@ -219,6 +219,40 @@ def test_keygen_sign_verify_signature(model_dir, tmp_path, capsys, monkeypatch):
     assert "verif" in capsys.readouterr().err
 
 
+def test_a_signature_or_manifest_inside_the_folder_it_covers(model_dir, tmp_path, capsys):
+    key = str(tmp_path / "k.pem")
+    assert main(["keygen", "-o", key]) == 0
+    pub = ["--pub", str(tmp_path / "k.pub")]
+    sig = str(model_dir / "release.sig.json")
+    for _ in range(2):  # signed again with the first signature inside: still verifies
+        assert main(["sign", str(model_dir), "--key", key, "-o", sig]) == 0
+        capsys.readouterr()
+        assert main(["verify-signature", str(model_dir), sig, *pub, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["added"] == [] and report["signature"]["verified"] is True
+        assert report["signature"]["key_id"] == ms.integrity.PublicKey.load(pub[1]).key_id
+    assert main(["verify-signature", str(model_dir), sig, *pub]) == 0
+    assert "signature: DSSE envelope verified with ed25519 key" in capsys.readouterr().out
+    m = str(model_dir / "m.json")
+    assert main(["manifest", str(model_dir), "-o", m]) == 0
+    assert main(["verify", str(model_dir), m]) == 0
+    # --ignore on every command that builds or checks a manifest
+    (model_dir / "scratch.tmp").write_text("x")
+    assert main(["verify", str(model_dir), m]) == 1
+    assert main(["verify", str(model_dir), m, "--ignore", "*.tmp"]) == 0
+    more = ["--ignore", "*.tmp", "--ignore", "/m.json"]  # m.json came after the signature
+    assert main(["verify-signature", str(model_dir), sig, *pub, *more]) == 0
+    assert main(["sign", str(model_dir), "--key", key, "-o", sig, "--ignore", "*.tmp"]) == 0
+    assert main(["verify-signature", str(model_dir), sig, *pub]) == 0  # the signed ignore
+    capsys.readouterr()
+    assert main(["manifest", str(model_dir), "--ignore", "sub", "--json"]) == 0
+    listed = [f["path"] for f in json.loads(capsys.readouterr().out)["files"]]
+    assert not any(p.startswith("sub/") for p in listed)
+    # An envelope without a key is named as such, not as a malformed manifest.
+    assert main(["verify", str(model_dir), sig]) == 2
+    assert "signed envelope: pass a public key" in capsys.readouterr().err
+
+
 def test_dsse_sign_and_verify_load_only_what_they_use(model_dir, tmp_path):
     """A CI gate pays the command's start-up on every call: signing and verifying a folder
     in DSSE load neither numpy nor the Model Signing format's module."""

@@ -493,6 +493,44 @@ def test_verify_clean(tree, tmp_path):
     assert integrity.verify(tree, str(tmp_path / "m.json"), strict=True).ok
 
 
+def test_a_manifest_inside_the_folder_it_covers_is_left_out(tree):
+    # Saved inside after it was made: the folder now holds one more file, itself.
+    before = integrity.manifest(tree)
+    before.save(tree / "release[1].manifest.json")
+    r = integrity.verify(tree, tree / "release[1].manifest.json")
+    assert r.ok, r.summary()
+    assert r.config["ignore_extra"] == ["/release\\[1].manifest.json"]
+    # Made again with the old one inside (so it lists it), then overwritten: still ok.
+    m = integrity.manifest(tree)
+    assert "release[1].manifest.json" in [f.path for f in m.files]
+    m.save(tree / "release[1].manifest.json")
+    assert integrity.verify(tree, tree / "release[1].manifest.json").ok
+    # Only that file: anything else added is still reported, and a manifest given as an
+    # object (not the file being verified) leaves nothing out.
+    (tree / "weights" / "w2.bin").write_bytes(b"new")
+    assert integrity.verify(tree, tree / "release[1].manifest.json").added == ["weights/w2.bin"]
+    assert "release[1].manifest.json" in integrity.verify(tree, before).added
+
+
+def test_verify_ignore_leaves_files_out_on_both_sides(tree):
+    m = integrity.manifest(tree)
+    (tree / "weights" / "w0.bin").write_bytes(b"changed")
+    (tree / "notes.tmp").write_bytes(b"scratch")
+    (tree / "cache").mkdir()
+    (tree / "cache" / "x.bin").write_bytes(b"x")
+    r = integrity.verify(tree, m)
+    assert sorted(r.added) == ["cache/x.bin", "notes.tmp"] and r.modified
+    r = integrity.verify(tree, m, ignore=["*.tmp", "cache", "/weights/w0.bin"])
+    assert r.ok, r.summary()
+    assert r.config["ignore_extra"] == ["*.tmp", "cache", "/weights/w0.bin"]
+    r = integrity.verify(tree, m, ignore="weights")  # a folder, whole
+    assert r.added == ["cache/x.bin", "notes.tmp"] and not r.removed and not r.modified
+    with pytest.raises(InvalidTypeError, match="ignore"):
+        integrity.verify(tree, m, ignore=[3])
+    with pytest.raises(InvalidInputError, match="ignore"):
+        integrity.verify(tree, m, ignore=["/"])
+
+
 @pytest.mark.parametrize(("algorithm", "shard_size"), [("sha256", None), ("blake3", 1000)])
 def test_verify_reports_changes(tree, algorithm, shard_size):
     m = integrity.manifest(tree, algorithm, shard_size=shard_size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import os
 import stat
@@ -183,6 +184,40 @@ def test_sign_dict_report_manifest(tmp_path, alg):
     st = verify_envelope(sign(report, key), key.public_key)
     assert st["predicateType"] == "https://mlsentry.dev/verify-report/v1"
     assert st["predicate"]["passed"] is True
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_a_verify_report_says_which_signature_it_checked(tmp_path, alg):
+    key = SigningKey.generate(alg)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(b"weights")
+    env = sign(manifest(folder), key)
+    env.save(tmp_path / "m.sig.json")
+    for given in (env, tmp_path / "m.sig.json"):
+        report = verify(folder, given, key.public_key)
+        sig = report.signature
+        assert report.ok and sig.verified and sig.format == "dsse"
+        assert (sig.algorithm, sig.key_id) == (alg, key.public_key.key_id)
+        canonical = json.dumps(dict(env), sort_keys=True, separators=(",", ":")).encode()
+        assert sig.envelope_digest == "sha256:" + hashlib.sha256(canonical).hexdigest()
+        assert sig.payload_type == "application/vnd.in-toto+json"
+        assert json.loads(report.to_json())["signature"]["key_id"] == key.public_key.key_id
+        assert f"{alg} key {key.public_key.key_id[:16]}" in report.summary()
+        assert "verified with" in report.to_html()
+    assert verify(folder, manifest(folder)).signature is None  # nothing signed, nothing said
+    assert json.loads(verify(folder, manifest(folder)).to_json())["signature"] is None
+
+
+def test_an_envelope_without_a_key_asks_for_the_key(tmp_path):
+    key = SigningKey.generate()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "w.bin").write_bytes(b"weights")
+    env = sign(manifest(tmp_path / "m"), key)
+    env.save(tmp_path / "m.sig.json")
+    for given in (env, tmp_path / "m.sig.json"):
+        with pytest.raises(ms.errors.InvalidInputError, match="signed envelope: pass a public"):
+            verify(tmp_path / "m", given)
 
 
 def _mutations(env: dict) -> list[dict]:

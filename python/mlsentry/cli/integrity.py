@@ -64,6 +64,27 @@ def _shard_size(args: argparse.Namespace, default: Optional[int]) -> Optional[in
     return args.shard_size or default
 
 
+def _add_algorithm_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--algorithm",
+        default="sha256",
+        choices=["sha256", "blake3"],
+        help="file digest (default: %(default)s; OpenSSF Model Signing uses sha256)",
+    )
+
+
+def _add_ignore_flag(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help=f"{what} (repeatable; '*.tmp' at any depth, '/model.sig' at the top, '.git' "
+        "a whole folder). A manifest or signature file inside the folder it covers is "
+        "always left out when it is the one being verified",
+    )
+
+
 def _add_shard_flags(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -84,7 +105,9 @@ def _add_shard_flags(p: argparse.ArgumentParser) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..integrity import verify
 
-    report = verify(args.path, args.manifest, progress=show_progress(args))
+    report = verify(
+        args.path, args.manifest, ignore=tuple(args.ignore), progress=show_progress(args)
+    )
     return emit_report(report, args)
 
 
@@ -130,7 +153,13 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
         # model-signing's command line verifies only the files serialization.
         shard_size = _shard_size(args, None)
-        out = sign_model(args.path, key, args.output or "model.sig", shard_size=shard_size)
+        out = sign_model(
+            args.path,
+            key,
+            args.output or "model.sig",
+            shard_size=shard_size,
+            ignore=args.ignore or None,
+        )
         print(f"signed {args.path} -> {out} (OpenSSF Model Signing bundle)")
         return EXIT_PASSED
     name = os.path.basename(os.path.normpath(args.path))
@@ -141,6 +170,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
             args.path,
             algorithm=args.algorithm,
             shard_size=_shard_size(args, DEFAULT_SHARD_SIZE),
+            ignore=tuple(args.ignore),
             progress=show_progress(args),
         )
     env = sign(subject, key, name=name)
@@ -182,11 +212,20 @@ def cmd_verify_signature(args: argparse.Namespace) -> int:
     if isinstance(doc, dict) and "dsseEnvelope" in doc:  # an OpenSSF Model Signing bundle
         from ..integrity import verify_model
 
-        return emit_report(verify_model(args.path, args.signature, pub), args)
+        report = verify_model(args.path, args.signature, pub, ignore=args.ignore or None)
+        return emit_report(report, args)
     env = Envelope.from_json(raw)
     statement = verify_envelope(env, pub)
     if statement.get("predicateType", "").endswith("/manifest/v1"):
-        return emit_report(verify(args.path, env, pub, progress=show_progress(args)), args)
+        # By the envelope's path, so that an envelope kept inside the folder is left out.
+        report = verify(
+            args.path,
+            args.signature,
+            pub,
+            ignore=tuple(args.ignore),
+            progress=show_progress(args),
+        )
+        return emit_report(report, args)
     # A signed report or document: the signature is the whole check.
     if args.json:
         print(json.dumps(statement))
@@ -246,10 +285,14 @@ def register(sub: Any) -> None:
     p = sub.add_parser("manifest", help="hash a file or folder into a manifest")
     p.add_argument("path")
     p.add_argument("-o", "--output", help="write the manifest JSON here (default: print it)")
-    p.add_argument("--algorithm", default="sha256", choices=["sha256", "blake3"])
+    _add_algorithm_flag(p)
     _add_shard_flags(p)
-    p.add_argument("--ignore", action="append", default=[], metavar="GLOB")
-    p.add_argument("--follow-symlinks", action="store_true")
+    _add_ignore_flag(p, "leave out of the manifest")
+    p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="follow every symbolic link (default: links leaving the folder are an error)",
+    )
     p.add_argument("--json", action="store_true", help="print the manifest JSON")
     add_progress_flag(p)
     p.set_defaults(func=cmd_manifest)
@@ -257,6 +300,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("verify", help="check a file or folder against a manifest")
     p.add_argument("path")
     p.add_argument("manifest", help="manifest JSON written by `mlsentry manifest`")
+    _add_ignore_flag(p, "also leave out, on both sides, beyond the manifest's own patterns")
     add_output_flags(p)
     add_progress_flag(p)
     p.set_defaults(func=cmd_verify)
@@ -286,8 +330,11 @@ def register(sub: Any) -> None:
         help="dsse: in-toto statement in a DSSE envelope; model-signing: an "
         "OpenSSF Model Signing bundle (needs an ECDSA key: ecdsa-p256, -p384 or -p521)",
     )
-    p.add_argument("--algorithm", default="sha256", choices=["sha256", "blake3"])
+    _add_algorithm_flag(p)
     _add_shard_flags(p)
+    _add_ignore_flag(
+        p, "leave out of the signed manifest (--format model-signing: paths, not patterns)"
+    )
     p.add_argument("--passphrase-env", metavar="VAR", help=PASSPHRASE_HELP)
     add_progress_flag(p)
     p.set_defaults(func=cmd_sign)
@@ -296,6 +343,7 @@ def register(sub: Any) -> None:
     p.add_argument("path", help="the signed folder or file")
     p.add_argument("signature", help="envelope JSON (mlsentry sign) or Model Signing bundle")
     p.add_argument("--pub", required=True, help="the signer's public key PEM")
+    _add_ignore_flag(p, "also leave out, on both sides (DSSE envelopes; a bundle: paths)")
     add_output_flags(p)
     add_progress_flag(p)
     p.set_defaults(func=cmd_verify_signature)

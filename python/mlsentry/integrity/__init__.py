@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .audit import AUDIT_LOG_ENV, AuditLog, AuditVerifyReport, LogEntry, record_check
 from .manifests import DEFAULT_SHARD_SIZE, FileEntry, Manifest, hash_file, manifest
 from .signing import Envelope, PublicKey, SigningKey, sign, verify_envelope
-from .verification import ModifiedFile, VerifyReport, verify
+from .verification import ModifiedFile, SignatureCheck, VerifyReport, verify
 
 if TYPE_CHECKING:
     from .fingerprints import fingerprint
@@ -41,6 +41,7 @@ __all__ = [
     "Manifest",
     "ModifiedFile",
     "PublicKey",
+    "SignatureCheck",
     "SigningKey",
     "VerifyReport",
     "fingerprint",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pathlib
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Optional, Union
 
@@ -49,7 +50,26 @@ def _check_shard_size(shard_size: Any) -> Optional[int]:
     return shard_size
 
 
-def _check_ignore(ignore: Any) -> tuple[str, ...]:
+def path_inside(root: str, target: str) -> Optional[str]:
+    """``target`` relative to the folder ``root`` (POSIX), or ``None`` if outside it."""
+    rroot = os.path.realpath(root)
+    rtarget = os.path.realpath(target)
+    try:
+        rel = os.path.relpath(rtarget, rroot)
+    except ValueError:  # another drive (Windows)
+        return None
+    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return pathlib.PurePath(rel).as_posix()
+
+
+def exact_pattern(rel: str) -> str:
+    """The ignore pattern that leaves out exactly ``rel`` (relative to the top of the
+    tree) and what is below it: anchored, glob characters escaped."""
+    return "/" + "".join("\\" + c if c in "*?[\\" else c for c in rel)
+
+
+def check_ignore(ignore: Any) -> tuple[str, ...]:
     if isinstance(ignore, str):
         ignore = (ignore,)
     try:
@@ -566,7 +586,7 @@ def manifest(
         path,
         _check_algorithm(algorithm),
         _check_shard_size(shard_size),
-        _check_ignore(ignore),
+        check_ignore(ignore),
         bool(follow_symlinks),
         progress,
         "manifest",

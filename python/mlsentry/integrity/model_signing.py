@@ -47,9 +47,9 @@ from ..errors import (
     PathNotFoundError,
     SignatureError,
 )
-from .manifests import manifest
+from .manifests import exact_pattern, manifest, path_inside
 from .signing import INTOTO_PAYLOAD_TYPE, STATEMENT_TYPE, PublicKey, SigningKey
-from .verification import ModifiedFile, VerifyReport
+from .verification import ModifiedFile, SignatureCheck, VerifyReport
 
 __all__ = ["BUNDLE_MEDIA_TYPE", "PREDICATE_TYPE", "sign_model", "verify_model"]
 
@@ -142,19 +142,6 @@ def key_hint(public_key: PublicKey) -> str:
 # Paths and hashing
 
 
-def _rel_inside(root: str, target: str) -> Optional[str]:
-    """``target`` relative to the folder ``root`` (POSIX), or ``None`` if outside it."""
-    rroot = os.path.realpath(root)
-    rtarget = os.path.realpath(target)
-    try:
-        rel = os.path.relpath(rtarget, rroot)
-    except ValueError:  # another drive (Windows)
-        return None
-    if rel == os.curdir or rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        return None
-    return pathlib.PurePath(rel).as_posix()
-
-
 def _ignore_paths(root: str, ignore: Optional[Iterable[Any]]) -> list[str]:
     """Normalise ``ignore`` into POSIX paths relative to the model folder."""
     if ignore is None:
@@ -167,7 +154,7 @@ def _ignore_paths(root: str, ignore: Optional[Iterable[Any]]) -> list[str]:
             raise InvalidTypeError(f"ignore: expected str or os.PathLike paths, got {p!r}")
         s = os.fspath(p)
         if os.path.isabs(s):
-            rel = _rel_inside(root, s)
+            rel = path_inside(root, s)
             if rel is None:
                 raise InvalidInputError(f"ignore: {s!r} is not inside the model folder")
         else:
@@ -188,16 +175,6 @@ def _signed_ignore_paths(paths: list[str]) -> list[str]:
         if rel not in (".", "..") and not rel.startswith(("../", "/")):
             out.append(rel)
     return out
-
-
-def _escape_glob(s: str) -> str:
-    return "".join("\\" + c if c in "*?[\\" else c for c in s)
-
-
-def _anchored_patterns(rel: str) -> list[str]:
-    """The :func:`manifest` ignore pattern that drops exactly ``rel`` (relative to the model
-    folder) and what is below it: Model Signing's ignore paths are anchored at the top."""
-    return ["/" + _escape_glob(rel)]
 
 
 def _model_name(path: str) -> str:
@@ -224,7 +201,7 @@ def _hash_model(
     Model Signing names it.
     """
     is_dir = os.path.isdir(path)
-    patterns = [pat for rel in ignore for pat in _anchored_patterns(rel)] if is_dir else []
+    patterns = [exact_pattern(rel) for rel in ignore] if is_dir else []
     m = manifest(
         path,
         algorithm="sha256",
@@ -362,7 +339,7 @@ def sign_model(
     ignored: list[str] = []
     if is_dir:
         extra = _ignore_paths(root, ignore)
-        sig_rel = _rel_inside(root, os.fspath(sig_path))
+        sig_rel = path_inside(root, os.fspath(sig_path))
         if sig_rel is not None:
             extra.append(sig_rel)
         for p in [*extra, *GIT_PATHS]:
@@ -670,7 +647,7 @@ def verify_model(
     if os.path.isdir(root):
         extra = _ignore_paths(root, ignore)
         extra += _signed_ignore_paths(signed_ignore)
-        sig_rel = _rel_inside(root, sig_path)
+        sig_rel = path_inside(root, sig_path)
         if sig_rel is not None:
             extra.append(sig_rel)
         for p in [*extra, *GIT_PATHS]:
@@ -722,4 +699,11 @@ def verify_model(
             "current": "sha256:" + _root(d for _, d in current_resources),
             "public_key": pk.key_id,
         },
+        signature=SignatureCheck(
+            format="model-signing",
+            algorithm=pk.algorithm,
+            key_id=pk.key_id,
+            envelope_digest="sha256:" + hashlib.sha256(bundle_bytes).hexdigest(),
+            payload_type=INTOTO_PAYLOAD_TYPE,
+        ),
     )

@@ -4,10 +4,14 @@ and the :class:`VerifyReport` it returns."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import html
+import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Optional, Union
 
+from .. import _core
 from .._paths import PathArg, decode_path, path_bytes, show_path
 from .._progress import ProgressArg
 from ..errors import (
@@ -19,7 +23,7 @@ from ..errors import (
 )
 from ..report import Report, html_table
 from .audit import record_check
-from .manifests import Manifest, _build
+from .manifests import Manifest, _build, check_ignore, exact_pattern, path_inside
 from .signing import PREDICATE_PREFIX, Envelope, verify_envelope
 
 
@@ -32,6 +36,33 @@ class ModifiedFile:
     actual: str
     expected_size: Optional[int]  # None when the signed record has no sizes (Model Signing)
     actual_size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SignatureCheck:
+    """The signature a verification checked before comparing the files.
+
+    ``format`` is ``"dsse"`` (an envelope made by :func:`~mlsentry.integrity.sign`) or
+    ``"model-signing"`` (an OpenSSF Model Signing bundle); ``envelope_digest`` is the
+    ``sha256:`` digest of the envelope as checked (its canonical JSON: keys sorted, no
+    spaces) or of the bundle file's bytes. A report carries one only when the signature
+    verified: a bad one raises :class:`~mlsentry.errors.SignatureError` instead.
+    """
+
+    format: str
+    algorithm: str
+    key_id: str
+    envelope_digest: str
+    payload_type: str
+    verified: bool = True
+
+    def describe(self) -> str:
+        kind = "DSSE envelope" if self.format == "dsse" else "Model Signing bundle"
+        state = "verified" if self.verified else "NOT verified"
+        return (
+            f"signature: {kind} {state} with {self.algorithm} key {self.key_id[:16]}... "
+            f"({self.envelope_digest[:23]}...)"
+        )
 
 
 class VerifyReport(Report):
@@ -47,6 +78,8 @@ class VerifyReport(Report):
         Paths in the manifest but missing now.
     modified : list of ModifiedFile
         Paths whose digest differs (with expected and actual digest and size).
+    signature : SignatureCheck or None
+        The signature checked first, for a signed manifest or a Model Signing bundle.
     """
 
     schema: ClassVar[str] = "mlsentry/verify-report/v1"
@@ -61,12 +94,14 @@ class VerifyReport(Report):
         files_checked: int,
         config: Optional[Mapping[str, Any]] = None,
         inputs: Optional[Mapping[str, str]] = None,
+        signature: Optional[SignatureCheck] = None,
     ) -> None:
         super().__init__(config=config, inputs=inputs)
         self.added = list(added)
         self.removed = list(removed)
         self.modified = list(modified)
         self.files_checked = files_checked
+        self.signature = signature
 
     @property
     def ok(self) -> bool:
@@ -105,11 +140,14 @@ class VerifyReport(Report):
             "modified": [
                 {**dataclasses.asdict(m), "path": show_path(m.path)} for m in self.modified
             ],
+            "signature": None if self.signature is None else dataclasses.asdict(self.signature),
         }
 
     def summary(self) -> str:
+        signed = [] if self.signature is None else ["  " + self.signature.describe()]
         if self.ok:
-            return f"{self.title}: PASSED ({self.files_checked} files unchanged)"
+            head = f"{self.title}: PASSED ({self.files_checked} files unchanged)"
+            return "\n".join([head, *signed])
         lines = [
             f"{self.title}: FAILED ({len(self.modified)} modified, {len(self.added)} added, "
             f"{len(self.removed)} removed)"
@@ -120,18 +158,19 @@ class VerifyReport(Report):
         ]
         lines += [f"  added    {show_path(p)}" for p in self.added]
         lines += [f"  removed  {show_path(p)}" for p in self.removed]
-        return "\n".join(lines)
+        return "\n".join(lines[:1] + signed + lines[1:])
 
     def _html_body(self) -> str:
-        import html
-
+        signed = ""
+        if self.signature is not None:
+            signed = f"<p>{html.escape(self.signature.describe().capitalize())}</p>"
         if self.ok:
-            return f"<p>All {self.files_checked} files match the manifest.</p>"
+            return f"{signed}<p>All {self.files_checked} files match the manifest.</p>"
         rows = [
             [c, show_path(p), e, a, "" if es is None else es, "" if as_ is None else as_]
             for c, p, e, a, es, as_ in self._changes()
         ]
-        return f"<p>{html.escape(self.summary().splitlines()[0])}</p>" + html_table(
+        return f"{signed}<p>{html.escape(self.summary().splitlines()[0])}</p>" + html_table(
             ["change", "path", "expected digest", "actual digest", "expected size", "actual size"],
             rows,
             css_class="changes",
@@ -148,12 +187,19 @@ class VerifyReport(Report):
         )
 
 
-def _signed_manifest(envelope: Mapping[str, Any], public_key: Any) -> Manifest:
-    """The manifest inside a signed envelope, once its signature and subject check out."""
+_NEEDS_KEY = (
+    "signed envelope: pass a public key (public_key=..., or --pub on the command line) to "
+    "check its signature and then the files it lists"
+)
+
+
+def _signed_manifest(
+    envelope: Mapping[str, Any], public_key: Any
+) -> tuple[Manifest, SignatureCheck]:
+    """The manifest inside a signed envelope, once its signature and subject check out,
+    and what was checked."""
     if public_key is None:
-        raise InvalidInputError(
-            "public_key: a signed manifest (DSSE envelope) needs the signer's public key"
-        )
+        raise InvalidInputError(_NEEDS_KEY)
     statement = verify_envelope(envelope, public_key)
     if statement.get("predicateType") != PREDICATE_PREFIX + "manifest/v1":
         raise SignatureError(
@@ -164,12 +210,22 @@ def _signed_manifest(envelope: Mapping[str, Any], public_key: Any) -> Manifest:
     algo, _, hexdigest = signed.root.partition(":")
     if not any((s.get("digest") or {}).get(algo) == hexdigest for s in subjects):
         raise SignatureError("the statement's subject digest is not the manifest's root")
-    return signed
+    canonical = json.dumps(dict(envelope), sort_keys=True, separators=(",", ":"))
+    check = SignatureCheck(
+        format="dsse",
+        algorithm=public_key.algorithm,
+        key_id=public_key.key_id,
+        envelope_digest="sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),
+        payload_type=str(envelope.get("payloadType")),
+    )
+    return signed, check
 
 
-def _load_manifest_or_envelope(source: Any, public_key: Any) -> Manifest:
+def _load_manifest_or_envelope(
+    source: Any, public_key: Any
+) -> tuple[Manifest, Optional[SignatureCheck]]:
     if isinstance(source, Manifest):
-        return source
+        return source, None
     if isinstance(source, Mapping):
         return _signed_manifest(source, public_key)
     if not isinstance(source, (str, bytes, os.PathLike)):
@@ -178,7 +234,11 @@ def _load_manifest_or_envelope(source: Any, public_key: Any) -> Manifest:
             f"got {type(source).__name__}"
         )
     if public_key is None:
-        return Manifest.load(source)
+        with open(source, "rb") as fh:
+            head = fh.read(4096)
+        if b'"payloadType"' in head and b'"signatures"' in head:
+            raise InvalidInputError(_NEEDS_KEY)
+        return Manifest.load(source), None
     return _signed_manifest(Envelope.load(source), public_key)
 
 
@@ -187,6 +247,7 @@ def verify(
     manifest: Union[Manifest, Mapping[str, Any], PathArg],
     public_key: Any = None,
     *,
+    ignore: Iterable[str] = (),
     strict: bool = False,
     progress: ProgressArg = False,
 ) -> VerifyReport:
@@ -195,7 +256,8 @@ def verify(
     The same algorithm, mode (files or shards), ignore patterns and symlink setting as the
     manifest's are used. Given a DSSE envelope made by :func:`sign` and the signer's
     ``public_key``, it checks the signature first and then the folder against the signed
-    manifest, in one call.
+    manifest, in one call. A manifest or envelope file kept inside the folder it covers is
+    left out of the check (it cannot list itself).
 
     Parameters
     ----------
@@ -207,6 +269,10 @@ def verify(
     public_key : PublicKey, optional
         The signer's key, required for a signed envelope; a bad signature raises
         :class:`~mlsentry.errors.SignatureError`.
+    ignore : iterable of str
+        More glob patterns to leave out, on both sides, beyond the manifest's own (same
+        syntax as :func:`manifest`'s ``ignore``): files the manifest lists that match are
+        not expected, files on disk that match are not reported as added.
     strict : bool
         Raise :class:`~mlsentry.errors.IntegrityError` listing the changes when anything
         differs, instead of returning a failed report.
@@ -244,19 +310,29 @@ def verify(
     >>> r.passed, [c.path for c in r.modified]
     (False, ['weights.bin'])
     """
-    manifest = _load_manifest_or_envelope(manifest, public_key)
+    source = manifest
+    manifest, signature = _load_manifest_or_envelope(manifest, public_key)
+    extra = list(check_ignore(ignore))
+    if isinstance(source, (str, bytes, os.PathLike)) and os.path.isdir(path):
+        rel = path_inside(os.fsdecode(path), os.fsdecode(source))
+        if rel is not None:
+            extra.append(exact_pattern(rel))
     current = _build(
         path,
         manifest.algorithm,
         manifest.shard_size,
-        manifest.ignore,
+        (*manifest.ignore, *extra),
         manifest.follow_symlinks,
         progress,
         "verify",
     )
     # Compared as the extension's tuples (path bytes, size, digest): only the differences
     # become Python strings and objects.
-    old = {p: (size, digest) for p, size, digest, _ in manifest._entries()}
+    entries = manifest._entries()
+    if extra:
+        dropped = _core.ignored_paths(extra, [e[0] for e in entries])
+        entries = [e for e, gone in zip(entries, dropped) if not gone]
+    old = {p: (size, digest) for p, size, digest, _ in entries}
     new = {p: (size, digest) for p, size, digest, _ in current._entries()}
     added = [decode_path(p) for p in new if p not in old]
     removed = [decode_path(p) for p in old if p not in new]
@@ -275,10 +351,12 @@ def verify(
             "algorithm": manifest.algorithm,
             "shard_size": manifest.shard_size,
             "ignore": list(manifest.ignore),
+            "ignore_extra": extra,
             "follow_symlinks": manifest.follow_symlinks,
             "strict": bool(strict),
         },
         inputs={"manifest": manifest.root, "current": current.root},
+        signature=signature,
     )
     record_check(
         "verify",

@@ -265,6 +265,16 @@ impl Ignore {
             .iter()
             .any(|(p, full)| glob_match(p, if *full { rel } else { name }))
     }
+
+    /// Whether a walk would leave out the file at `rel`: it or a folder above it matches
+    /// (a matching folder is skipped whole).
+    pub fn covers(&self, rel: &[u8]) -> bool {
+        rel.iter()
+            .enumerate()
+            .filter(|&(_, &c)| c == b'/')
+            .any(|(i, _)| self.matches(&rel[..i]))
+            || self.matches(rel)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -805,6 +815,12 @@ mod tests {
         assert!(!top.matches(b"sub/model.sig"));
         assert!(Ignore::new(&["/".into()]).is_err());
         assert!(Ignore::new(&["//x".into()]).is_err());
+        // covers: a file under a matching folder is left out with it.
+        assert!(ig.covers(b"x/cache/deep/file.bin") && !ig.matches(b"x/cache/deep/file.bin"));
+        assert!(ig.covers(b".git/HEAD") && ig.covers(b"a.tmp"));
+        assert!(!ig.covers(b"cached/file") && !ig.covers(b"keep/x.bin"));
+        let exact = Ignore::new(&["/sig\\[1\\].json".into()]).unwrap();
+        assert!(exact.covers(b"sig[1].json") && !exact.covers(b"sig1.json"));
     }
 
     #[test]
