@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "UnsignedWarning",
     "MissingDependencyError",
     "FileAccessError",
     "FileChangedError",
@@ -85,6 +86,11 @@ class ModelError(MlsentryError):
 
 class ScanError(MlsentryError):
     """A model file could not be scanned."""
+
+
+class UnsignedWarning(UserWarning):
+    """A check passed against a record that nothing vouches for: a manifest stored with the
+    files it describes detects accidental changes, not someone who can write both."""
 
 
 class MissingDependencyError(MlsentryError, ImportError):

@@ -30,6 +30,7 @@ from mlsentry.errors import (
     InvalidTypeError,
     ScanError,
     SignatureError,
+    UnsignedWarning,
 )
 
 pytestmark = [
@@ -446,7 +447,8 @@ def test_manifest_beside_the_logged_model_then_load(logged, msm):
 
     model = msm.load_verified(logged.info.model_uri, "sklearn", public_key=key.public_key)
     np.testing.assert_array_equal(model.predict(logged.frame), logged.clf.predict(logged.frame))
-    pyfunc = msm.load_verified(logged.info.model_uri)  # pyfunc by default, unsigned check
+    with pytest.warns(UnsignedWarning, match="pass public_key="):  # unsigned check
+        pyfunc = msm.load_verified(logged.info.model_uri)  # pyfunc by default
     np.testing.assert_array_equal(pyfunc.predict(logged.frame), logged.clf.predict(logged.frame))
 
 
@@ -544,7 +546,8 @@ def test_runs_and_registry_uris(logged, msm, store):
     assert msm.SIGNATURE_FILE in os.listdir(logged.folder)
     model = msm.load_verified("models:/clf/1", "sklearn", public_key=key.public_key)
     np.testing.assert_array_equal(model.predict(logged.frame), logged.clf.predict(logged.frame))
-    assert msm.load_verified(runs_uri, "sklearn").predict(logged.frame[:3]).shape == (3,)
+    with pytest.warns(UnsignedWarning):
+        assert msm.load_verified(runs_uri, "sklearn").predict(logged.frame[:3]).shape == (3,)
 
 
 def test_local_model_folder(msm, tmp_path, monkeypatch):
@@ -558,7 +561,8 @@ def test_local_model_folder(msm, tmp_path, monkeypatch):
     assert (folder / msm.MANIFEST_FILE).is_file()
     assert ms.integrity.verify(folder, manifest).ok
     copy = tmp_path / "copy"
-    model = msm.load_verified(str(folder), "sklearn", dst_path=str(copy))
+    with pytest.warns(UnsignedWarning, match="whoever can write the model"):
+        model = msm.load_verified(str(folder), "sklearn", dst_path=str(copy))
     np.testing.assert_array_equal(model.predict(frame), clf.predict(frame))
     assert (copy / "clf" / "model.pkl").is_file()  # loaded from the checked copy
 

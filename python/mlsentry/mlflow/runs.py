@@ -9,6 +9,7 @@ import re
 import tempfile
 import time
 import urllib.parse
+import warnings
 from collections.abc import Callable
 from typing import Any, Optional, Union
 
@@ -25,6 +26,7 @@ from ..errors import (
     MlsentryError,
     ScanError,
     SignatureError,
+    UnsignedWarning,
 )
 from ..report import Report, name_part
 
@@ -561,7 +563,12 @@ def load_verified(
        temporary folder that is kept, as MLflow keeps its own downloads).
     2. They are compared with ``mlsentry.manifest.json`` (with ``public_key``: with the
        manifest signed in ``mlsentry.manifest.dsse.json``, whose signature is checked
-       first). Any file modified, added or removed refuses the model.
+       first). Any file modified, added or removed refuses the model. Without
+       ``public_key`` the manifest comes from the same store as the model: it catches
+       corruption and accidental changes, not whoever can write the model's artifacts
+       (who can rewrite the manifest too); the load then warns
+       (:class:`~mlsentry.errors.UnsignedWarning`). Only a signature checked with a key
+       you hold protects against that.
     3. Every file is scanned (:func:`mlsentry.scan.scan`): pickles, joblib and PyTorch
        files of pickle-based flavours are read opcode by opcode without being run; any
        finding above ``info`` refuses the model.
@@ -575,7 +582,8 @@ def load_verified(
     flavor : str or callable
         ``"pyfunc"`` (default), ``"sklearn"``, ... or a loader ``path -> model``.
     public_key : mlsentry.integrity.PublicKey or path, optional
-        Require a valid signature by this key.
+        Require a valid signature by this key (recommended: without one, a loaded model
+        is only as trustworthy as the store it came from).
     policy : path or dict, optional
         Extends the scan's allow-list (see :func:`mlsentry.scan.scan`).
     dst_path : str, optional
@@ -630,4 +638,12 @@ def load_verified(
     scanned = scan(model_dir, policy, digests=False)
     if not scanned.safe:
         raise _fail(ScanError, f"{source}: unsafe to load\n{scanned.summary()}", scanned)
+    if key is None:
+        warnings.warn(
+            f"{source}: checked against the {MANIFEST_FILE} stored beside the model, which "
+            "whoever can write the model can rewrite too; pass public_key= to require the "
+            "signature of log_model_manifest(model, key=...)",
+            UnsignedWarning,
+            stacklevel=2,
+        )
     return load(model_dir)
