@@ -5,6 +5,8 @@
 #   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
 #                (`make bench-peers`: Evidently in its own venv .venv-evidently; picklescan,
 #                modelscan and fickling in .venv-scanners; IBM ART and scikit-learn in .venv)
+#   make fuzz    coverage-guided fuzzing of the scanner's readers (cargo fuzz, libFuzzer),
+#                FUZZ_SECONDS (default 60) per target; `make test` runs each for 5 s
 #   make wheel   the release wheel (fat LTO)
 
 SHELL      := /bin/bash
@@ -18,7 +20,7 @@ PROFILE    ?= dev-fast
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: demo test test-rust test-python lint bench bench-peers wheel build clean
+.PHONY: demo test test-rust test-python test-fuzz fuzz lint bench bench-peers wheel build clean
 
 $(STAMPS)/venv:
 	@mkdir -p $(STAMPS)
@@ -54,13 +56,31 @@ test-rust:
 test-python: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
 	$(PY) -m pytest -q
 
-test: test-rust test-python
+test: test-fuzz test-rust test-python
+
+# cargo fuzz from crates.io; the targets build with the machine's stable toolchain
+# (`-s none`: libFuzzer's coverage instrumentation without a sanitizer, which needs nightly).
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS       ?= 60
+
+$(STAMPS)/cargo-fuzz:
+	@mkdir -p $(STAMPS)
+	cargo fuzz --version 2>/dev/null | grep -qF "$(CARGO_FUZZ_VERSION)" || \
+	    cargo install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
+	@touch $@
+
+fuzz: $(STAMPS)/cargo-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+test-fuzz: $(STAMPS)/cargo-fuzz
+	FUZZ_SECONDS=5 fuzz/run.sh
 
 lint: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
 	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	cargo clippy --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests benches notebooks examples
-	$(VENV)/bin/ruff format --check python tests benches notebooks examples
+	$(VENV)/bin/ruff check python tests benches notebooks examples fuzz
+	$(VENV)/bin/ruff format --check python tests benches notebooks examples fuzz
 	$(PY) -m mypy.stubtest mlsentry._core --allowlist .stubtest-allowlist
 
 # Peers that cannot share .venv get their own venv, used only by benches/ (evidently 0.7.23

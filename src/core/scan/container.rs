@@ -51,6 +51,8 @@ mod sniff;
 mod tar;
 mod zip;
 
+pub mod fuzzing;
+
 #[cfg(test)]
 mod tests;
 

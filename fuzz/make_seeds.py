@@ -1,0 +1,112 @@
+"""Writes the seed corpus of the fuzz targets (fuzz/seeds/<target>/; the sniffer starts from
+the seeds of scan_file): small valid inputs of every format each reader knows, so that libFuzzer starts from real structure. Nothing here
+is ever unpickled: the pickles are written by `pickle.dumps` of plain data or assembled
+from opcodes.
+
+    python fuzz/make_seeds.py
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+import pickle
+import shutil
+import struct
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SEEDS = HERE / "seeds"
+FIXTURES = HERE.parent / "tests" / "rust" / "scan_fixtures"
+
+DATA = {"weights": [0.5, -1.25, 3.0], "name": "layer", "shape": (2, 3), "ok": True, "n": None}
+# GLOBAL os system, REDUCE: what a malicious pickle looks like (never loaded here).
+EVIL_TEXT = b"cos\nsystem\n(S'echo'\ntR."
+EVIL_STACK = (
+    b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94"
+    b"\x8c\x04echo\x94\x85\x94R\x94."
+)
+
+
+def pickles() -> dict[str, bytes]:
+    out = {f"dict_p{p}.pkl": pickle.dumps(DATA, protocol=p) for p in range(6)}
+    out["list_memo_p2.pkl"] = pickle.dumps([DATA, DATA, [1, 2, 3]], protocol=2)
+    out["set_bytes_p4.pkl"] = pickle.dumps({b"raw", frozenset({1, 2})}, protocol=4)
+    out["evil_text.pkl"] = EVIL_TEXT
+    out["evil_stack.pkl"] = EVIL_STACK
+    out["two_pickles.pkl"] = pickle.dumps(1, protocol=2) + pickle.dumps("x", protocol=0)
+    return out
+
+
+def zips() -> dict[str, bytes]:
+    def make(members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", method) as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+        return buf.getvalue()
+
+    torch = {
+        "archive/data.pkl": pickle.dumps({"w": 1}, protocol=2),
+        "archive/version": b"3\n",
+        "archive/data/0": struct.pack("<4f", 1, 2, 3, 4),
+    }
+    return {
+        "torch_like.zip": make(torch),
+        "deflated.zip": make({"a/data.pkl": pickle.dumps(DATA, protocol=4)}, zipfile.ZIP_DEFLATED),
+        "evil_member.zip": make({"archive/data.pkl": EVIL_STACK}),
+        "nested.zip": make({"inner.zip": make({"x.pkl": EVIL_TEXT})}),
+        "keras.zip": make({"config.json": json.dumps({"class_name": "Sequential"}).encode()}),
+    }
+
+
+def tars() -> dict[str, bytes]:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, data in {"model/weights.pkl": pickle.dumps(DATA), "a" * 120: EVIL_TEXT}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return {"model.tar": buf.getvalue()}
+
+
+def streams() -> dict[str, bytes]:
+    p = pickle.dumps(DATA, protocol=4)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    return {
+        "pickle.gz": gzip.compress(p),
+        "pickle.bz2": bz2.compress(p),
+        "pickle.xz": lzma.compress(p),
+        "pickle.zlib": zlib.compress(EVIL_TEXT),
+        "model.safetensors": struct.pack("<Q", len(header)) + header + bytes(8),
+        "config.json": json.dumps({"class_name": "Lambda", "config": {}}).encode(),
+    }
+
+
+def write(target: str, files: dict[str, bytes]) -> None:
+    folder = SEEDS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+
+
+def main() -> None:
+    shutil.rmtree(SEEDS, ignore_errors=True)
+    fixtures = {
+        p.name: p.read_bytes() for p in sorted(FIXTURES.iterdir()) if p.name != "make_fixtures.py"
+    }
+    everything = {**pickles(), **zips(), **tars(), **streams(), **fixtures}
+    write("scan_file", everything)
+    write("pickle", pickles())
+    write("zip", {**zips(), **{k: v for k, v in fixtures.items() if k.endswith(".zip")}})
+    write("tar", tars())
+
+
+if __name__ == "__main__":
+    main()
