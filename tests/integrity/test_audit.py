@@ -164,6 +164,45 @@ def test_a_kept_checkpoint_must_match_the_log_and_its_signer(tmp_path):
         log.verify(expect_size=-1)
 
 
+def test_events_are_kept_exactly_or_refused(tmp_path):
+    import numpy as np
+
+    log = _log(tmp_path, 0)
+    big = 2**64 - 1
+    entry = log.append({"n": big, "neg": -(2**63), "np": np.int64(7), "f": np.float32(0.5)})
+    assert entry.event == {"n": big, "neg": -(2**63), "np": 7, "f": 0.5}
+    assert log.verify().ok
+    for bad, match in [
+        ({"n": 2**70}, "outside the 64-bit range"),
+        ({"n": -(2**63) - 1}, "outside the 64-bit range"),
+        ({"b": b"raw"}, "a bytes is not JSON"),
+        ({"o": object()}, "a object is not JSON"),
+        ({"x": [1, {"deep": float("nan")}]}, r"event\['x'\]\[1\]\['deep'\]: nan"),
+        ({"k": {1: "a"}}, "keys must be strings"),
+    ]:
+        with pytest.raises(ms.errors.InvalidInputError, match=match):
+            log.append(bad)
+    assert log.verify().ok and log.verify().entries == 1  # nothing half-written
+
+
+def test_proofs_of_impossible_positions_are_clear_errors(tmp_path):
+    log = _log(tmp_path, 3)
+    for call in (lambda: log.inclusion_proof(-1), lambda: log.consistency_proof(-1)):
+        with pytest.raises(ms.errors.InvalidInputError, match="expected an int >= 0"):
+            call()
+    with pytest.raises(InvalidTypeError, match="index"):
+        log.inclusion_proof("0")
+
+
+def test_a_trailing_blank_line_is_not_a_problem(tmp_path):
+    log = _log(tmp_path, 2)
+    with open(log.path, "a") as fh:
+        fh.write("\n  \n")
+    assert log.verify().ok
+    assert log.append({"after": True}).index == 2
+    assert log.verify().ok and log.verify().entries == 3
+
+
 def test_torn_last_line_after_crash(tmp_path):
     log = _log(tmp_path, 5)
     with open(log.path, "a") as fh:

@@ -38,8 +38,10 @@ def test_key_files_round_trip(tmp_path, alg):
 
     key.save(tmp_path / "enc.pem", passphrase="correct horse")
     assert "ENCRYPTED PRIVATE KEY" in (tmp_path / "enc.pem").read_text()
-    with pytest.raises(KeyFormatError, match="passphrase"):
+    with pytest.raises(KeyFormatError, match=r"passphrase.*--passphrase-env"):
         SigningKey.load(tmp_path / "enc.pem")
+    with pytest.raises(KeyFormatError, match="not encrypted"):
+        SigningKey.load(tmp_path / "k.pem", passphrase="pointless")
     with pytest.raises(KeyFormatError, match="wrong passphrase"):
         SigningKey.load(tmp_path / "enc.pem", passphrase="wrong")
     assert SigningKey.load(tmp_path / "enc.pem", "correct horse").key_id == key.key_id
@@ -218,6 +220,23 @@ def test_an_envelope_without_a_key_asks_for_the_key(tmp_path):
     for given in (env, tmp_path / "m.sig.json"):
         with pytest.raises(ms.errors.InvalidInputError, match="signed envelope: pass a public"):
             verify(tmp_path / "m", given)
+
+
+def test_only_json_is_signed():
+    import numpy as np
+
+    key = SigningKey.generate()
+    for bad, match in [
+        ({"x": float("nan")}, r"subject\['x'\]: nan is not JSON"),
+        ({"x": [1, float("inf")]}, "inf is not JSON"),
+        ({"b": b"raw"}, "a bytes is not JSON"),
+        ({1: "a", "b": 2}, "keys must be strings"),
+        ({"o": {1, 2}}, "a set is not JSON"),
+    ]:
+        with pytest.raises(ms.errors.InvalidInputError, match=match):
+            sign(bad, key)
+    st = verify_envelope(sign({"n": np.int64(3), "big": 2**70, "t": (1, 2)}, key), key.public_key)
+    assert st["predicate"] == {"n": 3, "big": 2**70, "t": [1, 2]}
 
 
 def _mutations(env: dict) -> list[dict]:

@@ -12,9 +12,9 @@ from typing import Any, Optional, Union
 
 from .. import _core
 from .._args import check_int
-from ..errors import IntegrityError, InvalidInputError, InvalidTypeError
+from ..errors import IntegrityError, InvalidTypeError
 from ..report import Report, html_table
-from .signing import PublicKey, SigningKey
+from .signing import PublicKey, SigningKey, plain_json
 
 __all__ = [
     "AUDIT_LOG_ENV",
@@ -204,10 +204,7 @@ class AuditLog:
         """Append one event (a JSON-serialisable dict); returns the entry written."""
         if not isinstance(event, Mapping):
             raise InvalidTypeError(f"event: expected a dict, got {type(event).__name__}")
-        try:
-            text = json.dumps(dict(event), allow_nan=False, default=str)
-        except ValueError as e:
-            raise InvalidInputError(f"event: not JSON-serialisable ({e})") from None
+        text = json.dumps(plain_json(event, "event", exact_ints=True), allow_nan=False)
         time = _now()
         index, leaf, line, torn = _core.audit_append(self.path, text, time, self.durable)
         return LogEntry(index, leaf, time, json.loads(line)["event"], torn)
@@ -296,11 +293,13 @@ class AuditLog:
 
     def inclusion_proof(self, index: int) -> InclusionProof:
         """Proof that entry ``index`` is in the current tree."""
+        index = check_int(index, "index", 0)
         leaf, size, root, path = _core.audit_inclusion_proof(self.path, index)
         return InclusionProof(index, size, leaf, root, tuple(path))
 
     def consistency_proof(self, old_size: int) -> ConsistencyProof:
         """Proof that the log of ``old_size`` entries is a prefix of the current log."""
+        old_size = check_int(old_size, "old_size", 0)
         old_root, root, size, path = _core.audit_consistency_proof(self.path, old_size)
         return ConsistencyProof(old_size, size, old_root, root, tuple(path))
 

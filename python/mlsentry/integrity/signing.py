@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 import os
 from collections.abc import Mapping
 from typing import Any, Optional, Union
@@ -212,8 +214,55 @@ class Envelope(dict):  # type: ignore[type-arg]
         return str(self["payloadType"])
 
 
+def plain_json(value: Any, where: str, *, exact_ints: bool = False) -> Any:
+    """``value`` as plain JSON data, or an error that names where it is not JSON.
+
+    What is signed or logged must read back as what was meant, so only JSON is accepted:
+    strings, booleans, None, finite numbers, lists and dicts with string keys. NumPy
+    scalars become Python numbers; anything else (bytes, objects, NaN, infinities) is
+    refused rather than turned into text. ``exact_ints`` (the audit log, whose Rust core
+    keeps 64-bit integers) also refuses integers outside the 64-bit range, which would come
+    back as rounded floats and no longer verify.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        n = int(value)
+        if exact_ints and not -(2**63) <= n < 2**64:
+            raise InvalidInputError(
+                f"{where}: the integer {n} is outside the 64-bit range an audit log keeps "
+                "exactly; store it as a string"
+            )
+        return n
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if not math.isfinite(x):
+            raise InvalidInputError(f"{where}: {x} is not JSON (only finite numbers are)")
+        return x
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(
+                    f"{where}: keys must be strings, got {type(key).__name__} {key!r}"
+                )
+            out[key] = plain_json(item, f"{where}[{key!r}]", exact_ints=exact_ints)
+        return out
+    if isinstance(value, (list, tuple)):
+        items = enumerate(value)
+        return [plain_json(item, f"{where}[{i}]", exact_ints=exact_ints) for i, item in items]
+    raise InvalidInputError(
+        f"{where}: a {type(value).__name__} is not JSON; use str, int, float, bool, None, "
+        "lists and dicts (convert it yourself, e.g. to a string, so that the log records "
+        "what you mean)"
+    )
+
+
 def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Sorted keys, no spaces, strict JSON (see :func:`plain_json`)."""
+    plain = plain_json(obj, "subject")
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode()
 
 
 def _digest_field(digest: str) -> dict[str, str]:

@@ -165,22 +165,26 @@ fn tail(file: &mut File, path: &Path) -> CoreResult<(Option<String>, u64, u64)> 
             torn = Some(t);
         }
         let t = torn.unwrap_or(0) as usize;
-        let body = &buf[..buf.len() - t];
-        if body.is_empty() {
-            return Ok((None, t as u64, len));
-        }
-        // `body` ends with '\n': find the newline before the last line.
-        let last_start = body[..body.len() - 1]
+        // Blank lines at the end (an editor's extra newline) are not the last line.
+        let Some(content_end) = buf[..buf.len() - t]
             .iter()
-            .rposition(|&b| b == b'\n')
-            .map(|p| p + 1);
-        match last_start {
+            .rposition(|b| !b.is_ascii_whitespace())
+            .map(|p| p + 1)
+        else {
+            if start == 0 {
+                return Ok((None, t as u64, len));
+            }
+            continue;
+        };
+        let body = &buf[..content_end];
+        // The last line is what follows the newline before `content_end`.
+        match body.iter().rposition(|&b| b == b'\n') {
             Some(p) => {
-                let line = String::from_utf8_lossy(&body[p..body.len() - 1]).into_owned();
+                let line = String::from_utf8_lossy(&body[p + 1..]).into_owned();
                 return Ok((Some(line), t as u64, len));
             }
             None if start == 0 => {
-                let line = String::from_utf8_lossy(&body[..body.len() - 1]).into_owned();
+                let line = String::from_utf8_lossy(body).into_owned();
                 return Ok((Some(line), t as u64, len));
             }
             None => continue,
@@ -319,6 +323,8 @@ pub enum Checked {
         envelope: Value,
     },
     Unreadable(String),
+    /// An empty or blank line (an editor's trailing newline): no entry, no problem.
+    Blank,
 }
 
 /// Everything read from a log file: every complete line (1-based line number) and the
@@ -332,6 +338,9 @@ pub struct Contents {
 const READ_BLOCK: usize = 16 << 20;
 
 fn check_line(text: Result<&str, std::str::Utf8Error>) -> Checked {
+    if matches!(text, Ok(t) if t.trim().is_empty()) {
+        return Checked::Blank;
+    }
     let line = match text {
         Ok(t) => parse_line(t),
         Err(_) => Err("not UTF-8".to_string()),
@@ -453,7 +462,7 @@ fn leaves_and_problems(contents: &Contents) -> (Vec<Hash>, Vec<Problem>) {
                 }
                 leaves.push(*leaf);
             }
-            Checked::Checkpoint { .. } => {}
+            Checked::Checkpoint { .. } | Checked::Blank => {}
         }
     }
     (leaves, problems)
@@ -482,7 +491,11 @@ pub fn verify(path: &Path, keys: &[PublicKey], expected: &Expected) -> CoreResul
         && contents
             .lines
             .iter()
-            .all(|(_, l)| matches!(l, Checked::Unreadable(_)))
+            .all(|(_, l)| matches!(l, Checked::Unreadable(_) | Checked::Blank))
+        && contents
+            .lines
+            .iter()
+            .any(|(_, l)| matches!(l, Checked::Unreadable(_)))
     {
         return Ok(Verification {
             problems: vec![Problem {
@@ -548,7 +561,7 @@ pub fn verify(path: &Path, keys: &[PublicKey], expected: &Expected) -> CoreResul
                     Err(why) => fail(format!("checkpoint of size {size}: {why}")),
                 }
             }
-            Checked::Unreadable(_) => {}
+            Checked::Unreadable(_) | Checked::Blank => {}
         }
     }
     let outside = check_expected(expected, &leaves, keys, &mut problems);
@@ -897,6 +910,21 @@ mod tests {
             .unwrap()
             .problems
             .is_empty());
+    }
+
+    #[test]
+    fn blank_lines_are_not_entries_nor_problems() {
+        let (_d, p) = log_with(3);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(1, "   ");
+        std::fs::write(&p, lines.join("\n") + "\n\n").unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.entries, 3);
+        append(&p, &json!({"after": 1}), "t", false).unwrap();
+        let v = verify(&p, &[], &Expected::default()).unwrap();
+        assert!(v.problems.is_empty() && v.entries == 4, "{:?}", v.problems);
     }
 
     #[test]

@@ -133,10 +133,19 @@ impl SigningKey {
             }
             ("ENCRYPTED PRIVATE KEY", None) => {
                 return Err(CoreError::Key(
-                    "this private key is encrypted: give its passphrase".into(),
+                    "this private key is encrypted: give its passphrase (passphrase=..., or \
+                     --passphrase-env VAR on the command line)"
+                        .into(),
                 ))
             }
-            ("PRIVATE KEY", _) => der,
+            ("PRIVATE KEY", Some(_)) => {
+                return Err(CoreError::Key(
+                    "a passphrase was given but this private key is not encrypted: leave the \
+                     passphrase out, or save the key with one to encrypt it"
+                        .into(),
+                ))
+            }
+            ("PRIVATE KEY", None) => der,
             ("PUBLIC KEY", _) => {
                 return Err(CoreError::Key(
                     "this is a public key; a private (signing) key is needed".into(),
