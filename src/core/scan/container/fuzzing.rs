@@ -16,9 +16,8 @@ use crate::core::scan::{Limits, Location, Policy};
 pub fn scan_file(data: &[u8]) -> usize {
     let policy = Policy::new();
     let limits = Limits::default();
-    let (findings, summary) = scan_bytes(data, b"f", &limits, &|s| {
-        scan_stream(&s, &policy, &limits)
-    });
+    let (findings, summary) =
+        scan_bytes(data, b"f", &limits, &|s| scan_stream(&s, &policy, &limits));
     assert_eq!(summary.bytes, data.len() as u64);
     findings.len()
 }
@@ -39,7 +38,10 @@ pub fn pickle(data: &[u8]) -> usize {
     let scan = scan_pickles(data, &Policy::new(), &Limits::default(), &location, None);
     for f in &scan.findings {
         if let Some(offset) = f.location.offset {
-            assert!(offset <= data.len() as u64, "finding at {offset} past the data");
+            assert!(
+                offset <= data.len() as u64,
+                "finding at {offset} past the data"
+            );
         }
     }
     scan.findings.len()
