@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .errors import InvalidInputError, PathNotFoundError
+from .errors import InvalidInputError, PathNotFoundError, require
 
 
 def read_table(path: str, fmt: str = "auto") -> Any:
@@ -32,19 +32,23 @@ def read_table(path: str, fmt: str = "auto") -> Any:
         with open(path, "rb") as fh:
             return fh.read()
     if fmt == "csv":
+        pd = require("pandas", "pandas", "reading CSV")
         try:
-            import pandas as pd
-        except ImportError:
-            raise InvalidInputError(
-                "reading CSV needs pandas: pip install 'mlsentry[pandas]'"
-            ) from None
-        return pd.read_csv(path)
+            return pd.read_csv(path)
+        except (ValueError, UnicodeDecodeError) as e:  # bad encoding, ragged rows, no header
+            raise InvalidInputError(f"{path}: cannot be read as CSV: {_first_line(e)}") from None
     if fmt == "parquet":
+        pq = require("pyarrow.parquet", "pandas", "reading Parquet")
         try:
-            import pyarrow.parquet as pq
-        except ImportError:
+            return pq.read_table(path)
+        except (ValueError, OSError) as e:  # pyarrow's ArrowInvalid / ArrowIOError
             raise InvalidInputError(
-                "reading Parquet needs pyarrow: pip install 'mlsentry[pandas]'"
+                f"{path}: cannot be read as Parquet: {_first_line(e)}"
             ) from None
-        return pq.read_table(path)
     raise InvalidInputError(f"--format: expected auto, csv, parquet, npy or bytes, got {fmt!r}")
+
+
+def _first_line(e: BaseException) -> str:
+    """The first line of a reader's error (pandas and pyarrow append long context)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

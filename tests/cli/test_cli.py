@@ -100,6 +100,33 @@ def test_fingerprint_errors_exit_2(tmp_path, capsys):
     assert main(["fingerprint", str(tmp_path / "x.weird"), "--format", "bytes"]) == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n", "cannot be read as CSV: Error tokenizing"),
+        ("latin1.csv", b"a,b\n\xff\xfe,2\n", "cannot be read as CSV: 'utf-8' codec"),
+        ("empty.csv", b"", "cannot be read as CSV"),
+        ("broken.parquet", b"PAR1 not really PAR1", "cannot be read as Parquet"),
+    ],
+)
+def test_unreadable_data_files_exit_2_with_a_message(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    good = tmp_path / "good.csv"
+    good.write_text("a,b\n1,2\n")
+    for argv in (["fingerprint", str(path)], ["drift", str(good), str(path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+
+def test_log_proof_of_a_negative_index_exits_2(tmp_path, capsys):
+    log = str(tmp_path / "audit.jsonl")
+    assert main(["log", "append", log, "{}"]) == 0
+    assert main(["log", "proof", log, "--index", "-1"]) == 2
+    assert "index: expected an int >= 0" in capsys.readouterr().err
+
+
 def test_python_dash_m_and_console_script(model_dir):
     r = subprocess.run(
         [sys.executable, "-m", "mlsentry", "manifest", str(model_dir), "--json"],
