@@ -88,11 +88,11 @@ class ReportCollector:
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self._reports)
+        return all(r.passed is not False for r in self._reports)
 
     @property
     def failed(self) -> list[Report]:
-        return [r for r in self._reports if not r.passed]
+        return [r for r in self._reports if r.passed is False]
 
     def __iter__(self) -> Any:
         return iter(self._reports)

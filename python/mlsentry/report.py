@@ -70,9 +70,15 @@ class Report:
 
     # -- what subclasses provide -------------------------------------------------------
     @property
-    def passed(self) -> bool:
-        """Whether the check passed."""
+    def passed(self) -> Optional[bool]:
+        """Whether the check passed: ``True``, ``False``, or ``None`` when the check had no
+        bar to pass (no threshold was set), so there is no verdict."""
         raise NotImplementedError
+
+    @property
+    def verdict(self) -> str:
+        """``"PASSED"``, ``"FAILED"`` or ``"NO VERDICT"`` (no bar was set)."""
+        return {True: "PASSED", False: "FAILED"}.get(self.passed, "NO VERDICT")
 
     def _payload(self) -> dict[str, Any]:
         """The report's own fields, JSON-ready."""
@@ -80,7 +86,7 @@ class Report:
 
     def summary(self) -> str:
         """A few lines of text for a terminal or a log."""
-        return f"{self.title}: {'PASSED' if self.passed else 'FAILED'}"
+        return f"{self.title}: {self.verdict}"
 
     def _html_body(self) -> str:
         """The report's own section of the HTML page (escaped HTML)."""
@@ -94,7 +100,8 @@ class Report:
     def metrics(self, name: Optional[str] = None, column_metrics: int = 100) -> dict[str, float]:
         """The headline numbers of the report under stable names.
 
-        Every report gives ``mlsentry.<kind>.passed`` (1.0 or 0.0), where ``kind`` comes
+        Every report with a verdict gives ``mlsentry.<kind>.passed`` (1.0 or 0.0; left out
+        when the check had no bar), where ``kind`` comes
         from the schema (``drift``, ``robustness``, ``scan``, ``verify``, ``audit_verify``);
         with a ``name`` (one of several reports of a kind in a run) the names are
         ``mlsentry.<kind>.<name>.*``. Each kind adds its own numbers (see the ``_metrics``
@@ -112,14 +119,17 @@ class Report:
         (0.0, 1.0)
         """
         p = self.metric_prefix(name)
-        out = {f"{p}.passed": float(self.passed), **self._metrics(p, column_metrics)}
+        out = self._metrics(p, column_metrics)
+        if self.passed is not None:
+            out = {f"{p}.passed": float(self.passed), **out}
         return {k: v for k, v in out.items() if math.isfinite(v)}
 
     def tags(self, name: Optional[str] = None) -> dict[str, str]:
-        """``mlsentry.<kind>.schema``, ``.passed`` (``"true"``/``"false"``) and
+        """``mlsentry.<kind>.schema``, ``.passed`` (``"true"``, ``"false"``, ``"none"``) and
         ``.input.<input>`` with the fingerprint of each input the report speaks of."""
         p = self.metric_prefix(name)
-        tags = {f"{p}.schema": str(self.schema), f"{p}.passed": str(bool(self.passed)).lower()}
+        passed = "none" if self.passed is None else str(bool(self.passed)).lower()
+        tags = {f"{p}.schema": str(self.schema), f"{p}.passed": passed}
         for key, digest in self.inputs.items():
             tags[f"{p}.input.{name_part(str(key))}"] = str(digest)
         return tags
@@ -165,7 +175,7 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=True, allow_nan=False)
 
     def _html_section(self) -> str:
-        status = "passed" if self.passed else "failed"
+        status = {True: "passed", False: "failed"}.get(self.passed, "none")
         meta = html_table(
             ["", ""],
             [
@@ -181,7 +191,7 @@ class Report:
         )
         return (
             f'<section class="mls-report"><h2>{html.escape(self.title)} '
-            f'<span class="badge {status}">{status.upper()}</span></h2>'
+            f'<span class="badge {status}">{self.verdict}</span></h2>'
             f"{self._html_body()}<details><summary>Details</summary>{meta}</details></section>"
         )
 
@@ -231,6 +241,7 @@ font-size:.85em;word-break:break-all;min-width:12em}
 .mls-report .badge{font-size:.7em;padding:.15em .5em;border-radius:1em;vertical-align:middle;
 color:#fff}
 .mls-report .badge.passed{background:#1a7f37}.mls-report .badge.failed{background:#cf222e}
+.mls-report .badge.none{background:#6e7781}
 .mls-report tr.bad td{background:#ffebe9}.mls-report tr.good td{background:#dafbe1}
 .mls-report details summary{cursor:pointer;color:#57606a}
 """

@@ -204,9 +204,15 @@ def test_robustness_command(tmp_path, capsys, monkeypatch):
     assert main([*base, "--eps", "0.05", "1.0", "--threshold", "0.9", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["eps"] == [0.05, 1.0] and data["passed"] is False
-    assert main([*base, "--html", "r.html", "--attacks", "hsj", "--norm", "l2"]) == 0
-    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     capsys.readouterr()
+    # No --threshold: no verdict, exit 0, and nothing says PASSED.
+    assert main([*base, "--html", "r.html", "--attacks", "hsj", "--norm", "l2"]) == 0
+    out = capsys.readouterr().out
+    assert "NO VERDICT" in out and "no threshold set" in out and "PASSED" not in out
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "NO VERDICT" in page and "PASSED" not in page
+    assert main([*base, "--eps", "1.0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["passed"] is None
     for bad in (
         ["robustness", "nomodule:f", "X.npy", "y.npy"],
         ["robustness", "mymodel", "X.npy", "y.npy"],

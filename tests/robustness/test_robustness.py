@@ -277,6 +277,34 @@ def test_evaluate_threshold_and_labels_only():
     ).passed
 
 
+def test_without_a_threshold_there_is_no_verdict(tmp_path, monkeypatch):
+    """0% robust accuracy and no bar: measured, not judged, never a green PASSED."""
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("MLSENTRY_AUDIT_LOG", str(log))
+    model = Linear([1.0, -2.0])
+    X = np.array([[1.0, 0.0], [0.0, -1.0], [2.0, 0.5]])
+    rep = ms.robustness.evaluate(model, X, [1, 1, 1], attacks=["square"], eps=5.0)
+    assert rep.robust_accuracy == [0.0]
+    assert rep.passed is None and rep.verdict == "NO VERDICT"
+    assert rep.summary().startswith("Robustness evaluation: NO VERDICT")
+    assert "no threshold set" in rep.summary() and "PASSED" not in rep.summary()
+    page = rep.to_html()
+    assert 'badge none">NO VERDICT<' in page and "No threshold set" in page
+    assert "PASSED" not in page
+    assert json.loads(rep.to_json())["passed"] is None
+    assert "mlsentry.robustness.passed" not in rep.metrics()
+    assert rep.tags()["mlsentry.robustness.passed"] == "none"
+    assert json.loads(log.read_text().splitlines()[-1])["event"]["passed"] is None
+    # With a bar the report says which budgets missed it and by how much.
+    judged = ms.robustness.evaluate(
+        model, X, [1, 1, 1], attacks=["square"], eps=[1e-4, 5.0], threshold=0.1
+    )
+    assert judged.passed is False and judged.metrics()["mlsentry.robustness.passed"] == 0.0
+    assert "NOT met at eps 5 (lower bound 0.000)" in judged.summary()
+    assert "eps 0.0001" not in judged.summary().splitlines()[-1]
+    assert "Threshold 0.1 on the lower 95% bound: NOT met at eps 5" in judged.to_html()
+
+
 def test_one_class_in_y_is_fine():
     model = Linear([1.0, 1.0])
     X = np.full((5, 2), 3.0)

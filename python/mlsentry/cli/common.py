@@ -32,7 +32,8 @@ def emit_report(report: Any, args: argparse.Namespace) -> int:
         print(report.to_json())
     else:
         print(report.summary())
-    return EXIT_PASSED if report.passed else EXIT_FAILED
+    # A check without a bar (passed is None) has no verdict: it does not fail the command.
+    return EXIT_FAILED if report.passed is False else EXIT_PASSED
 
 
 def passphrase(args: argparse.Namespace) -> Optional[str]:

@@ -92,8 +92,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "robustness",
         help="attack a model (a Python callable) on data: robust accuracy per budget",
-        description="Exit 0 when the robust accuracy meets --threshold (on its lower "
-        "confidence bound) at every eps, 1 when not, 2 on a usage or input error.",
+        description="With --threshold: exit 0 when the robust accuracy meets it (on its lower "
+        "confidence bound) at every eps, 1 when not. Without one the accuracy is measured, "
+        "not judged: no verdict, exit 0. Exit 2 on a usage or input error.",
     )
     p.add_argument("model", help="module:callable, or module:object with predict_proba/predict")
     p.add_argument("data", help="features: .npy, CSV or Parquet")

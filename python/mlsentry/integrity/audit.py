@@ -306,7 +306,7 @@ class AuditLog:
 
 def record_check(
     check: str,
-    passed: bool,
+    passed: Optional[bool],
     inputs: Optional[Mapping[str, str]] = None,
     **details: Any,
 ) -> Optional[LogEntry]:
@@ -318,5 +318,6 @@ def record_check(
     path = os.environ.get(AUDIT_LOG_ENV)
     if not path:
         return None
-    event = {"check": check, "passed": bool(passed), "inputs": dict(inputs or {}), **details}
+    verdict = None if passed is None else bool(passed)  # None: the check had no bar
+    event = {"check": check, "passed": verdict, "inputs": dict(inputs or {}), **details}
     return AuditLog(path).append(event)

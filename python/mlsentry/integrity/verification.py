@@ -163,7 +163,7 @@ class VerifyReport(Report):
     def _html_body(self) -> str:
         signed = ""
         if self.signature is not None:
-            signed = f"<p>{html.escape(self.signature.describe().capitalize())}</p>"
+            signed = f"<p>{html.escape(self.signature.describe())}</p>"
         if self.ok:
             return f"{signed}<p>All {self.files_checked} files match the manifest.</p>"
         rows = [

@@ -51,10 +51,10 @@ def _finish(report: Any, metrics: Any, html: Any, report_out: Any, fail: bool) -
         fh.write(report.to_html())
     with open(report_out.path, "w", encoding="utf-8") as fh:
         fh.write(report.to_json())
-    if fail and not report.passed:
+    if fail and report.passed is False:
         raise GateFailedError(report)  # its message is the summary, in the task log
     print(report.summary(), flush=True)
-    return (bool(report.passed),)
+    return (report.passed is True,)
 
 
 def _existing(path: str, what: str) -> str:

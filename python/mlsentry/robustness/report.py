@@ -194,10 +194,26 @@ class RobustnessReport(Report):
         return [wilson_interval(c, self.n_samples, self.confidence) for c in self.robust_correct]
 
     @property
-    def passed(self) -> bool:
+    def passed(self) -> Optional[bool]:
+        """Whether the lower confidence bound of the robust accuracy meets ``threshold`` at
+        every budget; ``None`` (no verdict) when no threshold was set."""
         if self.threshold is None:
-            return True
+            return None
         return all(lo >= self.threshold for lo, _ in self.robust_interval)
+
+    def _threshold_line(self) -> str:
+        """What the threshold decided, naming the budgets that missed it."""
+        if self.threshold is None:
+            return "no threshold set: robust accuracy is measured, not judged"
+        bar = f"threshold {self.threshold:g} on the lower {self.confidence:.0%} bound"
+        missed = [
+            f"eps {e:g} (lower bound {lo:.3f})"
+            for e, (lo, _) in zip(self.eps, self.robust_interval)
+            if lo < self.threshold
+        ]
+        return f"{bar}: " + (
+            "met at every eps" if not missed else "NOT met at " + ", ".join(missed)
+        )
 
     def _metrics(self, p: str, column_metrics: int) -> dict[str, float]:
         """``clean_accuracy``, ``n_samples``, ``robust_accuracy.eps_<e>`` and its lower
@@ -242,7 +258,7 @@ class RobustnessReport(Report):
         return pd.DataFrame([dataclasses.asdict(a) for a in self.attacks])
 
     def summary(self) -> str:
-        verdict = "PASSED" if self.passed else "FAILED"
+        verdict = self.verdict
         lo, hi = self.clean_interval
         lines = [
             f"{self.title}: {verdict}: clean accuracy {self.clean_accuracy:.3f} "
@@ -256,15 +272,15 @@ class RobustnessReport(Report):
                 f"  {a.attack}{at}: {a.successes}/{a.attacked} fooled, "
                 f"{a.queries} rows in {a.calls} calls, {a.seconds:.2f} s"
             )
-        if self.threshold is not None:
-            lines.append(
-                f"  threshold {self.threshold:g} on the lower {self.confidence:.0%} bound: "
-                + ("met" if self.passed else "NOT met")
-            )
+        lines.append("  " + self._threshold_line())
         return "\n".join(lines)
 
     def _html_body(self) -> str:
-        parts = [f"<p>{html.escape(self.summary().splitlines()[0])}.</p>", _curve_svg(self)]
+        parts = [
+            f"<p>{html.escape(self.summary().splitlines()[0])}.</p>",
+            f"<p><b>{html.escape(_sentence(self._threshold_line()))}.</b></p>",
+            _curve_svg(self),
+        ]
         rows = [
             [f"{e:g}", f"{a:.3f}", f"[{lo:.3f}, {hi:.3f}]"]
             for e, a, (lo, hi) in zip(self.eps, self.robust_accuracy, self.robust_interval)
@@ -317,6 +333,11 @@ class RobustnessReport(Report):
             )
         )
         return "".join(parts)
+
+
+def _sentence(text: str) -> str:
+    """``text`` with its first letter in upper case (``str.capitalize`` would lower the rest)."""
+    return text[:1].upper() + text[1:]
 
 
 def _curve_svg(r: RobustnessReport) -> str:
