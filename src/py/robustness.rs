@@ -89,13 +89,27 @@ impl Gradient for PyGradient {
     }
 }
 
+/// Whether `err` is an `mlsentry.errors.ModelError` (raised by the Python wrapper of the
+/// model or of `grad_fn`, with a message that names the problem).
+fn raised_model_error(py: Python<'_>, err: &PyErr) -> bool {
+    py.import("mlsentry.errors")
+        .and_then(|m| m.getattr("ModelError"))
+        .map(|cls| err.matches(py, cls).unwrap_or(false))
+        .unwrap_or(false)
+}
+
 fn param<'py, T>(params: &Bound<'py, PyDict>, key: &str) -> PyResult<T>
 where
     for<'a> T: FromPyObject<'a, 'py>,
 {
     match params.get_item(key)? {
         Some(v) => v.extract::<T>().map_err(|_| {
-            CoreError::InvalidType(format!("{key}: wrong type ({})", v.get_type())).into()
+            CoreError::InvalidInput(format!(
+                "{key}: cannot use {} here (expected a {} value)",
+                v.repr().map(|r| r.to_string()).unwrap_or_default(),
+                std::any::type_name::<T>()
+            ))
+            .into()
         }),
         None => Err(CoreError::invalid(format!("missing attack parameter {key:?}")).into()),
     }
@@ -349,6 +363,8 @@ fn robustness_attack<'py>(
         .take()
         .or_else(|| gradient.as_mut().and_then(|g| g.failure.take()));
     let ran = match (result, failure) {
+        // The Python side already said precisely what went wrong: raise that.
+        (Err(_), Some(cause)) if raised_model_error(py, &cause) => return Err(cause),
         (Err(err), Some(cause)) => {
             err.set_cause(py, Some(cause));
             return Err(err);

@@ -352,9 +352,51 @@ def test_a_model_that_raises_keeps_its_exception():
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
+@pytest.mark.parametrize("fails_on_call", [1, 3])
+def test_a_model_that_raises_gives_model_error_on_any_call(fails_on_call):
+    """The clean predictions (the first call) and the attacks' calls fail alike."""
+    calls = []
+
+    def model(x):
+        calls.append(len(x))
+        if len(calls) == fails_on_call:
+            raise ValueError("expected 2 features")
+        return np.stack([-x[:, 0], x[:, 0]], axis=1)
+
+    with pytest.raises(ModelError, match=r"raised ValueError on \d+ rows shaped") as info:
+        ms.robustness.evaluate(model, np.ones((4, 2)), [1] * 4, attacks=["square"], eps=5.0)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_a_model_that_works_in_place_changes_nothing_of_ours():
+    X = np.array([[1.0, 0.0], [0.0, -1.0], [2.0, 0.5]])
+    kept = X.copy()
+
+    def vandal(x):
+        s = x @ np.array([1.0, -2.0])
+        x[:] = 1e6  # overwrites whatever it is given
+        return np.stack([-s, s], axis=1)
+
+    rep = ms.robustness.evaluate(vandal, X, [1, 1, 1], attacks=["square", "noise"], eps=0.1)
+    np.testing.assert_array_equal(X, kept)
+    assert rep.clean_accuracy == 1.0 and rep.robust_accuracy == [1.0]  # w.x >= 1 > 0.1 * 3
+
+
+def test_a_wrong_gradient_is_named():
+    model = Linear([1.0, -1.0])
+    X = np.ones((3, 2))
+    with pytest.raises(ModelError, match=r"grad_fn returned an array of shape \(3, 5\)"):
+        ms.robustness.pgd(model, X, [1, 1, 1], eps=0.1, grad_fn=lambda x, y: np.ones((3, 5)))
+    with pytest.raises(ModelError, match="grad_fn raised KeyError") as info:
+        ms.robustness.pgd(model, X, [1, 1, 1], eps=0.1, grad_fn=lambda x, y: {}["k"])
+    assert isinstance(info.value.__cause__, KeyError)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
+        ({"max_queries": 2**70}, InvalidInputError, "max_queries: expected an int from 2 to"),
+        ({"batch_size": 2**64}, InvalidInputError, "batch_size: expected an int from 1"),
         ({"eps": 0}, InvalidInputError, "eps"),
         ({"eps": -1.0}, InvalidInputError, "eps"),
         ({"eps": float("nan")}, InvalidInputError, "eps"),

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .._args import check_int, check_positive
 from .._progress import ProgressArg, progress_callback
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, ModelError
 from .constraints import Constraints, check_constraints
 from .model import Data, Model, as_data, to_numpy
 
@@ -97,7 +97,7 @@ def check_eps(eps: Any, name: str = "eps") -> float:
 
 
 def check_count(value: Any, name: str, minimum: int = 1) -> int:
-    return check_int(value, name, minimum)
+    return check_int(value, name, minimum, 2**63 - 1)
 
 
 def check_seed(seed: Any) -> int:
@@ -153,7 +153,16 @@ def _run(
     if grad_fn is not None:
 
         def grad(rows: np.ndarray, ys: np.ndarray) -> np.ndarray:
-            g = to_numpy(grad_fn(data.unflatten(rows), ys))
+            x = data.unflatten(rows).copy()
+            try:
+                g = to_numpy(grad_fn(x, ys))
+            except Exception as e:
+                raise ModelError(f"grad_fn raised {type(e).__name__}: {e}") from e
+            if g.shape != x.shape or g.dtype.kind not in "biuf":
+                raise ModelError(
+                    f"grad_fn returned an array of shape {g.shape} and dtype {g.dtype} for "
+                    f"X of shape {x.shape}; it must return the gradient shaped like X"
+                )
             return np.ascontiguousarray(g.reshape(rows.shape[0], -1), dtype=np.float64)
 
     start = time.perf_counter()

@@ -89,7 +89,16 @@ class Model:
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         n = rows.shape[0]
-        out = to_numpy(self.fn(self.data.unflatten(rows)))
+        # The model gets its own copy: one that works in place must not change the
+        # caller's X or the rows the attack keeps.
+        x = self.data.unflatten(rows).copy()
+        try:
+            out = to_numpy(self.fn(x))
+        except Exception as e:
+            raise ModelError(
+                f"the model ({self.kind}) raised {type(e).__name__} on {n} rows shaped "
+                f"{x.shape} ({x.dtype}): {e}"
+            ) from e
         if out.ndim == 2 and out.shape[0] == n and out.dtype.kind in "biuf":
             return np.ascontiguousarray(out, dtype=np.float64)
         if out.ndim == 1 and out.shape[0] == n:
