@@ -116,7 +116,9 @@ def test_progress_callback_errors_propagate(tmp_path):
 def test_error_tree():
     for name in errors.__all__:
         cls = getattr(errors, name)
-        assert issubclass(cls, errors.MlsentryError)
+        assert issubclass(cls, (errors.MlsentryError, errors.MlsentryWarning)), name
+    assert issubclass(errors.UnsignedWarning, UserWarning)
+    assert issubclass(errors.MissingDependencyError, ImportError)
     assert issubclass(errors.InvalidInputError, ValueError)
     assert issubclass(errors.InvalidTypeError, TypeError)
     assert issubclass(errors.PathNotFoundError, FileNotFoundError)

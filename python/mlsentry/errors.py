@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "MlsentryWarning",
     "UnsignedWarning",
     "MissingDependencyError",
     "FileAccessError",
@@ -88,7 +89,12 @@ class ScanError(MlsentryError):
     """A model file could not be scanned."""
 
 
-class UnsignedWarning(UserWarning):
+class MlsentryWarning(UserWarning):
+    """Base class of every warning mlsentry issues (``-W error::mlsentry.MlsentryWarning``
+    turns them all into errors)."""
+
+
+class UnsignedWarning(MlsentryWarning):
     """A check passed against a record that nothing vouches for: a manifest stored with the
     files it describes detects accidental changes, not someone who can write both."""
 
