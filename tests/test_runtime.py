@@ -113,6 +113,42 @@ def test_progress_callback_errors_propagate(tmp_path):
         ms.integrity.hash_file(f, progress=boom)
 
 
+def test_progress_without_tqdm_says_so_once(tmp_path):
+    """In a fresh interpreter where tqdm cannot be imported: one warning naming the extra,
+    the work done all the same."""
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['tqdm'] = None\n"
+        "import mlsentry as ms\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        f"    a = ms.integrity.hash_file({str(tmp_path / 'f')!r}, progress=True)\n"
+        f"    b = ms.integrity.hash_file({str(tmp_path / 'f')!r}, progress=True)\n"
+        "assert a == b\n"
+        "print(len(seen), seen[0].category.__name__, seen[0].message)\n"
+    )
+    (tmp_path / "f").write_bytes(b"x" * 1000)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("1 MlsentryWarning progress=True draws a bar with tqdm")
+    assert "pip install 'mlsentry[progress]'" in out.stdout
+
+
+def test_file_errors_show_paths_as_text(tmp_path, capsys):
+    from mlsentry.cli import main
+
+    for argv in (
+        ["verify", str(tmp_path), str(tmp_path / "nonexist.json")],
+        ["manifest", str(tmp_path / "nonexist")],
+        ["scan", str(tmp_path / "nonexist")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "nonexist" in err and "b'" not in err, err
+    with pytest.raises(errors.PathNotFoundError) as info:
+        ms.integrity.hash_file(os.fsencode(tmp_path / "gone.bin"))
+    assert "b'" not in str(info.value) and "gone.bin" in str(info.value)
+
+
 def test_error_tree():
     for name in errors.__all__:
         cls = getattr(errors, name)

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Optional
 
 from ._version import __version__
 
-__all__ = ["Report", "html_table", "name_part"]
+__all__ = ["Report", "count_of", "html_table", "name_part"]
 
 
 class Report:
@@ -340,6 +340,16 @@ def name_part(text: str) -> str:
         return text
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{clean[:_MAX_NAME_PART]}-{digest}"
+
+
+def count_of(n: int, noun: str) -> str:
+    """``"1 file"``, ``"3 files"``, ``"2 entries"``: a count with its noun in the right
+    number (nouns ending in a consonant and ``y`` take ``ies``)."""
+    if n == 1:
+        return f"{n} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return f"{n} {noun[:-1]}ies"
+    return f"{n} {noun}s"
 
 
 def eps_name(e: float) -> str:

@@ -437,9 +437,9 @@ def test_summary_lists_each_check_with_its_verdict(pytester):
         [
             "*= mlsentry checks =*",
             "FAILED assert_no_drift  test_*.py::test_drifted - Drift comparison: FAILED: "
-            "DRIFT in 1 of 1 columns*",
+            "DRIFT in 1 of 1 column*",
             "PASSED assert_integrity test_*.py::test_unchanged - Integrity verification: "
-            "PASSED (1 files unchanged)",
+            "PASSED (1 file unchanged)",
             "2 mlsentry checks: 1 passed, 1 failed",
         ]
     )
@@ -496,7 +496,7 @@ def test_records_reach_junit_xml(pytester):
     assert [r["check"] for r in found["test_unchanged"]] == ["assert_integrity"]
     [drift] = found["test_drifted"]
     assert drift["check"] == "assert_no_drift" and drift["passed"] is False
-    assert drift["summary"].startswith("Drift comparison: FAILED: DRIFT in 1 of 1 columns")
+    assert drift["summary"].startswith("Drift comparison: FAILED: DRIFT in 1 of 1 column")
     assert found["test_no_check"] == []
 
 

@@ -9,6 +9,7 @@ import os
 from typing import Any, Optional
 
 from .._tables import read_table
+from ..report import count_of
 from .common import (
     EXIT_FAILED,
     EXIT_PASSED,
@@ -53,7 +54,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         print(m.to_json())
     else:
         total = sum(f.size for f in m.files)
-        print(f"{len(m.files)} files, {total} bytes, root {m.root} -> {args.output}")
+        print(f"{count_of(len(m.files), 'file')}, {total} bytes, root {m.root} -> {args.output}")
     return EXIT_PASSED
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 from ..errors import require
-from ..report import Report, fmt_number, fmt_pvalue, fmt_share, html_table, name_part
+from ..report import Report, count_of, fmt_number, fmt_pvalue, fmt_share, html_table, name_part
 from .result import (
     NORMALISED,
     psi_band,
@@ -326,11 +326,11 @@ class DriftReport(Report):
         corr = self.config.get("correction", "bh")
         alpha = self.config.get("alpha", 0.05)
         if self.drifted:
-            head = f"DRIFT in {n_drift} of {len(tested)} columns"
+            head = f"DRIFT in {n_drift} of {count_of(len(tested), 'column')}"
         elif n_drift:
             head = f"{n_drift} of {len(tested)} columns drifted, below drift_share"
         else:
-            head = f"no drift in {len(tested)} columns"
+            head = f"no drift in {count_of(len(tested), 'column')}"
         head += f" (correction {corr}, alpha {alpha:g})"
         problems = []
         for label, names in (

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 from .. import _core
 from .._args import check_int
 from ..errors import IntegrityError, InvalidTypeError
-from ..report import Report, html_table
+from ..report import Report, count_of, html_table
 from .signing import PublicKey, SigningKey, plain_json
 
 __all__ = [
@@ -130,8 +130,8 @@ class AuditVerifyReport(Report):
 
     def summary(self) -> str:
         head = (
-            f"audit log {self.path}: {_count(self.entries, 'entry')}, "
-            f"{_count(self.checkpoints, 'checkpoint')} "
+            f"audit log {self.path}: {count_of(self.entries, 'entry')}, "
+            f"{count_of(self.checkpoints, 'checkpoint')} "
             f"({self.checkpoints_signed_ok} signatures checked), root {self.root[:16]}..."
         )
         if self.ok:
@@ -143,7 +143,7 @@ class AuditVerifyReport(Report):
     def _html_body(self) -> str:
         rows = [[_where(p), "" if p.index is None else p.index, p.what] for p in self.problems]
         table = html_table(["where", "entry", "problem"], rows) if rows else "<p>No problems.</p>"
-        counts = f"{_count(self.entries, 'entry')}, {_count(self.checkpoints, 'checkpoint')}"
+        counts = f"{count_of(self.entries, 'entry')}, {count_of(self.checkpoints, 'checkpoint')}"
         return f"<p>{counts}.</p>{table}"
 
 
@@ -166,11 +166,6 @@ def _checkpoint_text(checkpoint: Any) -> Optional[str]:
         )
     with open(checkpoint, encoding="utf-8") as fh:
         return fh.read()
-
-
-def _count(n: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
 
 
 class AuditLog:

@@ -20,6 +20,7 @@ from ..errors import (
     ManifestError,
     PathNotFoundError,
 )
+from ..report import count_of
 
 MANIFEST_SCHEMA = "mlsentry/manifest/v1"
 #: The default shard size (64 MiB): a file larger than this is cut into shards hashed in
@@ -312,7 +313,7 @@ class Manifest:
 
     def __repr__(self) -> str:
         mode = "files" if self._shard_size is None else f"shards of {self._shard_size} B"
-        return f"<Manifest {self._root} ({len(self)} files, {mode})>"
+        return f"<Manifest {self._root} ({count_of(len(self), 'file')}, {mode})>"
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest as JSON-ready data."""

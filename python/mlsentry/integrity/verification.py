@@ -21,7 +21,7 @@ from ..errors import (
     SignatureError,
     require,
 )
-from ..report import Report, html_table
+from ..report import Report, count_of, html_table
 from .audit import record_check
 from .manifests import Manifest, _build, check_ignore, exact_pattern, path_inside
 from .signing import PREDICATE_PREFIX, Envelope, verify_envelope
@@ -146,7 +146,7 @@ class VerifyReport(Report):
     def summary(self) -> str:
         signed = [] if self.signature is None else ["  " + self.signature.describe()]
         if self.ok:
-            head = f"{self.title}: PASSED ({self.files_checked} files unchanged)"
+            head = f"{self.title}: PASSED ({count_of(self.files_checked, 'file')} unchanged)"
             return "\n".join([head, *signed])
         lines = [
             f"{self.title}: FAILED ({len(self.modified)} modified, {len(self.added)} added, "
@@ -165,7 +165,9 @@ class VerifyReport(Report):
         if self.signature is not None:
             signed = f"<p>{html.escape(self.signature.describe())}</p>"
         if self.ok:
-            return f"{signed}<p>All {self.files_checked} files match the manifest.</p>"
+            n = self.files_checked
+            what = "The file matches" if n == 1 else f"All {n} files match"
+            return f"{signed}<p>{what} the manifest.</p>"
         rows = [
             [c, show_path(p), e, a, "" if es is None else es, "" if as_ is None else as_]
             for c, p, e, a, es, as_ in self._changes()

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Optional
 
 from .._paths import show_path
-from ..report import Report, html_table
+from ..report import Report, count_of, html_table
 
 #: Severities from least to most serious; a scan is safe when nothing is above "info".
 SEVERITIES = ("info", "unknown", "dangerous")
@@ -146,7 +146,7 @@ class ScanReport(Report):
         verdict = "SAFE" if self.safe else "NOT SAFE"
         counts = {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES}
         head = (
-            f"{self.title}: {verdict}: {len(self.files)} file(s), "
+            f"{self.title}: {verdict}: {count_of(len(self.files), 'file')}, "
             f"{counts['dangerous']} dangerous, {counts['unknown']} unknown"
         )
         lines = [head]
