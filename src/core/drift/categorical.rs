@@ -116,13 +116,19 @@ pub fn g_test(rc: &[u64], cc: &[u64]) -> CoreResult<TestOutcome> {
 /// Fisher's exact test on `[[rc0, rc1], [cc0, cc1]]`; the statistic is the odds ratio.
 pub fn fisher(rc: &[u64], cc: &[u64]) -> CoreResult<TestOutcome> {
     check(rc, cc, "fisher")?;
-    if rc.len() != 2 {
-        return Err(CoreError::invalid(format!(
-            "fisher needs exactly two categories, got {}",
-            rc.len()
-        )));
-    }
-    let (a, b, c, d) = (rc[0], rc[1], cc[0], cc[1]);
+    // One category seen on either side is a 2 x 2 table with a column of zeros (scipy's
+    // fisher_exact gives p = 1 and a NaN odds ratio there).
+    let (a, b, c, d) = match (rc, cc) {
+        ([a], [c]) => (*a, 0, *c, 0),
+        ([a, b], [c, d]) => (*a, *b, *c, *d),
+        _ => {
+            return Err(CoreError::invalid(format!(
+                "fisher needs at most two categories (a 2 x 2 table), got {}: use chi2 or \
+                 g_test",
+                rc.len()
+            )))
+        }
+    };
     let odds = if b > 0 && c > 0 {
         (a as f64 * d as f64) / (b as f64 * c as f64)
     } else if a == 0 || d == 0 {
@@ -284,6 +290,12 @@ mod tests {
         assert_eq!(o.statistic, 9.0);
         assert!(fisher(&[0, 0], &[1, 2]).is_err());
         assert!(fisher(&[1, 2, 3], &[1, 2, 3]).is_err());
+        // A category absent from both samples: scipy gives p = 1, odds ratio NaN.
+        for (rc, cc) in [(&[5u64][..], &[3u64][..]), (&[5, 0][..], &[3, 0][..])] {
+            let o = fisher(rc, cc).unwrap();
+            assert_eq!(o.pvalue, Some(1.0));
+            assert!(o.statistic.is_nan());
+        }
     }
 
     #[test]
