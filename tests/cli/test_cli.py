@@ -462,3 +462,31 @@ def test_demo_needs_numpy_only(tmp_path, monkeypatch, capsys):
         monkeypatch.setitem(sys.modules, name, None)  # `import name` now fails
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     assert "all steps as expected" in capsys.readouterr().out
+
+
+def test_every_option_has_help_text():
+    import argparse
+
+    from mlsentry.cli import build_parser
+
+    missing = []
+
+    def walk(parser, words):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif not action.help and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{' '.join(words)} {action.option_strings or action.dest}")
+
+    walk(build_parser(), ["mlsentry"])
+    assert not missing, missing
+
+
+def test_the_cli_reference_is_current(repo_root):
+    from mlsentry.cli.reference import markdown
+
+    text = markdown()
+    assert "## `mlsentry log proof`" in text and "--consistency OLD_SIZE" in text
+    written = (repo_root / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert written == text, "regenerate: python -m mlsentry.cli.reference > docs/cli.md"

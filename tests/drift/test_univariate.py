@@ -329,7 +329,7 @@ def test_small_constant_and_degenerate_samples():
     with pytest.raises(InvalidInputError, match="at least 2 values"):
         ms.drift.cramer_von_mises([1.0], [1.0, 2.0, 3.0])
     assert ms.drift.chi2(["a", "a"], ["a"]).pvalue == 1.0  # one category: nothing to test
-    with pytest.raises(InvalidInputError, match="at most two categories.*chi2"):
+    with pytest.raises(InvalidInputError, match=r"at most two categories.*chi2"):
         ms.drift.fisher(["a", "b", "c"], ["a", "b", "c"])
     # A category absent from both samples: a column of zeros in the 2 x 2 table.
     for counts in (([5, 0], [3, 0]), ([0, 5], [0, 3])):

@@ -86,15 +86,14 @@ def _add_ignore_flag(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def _add_shard_flags(p: argparse.ArgumentParser) -> None:
+def _add_shard_flags(p: argparse.ArgumentParser, note: str = "") -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument(
         "--shard-size",
         type=positive_int,
         default=None,
         metavar="BYTES",
-        help="hash files in shards of this size, in parallel (default: 64 MiB; with "
-        "--format model-signing: files)",
+        help=f"hash files in shards of this size, in parallel (default: 64 MiB{note})",
     )
     group.add_argument(
         "--files",
@@ -277,14 +276,19 @@ def register(sub: Any) -> None:
     """Add this group's commands to the ``mlsentry`` parser."""
     p = sub.add_parser("fingerprint", help="content fingerprint of a data file")
     p.add_argument("file", help="CSV, Parquet or .npy file")
-    p.add_argument("--format", default="auto", choices=["auto", "csv", "parquet", "npy", "bytes"])
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "csv", "parquet", "npy", "bytes"],
+        help="how to read FILE (default: from its suffix; bytes: the raw file)",
+    )
     p.add_argument("--no-index", action="store_true", help="leave the row index out (CSV)")
     p.add_argument("--any-order", action="store_true", help="a digest that ignores row order")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_fingerprint)
 
     p = sub.add_parser("manifest", help="hash a file or folder into a manifest")
-    p.add_argument("path")
+    p.add_argument("path", help="the file or folder to hash")
     p.add_argument("-o", "--output", help="write the manifest JSON here (default: print it)")
     _add_algorithm_flag(p)
     _add_shard_flags(p)
@@ -299,7 +303,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_manifest)
 
     p = sub.add_parser("verify", help="check a file or folder against a manifest")
-    p.add_argument("path")
+    p.add_argument("path", help="the file or folder to check")
     p.add_argument("manifest", help="manifest JSON written by `mlsentry manifest`")
     _add_ignore_flag(p, "also leave out, on both sides, beyond the manifest's own patterns")
     add_output_flags(p)
@@ -317,7 +321,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--passphrase-env", metavar="VAR", help=PASSPHRASE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite existing key files")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the key paths and id as JSON")
     p.set_defaults(func=cmd_keygen)
 
     p = sub.add_parser("sign", help="sign a folder's manifest (or a report/JSON file)")
@@ -332,7 +336,7 @@ def register(sub: Any) -> None:
         "OpenSSF Model Signing bundle (needs an ECDSA key: ecdsa-p256, -p384 or -p521)",
     )
     _add_algorithm_flag(p)
-    _add_shard_flags(p)
+    _add_shard_flags(p, "; with --format model-signing: files mode")
     _add_ignore_flag(
         p, "leave out of the signed manifest (--format model-signing: paths, not patterns)"
     )
@@ -351,11 +355,12 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("log", help="the tamper-evident audit log")
     logs = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    log_help = "the audit log file (JSON Lines)"
     q = logs.add_parser("append", help="append one event (a JSON object)")
-    q.add_argument("log")
+    q.add_argument("log", help=log_help + "; created by the first append")
     q.add_argument("event", help='e.g. \'{"check": "manual", "passed": true}\'')
     q = logs.add_parser("checkpoint", help="sign the current tree head")
-    q.add_argument("log")
+    q.add_argument("log", help=log_help)
     q.add_argument("--key", required=True, help="the signer's private key PEM")
     q.add_argument("--passphrase-env", metavar="VAR", help=PASSPHRASE_HELP)
     q.add_argument(
@@ -366,7 +371,7 @@ def register(sub: Any) -> None:
         "(log verify --checkpoint FILE then catches a log cut at its end)",
     )
     q = logs.add_parser("verify", help="check every entry and checkpoint")
-    q.add_argument("log")
+    q.add_argument("log", help=log_help)
     q.add_argument(
         "--pub",
         action="append",
@@ -387,8 +392,15 @@ def register(sub: Any) -> None:
     )
     add_output_flags(q)
     q = logs.add_parser("proof", help="inclusion (--index) or consistency proof")
-    q.add_argument("log")
+    q.add_argument("log", help=log_help)
     g = q.add_mutually_exclusive_group(required=True)
-    g.add_argument("--index", type=int)
-    g.add_argument("--consistency", type=int, metavar="OLD_SIZE")
+    g.add_argument(
+        "--index", type=int, metavar="I", help="prove that entry I (from 0) is in the log"
+    )
+    g.add_argument(
+        "--consistency",
+        type=int,
+        metavar="OLD_SIZE",
+        help="prove that the log's first OLD_SIZE entries are unchanged (a prefix of it)",
+    )
     p.set_defaults(func=cmd_log)

@@ -103,17 +103,36 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--eps", type=float, nargs="+", default=[0.1], help="budgets (default: %(default)s)"
     )
-    p.add_argument("--norm", default="linf", choices=["linf", "l2"])
+    p.add_argument(
+        "--norm",
+        default="linf",
+        choices=["linf", "l2"],
+        help="how a perturbation's size is measured against eps (default: %(default)s)",
+    )
     p.add_argument(
         "--attacks", metavar="A,B", help="noise,square,hsj,pgd (default: noise,square,hsj)"
     )
-    p.add_argument("--max-queries", type=positive_int, default=1000, metavar="N")
+    p.add_argument(
+        "--max-queries",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="model rows each attack may spend per sample (default: %(default)s)",
+    )
     p.add_argument("--threshold", type=float, help="lowest acceptable robust accuracy")
     p.add_argument("--lower", type=float, help="lower bound of every feature")
     p.add_argument("--upper", type=float, help="upper bound of every feature")
     p.add_argument("--scale-std", action="store_true", help="eps in standard deviations")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the random attacks (default: %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="at most N rows per model call (default: all rows of a round in one call)",
+    )
     add_output_flags(p)
     add_progress_flag(p)
     p.set_defaults(func=cmd_robustness)
