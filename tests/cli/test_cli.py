@@ -427,6 +427,12 @@ def test_drift_options(drift_files, capsys):
     assert main(["drift", f["ref"], f["moved"], "--categorical", "b", "--json"]) == 1
     kinds = [c["kind"] for c in json.loads(capsys.readouterr().out)["columns"]]
     assert kinds == ["numeric", "categorical", "categorical"]
+    assert main(["drift", f["ref"], f["moved"], "--exclude", "a", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in report["columns"]] == ["b", "c"]
+    assert main(["drift", f["ref"], f["moved"], "--min-effect", "100", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["config"]["min_effect"] == 100 and not report["drifted"]
 
 
 def test_drift_usage_errors_exit_2(drift_files, tmp_path, capsys):

@@ -17,7 +17,12 @@ import scipy.stats as st
 
 import mlsentry
 from mlsentry.drift import ColumnDrift, DriftReport, adjust_pvalues, compare, comparison
-from mlsentry.drift.choice import HIGH_CARDINALITY, POOLED_LABEL, factorize_pair
+from mlsentry.drift.choice import (
+    HIGH_CARDINALITY,
+    POOLED_LABEL,
+    POOLED_NEW_LABEL,
+    factorize_pair,
+)
 from mlsentry.errors import InvalidInputError, InvalidTypeError
 
 pl = pytest.importorskip("polars")
@@ -246,7 +251,7 @@ def test_many_column_types():
             "cat": pd.Categorical(["x", None, "y"] * 100),
             "interval": pd.arrays.IntervalArray.from_breaks(np.arange(n + 1)),
             "period": pd.period_range("2020-01", periods=n, freq="D"),
-            "arrow_int": pd.array([*range(n - 1), None], dtype="int64[pyarrow]"),
+            "arrow_int": pd.array([*rng.permutation(n - 1), None], dtype="int64[pyarrow]"),
             "arrow_str": pd.array(["a", "b", None] * 100, dtype=pd.ArrowDtype(pa.string())),
             "tz": pd.date_range("2024", periods=n, freq="h", tz="Europe/Paris"),
             "f32": rng.normal(size=n).astype(np.float32),
@@ -395,7 +400,7 @@ def test_constant_columns_and_single_values():
     assert rep["x"].pvalue == 1.0
 
 
-def test_high_cardinality_pools_rare_categories():
+def test_high_cardinality_pools_old_and_new_rare_categories_apart():
     n = 20_000
     ids_ref = np.array([f"id{i}" for i in range(n)], dtype=object)
     ids_cur = np.array([f"id{i}" for i in range(n // 2, n + n // 2)], dtype=object)
@@ -404,18 +409,101 @@ def test_high_cardinality_pools_rare_categories():
     ref = {"id": ids_ref, "mixed": np.where(rng.random(n) < 0.5, common, ids_ref)}
     cur = {"id": ids_cur, "mixed": np.where(rng.random(n) < 0.5, common, ids_cur)}
     rep = compare(ref, cur)
-    c = rep["id"]
-    assert c.test == "chi2" and c.categories == 1 and not c.drift
-    assert f"{n + n // 2} categories (more than {HIGH_CARDINALITY})" in c.note
-    assert "pooled into one before chi2" in c.note
-    assert c.new_categories == n // 2 and "(50.0% of current values)" in c.note
-    assert c.histogram.labels == (POOLED_LABEL,)
+    # Distinct on each side: an identifier, reported and not compared, not failing.
+    assert rep["id"].status == "identifier" and not rep["id"].tested
+    assert rep.not_compared == ["id"] and "1 column not compared (identifier: id)" in rep.summary()
+    # Half ids: about 37% of current values were never seen; pooled apart, that is drift.
     m = rep["mixed"]
-    assert m.categories == 4 and not m.drift
-    # An explicit test is honoured as asked.
+    assert m.test == "chi2" and m.drift and m.categories == 5
+    assert f"categories (more than {HIGH_CARDINALITY})" in m.note and "new ones" in m.note
+    assert set(m.histogram.labels) == {"a", "b", "c", POOLED_LABEL, POOLED_NEW_LABEL}
+    assert not rep.passed
+    # An explicit test is honoured as asked, identifier or not.
     rep = compare(ref, cur, tests={"id": "jensen_shannon"})
     assert rep["id"].test == "jensen_shannon" and rep["id"].drift
     assert rep["id"].categories == n + n // 2
+
+
+def _dates(start: int, days: int, repeat: int) -> np.ndarray:
+    """Dates stored as strings, each on ``repeat`` rows (not an identifier)."""
+    base = np.datetime64("2020-01-01") + np.arange(start, start + days)
+    return np.repeat(base.astype(str).astype(object), repeat)
+
+
+@pytest.mark.parametrize(
+    ("current", "drift"),
+    [
+        (_dates(5000, 2000, 3), True),  # every current value is new
+        (np.concatenate([_dates(0, 1000, 3), _dates(5000, 1000, 3)]), True),  # half new
+        (_dates(0, 2000, 3), False),  # the same rare values
+    ],
+    ids=["all-new", "half-new", "identical"],
+)
+def test_rare_categories_keep_novelty_as_evidence(current, drift):
+    reference = _dates(0, 2000, 3)
+    rep = compare({"day": reference}, {"day": current}, fingerprint=False)
+    c = rep["day"]
+    assert c.status != "identifier" and c.test == "chi2" and c.drift is drift
+    new_share = float(np.mean(~np.isin(current, reference)))
+    assert c.new_categories == len(set(current) - set(reference))
+    if new_share:
+        assert f"({new_share:.1%} of current values)" in c.note
+
+
+def test_identifiers_and_text_are_recognised_not_tested():
+    rng = np.random.default_rng(3)
+    n = 500
+    words = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
+    sentences = [" ".join(rng.choice(words, 9)) + f" #{i}" for i in range(2 * n)]
+    ref = {
+        "customer_id": np.arange(1000, 1000 + n),  # unique and monotone: a running id
+        "code": np.array([f"C{i:05d}" for i in range(n)], dtype=object),
+        "comment": np.array(sentences[:n], dtype=object),
+        "amount": rng.normal(size=n),
+    }
+    cur = {
+        "customer_id": np.arange(9000, 9000 + n),  # would be an absurd "drift" (effect 115)
+        "code": np.array([f"C{i:05d}" for i in range(n, 2 * n)], dtype=object),
+        "comment": np.array(sentences[n:], dtype=object),
+        "amount": rng.normal(size=n),
+    }
+    rep = compare(ref, cur)
+    assert rep["customer_id"].status == "identifier"
+    assert rep["code"].status == "identifier"
+    assert rep["comment"].status == "text" and "characters at the median" in rep["comment"].note
+    assert rep.not_compared == ["customer_id", "code", "comment"]
+    assert rep.passed and not rep.drifted and rep["amount"].tested
+    assert "3 columns not compared (identifier or text: customer_id, code, comment)" in (
+        rep.summary()
+    )
+    assert "Not compared: identifiers and free text" in rep.to_html()
+    # Named in categorical (or tests), a column is compared anyway.
+    forced = compare(ref, cur, categorical=["code"])
+    assert forced["code"].tested and "(100.0% of current values)" in forced["code"].note
+    # Unique integers that are not monotone are values (amounts, counts), not ids.
+    shuffled = {"n": rng.permutation(n)}
+    assert compare(shuffled, {"n": rng.permutation(n)})["n"].tested
+    # Too few values to tell: compared.
+    assert compare({"c": ["a", "b", "c"]}, {"c": ["d", "e", "f"]})["c"].tested
+
+
+def test_exclude_and_min_effect():
+    rng = np.random.default_rng(8)
+    n = 200_000
+    ref = {"x": rng.normal(size=n), "y": rng.normal(size=n), "skip": rng.normal(size=n)}
+    cur = {"x": rng.normal(0.03, 1, n), "y": rng.normal(0.5, 1, n), "skip": rng.normal(9, 1, n)}
+    rep = compare(ref, cur, exclude=["skip"])
+    assert [c.name for c in rep.columns] == ["x", "y"] and rep.config["exclude"] == ["skip"]
+    assert rep["x"].drift and rep["y"].drift  # 0.03 sd is significant at this size
+    rep = compare(ref, cur, exclude=["skip"], min_effect=0.1)
+    assert not rep["x"].drift and rep["y"].drift
+    assert "below min_effect 0.1" in rep["x"].note and rep["x"].adjusted_pvalue < 0.05
+    assert rep["x"].effect == pytest.approx(0.03, abs=0.01)
+    assert rep.config["min_effect"] == 0.1
+    with pytest.raises(InvalidInputError, match="exclude: no column named 'nope'"):
+        compare(ref, cur, exclude=["nope"])
+    with pytest.raises(InvalidInputError, match="min_effect"):
+        compare(ref, cur, min_effect=-1)
 
 
 def test_large_id_column_stays_fast_and_small():
@@ -423,8 +511,10 @@ def test_large_id_column_stays_fast_and_small():
     ref = pa.table({"id": pa.array(np.arange(n).astype(str))})
     cur = pa.table({"id": pa.array((np.arange(n) + n).astype(str))})
     rep = compare(ref, cur, fingerprint=False)
-    assert rep["id"].new_categories == n and not rep["id"].drift
+    assert rep["id"].status == "identifier" and not rep["id"].drift and rep.passed
     assert len(rep.to_json()) < 20_000
+    rep = compare(ref, cur, fingerprint=False, tests={"id": "chi2"})  # tested as asked
+    assert rep["id"].tested and rep["id"].new_categories == n
 
 
 # -- arguments -------------------------------------------------------------------------

@@ -39,6 +39,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         correction=args.correction,
         columns=split_names(args.columns, "--columns"),
+        exclude=split_names(args.exclude, "--exclude"),
+        min_effect=args.min_effect,
         categorical=split_names(args.categorical, "--categorical"),
         drift_share=args.drift_share,
         progress=show_progress(args),
@@ -58,6 +60,14 @@ def register(sub: Any) -> None:
     p.add_argument("reference", help="CSV, Parquet or .npy file the model was trained on")
     p.add_argument("current", help="CSV, Parquet or .npy file to check")
     p.add_argument("--columns", metavar="A,B", help="compare only these columns")
+    p.add_argument("--exclude", metavar="A,B", help="leave these columns out")
+    p.add_argument(
+        "--min-effect",
+        type=float,
+        metavar="E",
+        help="a column drifts only when its effect reaches E as well (Wasserstein / "
+        "reference std for numbers, Jensen-Shannon distance for categories)",
+    )
     p.add_argument(
         "--tests",
         default="auto",

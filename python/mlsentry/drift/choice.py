@@ -23,6 +23,12 @@ HIGH_CARDINALITY = 1000
 RARE_EXPECTED = 5.0
 #: Label of the pooled rare categories.
 POOLED_LABEL = "(rare categories, pooled)"
+#: Label of the pooled rare categories that the reference never had.
+POOLED_NEW_LABEL = "(rare categories new in current, pooled)"
+#: Identifier or text columns need at least this many present values on each side.
+MIN_IDENTIFIER_VALUES = 20
+#: Median length (characters) from which distinct strings are free text, not codes.
+TEXT_LENGTH = 40
 
 
 # The groups whose mixing is a type change ("null" mixes with anything).
@@ -192,7 +198,8 @@ def factorize_pair(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray
 
 def _pool_rare(p: Prepared) -> None:
     """High cardinality under ``auto``: categories whose expected count on the smaller
-    side is below 5 are merged into one before chi-squared."""
+    side is below 5 are merged before chi-squared, those the reference has into one bin and
+    those new in current into another, so that novelty is not pooled away."""
     k = p.k
     cr = np.bincount(p.reference[p.reference >= 0], minlength=k)
     cc = np.bincount(p.current[p.current >= 0], minlength=k)
@@ -204,18 +211,58 @@ def _pool_rare(p: Prepared) -> None:
     if not rare.any():
         return
     keep = ~rare
+    new = rare & (cr == 0)
+    old = rare & ~new
     m = int(keep.sum())
-    lut = np.where(keep, np.cumsum(keep) - 1, m)
+    pooled = [(old, POOLED_LABEL), (new, POOLED_NEW_LABEL)]
+    pooled = [(mask, label) for mask, label in pooled if mask.any()]
+    lut = np.cumsum(keep) - 1
+    for slot, (mask, _) in enumerate(pooled):
+        lut = np.where(mask, m + slot, lut)
     p.reference = _remap(p.reference, lut)
     p.current = _remap(p.current, lut)
     if p.labels is not None:
-        p.labels = [lab for lab, kp in zip(p.labels, keep) if kp] + [POOLED_LABEL]
-    p.k = m + 1
+        p.labels = [lab for lab, kp in zip(p.labels, keep) if kp] + [lab for _, lab in pooled]
+    p.k = m + len(pooled)
     p.note = join_notes(
         p.note,
         f"{k} categories (more than {HIGH_CARDINALITY}): the {int(rare.sum())} rare ones "
-        f"(expected count below {RARE_EXPECTED:g}) pooled into one before chi2",
+        f"(expected count below {RARE_EXPECTED:g}) pooled before chi2, "
+        f"{int(old.sum())} seen in the reference apart from {int(new.sum())} new ones",
     )
+
+
+def column_role(ref: Side, cur: Side) -> Optional[tuple[str, str]]:
+    """``("identifier" | "text", why)`` for a column whose values are all distinct on each
+    side, or ``None`` for a column to compare (see :func:`~mlsentry.drift.compare`)."""
+    if ref.group != cur.group or ref.group not in ("text", "number"):
+        return None
+    if ref.group == "number":
+        if not (ref.integer and cur.integer) or ref.values is None or cur.values is None:
+            return None
+        for side in (ref, cur):
+            x = side.values[~np.isnan(side.values)]
+            if x.size < MIN_IDENTIFIER_VALUES:
+                return None
+            steps = np.diff(x)
+            if not (np.all(steps > 0) or np.all(steps < 0)):
+                return None
+        return "identifier", "integers distinct and strictly monotone on each side (an id)"
+    lengths = []
+    for side in (ref, cur):
+        if side.codes is None or side.uniques is None or side.categorical_dtype:
+            return None
+        present = int((side.codes >= 0).sum())
+        if present < MIN_IDENTIFIER_VALUES or present != len(side.uniques):
+            return None
+        sample = side.uniques[:1000]
+        if not all(isinstance(u, str) for u in sample[:100]):
+            return None  # periods, intervals, bytes, mixed objects: values, not keys
+        lengths.append(np.char.str_len(sample.astype(str)))
+    median = float(np.median(np.concatenate(lengths)))
+    if median >= TEXT_LENGTH:
+        return "text", f"distinct strings on each side, {median:.0f} characters at the median"
+    return "identifier", "values distinct on each side (an id or key)"
 
 
 def join_notes(*notes: str) -> str:

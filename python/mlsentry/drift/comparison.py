@@ -15,11 +15,11 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import _core
-from .._args import check_int
+from .._args import check_int, check_positive
 from .._progress import ProgressArg, progress_callback
 from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
-from .choice import HIGH_CARDINALITY, Prepared, join_notes, prepare, type_change
+from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
 from .report import (
     STATUS_DRIFT,
@@ -146,7 +146,9 @@ def compare(
     correction: str = "bh",
     *,
     columns: Optional[Sequence[str]] = None,
+    exclude: Optional[Sequence[str]] = None,
     categorical: Optional[Sequence[str]] = None,
+    min_effect: Optional[float] = None,
     bins: int = 10,
     max_categories: int = 20,
     drift_share: Optional[float] = None,
@@ -187,8 +189,19 @@ def compare(
         ``none`` does not (with 10 columns, about 40 % at ``alpha=0.05``).
     columns : list of str, optional
         Compare only these columns (names on neither side raise).
+    exclude : list of str, optional
+        Leave these columns out entirely (names on neither side raise).
     categorical : list of str, optional
-        Columns to compare as categories whatever their type.
+        Columns to compare as categories whatever their type. A column named here (or in
+        ``tests``) is compared even when it looks like an identifier or free text.
+    min_effect : float, optional
+        Practical significance: a column's values drift only when the test rejects *and*
+        its ``effect`` reaches this. ``effect`` is the Wasserstein distance divided by the
+        reference's standard deviation for numbers (a shift of the whole distribution by
+        0.1 standard deviations is 0.1) and the Jensen-Shannon distance (0 to 1) for
+        categories. With a million rows a shift of 0.01 standard deviations is
+        statistically significant; ``min_effect=0.1`` ignores it. The missing-rate test is
+        not affected. ``None`` (default): significance alone decides.
     bins : int
         Quantile bins of the reference for the binned distances on numeric columns.
     max_categories : int
@@ -250,11 +263,20 @@ def compare(
     (``infinite_reference``/``infinite_current``) and left out of the plot and of the
     Wasserstein effect.
 
-    **High cardinality.** With more than 1000 categories over both sides (an ID column),
-    the automatic test pools the rare categories (expected count on the smaller side below
-    5, where chi-squared is not valid) into one before chi-squared, and the column's
-    ``note`` says so. An ID column whose values are all new thus does not drift, but its
-    note gives the share of current values never seen in the reference.
+    **Identifiers and free text.** A column whose present values are all distinct on each
+    side (at least 20 a side) is not a distribution to compare: text or category codes are
+    ``"identifier"`` (short strings) or ``"text"`` (long strings, 40 characters or more at
+    the median), and integers that are also strictly monotone in row order (a running id)
+    are ``"identifier"``. Such columns are reported with that status, not tested, not
+    failing the report, and the summary lists them. Name the column in ``categorical`` or
+    ``tests`` to test it anyway.
+
+    **High cardinality.** With more than 1000 categories over both sides, the automatic
+    test pools the rare categories (expected count on the smaller side below 5, where
+    chi-squared is not valid) before chi-squared, in two bins: those the reference has and
+    those new in current, so that novelty is itself evidence (a column whose current values
+    are all new drifts). The column's ``note`` says so and gives the share of current values
+    never seen in the reference.
 
     **Schema problems.** A column on one side only (status ``"only in reference"`` /
     ``"only in current"``) and a column whose kind differs between the sides (numbers in
@@ -292,7 +314,10 @@ def compare(
     max_categories = check_int(max_categories, "max_categories", 0)
     drift_share = _check_share(drift_share)
     limits = _check_thresholds(thresholds)
+    if min_effect is not None:
+        min_effect = check_positive(min_effect, "min_effect")
     wanted = _check_names(columns, "columns")
+    excluded = set(_check_names(exclude, "exclude") or ())
     forced = set(_check_names(categorical, "categorical") or ())
     if not isinstance(fingerprint, (bool, np.bool_)):
         raise InvalidTypeError(f"fingerprint: expected a bool, got {type(fingerprint).__name__}")
@@ -302,6 +327,7 @@ def compare(
     known = list(ref_cols) + [n for n in cur_cols if n not in ref_cols]
     for arg, names in (
         ("columns", wanted or ()),
+        ("exclude", excluded),
         ("categorical", forced),
         ("tests", tests if isinstance(tests, dict) else ()),
     ):
@@ -310,7 +336,8 @@ def compare(
             raise InvalidInputError(
                 f"{arg}: no column named {', '.join(map(repr, unknown))} on either side"
             )
-    names = wanted if wanted is not None else known
+    names = [n for n in (wanted if wanted is not None else known) if n not in excluded]
+    asked = forced | set(tests if isinstance(tests, dict) else ())
 
     results: dict[str, ColumnDrift] = {}
     prepared: list[Prepared] = []
@@ -335,6 +362,13 @@ def compare(
                 note=change,
             )
             continue
+        role = None if name in asked else column_role(ref, cur)
+        if role is not None:
+            status, why = role
+            results[name] = ColumnDrift(
+                name, status, dtype_reference=ref.dtype, dtype_current=cur.dtype, note=why
+            )
+            continue
         prepared.append(
             prepare(
                 name,
@@ -351,7 +385,7 @@ def compare(
             [(p.name, p.kind, p.reference, p.current, p.k, p.test, bins) for p in prepared],
             cb,
         )
-    results.update(_decide(prepared, outputs, alpha, correction, limits))
+    results.update(_decide(prepared, outputs, alpha, correction, limits, min_effect))
     cols = [results[n] for n in names]
     tested = [c for c in cols if c.tested]
     n_drift = sum(c.drift for c in tested)
@@ -377,7 +411,9 @@ def compare(
             "alpha": alpha,
             "correction": correction,
             "columns": wanted,
+            "exclude": sorted(excluded),
             "categorical": sorted(forced),
+            "min_effect": min_effect,
             "bins": bins,
             "max_categories": max_categories,
             "drift_share": drift_share,
@@ -416,6 +452,7 @@ def _decide(
     alpha: float,
     correction: str,
     limits: Mapping[str, float],
+    min_effect: Optional[float],
 ) -> dict[str, ColumnDrift]:
     """The corrected p-values and the verdict of every compared column."""
     # One family: every test p-value and every missing-rate p-value of the report.
@@ -438,7 +475,7 @@ def _decide(
     out: dict[str, ColumnDrift] = {}
     for i, (p, o) in enumerate(zip(prepared, outputs)):
         out[p.name] = _column_result(
-            p, o, adj.get((i, "test")), adj.get((i, "missing")), alpha, limits
+            p, o, adj.get((i, "test")), adj.get((i, "missing")), alpha, limits, min_effect
         )
     return out
 
@@ -450,10 +487,15 @@ def _column_result(
     adj_missing: Optional[float],
     alpha: float,
     limits: Mapping[str, float],
+    min_effect: Optional[float] = None,
 ) -> ColumnDrift:
     test = o["test"]
     outcome = o["outcome"]
     effect = o["effect"]
+    # One yardstick for every column: normalised Wasserstein (numbers), Jensen-Shannon.
+    effect_value = None
+    if effect is not None:
+        effect_value = effect["effect_size"] if p.kind == "numeric" else effect["statistic"]
     nr, nc = o["n_reference"], o["n_current"]
     mr, mc = o["missing_reference"], o["missing_current"]
     note = p.note
@@ -474,6 +516,12 @@ def _column_result(
             pvalue = outcome["pvalue"]
             threshold = alpha
             value_drift = adj_p is not None and adj_p < alpha
+        e = _number(effect_value)
+        if value_drift and min_effect is not None and e is not None and e < min_effect:
+            value_drift = False
+            note = join_notes(
+                note, f"significant, but the effect {e:.3g} is below min_effect {min_effect:g}"
+            )
     missing_drift = adj_missing is not None and adj_missing < alpha
     mt = o["missing_test"]
     if error is not None:
@@ -506,9 +554,6 @@ def _column_result(
     labels: tuple[str, ...] = ()
     if p.kind == "categorical" and p.labels is not None:
         labels = tuple(p.labels[int(code)] for code in o["hist_codes"])
-    effect_value = None
-    if effect is not None:
-        effect_value = effect["effect_size"] if p.kind == "numeric" else effect["statistic"]
     return ColumnDrift(
         name=p.name,
         status=status,

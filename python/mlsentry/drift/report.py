@@ -26,7 +26,11 @@ STATUS_EMPTY = "empty"
 STATUS_DRIFT = "drift"
 STATUS_MISSING_DRIFT = "missing-rate drift"
 STATUS_OK = "no drift"
+STATUS_IDENTIFIER = "identifier"
+STATUS_TEXT = "text"
 SCHEMA_STATUSES = (STATUS_ONLY_REF, STATUS_ONLY_CUR, STATUS_TYPE)
+#: Columns recognised as not being distributions: reported, not compared, not failing.
+NOT_COMPARED_STATUSES = (STATUS_IDENTIFIER, STATUS_TEXT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,6 +262,11 @@ class DriftReport(Report):
         return self._names(STATUS_UNTESTED)
 
     @property
+    def not_compared(self) -> list[str]:
+        """Columns recognised as identifiers or free text: reported, not compared."""
+        return self._names(*NOT_COMPARED_STATUSES)
+
+    @property
     def schema_problems(self) -> list[str]:
         """Columns on one side only, or whose type changed."""
         return self._names(*SCHEMA_STATUSES)
@@ -343,18 +352,26 @@ class DriftReport(Report):
                 problems.append(f"{len(names)} {label}")
         if problems:
             head += "; " + ", ".join(problems)
+        if self.not_compared:
+            kinds = sorted({self[n].status for n in self.not_compared})
+            head += (
+                f"; {count_of(len(self.not_compared), 'column')} not compared "
+                f"({' or '.join(kinds)}: {', '.join(self.not_compared[:5])}"
+                + (", ..." if len(self.not_compared) > 5 else "")
+                + ")"
+            )
         return head
 
     def summary(self) -> str:
-        verdict = "PASSED" if self.passed else "FAILED"
-        lines = [f"{self.title}: {verdict}: {self._headline()}"]
+        lines = [f"{self.title}: {self.verdict}: {self._headline()}"]
         for c in sorted(self.columns, key=severity):
-            if c.drift or c.status in (STATUS_UNTESTED, *SCHEMA_STATUSES):
+            if c.drift or c.status in (STATUS_UNTESTED, *SCHEMA_STATUSES, *NOT_COMPARED_STATUSES):
                 lines.append("  " + _summary_line(c))
         return "\n".join(lines)
 
     def _html_body(self) -> str:
-        tested = sorted((c for c in self.columns if c.status not in SCHEMA_STATUSES), key=severity)
+        skipped = (*SCHEMA_STATUSES, *NOT_COMPARED_STATUSES)
+        tested = sorted((c for c in self.columns if c.status not in skipped), key=severity)
         parts = [f"<p>{html.escape(self._headline())}.</p>"]
         problems = [c for c in self.columns if c.status in SCHEMA_STATUSES]
         if problems:
@@ -369,6 +386,14 @@ class DriftReport(Report):
                     row_classes=["bad"] * len(problems),
                 )
             )
+        others = [c for c in self.columns if c.status in NOT_COMPARED_STATUSES]
+        if others:
+            parts.append("<h3>Not compared: identifiers and free text</h3>")
+            parts.append(
+                html_table(
+                    ["column", "recognised as", "why"], [[c.name, c.status, c.note] for c in others]
+                )
+            )
         if tested:
             parts.append(
                 f"<h3>Columns</h3><p>{_swatch(_REF_COLOUR)} reference "
@@ -379,7 +404,7 @@ class DriftReport(Report):
 
 
 def _summary_line(c: ColumnDrift) -> str:
-    if c.status in SCHEMA_STATUSES:
+    if c.status in (*SCHEMA_STATUSES, *NOT_COMPARED_STATUSES):
         return f"{c.name}: {c.status}" + (f" ({c.note})" if c.note else "")
     if c.status == STATUS_UNTESTED:
         return f"{c.name}: not tested ({c.error})"
