@@ -136,19 +136,61 @@ fn quantile_l1(r: &[f64], c: &[f64]) -> f64 {
     total.value() / (n1 as f64 * n2 as f64)
 }
 
+/// `x * 2^e`, in steps small enough that no factor overflows or underflows (`2^1024` alone
+/// is infinite although `x * 2^1024` may be finite for `x < 1`). Exact for whole `e` while
+/// the result is a normal number.
+fn times_pow2(x: f64, e: f64) -> f64 {
+    let mut out = x;
+    let mut left = e;
+    while left != 0.0 {
+        let step = left.clamp(-500.0, 500.0);
+        out *= 2f64.powf(step);
+        left -= step;
+    }
+    out
+}
+
 /// A distance of the finite parts of both samples, `raw(r, c)`, with its normalised value
 /// `raw / scale(std of the reference)` as the effect size.
+///
+/// Values whose magnitude passes `2^500` are first divided by a power of two (exact), so
+/// that differences, squares and sums cannot overflow; `degree` says how the distance
+/// grows with the scale of the data (1 for Wasserstein, 1/2 for energy), and the
+/// normalised value needs no scaling back. A distance that still cannot be computed is an
+/// error, never a NaN that a threshold would read.
 fn scaled_distance(
     r: &[f64],
     c: &[f64],
     test: &str,
     raw: impl Fn(&[f64], &[f64]) -> f64,
     scale: impl Fn(f64) -> f64,
+    degree: f64,
 ) -> CoreResult<TestOutcome> {
     let (rf, cf, mut details) = finite_pair(r, c, test)?;
-    let value = raw(rf, cf);
-    let sd = std_dev(rf);
-    let normalised = normalise(value, scale(sd));
+    let largest = [rf[0], rf[rf.len() - 1], cf[0], cf[cf.len() - 1]]
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let (value, sd, normalised) = if largest > 2f64.powi(500) {
+        let shift = largest.log2().ceil() as i32;
+        let down = |v: &f64| times_pow2(*v, -f64::from(shift));
+        let rs: Vec<f64> = rf.iter().map(down).collect();
+        let cs: Vec<f64> = cf.iter().map(down).collect();
+        let (value, sd) = (raw(&rs, &cs), std_dev(&rs));
+        let back = f64::from(shift) * degree;
+        (
+            times_pow2(value, back),
+            times_pow2(sd, f64::from(shift)),
+            normalise(value, scale(sd)),
+        )
+    } else {
+        let (value, sd) = (raw(rf, cf), std_dev(rf));
+        (value, sd, normalise(value, scale(sd)))
+    };
+    if value.is_nan() || normalised.is_nan() {
+        return Err(CoreError::invalid(format!(
+            "{test}: the distance cannot be computed for these values"
+        )));
+    }
     details.push(("normalized", normalised));
     details.push(("reference_std", sd));
     Ok(TestOutcome {
@@ -163,14 +205,14 @@ fn scaled_distance(
 /// Wasserstein-1 distance `∫ |F_r - F_c|`; the effect size divides it by the reference's
 /// standard deviation.
 pub fn wasserstein(r: &[f64], c: &[f64]) -> CoreResult<TestOutcome> {
-    scaled_distance(r, c, "wasserstein", quantile_l1, |sd| sd)
+    scaled_distance(r, c, "wasserstein", quantile_l1, |sd| sd, 1.0)
 }
 
 /// Energy distance `sqrt(2 ∫ (F_r - F_c)^2)`; the effect size divides it by the square
 /// root of the reference's standard deviation.
 pub fn energy(r: &[f64], c: &[f64]) -> CoreResult<TestOutcome> {
     let raw = |rf: &[f64], cf: &[f64]| (2.0 * cdf_integral(rf, cf, |d| d * d)).sqrt();
-    scaled_distance(r, c, "energy", raw, f64::sqrt)
+    scaled_distance(r, c, "energy", raw, f64::sqrt, 0.5)
 }
 
 #[cfg(test)]
@@ -194,6 +236,23 @@ mod tests {
         assert_eq!(o.statistic, 0.0);
         assert!(o.details.contains(&("infinite_current", 2.0)));
         assert!(wasserstein(&[f64::INFINITY], &[1.0]).is_err());
+    }
+
+    #[test]
+    fn huge_finite_values_do_not_overflow() {
+        // scipy: wasserstein_distance = 6.333333333333333e+307 and
+        // energy_distance = 6.49786289653931e+153 for these samples.
+        let r = [-1e308, 5e307, 1e308];
+        let c = [-1.7e308, 0.0, 1.7e308];
+        let w = wasserstein(&r, &c).unwrap();
+        assert!((w.statistic / 6.333333333333333e307 - 1.0).abs() < 1e-12, "{w:?}");
+        assert!(w.effect_size.unwrap().is_finite());
+        let e = energy(&r, &c).unwrap();
+        assert!((e.statistic / 6.49786289653931e153 - 1.0).abs() < 1e-12, "{e:?}");
+        // The same samples a million times smaller: the same normalised distances.
+        let small = |v: &[f64]| v.iter().map(|x| x * 1e-300).collect::<Vec<f64>>();
+        let ws = wasserstein(&small(&r), &small(&c)).unwrap();
+        assert!((ws.effect_size.unwrap() / w.effect_size.unwrap() - 1.0).abs() < 1e-12);
     }
 
     #[test]
