@@ -245,10 +245,16 @@ mod tests {
         let r = [-1e308, 5e307, 1e308];
         let c = [-1.7e308, 0.0, 1.7e308];
         let w = wasserstein(&r, &c).unwrap();
-        assert!((w.statistic / 6.333333333333333e307 - 1.0).abs() < 1e-12, "{w:?}");
+        assert!(
+            (w.statistic / 6.333333333333333e307 - 1.0).abs() < 1e-12,
+            "{w:?}"
+        );
         assert!(w.effect_size.unwrap().is_finite());
         let e = energy(&r, &c).unwrap();
-        assert!((e.statistic / 6.49786289653931e153 - 1.0).abs() < 1e-12, "{e:?}");
+        assert!(
+            (e.statistic / 6.49786289653931e153 - 1.0).abs() < 1e-12,
+            "{e:?}"
+        );
         // The same samples a million times smaller: the same normalised distances.
         let small = |v: &[f64]| v.iter().map(|x| x * 1e-300).collect::<Vec<f64>>();
         let ws = wasserstein(&small(&r), &small(&c)).unwrap();
