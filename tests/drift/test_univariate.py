@@ -442,4 +442,3 @@ def test_huge_finite_values_give_scipys_distances():
     assert c.kind == "numeric" and c.test == "wasserstein"
     assert c.statistic == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-10)
     assert np.isfinite(c.effect) and c.drift
-
