@@ -44,6 +44,8 @@
 //! `Unknown` finding (`container.changed`) in place of what was read from it.
 
 mod decompress;
+mod gguf;
+mod jinja;
 mod keras;
 mod npy;
 mod safetensors;
@@ -53,6 +55,8 @@ mod zip;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_formats;
 
 use std::collections::HashMap;
 use std::fs::Metadata;
@@ -615,6 +619,7 @@ impl<'a> FileScan<'a> {
             }
             Format::Safetensors => self.safetensors(data, len, path),
             Format::Json => return self.json(data, path),
+            Format::Gguf => self.issues(path, gguf::check(data)),
             // Inside an archive this is the common case (tensor data, text, metadata), and
             // not worth one finding per member.
             Format::Other if path.is_empty() => self.not_model(path),
@@ -1100,7 +1105,12 @@ impl<'a> FileScan<'a> {
     }
 
     fn keras(&mut self, config: &serde_json::Value, path: &[String]) {
-        for i in keras::check(config) {
+        self.issues(path, keras::check(config));
+    }
+
+    /// The findings of a format checker (GGUF, ONNX, SavedModel, Keras).
+    fn issues(&mut self, path: &[String], issues: Vec<keras::Issue>) {
+        for i in issues {
             self.note_global(path, i.global, i.severity, i.rule, i.message);
         }
     }

@@ -46,6 +46,8 @@ pub(crate) enum Format {
     Pickle,
     Safetensors,
     Json,
+    /// llama.cpp's GGUF (`gguf`).
+    Gguf,
     Other,
 }
 
@@ -69,6 +71,7 @@ impl Format {
             Format::Pickle => "pickle",
             Format::Safetensors => "safetensors",
             Format::Json => "json",
+            Format::Gguf => "gguf",
             Format::Other => "other",
         }
     }
@@ -88,6 +91,7 @@ impl Format {
                 | Format::TorchLegacy
                 | Format::Pickle
                 | Format::Json
+                | Format::Gguf
         )
     }
 }
@@ -154,6 +158,9 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     }
     if is_safetensors(d, len) {
         return Format::Safetensors;
+    }
+    if super::gguf::is_gguf(d) {
+        return Format::Gguf;
     }
     if d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Format::Json;

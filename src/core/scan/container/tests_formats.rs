@@ -1,0 +1,109 @@
+//! Container-level tests of the formats beyond pickle (GGUF, ONNX, SavedModel, Keras/HDF5):
+//! recognised by content, inside archives as well as alone, with a pickle reader that
+//! records what it is given.
+
+use std::sync::Mutex;
+
+use super::*;
+
+struct Out {
+    findings: Vec<Finding>,
+    summary: FileSummary,
+    streams: usize,
+}
+
+impl Out {
+    fn worst(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+
+    fn rules(&self) -> Vec<&'static str> {
+        self.findings.iter().map(|f| f.rule).collect()
+    }
+}
+
+fn scan(data: &[u8]) -> Out {
+    let seen = Mutex::new(0usize);
+    let (findings, summary) = scan_bytes(data, b"f", &Limits::default(), &|_s| {
+        *seen.lock().unwrap() += 1;
+        Vec::new()
+    });
+    let streams = *seen.lock().unwrap();
+    Out {
+        findings,
+        summary,
+        streams,
+    }
+}
+
+/// A stored (uncompressed) zip of the given members, as Python's zipfile writes one.
+fn zip_stored(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut cd = Vec::new();
+    for (name, data) in members {
+        let c = crc32(data);
+        let off = out.len() as u32;
+        out.extend(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        out.extend(c.to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend(*data);
+        cd.extend(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        cd.extend(c.to_le_bytes());
+        cd.extend((data.len() as u32).to_le_bytes());
+        cd.extend((data.len() as u32).to_le_bytes());
+        cd.extend((name.len() as u16).to_le_bytes());
+        cd.extend([0u8; 12]);
+        cd.extend(off.to_le_bytes());
+        cd.extend(name.as_bytes());
+    }
+    let cd_off = out.len() as u32;
+    out.extend(&cd);
+    out.extend(b"PK\x05\x06\x00\x00\x00\x00");
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((cd.len() as u32).to_le_bytes());
+    out.extend(cd_off.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// GGUF
+
+#[test]
+fn gguf_alone_and_in_a_zip() {
+    use super::gguf::tests::{file, s};
+    let good = file(&[
+        ("general.architecture", 8, s("llama")),
+        (
+            "tokenizer.chat_template",
+            8,
+            s("{{ messages[0]['content'] }}"),
+        ),
+    ]);
+    let o = scan(&good);
+    assert_eq!(o.summary.format, "gguf");
+    assert_eq!(o.rules(), vec!["gguf.checked"]);
+    assert_eq!(o.worst(), Severity::Info);
+    assert_eq!(o.streams, 0);
+    let evil = file(&[(
+        "tokenizer.chat_template",
+        8,
+        s("{{ ''.__class__.__mro__[1].__subclasses__() }}"),
+    )]);
+    let o = scan(&zip_stored(&[("model/evil.bin", &evil)]));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.findings[0].location.members, vec!["model/evil.bin"]);
+    // Truncated: unknown, never safe.
+    let o = scan(&good[..good.len() - 20]);
+    assert_eq!(o.summary.format, "gguf");
+    assert_eq!(o.worst(), Severity::Unknown);
+}
