@@ -77,3 +77,83 @@ def test_truncated_gguf_is_unknown_and_big_files_are_not_read_whole(tmp_path):
     head = tmp_path / "head"
     head.write_bytes(data[:200])
     assert _rules(_scan(head), "unknown") == {"gguf.malformed"}
+
+
+# ------------------------------------------------------------------------------ ONNX
+
+
+def _onnx_model(external=None, domain=None):
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((2, 2), dtype=np.float32), "w")
+    if external is not None:
+        from onnx.external_data_helper import set_external_data
+
+        set_external_data(w, location=external)
+        w.ClearField("raw_data")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"])]
+    opsets = [helper.make_opsetid("", 17)]
+    if domain is None:
+        nodes.append(helper.make_node("Relu", ["h"], ["y"]))
+    else:
+        nodes.append(helper.make_node("Fancy", ["h"], ["y"], domain=domain))
+        opsets.append(helper.make_opsetid(domain, 1))
+    # The body of an If holds the tensor too, to show that subgraphs are read.
+    then = helper.make_graph(
+        [helper.make_node("Identity", ["w2"], ["t"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2, 2])],
+        [w],
+    )
+    cond = helper.make_node("If", ["c"], ["z"], then_branch=then, else_branch=then)
+    g = helper.make_graph(
+        [*nodes, cond],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2])],
+    )
+    return helper.make_model(g, opset_imports=opsets, producer_name="mlsentry-test")
+
+
+def test_onnx_benign_model_and_folder_with_external_data_are_safe(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    (tmp_path / "a").write_bytes(_onnx_model().SerializeToString())
+    r = _scan(tmp_path / "a")
+    assert r.safe, r.findings
+    assert r.files[0].format == "onnx"
+    assert _rules(r) == {"onnx.checked"}
+    # onnx's own external-data writer: a model file and weights beside it.
+    folder = tmp_path / "ext"
+    folder.mkdir()
+    m = _onnx_model()
+    m.graph.initializer.append(onnx.numpy_helper.from_array(np.ones(4096, np.float32), "big"))
+    onnx.save(m, str(folder / "model"), save_as_external_data=True, location="weights.bin")
+    r = _scan(folder)
+    assert r.safe, r.findings
+    assert "1 with external data" in next(f for f in r.findings if f.rule == "onnx.checked").message
+
+
+@pytest.mark.parametrize(
+    "location", ["/etc/passwd", "../../secrets", "sub/../../x", "C:\\Windows\\win.ini"]
+)
+def test_onnx_external_data_outside_the_folder_is_dangerous(tmp_path, location):
+    (tmp_path / "m").write_bytes(_onnx_model(external=location).SerializeToString())
+    r = _scan(tmp_path / "m")
+    assert not r.safe
+    dangerous = [f for f in r.findings if f.severity == "dangerous"]
+    assert dangerous and all(f.rule == "onnx.external-data" for f in dangerous)
+    assert location.replace("\\", "\\\\") in dangerous[0].message  # shown escaped
+
+
+def test_onnx_custom_domain_is_unknown_and_truncation_is_unknown(tmp_path):
+    (tmp_path / "m").write_bytes(_onnx_model(domain="evil.ops").SerializeToString())
+    r = _scan(tmp_path / "m")
+    [f] = [f for f in r.findings if f.severity != "info"]
+    assert (f.rule, f.severity, f.global_name) == ("onnx.custom-domain", "unknown", "evil.ops")
+    assert "Fancy" in f.message
+    data = _onnx_model().SerializeToString()
+    (tmp_path / "cut").write_bytes(data[: len(data) // 2])
+    r = _scan(tmp_path / "cut")
+    assert not r.safe and "onnx.malformed" in _rules(r, "unknown")

@@ -48,6 +48,8 @@ mod gguf;
 mod jinja;
 mod keras;
 mod npy;
+mod onnx;
+mod protobuf;
 mod safetensors;
 mod sniff;
 mod tar;
@@ -620,6 +622,7 @@ impl<'a> FileScan<'a> {
             Format::Safetensors => self.safetensors(data, len, path),
             Format::Json => return self.json(data, path),
             Format::Gguf => self.issues(path, gguf::check(data)),
+            Format::Onnx => self.issues(path, onnx::check(data)),
             // Inside an archive this is the common case (tensor data, text, metadata), and
             // not worth one finding per member.
             Format::Other if path.is_empty() => self.not_model(path),

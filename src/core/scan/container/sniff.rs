@@ -48,6 +48,8 @@ pub(crate) enum Format {
     Json,
     /// llama.cpp's GGUF (`gguf`).
     Gguf,
+    /// An ONNX `ModelProto` (`onnx`).
+    Onnx,
     Other,
 }
 
@@ -72,6 +74,7 @@ impl Format {
             Format::Safetensors => "safetensors",
             Format::Json => "json",
             Format::Gguf => "gguf",
+            Format::Onnx => "onnx",
             Format::Other => "other",
         }
     }
@@ -92,6 +95,7 @@ impl Format {
                 | Format::Pickle
                 | Format::Json
                 | Format::Gguf
+                | Format::Onnx
         )
     }
 }
@@ -161,6 +165,9 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     }
     if super::gguf::is_gguf(d) {
         return Format::Gguf;
+    }
+    if super::onnx::is_onnx(d) {
+        return Format::Onnx;
     }
     if d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Format::Json;

@@ -107,3 +107,44 @@ fn gguf_alone_and_in_a_zip() {
     assert_eq!(o.summary.format, "gguf");
     assert_eq!(o.worst(), Severity::Unknown);
 }
+
+// ---------------------------------------------------------------------------------------
+// ONNX
+
+#[test]
+fn onnx_alone_compressed_and_in_a_zip() {
+    use super::onnx::tests::{graph, model, node, tensor};
+    let good = model(
+        &graph(&[node("Relu", "", &[])], &[tensor("w", Some("w.bin"))]),
+        &[],
+    );
+    let o = scan(&good);
+    assert_eq!(o.summary.format, "onnx");
+    assert_eq!(o.rules(), vec!["onnx.checked"]);
+    let evil = model(
+        &graph(
+            &[node("Relu", "", &[]), node("Run", "evil.ops", &[])],
+            &[tensor("w", Some("../../../etc/shadow"))],
+        ),
+        &[],
+    );
+    let o = scan(&zip_stored(&[("m/model", &evil)]));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(
+        o.rules(),
+        vec!["onnx.external-data", "onnx.custom-domain", "onnx.checked"]
+    );
+    let o = scan(&gzip(&evil));
+    assert_eq!(o.summary.format, "gzip/onnx");
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // Cut inside the graph: unknown (as a gzip member the prefix still sniffs as ONNX).
+    let o = scan(&gzip(&good[..good.len() - 10]));
+    assert_eq!(o.worst(), Severity::Unknown);
+}
+
+fn gzip(d: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(d).unwrap();
+    e.finish().unwrap()
+}
