@@ -157,3 +157,82 @@ def test_onnx_custom_domain_is_unknown_and_truncation_is_unknown(tmp_path):
     (tmp_path / "cut").write_bytes(data[: len(data) // 2])
     r = _scan(tmp_path / "cut")
     assert not r.safe and "onnx.malformed" in _rules(r, "unknown")
+
+
+# ------------------------------------------------------------------------------ TensorFlow
+# SavedModel protobufs written by a tiny encoder (TensorFlow is too heavy to install for
+# this): field numbers from tensorflow/core/protobuf/saved_model.proto, meta_graph.proto,
+# framework/graph.proto, node_def.proto and function.proto.
+
+
+def _varint(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, v = v & 0x7F, v >> 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def _field(number: int, value) -> bytes:
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    if isinstance(value, str):
+        value = value.encode()
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def _node(name, op, **attrs):
+    parts = [_field(1, name), _field(2, op), _field(3, "x:0")]
+    for k, v in attrs.items():
+        parts.append(_field(5, _field(1, k) + _field(2, _field(2, v))))
+    return b"".join(parts)
+
+
+def _function(name, *nodes):
+    return _field(1, _field(1, name)) + b"".join(_field(3, n) for n in nodes)
+
+
+def _saved_model(nodes, functions=()):
+    graph = b"".join(_field(1, n) for n in nodes)
+    graph += _field(2, b"".join(_field(1, f) for f in functions))
+    graph += _field(4, _field(1, 1087))
+    meta = _field(1, _field(4, "serve")) + _field(2, graph)
+    meta += _field(3, _field(1, "save/Const:0") + _field(2, "save/Identity:0"))
+    return _field(1, 1) + _field(2, meta)
+
+
+def _saved_model_folder(root, data):
+    (root / "variables").mkdir(parents=True)
+    (root / "saved_model.pb").write_bytes(data)
+    (root / "variables" / "variables.data-00000-of-00001").write_bytes(b"\x00" * 64)
+    return root
+
+
+def test_saved_model_benign_folder_is_safe(tmp_path):
+    data = _saved_model(
+        [_node("x", "Placeholder"), _node("save/SaveV2", "SaveV2"), _node("p", "PrintV2")],
+        [
+            _function("__inference_serve_1", _node("m", "MatMul")),
+            _function("__inference__traced_restore_9", _node("r", "RestoreV2")),
+        ],
+    )
+    r = _scan(_saved_model_folder(tmp_path / "sm", data))
+    assert r.safe, r.findings
+    assert {f.format for f in r.files} >= {"tf-savedmodel"}
+    # The same bytes under any name: recognised by content.
+    (tmp_path / "blob").write_bytes(data)
+    assert _scan(tmp_path / "blob").files[0].format == "tf-savedmodel"
+
+
+def test_saved_model_python_ops_are_dangerous_and_file_ops_unknown(tmp_path):
+    data = _saved_model(
+        [_node("x", "Placeholder"), _node("w", "WriteFile")],
+        [_function("__inference_f_2", _node("py", "EagerPyFunc", token="pyfunc_3"))],
+    )
+    r = _scan(_saved_model_folder(tmp_path / "sm", data))
+    assert not r.safe
+    got = {(f.global_name, f.severity) for f in r.findings if f.severity != "info"}
+    assert got == {("tf.raw_ops.EagerPyFunc", "dangerous"), ("tf.raw_ops.WriteFile", "unknown")}
+    (tmp_path / "cut").write_bytes(data[:-5])
+    assert "tf.malformed" in _rules(_scan(tmp_path / "cut"), "unknown")

@@ -51,6 +51,7 @@ mod npy;
 mod onnx;
 mod protobuf;
 mod safetensors;
+mod savedmodel;
 mod sniff;
 mod tar;
 mod zip;
@@ -623,6 +624,9 @@ impl<'a> FileScan<'a> {
             Format::Json => return self.json(data, path),
             Format::Gguf => self.issues(path, gguf::check(data)),
             Format::Onnx => self.issues(path, onnx::check(data)),
+            Format::TfSavedModel | Format::TfGraphDef => {
+                self.issues(path, savedmodel::check(data, &name))
+            }
             // Inside an archive this is the common case (tensor data, text, metadata), and
             // not worth one finding per member.
             Format::Other if path.is_empty() => self.not_model(path),

@@ -50,6 +50,10 @@ pub(crate) enum Format {
     Gguf,
     /// An ONNX `ModelProto` (`onnx`).
     Onnx,
+    /// A TensorFlow `SavedModel` message, `saved_model.pb` (`tf-savedmodel`).
+    TfSavedModel,
+    /// A TensorFlow `GraphDef`, a frozen graph (`tf-graphdef`).
+    TfGraphDef,
     Other,
 }
 
@@ -75,6 +79,8 @@ impl Format {
             Format::Json => "json",
             Format::Gguf => "gguf",
             Format::Onnx => "onnx",
+            Format::TfSavedModel => "tf-savedmodel",
+            Format::TfGraphDef => "tf-graphdef",
             Format::Other => "other",
         }
     }
@@ -96,6 +102,8 @@ impl Format {
                 | Format::Json
                 | Format::Gguf
                 | Format::Onnx
+                | Format::TfSavedModel
+                | Format::TfGraphDef
         )
     }
 }
@@ -168,6 +176,12 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     }
     if super::onnx::is_onnx(d) {
         return Format::Onnx;
+    }
+    if super::savedmodel::is_saved_model(d) {
+        return Format::TfSavedModel;
+    }
+    if super::savedmodel::is_graph_def(d) {
+        return Format::TfGraphDef;
     }
     if d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Format::Json;

@@ -148,3 +148,37 @@ fn gzip(d: &[u8]) -> Vec<u8> {
     e.write_all(d).unwrap();
     e.finish().unwrap()
 }
+
+// ---------------------------------------------------------------------------------------
+// TensorFlow
+
+#[test]
+fn saved_model_and_frozen_graph_by_content() {
+    use super::savedmodel::tests::{function, graph_def, node, saved_model};
+    let benign = saved_model(&graph_def(
+        &[
+            node("x", "Placeholder", &[]),
+            node("save/RestoreV2", "RestoreV2", &[]),
+        ],
+        &[function("__inference_f_1", &[node("m", "MatMul", &[])])],
+    ));
+    let o = scan(&benign);
+    assert_eq!(o.summary.format, "tf-savedmodel");
+    assert_eq!(o.rules(), vec!["tf.checked"]);
+    let evil = graph_def(
+        &[node("x", "Placeholder", &[])],
+        &[function(
+            "__inference_f_1",
+            &[node("p", "PyFuncStateless", &[])],
+        )],
+    );
+    let o = scan(&zip_stored(&[("frozen", &evil)]));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(
+        o.findings[0].global.as_deref(),
+        Some("tf.raw_ops.PyFuncStateless")
+    );
+    let o = scan(&benign[..benign.len() - 3]);
+    assert_eq!(o.summary.format, "tf-savedmodel");
+    assert_eq!(o.worst(), Severity::Unknown);
+}
