@@ -236,3 +236,106 @@ def test_saved_model_python_ops_are_dangerous_and_file_ops_unknown(tmp_path):
     assert got == {("tf.raw_ops.EagerPyFunc", "dangerous"), ("tf.raw_ops.WriteFile", "unknown")}
     (tmp_path / "cut").write_bytes(data[:-5])
     assert "tf.malformed" in _rules(_scan(tmp_path / "cut"), "unknown")
+
+
+# ------------------------------------------------------------------------------ Keras
+
+# PROTO 4, GLOBAL "os system", MARK, SHORT_BINUNICODE "true", TUPLE, REDUCE, STOP: never run.
+EVIL_PICKLE = b"\x80\x04cos\nsystem\n(\x8c\x04truetR."
+
+
+def _keras(tmp_path, name, layers, raw=None):
+    import io
+    import json
+    import zipfile
+
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {"name": "s", "layers": layers},
+        "registered_name": None,
+    }
+    text = raw if raw is not None else json.dumps(config)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0"}))
+        z.writestr("config.json", text)
+        z.writestr("model.weights.h5", b"")
+    path = tmp_path / name
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _layer(cls, **config):
+    return {"module": "keras.layers", "class_name": cls, "config": {"name": cls.lower(), **config}}
+
+
+def _fn(module, name):
+    return {"module": module, "class_name": "function", "config": name, "registered_name": name}
+
+
+def test_keras_benign_archive_with_nan_is_read_and_safe(tmp_path):
+    layers = [_layer("Dense", units=2, activation="relu"), _layer("Dropout", rate=float("nan"))]
+    import json
+
+    text = json.dumps(
+        {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": layers}}
+    )
+    assert "NaN" in text
+    r = _scan(_keras(tmp_path, "m", [], raw=text))
+    assert r.safe, r.findings
+    assert r.files[0].format == "keras"
+
+
+@pytest.mark.parametrize(
+    ("layer", "rule", "severity"),
+    [
+        (
+            _layer("Activation", activation=_fn("keras.utils", "get_file")),
+            "keras.risky-function",
+            "dangerous",
+        ),
+        (
+            {
+                "module": "keras.config",
+                "class_name": "function",
+                "config": "enable_unsafe_deserialization",
+            },
+            "keras.risky-function",
+            "dangerous",
+        ),
+        (
+            _layer("Activation", activation=_fn("keras.saving", "load_model")),
+            "keras.risky-function",
+            "unknown",
+        ),
+        (_layer("TFSMLayer", filepath="/srv/other_model"), "keras.file-layer", "unknown"),
+        (_layer("StringLookup", vocabulary="/etc/passwd"), "keras.file-layer", "unknown"),
+        (
+            _layer(
+                "TimeDistributed",
+                layer=_layer("Dense", activation={"class_name": "__lambda__", "config": {}}),
+            ),
+            "keras.lambda",
+            "dangerous",
+        ),
+    ],
+)
+def test_keras_layers_and_functions_that_reach_out(tmp_path, layer, rule, severity):
+    r = _scan(_keras(tmp_path, "m", [_layer("Dense", units=2), layer]))
+    assert not r.safe
+    assert {(f.rule, f.severity) for f in r.findings if f.severity != "info"} == {(rule, severity)}
+
+
+def test_keras_torch_module_wrapper_pickle_is_scanned(tmp_path):
+    import base64
+
+    layer = {
+        "module": "keras.layers",
+        "class_name": "TorchModuleWrapper",
+        "config": {"name": "tm", "module": base64.b64encode(EVIL_PICKLE).decode()},
+    }
+    r = _scan(_keras(tmp_path, "m", [layer]))
+    worst = [f for f in r.findings if f.severity == "dangerous"]
+    assert worst and worst[0].global_name == "os.system"
+    assert "TorchModuleWrapper tm: module" in worst[0].member

@@ -612,7 +612,7 @@ impl<'a> FileScan<'a> {
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
             }
             Format::Npy => self.npy(data, len, complete, path),
-            Format::Hdf5 => self.hdf5(data, complete, path),
+            Format::Hdf5 => self.hdf5(data, complete, path, depth),
             Format::TorchLegacy => self.stream(data, path, kind::TORCH_LEGACY, Some(5)),
             Format::Pickle => {
                 let is_joblib = memchr::memmem::find(data, b"NumpyArrayWrapper").is_some();
@@ -621,7 +621,7 @@ impl<'a> FileScan<'a> {
                 return kind.to_string();
             }
             Format::Safetensors => self.safetensors(data, len, path),
-            Format::Json => return self.json(data, path),
+            Format::Json => return self.json(data, path, depth),
             Format::Gguf => self.issues(path, gguf::check(data)),
             Format::Onnx => self.issues(path, onnx::check(data)),
             Format::TfSavedModel | Format::TfGraphDef => {
@@ -1082,23 +1082,25 @@ impl<'a> FileScan<'a> {
         }
     }
 
-    fn json(&mut self, data: &[u8], path: &[String]) -> String {
+    fn json(&mut self, data: &[u8], path: &[String], depth: usize) -> String {
+        // A name, or content that names classes: a configuration a loader may read.
         let keras_name = path
             .last()
-            .is_some_and(|n| n == "config.json" || n.ends_with("/config.json"));
+            .is_some_and(|n| n == "config.json" || n.ends_with("/config.json"))
+            || memchr::memmem::find(data, b"\"class_name\"").is_some();
         let parsed = if data.len() as u64 <= MAX_JSON {
-            serde_json::from_slice::<serde_json::Value>(data).ok()
+            keras::parse_json(data)
         } else {
             None
         };
         match parsed {
             Some(v) if keras::is_config(&v) => {
-                self.keras(&v, path);
+                self.keras(&v, path, depth);
                 "keras-config".into()
             }
             None if keras_name => {
                 let msg =
-                    "Keras config.json that cannot be read: the model it describes is not checked"
+                    "Keras config.json (or JSON naming classes) that cannot be read: the model it describes is not checked"
                         .into();
                 self.note(path, Severity::Unknown, "keras.config-unreadable", msg);
                 "json".into()
@@ -1111,8 +1113,19 @@ impl<'a> FileScan<'a> {
         }
     }
 
-    fn keras(&mut self, config: &serde_json::Value, path: &[String]) {
+    fn keras(&mut self, config: &serde_json::Value, path: &[String], depth: usize) {
         self.issues(path, keras::check(config));
+        // Files kept inside the configuration (a TorchModuleWrapper's torch.save).
+        let (mut files, mut problems) = (Vec::new(), Vec::new());
+        keras::embedded(config, &mut files, &mut problems);
+        self.issues(path, problems);
+        for (label, bytes) in files {
+            let mut p = path.to_vec();
+            p.push(label);
+            if !self.too_deep(&p, depth, "file inside a Keras configuration") {
+                self.scan(&bytes, &mut p, depth + 1, kind::PICKLE);
+            }
+        }
     }
 
     /// The findings of a format checker (GGUF, ONNX, SavedModel, Keras).
@@ -1122,7 +1135,7 @@ impl<'a> FileScan<'a> {
         }
     }
 
-    fn hdf5(&mut self, data: &[u8], complete: bool, path: &[String]) {
+    fn hdf5(&mut self, data: &[u8], complete: bool, path: &[String], depth: usize) {
         if !complete {
             let msg =
                 "HDF5 data inside a compressed member: not searched for a Keras configuration"
@@ -1137,7 +1150,7 @@ impl<'a> FileScan<'a> {
             self.note(path, Severity::Info, "hdf5.data", msg);
         }
         for c in &configs {
-            self.keras(c, path);
+            self.keras(c, path, depth);
         }
     }
 }

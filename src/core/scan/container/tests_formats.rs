@@ -182,3 +182,30 @@ fn saved_model_and_frozen_graph_by_content() {
     assert_eq!(o.summary.format, "tf-savedmodel");
     assert_eq!(o.worst(), Severity::Unknown);
 }
+
+// ---------------------------------------------------------------------------------------
+// Keras
+
+#[test]
+fn keras_json_with_nan_and_embedded_torch_module() {
+    use base64::Engine;
+    // GLOBAL os system, then a call: what a torch.save of a hostile module reduces to.
+    let pickle = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pickle);
+    let config = format!(
+        r#"{{"module": "keras", "class_name": "Sequential", "config": {{"name": "s", "layers": [
+        {{"module": "keras.layers", "class_name": "Dense", "config": {{"name": "d", "bias": NaN, "clip": Infinity}}}},
+        {{"module": "keras.layers", "class_name": "TorchModuleWrapper", "config": {{"name": "tm", "module": "{b64}"}}}}
+        ]}}}}"#
+    );
+    let o = scan(&zip_stored(&[("config.json", config.as_bytes())]));
+    assert_eq!(o.streams, 1, "{:?}", o.findings);
+    assert!(o.rules().contains(&"keras.torch-module"));
+    // Unreadable JSON that names classes is unknown, whatever the member is called.
+    let o = scan(&zip_stored(&[(
+        "x.json",
+        br#"{"class_name": "Lambda", "config": {"#,
+    )]));
+    assert_eq!(o.worst(), Severity::Unknown);
+    assert_eq!(o.rules(), vec!["keras.config-unreadable"]);
+}
