@@ -339,3 +339,81 @@ def test_keras_torch_module_wrapper_pickle_is_scanned(tmp_path):
     worst = [f for f in r.findings if f.severity == "dangerous"]
     assert worst and worst[0].global_name == "os.system"
     assert "TorchModuleWrapper tm: module" in worst[0].member
+
+
+# ------------------------------------------------------------------------------ legacy .h5
+
+LAMBDA_CONFIG = {
+    # Keys in the order Keras 2 does not write them, spaced as json.dumps(indent=1) does.
+    "config": {
+        "name": "outer",
+        "layers": [
+            {
+                "config": {
+                    "name": "inner",
+                    "layers": [
+                        {
+                            "config": {
+                                "name": "lam",
+                                "function": ["4wEAAAAAAAAA", None, None],
+                                "function_type": "lambda",
+                            },
+                            "class_name": "Lambda",
+                        }
+                    ],
+                },
+                "class_name": "Sequential",
+            }
+        ],
+    },
+    "class_name": "Functional",
+}
+BENIGN_CONFIG = {
+    "class_name": "Sequential",
+    "config": {
+        "name": "s",
+        "layers": [{"class_name": "Dense", "config": {"name": "d", "units": 2}}],
+    },
+}
+
+
+@pytest.mark.parametrize("libver", ["earliest", "latest"])
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_h5_model_config_attribute_is_read(tmp_path, libver, as_bytes):
+    h5py = pytest.importorskip("h5py")
+    import json
+
+    def write(path, config):
+        text = json.dumps(config, indent=1)
+        with h5py.File(path, "w", libver=libver) as f:
+            f.attrs["keras_version"] = "2.15.0"
+            f.attrs["backend"] = "tensorflow"
+            f.attrs["model_config"] = text.encode() if as_bytes else text
+            g = f.create_group("model_weights")
+            g.create_dataset("w", data=np.ones((4, 4), np.float32))
+        return path
+
+    r = _scan(write(tmp_path / "evil", LAMBDA_CONFIG))
+    assert r.files[0].format == "hdf5"
+    assert {(f.rule, f.severity) for f in r.findings} == {("keras.lambda", "dangerous")}
+    r = _scan(write(tmp_path / "ok", BENIGN_CONFIG))
+    assert r.safe, r.findings
+
+
+def test_h5_data_files_stay_safe_and_dense_attributes_are_not_a_pass(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    import json
+
+    with h5py.File(tmp_path / "data", "w") as f:
+        f.create_dataset("x", data=np.arange(10))
+        f.attrs["note"] = "plain arrays"
+    r = _scan(tmp_path / "data")
+    assert r.safe and _rules(r) == {"hdf5.data"}
+    # Past 8 attributes the newest format keeps them in a fractal heap, not read here.
+    with h5py.File(tmp_path / "dense", "w", libver="latest") as f:
+        for i in range(20):
+            f.attrs[f"a{i}"] = i
+        f.attrs["model_config"] = json.dumps(BENIGN_CONFIG)
+    r = _scan(tmp_path / "dense")
+    assert not r.safe
+    assert "hdf5.unreadable" in _rules(r, "unknown")

@@ -45,6 +45,7 @@
 
 mod decompress;
 mod gguf;
+mod hdf5;
 mod jinja;
 mod keras;
 mod npy;
@@ -1143,8 +1144,55 @@ impl<'a> FileScan<'a> {
             self.note(path, Severity::Info, "hdf5.not-searched", msg);
             return;
         }
-        let configs = keras::configs_in_hdf5(data, 16);
-        if configs.is_empty() {
+        let mut configs = Vec::new();
+        let mut unread = false;
+        // A file that names a configuration: what cannot be read of it is not safe. (Data
+        // files the reader cannot follow and that name none stay `hdf5.data`.)
+        let names_config = memchr::memmem::find(data, b"model_config").is_some()
+            || memchr::memmem::find(data, b"class_name").is_some();
+        // The root group's attributes as HDF5 stores them (legacy Keras `.h5`).
+        match hdf5::root_attributes(data) {
+            Ok(root) => {
+                for (name, value) in &root.attrs {
+                    if name != "model_config" && name != "training_config" {
+                        continue;
+                    }
+                    match keras::parse_json(value) {
+                        Some(v) => configs.push(v),
+                        None => {
+                            unread = true;
+                            let msg = format!("HDF5 attribute {name} is not JSON that Keras reads: the model it describes is not checked");
+                            self.note(path, Severity::Unknown, "keras.config-unreadable", msg);
+                        }
+                    }
+                }
+                let read = root.attrs.iter().any(|(n, _)| n == "model_config");
+                for why in root.skipped.iter().filter(|w| w.contains("_config")) {
+                    unread = true;
+                    let msg = format!("HDF5 root attribute not read ({why})");
+                    self.note(path, Severity::Unknown, "hdf5.unreadable", msg);
+                }
+                if root.dense && !read && names_config {
+                    unread = true;
+                    let msg = "HDF5 root attributes in dense storage (fractal heap) are not read: the model_config there is not checked".into();
+                    self.note(path, Severity::Unknown, "hdf5.unreadable", msg);
+                }
+            }
+            Err(why) if names_config => {
+                unread = true;
+                let msg = format!("HDF5 file naming a model configuration whose root group cannot be read ({why}): only searched byte by byte");
+                self.note(path, Severity::Unknown, "hdf5.unreadable", msg);
+            }
+            Err(_) => {}
+        }
+        // Configurations elsewhere in the file, found by their bytes (other groups,
+        // datasets): checked too, once each.
+        for c in keras::configs_in_hdf5(data, 16) {
+            if !configs.contains(&c) {
+                configs.push(c);
+            }
+        }
+        if configs.is_empty() && !unread {
             let msg =
                 "HDF5 file without a Keras model configuration: arrays only, no pickle".into();
             self.note(path, Severity::Info, "hdf5.data", msg);

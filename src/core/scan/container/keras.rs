@@ -30,8 +30,8 @@
 //!   configuration (base64) and `torch.load`s it with `weights_only=False`: `Unknown`
 //!   (`keras.torch-module`), and the decoded bytes are handed back to the container layer
 //!   (`embedded`) to be scanned like a file, so a pickle that runs code is `Dangerous`.
-//! * `"function_type": "lambda"` (Keras 2's marker of marshalled bytecode) on any object,
-//!   not only a `Lambda`: `Dangerous`.
+//! * `"function_type": "lambda"` (Keras 2's marker of marshalled bytecode) in the config
+//!   of any class, not only a `Lambda`: `Dangerous`.
 //!
 //! JSON is read as Python's `json` reads it: `NaN`, `Infinity` and `-Infinity` outside
 //! strings are accepted (`parse_json`).
@@ -236,14 +236,19 @@ fn walk(v: &Value, out: &mut Vec<Issue>) {
                     }
                 }
             }
-            if m.get("function_type").and_then(Value::as_str) == Some("lambda")
-                && m.get("class_name").and_then(Value::as_str) != Some("Lambda")
-            {
+            // Keras 2 marks marshalled bytecode with `function_type` in a layer's config;
+            // a `Lambda` is reported above, any other class (a subclass) here.
+            let class = m.get("class_name").and_then(Value::as_str);
+            let function_type = m
+                .get("config")
+                .and_then(|c| c.get("function_type"))
+                .and_then(Value::as_str);
+            if class.is_some_and(|c| c != "Lambda") && function_type == Some("lambda") {
                 out.push(Issue {
                     severity: Severity::Dangerous,
                     rule: "keras.lambda",
                     global: None,
-                    message: "an object with \"function_type\": \"lambda\": its Python function (marshalled bytecode) runs when the model loads".into(),
+                    message: format!("{} with \"function_type\": \"lambda\": its Python function (marshalled bytecode) runs when the model loads", class.unwrap_or("?")),
                 });
             }
             for x in m.values() {

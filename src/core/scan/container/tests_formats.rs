@@ -209,3 +209,34 @@ fn keras_json_with_nan_and_embedded_torch_module() {
     assert_eq!(o.worst(), Severity::Unknown);
     assert_eq!(o.rules(), vec!["keras.config-unreadable"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Legacy Keras HDF5
+
+#[test]
+fn h5_model_config_read_from_the_root_attribute() {
+    use super::hdf5::tests::file;
+    // Key order and spacing that a search for `{"class_name"` misses; NaN as Python
+    // writes it; a Lambda in a nested model.
+    let cfg = br#"{"config": {"layers": [{"config": {"layers": [{"config": {"name": "l", "function": ["4wEAAA==", null, null], "function_type": "lambda"}, "class_name": "Lambda"}]}, "class_name": "Sequential"}], "rate": NaN}, "class_name": "Functional"}"#;
+    let o = scan(&file(
+        &[("keras_version", b"2.15.0"), ("model_config", cfg)],
+        None,
+    ));
+    assert_eq!(o.summary.format, "hdf5");
+    assert_eq!(o.worst(), Severity::Dangerous, "{:?}", o.findings);
+    assert_eq!(o.rules(), vec!["keras.lambda"]);
+    // The same as a variable-length string in the global heap.
+    let o = scan(&file(&[], Some(("model_config", cfg))));
+    assert_eq!(o.rules(), vec!["keras.lambda"]);
+    // A benign configuration, and a model_config that is not JSON.
+    let ok = br#"{ "class_name" : "Sequential", "config": {"layers": []} }"#;
+    let o = scan(&file(&[("model_config", ok)], None));
+    assert_eq!(o.worst(), Severity::Info);
+    let o = scan(&file(&[("model_config", b"{\"class_name\": ")], None));
+    assert_eq!(o.rules(), vec!["keras.config-unreadable"]);
+    // A damaged header in a file that names a configuration: unknown.
+    let mut d = file(&[("model_config", ok)], None);
+    d[13] = 3;
+    assert_eq!(scan(&d).rules(), vec!["hdf5.unreadable"]);
+}
