@@ -67,6 +67,22 @@ def test_gguf_chat_templates_that_reach_python_are_dangerous(tmp_path):
     assert "tokenizer.chat_template.tool_use" in f.message
 
 
+def test_tokenizer_config_chat_templates_are_checked_too(tmp_path):
+    import json
+
+    good = {"chat_template": CHATML, "eos_token": "<|im_end|>"}
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "tokenizer_config.json").write_text(json.dumps(good))
+    r = _scan(tmp_path / "ok")
+    assert r.safe and _rules(r) == {"tokenizer.checked"}
+    evil = {
+        "chat_template": [{"name": "default", "template": CHATML}, {"name": "x", "template": SSTI}]
+    }
+    (tmp_path / "t.json").write_text(json.dumps(evil))
+    [f] = [f for f in _scan(tmp_path / "t.json").findings if f.severity == "dangerous"]
+    assert f.rule == "tokenizer.chat-template" and '"x"' in f.message
+
+
 def test_truncated_gguf_is_unknown_and_big_files_are_not_read_whole(tmp_path):
     p = _gguf(tmp_path / "m", CHATML, tensor=np.zeros(1 << 20, dtype=np.float32))
     data = p.read_bytes()

@@ -1099,6 +1099,10 @@ impl<'a> FileScan<'a> {
                 self.keras(&v, path, depth);
                 "keras-config".into()
             }
+            Some(v) if jinja::has_chat_template(&v) => {
+                self.issues(path, jinja::tokenizer_config(&v));
+                "tokenizer-config".into()
+            }
             None if keras_name => {
                 let msg =
                     "Keras config.json (or JSON naming classes) that cannot be read: the model it describes is not checked"

@@ -17,13 +17,14 @@
 //! * a name with `__` in it (`__class__`, `__globals__`, `__subclasses__`, `__builtins__`,
 //!   `__import__`, `__init__`, mangled private names), an attribute starting with `_`;
 //! * a name that only an escape has use for: `os`, `subprocess`, `popen`, `eval`, `exec`,
-//!   `import`, `mro`, `globals`, `builtins`, `getattr`, `sys`, `importlib`, frame and code
-//!   attributes, and `.system` / `.open` as attributes;
+//!   `import`, `mro`, `globals`, `builtins`, `getattr`, `importlib`, frame and code
+//!   attributes, and `.system(...)` / `.open(...)` called as attributes;
 //! * the `attr` filter (it looks attributes up by a computed name);
 //! * a string literal that is a name with `__` in it (`x['__class__']`,
-//!   `map(attribute='__class__')`), a piece of such a name joined with `~` or `+`
-//!   (`'_' ~ '_class_' ~ '_'`), string literals of one tag that together spell a dunder
-//!   name, and `'%c'` formats (characters built from numbers);
+//!   `map(attribute='__class__')`), a lone `'_'` joined with `~` or `+`, string literals
+//!   of one tag that together spell a dunder name (`'_' ~ '_class_' ~ '_'`,
+//!   `['__cla', 'ss__']|join`), and `'%c'` strings given to `format` or `%` (characters
+//!   built from numbers);
 //! * `{% import %}` and `{% from ... import %}`.
 //!
 //! `{% include %}` and `{% extends %}` load other templates: `Unknown`. A template the
@@ -35,6 +36,9 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::Value;
+
+use super::keras::Issue;
 use crate::core::scan::Severity;
 
 /// Templates longer than this are not read (real ones are a few KiB).
@@ -64,7 +68,6 @@ const BAD_NAMES: &[&str] = &[
     "delattr",
     "compile",
     "subclasses",
-    "sys",
     "importlib",
     "func_globals",
     "func_code",
@@ -77,9 +80,19 @@ const BAD_NAMES: &[&str] = &[
     "cr_frame",
     "tb_frame",
     "co_code",
-    "modules",
 ];
-const BAD_ATTRS: &[&str] = &["system", "open", "load_module", "get_data", "check_output"];
+/// Attributes that are an escape only when called (`ns.system` may be a template's own
+/// namespace field; `x.system('id')` is `os.system`).
+const BAD_CALLS: &[&str] = &[
+    "system",
+    "open",
+    "load_module",
+    "get_data",
+    "check_output",
+    "spawnv",
+    "execv",
+    "fork",
+];
 const DUNDERS: &[&str] = &[
     "__class__",
     "__globals__",
@@ -152,6 +165,63 @@ pub(crate) fn check(t: &str) -> Vec<Finding> {
     out
 }
 
+/// Whether a JSON document is a tokenizer configuration with a chat template
+/// (`tokenizer_config.json`: `chat_template` a string, or a list of `{name, template}`).
+pub(crate) fn has_chat_template(v: &Value) -> bool {
+    v.get("chat_template").is_some()
+}
+
+/// The chat templates of a tokenizer configuration, checked as in GGUF files
+/// (`tokenizer.chat-template`); a `chat_template` of another shape is `Unknown`.
+pub(crate) fn tokenizer_config(v: &Value) -> Vec<Issue> {
+    let mut templates = Vec::new();
+    let mut odd = false;
+    match v.get("chat_template") {
+        Some(Value::String(t)) => templates.push(("chat_template".to_string(), t.as_str())),
+        Some(Value::Array(a)) => {
+            for e in a {
+                match (e.get("name").and_then(Value::as_str), e.get("template")) {
+                    (Some(n), Some(Value::String(t))) => {
+                        templates.push((format!("chat_template {n:?}"), t.as_str()))
+                    }
+                    _ => odd = true,
+                }
+            }
+        }
+        Some(Value::Null) => {}
+        _ => odd = true,
+    }
+    let mut out = Vec::new();
+    if odd {
+        out.push(Issue {
+            severity: Severity::Unknown,
+            rule: "tokenizer.chat-template",
+            global: None,
+            message: "chat_template of a shape transformers does not write: not checked".into(),
+        });
+    }
+    for (key, t) in &templates {
+        for f in check(t) {
+            out.push(Issue {
+                severity: f.severity,
+                rule: "tokenizer.chat-template",
+                global: None,
+                message: format!("{key}: {}", f.message),
+            });
+        }
+    }
+    out.push(Issue {
+        severity: Severity::Info,
+        rule: "tokenizer.checked",
+        global: None,
+        message: format!(
+            "tokenizer configuration: {} chat templates checked",
+            templates.len()
+        ),
+    });
+    out
+}
+
 fn ident_like(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
@@ -175,8 +245,8 @@ fn judge(
                     danger.insert(format!("private attribute `.{n}`"));
                 } else if BAD_NAMES.contains(n) {
                     danger.insert(format!("`{n}`"));
-                } else if op(prev, '.') && BAD_ATTRS.contains(n) {
-                    danger.insert(format!("`.{n}`"));
+                } else if op(prev, '.') && BAD_CALLS.contains(n) && op(Some(k + 1), '(') {
+                    danger.insert(format!("`.{n}(...)`"));
                 } else if op(prev, '|') && *n == "attr" {
                     danger.insert("the `attr` filter (attribute lookup by a computed name)".into());
                 } else if first && *n == "from" {
@@ -191,16 +261,17 @@ fn judge(
                 strings.push_str(s);
                 if ident_like(s) && s.contains("__") {
                     danger.insert(format!("string {s:?} (an internal name)"));
-                } else if ident_like(s)
-                    && (s.starts_with('_') || s.ends_with('_'))
+                } else if s == "_"
                     && (op(prev, '~')
                         || op(prev, '+')
                         || op(Some(k + 1), '~')
                         || op(Some(k + 1), '+'))
                 {
-                    danger.insert(format!("string {s:?} joined into a name"));
+                    danger.insert("string \"_\" joined into a name".into());
                 }
-                if s.contains("%c") {
+                let formatted = op(Some(k + 1), '%')
+                    || (op(Some(k + 1), '|') && toks.get(k + 2) == Some(&Tok::Name("format")));
+                if s.contains("%c") && formatted {
                     danger.insert(format!("format {s:?} (characters built from numbers)"));
                 }
             }
@@ -458,6 +529,30 @@ mod tests {
 {%- raw %}{{ __class__ }}{% endraw %}
 {%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}"#;
 
+    /// Qwen 2.5's tool-calling structure: `tojson`, `loop.first`/`loop.last`, indexing by
+    /// `loop.index0 - 1`, JSON text inside strings, double-quoted strings.
+    const QWEN25_TOOLS: &str = r#"{%- if tools %}
+    {{- '<|im_start|>system\n' }}
+    {%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] }}{%- else %}{{- 'You are a helpful assistant.' }}{%- endif %}
+    {{- "\n\n# Tools\n\n<tools>" }}
+    {%- for tool in tools %}{{- "\n" }}{{- tool | tojson }}{%- endfor %}
+    {{- "\n</tools>\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}
+{%- endif %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}
+        {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- for tool_call in message.tool_calls %}
+            {%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}
+            {{- '\n<tool_call>\n{"name": "' }}{{- tool_call.name }}{{- '", "arguments": ' }}{{- tool_call.arguments | tojson }}{{- '}\n</tool_call>' }}
+        {%- endfor %}
+    {%- elif message.role == "tool" %}
+        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}{{- '<|im_start|>user' }}{%- endif %}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}{{- '<|im_end|>\n' }}{%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}"#;
+
     #[test]
     fn real_templates_are_fine() {
         for t in [
@@ -465,8 +560,14 @@ mod tests {
             LLAMA3,
             MISTRAL,
             LLAMA31_TOOLS,
+            QWEN25_TOOLS,
             "plain text { not a tag }",
             "",
+            "{{ 'call_' ~ loop.index }}{{ 'tool_' + name }}",
+            "{% set ns = namespace(system='') %}{{ ns.system }}",
+            "{% set sys = messages[0] %}{{ sys['content'] }}",
+            "{{ strftime_now('%c') }}",
+            "{{ '<__media__>' }}",
         ] {
             assert_eq!(check(t), vec![], "{t}");
         }
@@ -515,6 +616,35 @@ mod tests {
             assert_eq!(worst(t), Severity::Unknown, "{t}");
         }
         assert_eq!(worst(&"a".repeat(MAX_TEMPLATE + 1)), Severity::Unknown);
+    }
+
+    #[test]
+    fn tokenizer_configs() {
+        use serde_json::json;
+        let rules = |v: Value| -> Vec<(&'static str, Severity)> {
+            tokenizer_config(&v)
+                .iter()
+                .map(|i| (i.rule, i.severity))
+                .collect()
+        };
+        assert_eq!(
+            rules(json!({"chat_template": CHATML, "eos_token": "</s>"})),
+            vec![("tokenizer.checked", Severity::Info)]
+        );
+        assert_eq!(
+            rules(
+                json!({"chat_template": [{"name": "default", "template": CHATML},
+                {"name": "rag", "template": "{{ self.__init__.__globals__ }}"}]})
+            ),
+            vec![
+                ("tokenizer.chat-template", Severity::Dangerous),
+                ("tokenizer.checked", Severity::Info)
+            ]
+        );
+        assert_eq!(
+            rules(json!({"chat_template": 5}))[0],
+            ("tokenizer.chat-template", Severity::Unknown)
+        );
     }
 
     #[test]
