@@ -241,6 +241,31 @@ def test_saved_model_benign_folder_is_safe(tmp_path):
     assert _scan(tmp_path / "blob").files[0].format == "tf-savedmodel"
 
 
+def test_tf_keras_metadata_lambda_is_dangerous(tmp_path):
+    import json
+
+    lam = {
+        "class_name": "Lambda",
+        "name": "lam",
+        "config": {"name": "lam", "function": ["4wEAAA==", None, None], "function_type": "lambda"},
+    }
+    dense = {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2}}
+
+    def node(node_id, path, meta):
+        parts = [_field(3, path), _field(4, "_tf_keras_layer"), _field(5, json.dumps(meta))]
+        return _field(1, (_field(2, node_id) if node_id else b"") + b"".join(parts))
+
+    root = _saved_model_folder(tmp_path / "sm", _saved_model([_node("x", "Placeholder")]))
+    (root / "keras_metadata.pb").write_bytes(node(0, "root", dense) + node(1, "root.lam", lam))
+    r = _scan(root)
+    assert "keras-metadata" in {f.format for f in r.files}
+    [f] = [f for f in r.findings if f.severity != "info"]
+    assert (f.rule, f.severity) == ("keras.lambda", "dangerous")
+    assert f.file.endswith("keras_metadata.pb")
+    (root / "keras_metadata.pb").write_bytes(node(0, "root", dense))
+    assert _scan(root).safe
+
+
 def test_saved_model_python_ops_are_dangerous_and_file_ops_unknown(tmp_path):
     data = _saved_model(
         [_node("x", "Placeholder"), _node("w", "WriteFile")],

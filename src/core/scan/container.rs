@@ -628,6 +628,7 @@ impl<'a> FileScan<'a> {
             Format::TfSavedModel | Format::TfGraphDef => {
                 self.issues(path, savedmodel::check(data, &name))
             }
+            Format::KerasMetadata => self.issues(path, savedmodel::keras_metadata(data)),
             // Inside an archive this is the common case (tensor data, text, metadata), and
             // not worth one finding per member.
             Format::Other if path.is_empty() => self.not_model(path),

@@ -44,12 +44,22 @@
 //!   Anywhere else they read or write a checkpoint at a path of the graph's choosing:
 //!   `Unknown` (`tf.file-op`).
 //!
+//! Keras objects saved by `tf.keras` (TensorFlow 2.x) keep their configuration as JSON:
+//! in `saved_model.pb` itself (`MetaGraphDef.object_graph_def` 7 -> `SavedObjectGraph.nodes`
+//! 1 -> `SavedObject.user_object` 4 -> `SavedUserObject.metadata` 3, TF < 2.5) and in
+//! `keras_metadata.pb` beside it (`SavedMetadata.nodes` 1 -> `SavedObject.metadata` 5,
+//! recognised by content: every top-level field a node, the first one a `SavedObject`
+//! whose `identifier` (4) starts with `_tf_keras`). `tf.keras.models.load_model` revives
+//! layers from that JSON, `Lambda` bytecode included, so each document goes through the
+//! Keras checks (`keras::check`); one that cannot be read is `Unknown`
+//! (`keras.config-unreadable`).
+//!
 //! Limits: operations from custom-op libraries (`tf.load_op_library`) are not known here
 //! by name; a graph using one fails to load unless the user loaded the library. Nesting is
 //! flat (functions are a library, not nested), so no recursion limit is needed beyond
 //! `protobuf`'s bounds on each message.
 
-use super::keras::Issue;
+use super::keras::{self, Issue};
 use super::protobuf::{fields, Value};
 use crate::core::scan::Severity;
 
@@ -244,6 +254,109 @@ fn node_like(d: &[u8]) -> bool {
     r == Some(true) && name && op
 }
 
+/// Whether `d` is a `keras_metadata.pb` (see the module documentation).
+pub(crate) fn is_keras_metadata(d: &[u8]) -> bool {
+    if d.first() != Some(&0x0a) {
+        return false;
+    }
+    let mut first = None;
+    let r = shape(
+        d,
+        |n, v| match (n, v) {
+            (1, Value::Bytes(b)) => {
+                first.get_or_insert(b);
+                true
+            }
+            _ => false,
+        },
+        |n| n == 1,
+    );
+    let Some(node) = first.filter(|_| r.is_some()) else {
+        return false;
+    };
+    let mut tf_keras = false;
+    let node_ok = shape(
+        node,
+        |n, v| match (n, v) {
+            (2, Value::Varint(_)) | (3 | 5 | 6, Value::Bytes(_)) => true,
+            (4, Value::Bytes(b)) => {
+                tf_keras = b.starts_with(b"_tf_keras");
+                true
+            }
+            _ => false,
+        },
+        |_| false,
+    );
+    node_ok == Some(true) && tf_keras
+}
+
+/// The Keras configurations of a `keras_metadata.pb`, checked.
+pub(crate) fn keras_metadata(d: &[u8]) -> Vec<Issue> {
+    let mut docs = Vec::new();
+    let r = each(d, "SavedMetadata", |n, v| {
+        if n == 1 {
+            let (mut path, mut meta) = (String::new(), None);
+            each(bytes(v, "node")?, "node", |n, v| {
+                match n {
+                    3 => path = String::from_utf8_lossy(bytes(v, "node path")?).into_owned(),
+                    5 => meta = Some(bytes(v, "metadata")?),
+                    _ => {}
+                }
+                Ok(())
+            })?;
+            if let Some(m) = meta {
+                docs.push((path, m));
+            }
+        }
+        Ok(())
+    });
+    let mut out = Vec::new();
+    check_docs(&docs, &mut out);
+    match r {
+        Ok(()) => out.push(Issue {
+            severity: Severity::Info,
+            rule: "keras.checked",
+            global: None,
+            message: format!(
+                "tf.keras SavedModel metadata: {} object configurations checked",
+                docs.len()
+            ),
+        }),
+        Err(why) => out.push(Issue {
+            severity: Severity::Unknown,
+            rule: "keras.config-unreadable",
+            global: None,
+            message: format!("keras_metadata.pb that cannot be read ({why}): the objects after the damage are not checked"),
+        }),
+    }
+    out
+}
+
+/// Runs the Keras checks on JSON documents (object path, bytes).
+fn check_docs(docs: &[(String, &[u8])], out: &mut Vec<Issue>) {
+    for (path, doc) in docs {
+        if doc.is_empty() {
+            continue;
+        }
+        match keras::parse_json(doc) {
+            Some(v) => out.extend(keras::check(&v).into_iter().map(|mut i| {
+                if !path.is_empty() {
+                    i.message = format!("{path}: {}", i.message);
+                }
+                i
+            })),
+            None => out.push(Issue {
+                severity: Severity::Unknown,
+                rule: "keras.config-unreadable",
+                global: None,
+                message: format!(
+                    "Keras metadata of {path:?} is not JSON that Keras reads: not checked"
+                ),
+            }),
+        }
+    }
+}
+
 /// What a SavedModel (`kind` `"tf-savedmodel"`) or a frozen graph (`"tf-graphdef"`) holds
 /// that is worth a finding.
 pub(crate) fn check(d: &[u8], kind: &str) -> Vec<Issue> {
@@ -254,6 +367,7 @@ pub(crate) fn check(d: &[u8], kind: &str) -> Vec<Issue> {
         w.graph(d, None, "graph")
     };
     let mut out = w.issues;
+    check_docs(&w.keras, &mut out);
     match result {
         Ok(()) => out.push(Issue {
             severity: Severity::Info,
@@ -302,8 +416,10 @@ fn each<'a>(
 }
 
 #[derive(Default)]
-struct Walk {
+struct Walk<'a> {
     issues: Vec<Issue>,
+    /// Keras metadata of the object graph: (node index, JSON).
+    keras: Vec<(String, &'a [u8])>,
     metas: u64,
     nodes: u64,
     functions: u64,
@@ -317,8 +433,8 @@ enum Place<'a> {
     Function(&'a str),
 }
 
-impl Walk {
-    fn saved_model(&mut self, d: &[u8]) -> Result<(), String> {
+impl<'a> Walk<'a> {
+    fn saved_model(&mut self, d: &'a [u8]) -> Result<(), String> {
         each(d, "SavedModel", |n, v| {
             if n == 2 {
                 self.metas += 1;
@@ -328,7 +444,7 @@ impl Walk {
         })
     }
 
-    fn meta_graph(&mut self, d: &[u8]) -> Result<(), String> {
+    fn meta_graph(&mut self, d: &'a [u8]) -> Result<(), String> {
         let mut scope = None;
         each(d, "meta graph", |n, v| {
             if n == 3 {
@@ -343,10 +459,35 @@ impl Walk {
             Ok(())
         })?;
         each(d, "meta graph", |n, v| {
-            if n == 2 {
-                self.graph(bytes(v, "graph")?, scope.as_deref(), "graph")?;
+            match n {
+                2 => self.graph(bytes(v, "graph")?, scope.as_deref(), "graph")?,
+                7 => self.object_graph(bytes(v, "object graph")?)?,
+                _ => {}
             }
             Ok(())
+        })
+    }
+
+    /// `SavedObjectGraph.nodes` -> `SavedObject.user_object` -> `SavedUserObject.metadata`.
+    fn object_graph(&mut self, d: &'a [u8]) -> Result<(), String> {
+        let mut index = 0usize;
+        each(d, "object graph", |n, v| {
+            if n != 1 {
+                return Ok(());
+            }
+            index += 1;
+            each(bytes(v, "saved object")?, "saved object", |n, v| {
+                if n == 4 {
+                    each(bytes(v, "user object")?, "user object", |n, v| {
+                        if n == 3 {
+                            let at = format!("object {}", index - 1);
+                            self.keras.push((at, bytes(v, "metadata")?));
+                        }
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            })
         })
     }
 
@@ -642,6 +783,53 @@ pub(crate) mod tests {
         assert!(i[0].message.contains("pyfunc_0"));
         assert!(i[2].message.contains("/etc/passwd"));
         assert!(i[5].message.contains("__inference_f_1"));
+    }
+
+    #[test]
+    fn keras_metadata_in_the_object_graph_and_in_keras_metadata_pb() {
+        let lambda = br#"{"class_name": "Lambda", "name": "lam", "config": {"name": "lam", "function": ["4wEAAA==", null, null], "function_type": "lambda"}}"#;
+        let dense = br#"{"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2, "x": NaN}}"#;
+        let user = |meta: &[u8]| b(4, &msg(&[b(1, b"_tf_keras_layer"), b(3, meta)]));
+        let objects = msg(&[b(1, &user(dense)), b(1, &b(6, b"")), b(1, &user(lambda))]);
+        let saver = msg(&[b(1, b"save/Const:0")]);
+        let meta = msg(&[b(2, &tf2_benign()), b(3, &saver), b(7, &objects)]);
+        let d = msg(&[uint(1, 1), b(2, &meta)]);
+        assert_eq!(sniff(&d), Some("tf-savedmodel"));
+        let i = check(&d, "tf-savedmodel");
+        assert_eq!(i[0].rule, "keras.lambda");
+        assert!(i[0].message.starts_with("object 2: "), "{i:?}");
+        assert_eq!(i.len(), 2);
+        // keras_metadata.pb
+        let node = |id: u64, path: &str, meta: &[u8]| {
+            let mut parts = vec![b(3, path.as_bytes()), b(4, b"_tf_keras_layer"), b(5, meta)];
+            if id > 0 {
+                parts.insert(0, uint(2, id));
+            }
+            b(1, &msg(&parts))
+        };
+        let km = msg(&[node(0, "root", dense), node(1, "root.lam", lambda)]);
+        assert!(is_keras_metadata(&km));
+        assert!(!is_graph_def(&km) && !is_saved_model(&km));
+        let r: Vec<_> = keras_metadata(&km)
+            .iter()
+            .map(|i| (i.rule, i.severity))
+            .collect();
+        assert_eq!(
+            r,
+            vec![
+                ("keras.lambda", Severity::Dangerous),
+                ("keras.checked", Severity::Info)
+            ]
+        );
+        let cut = &km[..km.len() - 5];
+        assert!(is_keras_metadata(cut));
+        assert_eq!(
+            keras_metadata(cut).last().unwrap().severity,
+            Severity::Unknown
+        );
+        let bad = msg(&[node(0, "root", b"{not json")]);
+        assert_eq!(keras_metadata(&bad)[0].rule, "keras.config-unreadable");
+        assert!(!is_keras_metadata(&msg(&[b(1, &msg(&[b(4, b"other")]))])));
     }
 
     #[test]

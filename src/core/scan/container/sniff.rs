@@ -54,6 +54,8 @@ pub(crate) enum Format {
     TfSavedModel,
     /// A TensorFlow `GraphDef`, a frozen graph (`tf-graphdef`).
     TfGraphDef,
+    /// tf.keras's `keras_metadata.pb` (`keras-metadata`).
+    KerasMetadata,
     Other,
 }
 
@@ -81,6 +83,7 @@ impl Format {
             Format::Onnx => "onnx",
             Format::TfSavedModel => "tf-savedmodel",
             Format::TfGraphDef => "tf-graphdef",
+            Format::KerasMetadata => "keras-metadata",
             Format::Other => "other",
         }
     }
@@ -104,6 +107,7 @@ impl Format {
                 | Format::Onnx
                 | Format::TfSavedModel
                 | Format::TfGraphDef
+                | Format::KerasMetadata
         )
     }
 }
@@ -182,6 +186,9 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     }
     if super::savedmodel::is_graph_def(d) {
         return Format::TfGraphDef;
+    }
+    if super::savedmodel::is_keras_metadata(d) {
+        return Format::KerasMetadata;
     }
     if d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Format::Json;
