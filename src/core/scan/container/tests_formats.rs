@@ -240,3 +240,70 @@ fn h5_model_config_read_from_the_root_attribute() {
     d[13] = 3;
     assert_eq!(scan(&d).rules(), vec!["hdf5.unreadable"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile bytes: every parser, through the container layer
+
+#[test]
+fn mutated_files_never_panic() {
+    use super::gguf::tests as g;
+    use super::onnx::tests as o;
+    use super::savedmodel::tests as t;
+    let samples: Vec<Vec<u8>> = vec![
+        g::file(&[
+            (
+                "tokenizer.chat_template",
+                8,
+                g::s("{{ messages[0]['content'] }}"),
+            ),
+            ("k", 4, 7u32.to_le_bytes().to_vec()),
+        ]),
+        o::model(
+            &o::graph(
+                &[o::node(
+                    "If",
+                    "",
+                    &[super::protobuf::enc::bytes(6, &o::graph(&[], &[]))],
+                )],
+                &[o::tensor("w", Some("w.bin"))],
+            ),
+            &[],
+        ),
+        t::saved_model(&t::graph_def(
+            &[t::node("a", "MatMul", &[("T", "x")])],
+            &[t::function("f", &[t::node("b", "Relu", &[])])],
+        )),
+        super::hdf5::tests::file(
+            &[(
+                "model_config",
+                br#"{"class_name": "Sequential", "config": {}}"#,
+            )],
+            Some(("training_config", b"{}")),
+        ),
+    ];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut scanned = 0;
+    for sample in &samples {
+        let clean = scan(sample);
+        assert_eq!(clean.worst(), Severity::Info, "{:?}", clean.findings);
+        for _ in 0..3000 {
+            let mut d = sample.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() % d.len() as u64) as usize;
+                d[i] = next() as u8;
+            }
+            if next() % 4 == 0 {
+                d.truncate((next() % d.len() as u64) as usize);
+            }
+            let _ = scan(&d);
+            scanned += 1;
+        }
+    }
+    assert_eq!(scanned, 4 * 3000);
+}
