@@ -31,9 +31,10 @@ CHATML = (
 SSTI = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 
 
-def _gguf(path, template, tensor=None):
+def _gguf(path, template, tensor=None, big_endian=False):
     gguf = pytest.importorskip("gguf")
-    w = gguf.GGUFWriter(str(path), "llama")
+    endian = gguf.GGUFEndian.BIG if big_endian else gguf.GGUFEndian.LITTLE
+    w = gguf.GGUFWriter(str(path), "llama", endianess=endian)
     w.add_context_length(4096)
     w.add_token_list(["<s>", "</s>", "hello"])
     if isinstance(template, str):
@@ -53,6 +54,13 @@ def test_gguf_with_a_normal_chat_template_is_safe(tmp_path):
     assert r.safe, r.findings
     assert r.files[0].format == "gguf"
     assert _rules(r) == {"gguf.checked"}
+
+
+def test_gguf_big_endian(tmp_path):
+    r = _scan(_gguf(tmp_path / "be", SSTI, big_endian=True))
+    assert r.files[0].format == "gguf"
+    assert {f.rule for f in r.findings if f.severity == "dangerous"} == {"gguf.chat-template"}
+    assert _scan(_gguf(tmp_path / "be_ok", CHATML, big_endian=True)).safe
 
 
 def test_gguf_chat_templates_that_reach_python_are_dangerous(tmp_path):
