@@ -75,6 +75,32 @@ def test_gguf_chat_templates_that_reach_python_are_dangerous(tmp_path):
     assert "tokenizer.chat_template.tool_use" in f.message
 
 
+def test_a_64_gib_gguf_is_scanned_from_its_header(tmp_path):
+    gguf = pytest.importorskip("gguf")
+    import os
+    import time
+
+    path = tmp_path / "big"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_chat_template(CHATML)
+    n = 64 * (1 << 30) // 4
+    w.add_tensor_info("w", (n,), np.dtype(np.float32), n * 4)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    w.close()
+    header = path.stat().st_size
+    os.truncate(path, 4096 + n * 4)  # sparse: the tensor data is a hole
+    start = time.perf_counter()
+    r = _scan(path)
+    took = time.perf_counter() - start
+    assert r.safe and _rules(r) == {"gguf.checked"}
+    assert took < 2.0, f"{took:.2f} s: the tensor data was read"  # reading 64 GiB takes far longer
+    # The same header with the file cut before its tensor's end: unknown.
+    os.truncate(path, header + 4096)
+    assert "gguf.malformed" in _rules(_scan(path), "unknown")
+
+
 def test_tokenizer_config_chat_templates_are_checked_too(tmp_path):
     import json
 
