@@ -175,7 +175,8 @@ fn walk(v: &Value, out: &mut Vec<Issue>) {
                         rule: "keras.lambda",
                         global: None,
                         message: format!(
-                            "Lambda layer {name:?}: its Python function (marshalled bytecode) runs when the model loads"
+                            "Lambda layer {name:?}: {} runs when the model loads",
+                            lambda_function(m.get("config"))
                         ),
                     }),
                     "__lambda__" => out.push(Issue {
@@ -261,6 +262,31 @@ fn walk(v: &Value, out: &mut Vec<Issue>) {
             }
         }
         _ => {}
+    }
+}
+
+/// What a `Lambda` layer's config says it calls.
+fn lambda_function(config: Option<&Value>) -> String {
+    let get = |k: &str| config.and_then(|c| c.get(k));
+    let bytecode = "its Python function (marshalled bytecode)".to_string();
+    if get("function_type").and_then(Value::as_str) == Some("lambda") {
+        return bytecode;
+    }
+    match get("function") {
+        // Keras 2: a name, looked up in the module the config names (any imported module).
+        Some(Value::String(f)) => {
+            let module = get("module").and_then(Value::as_str).unwrap_or("?");
+            format!("the function {f:?} of module {module:?} it names")
+        }
+        // Keras 3: a serialised function reference.
+        Some(Value::Object(o))
+            if o.get("class_name").and_then(Value::as_str) == Some("function") =>
+        {
+            let module = o.get("module").and_then(Value::as_str).unwrap_or("?");
+            let f = o.get("config").and_then(Value::as_str).unwrap_or("?");
+            format!("the function {module}.{f} it names")
+        }
+        _ => bytecode,
     }
 }
 
@@ -504,6 +530,24 @@ mod tests {
             .into_iter()
             .map(|i| (i.rule, i.severity, i.global))
             .collect()
+    }
+
+    #[test]
+    fn lambda_messages_say_what_runs() {
+        let k2 = json!({"class_name": "Lambda", "config": {"name": "n", "function": "system",
+            "function_type": "function", "module": "os"}});
+        let k3 = json!({"class_name": "Lambda", "config": {"name": "n", "function":
+            {"module": "builtins", "class_name": "function", "config": "exec"}}});
+        let i2 = check(&k2);
+        assert_eq!(i2.len(), 1);
+        assert!(
+            i2[0].message.contains("\"system\" of module \"os\""),
+            "{i2:?}"
+        );
+        let i3 = check(&k3);
+        assert!(i3[0].message.contains("builtins.exec"), "{i3:?}");
+        assert_eq!(i3[1].rule, "keras.dangerous-module");
+        assert_eq!(i3[1].global.as_deref(), Some("builtins.exec"));
     }
 
     #[test]
