@@ -34,7 +34,7 @@ $(STAMPS)/deps: $(STAMPS)/venv pyproject.toml
 	    "tqdm>=4.60" "model-signing>=1.1" pyopenssl "scipy>=1.11" "ruff>=0.6" "mypy>=1.10" \
 	    "scikit-learn>=1.3" "joblib>=1.3" "mlflow-skinny>=3" "kfp>=2.7" \
 	    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" \
-	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib
+	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib "gguf>=0.10" "onnx>=1.14" "h5py>=3.8"
 	@touch $@
 
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock

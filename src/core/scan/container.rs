@@ -44,9 +44,15 @@
 //! `Unknown` finding (`container.changed`) in place of what was read from it.
 
 mod decompress;
+mod gguf;
+mod hdf5;
+mod jinja;
 mod keras;
 mod npy;
+mod onnx;
+mod protobuf;
 mod safetensors;
+mod savedmodel;
 mod sniff;
 mod tar;
 mod zip;
@@ -55,6 +61,8 @@ pub mod fuzzing;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_formats;
 
 use std::collections::HashMap;
 use std::fs::Metadata;
@@ -607,7 +615,7 @@ impl<'a> FileScan<'a> {
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
             }
             Format::Npy => self.npy(data, len, complete, path),
-            Format::Hdf5 => self.hdf5(data, complete, path),
+            Format::Hdf5 => self.hdf5(data, complete, path, depth),
             Format::TorchLegacy => self.stream(data, path, kind::TORCH_LEGACY, Some(5)),
             Format::Pickle => {
                 let is_joblib = memchr::memmem::find(data, b"NumpyArrayWrapper").is_some();
@@ -616,7 +624,13 @@ impl<'a> FileScan<'a> {
                 return kind.to_string();
             }
             Format::Safetensors => self.safetensors(data, len, path),
-            Format::Json => return self.json(data, path),
+            Format::Json => return self.json(data, path, depth),
+            Format::Gguf => self.issues(path, gguf::check(data)),
+            Format::Onnx => self.issues(path, onnx::check(data)),
+            Format::TfSavedModel | Format::TfGraphDef => {
+                self.issues(path, savedmodel::check(data, &name))
+            }
+            Format::KerasMetadata => self.issues(path, savedmodel::keras_metadata(data)),
             // Inside an archive this is the common case (tensor data, text, metadata), and
             // not worth one finding per member.
             Format::Other if path.is_empty() => self.not_model(path),
@@ -1072,23 +1086,29 @@ impl<'a> FileScan<'a> {
         }
     }
 
-    fn json(&mut self, data: &[u8], path: &[String]) -> String {
+    fn json(&mut self, data: &[u8], path: &[String], depth: usize) -> String {
+        // A name, or content that names classes: a configuration a loader may read.
         let keras_name = path
             .last()
-            .is_some_and(|n| n == "config.json" || n.ends_with("/config.json"));
+            .is_some_and(|n| n == "config.json" || n.ends_with("/config.json"))
+            || memchr::memmem::find(data, b"\"class_name\"").is_some();
         let parsed = if data.len() as u64 <= MAX_JSON {
-            serde_json::from_slice::<serde_json::Value>(data).ok()
+            keras::parse_json(data)
         } else {
             None
         };
         match parsed {
             Some(v) if keras::is_config(&v) => {
-                self.keras(&v, path);
+                self.keras(&v, path, depth);
                 "keras-config".into()
+            }
+            Some(v) if jinja::has_chat_template(&v) => {
+                self.issues(path, jinja::tokenizer_config(&v));
+                "tokenizer-config".into()
             }
             None if keras_name => {
                 let msg =
-                    "Keras config.json that cannot be read: the model it describes is not checked"
+                    "Keras config.json (or JSON naming classes) that cannot be read: the model it describes is not checked"
                         .into();
                 self.note(path, Severity::Unknown, "keras.config-unreadable", msg);
                 "json".into()
@@ -1101,13 +1121,29 @@ impl<'a> FileScan<'a> {
         }
     }
 
-    fn keras(&mut self, config: &serde_json::Value, path: &[String]) {
-        for i in keras::check(config) {
+    fn keras(&mut self, config: &serde_json::Value, path: &[String], depth: usize) {
+        self.issues(path, keras::check(config));
+        // Files kept inside the configuration (a TorchModuleWrapper's torch.save).
+        let (mut files, mut problems) = (Vec::new(), Vec::new());
+        keras::embedded(config, &mut files, &mut problems);
+        self.issues(path, problems);
+        for (label, bytes) in files {
+            let mut p = path.to_vec();
+            p.push(label);
+            if !self.too_deep(&p, depth, "file inside a Keras configuration") {
+                self.scan(&bytes, &mut p, depth + 1, kind::PICKLE);
+            }
+        }
+    }
+
+    /// The findings of a format checker (GGUF, ONNX, SavedModel, Keras).
+    fn issues(&mut self, path: &[String], issues: Vec<keras::Issue>) {
+        for i in issues {
             self.note_global(path, i.global, i.severity, i.rule, i.message);
         }
     }
 
-    fn hdf5(&mut self, data: &[u8], complete: bool, path: &[String]) {
+    fn hdf5(&mut self, data: &[u8], complete: bool, path: &[String], depth: usize) {
         if !complete {
             let msg =
                 "HDF5 data inside a compressed member: not searched for a Keras configuration"
@@ -1115,14 +1151,61 @@ impl<'a> FileScan<'a> {
             self.note(path, Severity::Info, "hdf5.not-searched", msg);
             return;
         }
-        let configs = keras::configs_in_hdf5(data, 16);
-        if configs.is_empty() {
+        let mut configs = Vec::new();
+        let mut unread = false;
+        // A file that names a configuration: what cannot be read of it is not safe. (Data
+        // files the reader cannot follow and that name none stay `hdf5.data`.)
+        let names_config = memchr::memmem::find(data, b"model_config").is_some()
+            || memchr::memmem::find(data, b"class_name").is_some();
+        // The root group's attributes as HDF5 stores them (legacy Keras `.h5`).
+        match hdf5::root_attributes(data) {
+            Ok(root) => {
+                for (name, value) in &root.attrs {
+                    if name != "model_config" && name != "training_config" {
+                        continue;
+                    }
+                    match keras::parse_json(value) {
+                        Some(v) => configs.push(v),
+                        None => {
+                            unread = true;
+                            let msg = format!("HDF5 attribute {name} is not JSON that Keras reads: the model it describes is not checked");
+                            self.note(path, Severity::Unknown, "keras.config-unreadable", msg);
+                        }
+                    }
+                }
+                let read = root.attrs.iter().any(|(n, _)| n == "model_config");
+                for why in root.skipped.iter().filter(|w| w.contains("_config")) {
+                    unread = true;
+                    let msg = format!("HDF5 root attribute not read ({why})");
+                    self.note(path, Severity::Unknown, "hdf5.unreadable", msg);
+                }
+                if root.dense && !read && names_config {
+                    unread = true;
+                    let msg = "HDF5 root attributes in dense storage (fractal heap) are not read: the model_config there is not checked".into();
+                    self.note(path, Severity::Unknown, "hdf5.unreadable", msg);
+                }
+            }
+            Err(why) if names_config => {
+                unread = true;
+                let msg = format!("HDF5 file naming a model configuration whose root group cannot be read ({why}): only searched byte by byte");
+                self.note(path, Severity::Unknown, "hdf5.unreadable", msg);
+            }
+            Err(_) => {}
+        }
+        // Configurations elsewhere in the file, found by their bytes (other groups,
+        // datasets): checked too, once each.
+        for c in keras::configs_in_hdf5(data, 16) {
+            if !configs.contains(&c) {
+                configs.push(c);
+            }
+        }
+        if configs.is_empty() && !unread {
             let msg =
                 "HDF5 file without a Keras model configuration: arrays only, no pickle".into();
             self.note(path, Severity::Info, "hdf5.data", msg);
         }
         for c in &configs {
-            self.keras(c, path);
+            self.keras(c, path, depth);
         }
     }
 }

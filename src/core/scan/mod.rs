@@ -8,7 +8,13 @@
 //! * `container`: formats recognised by their content, never by their name: PyTorch zips
 //!   and legacy files, joblib (raw and compressed), gzip/bz2/xz pickles, `.npy`/`.npz`
 //!   object arrays, nested zips, Keras archives, safetensors, folders. Each embedded
-//!   stream that may hold a pickle goes to the pickle reader.
+//!   stream that may hold a pickle goes to the pickle reader. Formats that hold no pickle
+//!   but can still reach code, files or the network when loaded are read for that: GGUF
+//!   headers and their Jinja chat templates (and those of tokenizer configurations), ONNX
+//!   models (external data, custom operator domains), TensorFlow SavedModels and frozen
+//!   graphs (Python, file and network operations; tf.keras metadata), Keras
+//!   configurations (`.keras`, `model.to_json()`, the `model_config` attribute of legacy
+//!   HDF5 files).
 //!
 //! Everything is bounded: decompressed sizes, nesting depth, member counts and pickle
 //! stack/memo sizes have limits (`Limits`), and going past one is a finding, never a

@@ -46,6 +46,16 @@ pub(crate) enum Format {
     Pickle,
     Safetensors,
     Json,
+    /// llama.cpp's GGUF (`gguf`).
+    Gguf,
+    /// An ONNX `ModelProto` (`onnx`).
+    Onnx,
+    /// A TensorFlow `SavedModel` message, `saved_model.pb` (`tf-savedmodel`).
+    TfSavedModel,
+    /// A TensorFlow `GraphDef`, a frozen graph (`tf-graphdef`).
+    TfGraphDef,
+    /// tf.keras's `keras_metadata.pb` (`keras-metadata`).
+    KerasMetadata,
     Other,
 }
 
@@ -69,6 +79,11 @@ impl Format {
             Format::Pickle => "pickle",
             Format::Safetensors => "safetensors",
             Format::Json => "json",
+            Format::Gguf => "gguf",
+            Format::Onnx => "onnx",
+            Format::TfSavedModel => "tf-savedmodel",
+            Format::TfGraphDef => "tf-graphdef",
+            Format::KerasMetadata => "keras-metadata",
             Format::Other => "other",
         }
     }
@@ -88,6 +103,11 @@ impl Format {
                 | Format::TorchLegacy
                 | Format::Pickle
                 | Format::Json
+                | Format::Gguf
+                | Format::Onnx
+                | Format::TfSavedModel
+                | Format::TfGraphDef
+                | Format::KerasMetadata
         )
     }
 }
@@ -154,6 +174,21 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     }
     if is_safetensors(d, len) {
         return Format::Safetensors;
+    }
+    if super::gguf::is_gguf(d) {
+        return Format::Gguf;
+    }
+    if super::onnx::is_onnx(d) {
+        return Format::Onnx;
+    }
+    if super::savedmodel::is_saved_model(d) {
+        return Format::TfSavedModel;
+    }
+    if super::savedmodel::is_graph_def(d) {
+        return Format::TfGraphDef;
+    }
+    if super::savedmodel::is_keras_metadata(d) {
+        return Format::KerasMetadata;
     }
     if d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Format::Json;
