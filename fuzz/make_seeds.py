@@ -1,7 +1,7 @@
 """Writes the seed corpus of the fuzz targets (fuzz/seeds/<target>/; the sniffer starts from
-the seeds of scan_file): small valid inputs of every format each reader knows, so that libFuzzer starts from real structure. Nothing here
-is ever unpickled: the pickles are written by `pickle.dumps` of plain data or assembled
-from opcodes.
+the seeds of scan_file): small valid inputs of every format each reader knows, so that
+libFuzzer starts from real structure. Nothing here is ever unpickled: the pickles are
+written by `pickle.dumps` of plain data or assembled from opcodes.
 
     python fuzz/make_seeds.py
 """
@@ -89,6 +89,85 @@ def streams() -> dict[str, bytes]:
     }
 
 
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+EVIL_TEMPLATE = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+# A SavedModel (saved_model.pb) with a Const, a PyFunc and a ReadFile node, a function and
+# a saver: bytes of the protobuf wire format, as tests/scan/test_formats.py builds them.
+SAVED_MODEL = (
+    b'\x08\x01\x12\x80\x01\n\x07"\x05serve\x12T\n\x0f\n\x01x\x12\x05Const\x1a\x03x:0'
+    b"\n\x10\n\x01y\x12\x06PyFunc\x1a\x03x:0\n\x12\n\x01r\x12\x08ReadFile\x1a\x03x:0\x12\x16"
+    b'\n\x14\n\x03\n\x01f\x1a\r\n\x01z\x12\x03Add\x1a\x03x:0"\x03\x08\xbf\x08\x1a\x1f\n'
+    b"\x0csave/Const:0\x12\x0fsave/Identity:0"
+)
+
+
+def hub_formats() -> dict[str, dict[str, bytes]]:
+    """GGUF, ONNX and HDF5 files written by their own packages (the test extra has them),
+    the SavedModel above and chat templates; empty where a package is missing."""
+    out: dict[str, dict[str, bytes]] = {
+        "savedmodel": {"saved_model.pb": SAVED_MODEL},
+        "jinja": {"chatml.jinja": CHATML.encode(), "evil.jinja": EVIL_TEMPLATE.encode()},
+        "gguf": {},
+        "onnx": {},
+        "hdf5": {},
+    }
+    tmp = HERE / "work" / "seed-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        import gguf
+        import numpy as np
+
+        for name, template in (("chatml.gguf", CHATML), ("evil.gguf", EVIL_TEMPLATE)):
+            w = gguf.GGUFWriter(str(tmp / name), "llama")
+            w.add_chat_template(template)
+            w.add_tensor("w", np.arange(8, dtype=np.float32))
+            w.write_header_to_file()
+            w.write_kv_data_to_file()
+            w.write_tensors_to_file()
+            w.close()
+            out["gguf"][name] = (tmp / name).read_bytes()
+    except ImportError:
+        pass
+    try:
+        from onnx import TensorProto, helper
+
+        weight = helper.make_tensor("w", TensorProto.FLOAT, [2], [1.0, 2.0])
+        weight.data_location = TensorProto.EXTERNAL
+        entry = weight.external_data.add()
+        entry.key, entry.value = "location", "../outside.bin"
+        graph = helper.make_graph(
+            [
+                helper.make_node("Add", ["x", "w"], ["y"]),
+                helper.make_node("Op", ["y"], ["z"], domain="custom"),
+            ],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+            [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2])],
+            [weight],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        out["onnx"]["model.onnx"] = model.SerializeToString()
+    except ImportError:
+        pass
+    try:
+        import h5py
+
+        for libver in ("earliest", "latest"):
+            path = tmp / f"model_{libver}.h5"
+            with h5py.File(path, "w", libver=libver) as f:
+                f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {}})
+                f.create_dataset("w", data=[1.0, 2.0])
+            out["hdf5"][path.name] = path.read_bytes()
+    except ImportError:
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def write(target: str, files: dict[str, bytes]) -> None:
     folder = SEEDS / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,11 +180,16 @@ def main() -> None:
     fixtures = {
         p.name: p.read_bytes() for p in sorted(FIXTURES.iterdir()) if p.name != "make_fixtures.py"
     }
+    hub = hub_formats()
     everything = {**pickles(), **zips(), **tars(), **streams(), **fixtures}
+    for files in hub.values():
+        everything.update(files)
     write("scan_file", everything)
     write("pickle", pickles())
     write("zip", {**zips(), **{k: v for k, v in fixtures.items() if k.endswith(".zip")}})
     write("tar", tars())
+    for target, files in hub.items():
+        write(target, files)
 
 
 if __name__ == "__main__":

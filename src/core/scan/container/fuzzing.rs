@@ -7,7 +7,7 @@
 //! targets add the checks that hold for any input, such as findings located inside the
 //! data they were read from.
 
-use super::{scan_bytes, sniff, tar, zip};
+use super::{gguf, hdf5, jinja, onnx, savedmodel, scan_bytes, sniff, tar, zip};
 use crate::core::scan::pickle::{scan_pickles, scan_stream};
 use crate::core::scan::{Limits, Location, Policy};
 
@@ -59,4 +59,30 @@ pub fn zip(data: &[u8]) -> usize {
 /// The tar reader; returns the number of members read.
 pub fn tar(data: &[u8]) -> usize {
     tar::read(data, Limits::default().max_members).members.len()
+}
+
+/// The GGUF reader (header, metadata, tensor table); returns the number of issues.
+pub fn gguf(data: &[u8]) -> usize {
+    gguf::check(data).len()
+}
+
+/// The Jinja chat-template check on `data` read as text (lossily: any bytes reach it).
+pub fn jinja(data: &[u8]) -> usize {
+    jinja::check(&String::from_utf8_lossy(data)).len()
+}
+
+/// The ONNX reader (and its protobuf wire reader); returns the number of issues.
+pub fn onnx(data: &[u8]) -> usize {
+    onnx::check(data).len()
+}
+
+/// The TensorFlow reader, as a SavedModel and as a frozen graph; returns the number of
+/// issues.
+pub fn savedmodel(data: &[u8]) -> usize {
+    savedmodel::check(data, "tf-savedmodel").len() + savedmodel::check(data, "tf-graphdef").len()
+}
+
+/// The HDF5 reader of the root group's attributes; returns how many it read.
+pub fn hdf5(data: &[u8]) -> usize {
+    hdf5::root_attributes(data).map_or(0, |root| root.attrs.len() + root.skipped.len())
 }
