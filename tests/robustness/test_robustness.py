@@ -429,3 +429,55 @@ def test_readme_robustness_section_runs(tmp_path, monkeypatch, readme_blocks):
         exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "robustness.html").exists()
     assert namespace["report"].calls < namespace["report"].queries
+
+
+def test_a_dataframe_reaches_the_model_as_a_dataframe():
+    """A scikit-learn pipeline keyed by column names: numbers attacked, text frozen."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    n = 300
+    X = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "city": rng.choice(["a", "b", "c"], n),
+            "income": rng.normal(50, 15, n),
+        }
+    )
+    y = ((X["age"] - 40) / 10 + (X["income"] - 50) / 15 + (X["city"] == "a") > 0.5).astype(int)
+    columns = ColumnTransformer(
+        [("num", StandardScaler(), ["income", "age"]), ("cat", OneHotEncoder(), ["city"])]
+    )
+    pipe = make_pipeline(columns, LogisticRegression()).fit(X, y)
+    kept = X.copy()
+    res = ms.robustness.square(pipe, X[:40], y[:40], eps=8.0, max_queries=200)
+    assert isinstance(res.adversarial, pd.DataFrame)
+    assert list(res.adversarial.columns) == ["age", "city", "income"]
+    assert (res.adversarial["city"].to_numpy() == X["city"][:40].to_numpy()).all()  # frozen
+    assert res.success.any()
+    fooled = res.adversarial[res.success]
+    assert (pipe.predict(fooled) != y[:40][res.success].to_numpy()).all()
+    pd.testing.assert_frame_equal(X, kept)
+    rep = ms.robustness.evaluate(pipe, X[:40], y[:40], attacks=["noise"], eps=8.0)
+    assert rep.clean_accuracy > 0.9 and rep.attacks[0].successes > 0
+    # A model that cannot take the frame fails with ModelError on the first call.
+    with pytest.raises(ModelError, match=r"raised .* on 40 rows shaped \(40, 3\) \(DataFrame\)"):
+        ms.robustness.evaluate(lambda df: df.to_numpy() @ np.ones(3), X[:40], y[:40])
+
+
+def test_clip_brings_rows_into_the_bounds():
+    model = Linear([1.0, -1.0])
+    X = np.array([[1.5, 0.2], [0.3, -0.4], [0.9, 0.1]])
+    y = (model.margin(np.clip(X, 0, 1)) > 0).astype(int)
+    with pytest.raises(InvalidInputError, match="outside its bounds"):
+        ms.robustness.square(model, X, y, eps=0.1, constraints=Constraints(lower=0, upper=1))
+    res = ms.robustness.square(
+        model, X, y, eps=0.1, constraints=Constraints(lower=0, upper=1, clip=True)
+    )
+    assert res.adversarial.min() >= 0 and res.adversarial.max() <= 1
+    assert res.features[0, 0] <= 1.0  # the row was clipped before the attack

@@ -34,9 +34,9 @@ class AttackResult:
         ``"linf"`` or ``"l2"``.
     eps : float or None
         The budget (``None`` for the minimum-norm :func:`hop_skip_jump`).
-    adversarial : numpy.ndarray
-        Shaped and typed like ``X``: the adversarial example of each sample, or the
-        sample itself where the attack failed.
+    adversarial : numpy.ndarray or pandas.DataFrame
+        Shaped and typed like ``X`` (a DataFrame for a DataFrame ``X``): the adversarial
+        example of each sample, or the sample itself where the attack failed.
     success : numpy.ndarray of bool
         Whether a feasible adversarial example was found and confirmed by a fresh call.
     distance : numpy.ndarray of float
@@ -52,6 +52,9 @@ class AttackResult:
         differs from its label.
     params : dict
         The settings the attack ran with (seed included).
+    features : numpy.ndarray
+        The adversarial examples as the attack saw them: float64 rows, one per sample (a
+        DataFrame's columns that are not numbers as their category codes).
     """
 
     attack: str
@@ -66,6 +69,7 @@ class AttackResult:
     seconds: float
     params: dict[str, Any]
     changed: Optional[np.ndarray] = None
+    features: np.ndarray = dataclasses.field(default_factory=lambda: np.empty((0, 0)), repr=False)
 
     @property
     def success_rate(self) -> float:
@@ -143,10 +147,10 @@ def _run(
     progress: ProgressArg,
     grad_fn: Optional[Callable[..., Any]] = None,
 ) -> AttackResult:
-    data = X if isinstance(X, Data) else as_data(X)
+    cons = check_constraints(constraints)
+    data = cons._prepare(X if isinstance(X, Data) else as_data(X))
     adapter = model if isinstance(model, Model) else Model(model, data)
     labels = adapter.label_of(y, data.n)
-    cons = check_constraints(constraints)
     resolved = cons._resolve(data)
     batch = 0 if batch_size is None else check_count(batch_size, "batch_size")
     grad = None
@@ -189,6 +193,7 @@ def _run(
         seconds=seconds,
         params=dict(params),
         changed=changed,
+        features=adv,
     )
 
 

@@ -43,6 +43,10 @@ class Constraints:
     scale : "std", float or array-like, optional
         The unit of ``eps`` per feature. ``"std"``: each feature's standard deviation in
         ``X`` (a feature with none cannot move). Default 1.
+    clip : bool
+        Clip the rows of ``X`` into ``[lower, upper]`` before attacking them (default:
+        a row outside its bounds is an error, since no adversarial example of it could
+        satisfy them).
 
     Every candidate is projected onto the constraints (immutable features reset,
     budget, bounds, integers rounded, one-hot groups settled) before the model sees it,
@@ -62,12 +66,13 @@ class Constraints:
     integer: Any = None
     one_hot_groups: Sequence[Sequence[int]] = ()
     scale: Any = None
+    clip: bool = False
 
     def _resolve(self, data: Data) -> tuple[list, list, list, list, list, list]:
         d = data.d
         lower = _per_feature(self.lower, d, "lower", -np.inf, np.float64)
         upper = _per_feature(self.upper, d, "upper", np.inf, np.float64)
-        mutable = _per_feature(self.mutable, d, "mutable", True, bool)
+        mutable = _per_feature(self.mutable, d, "mutable", True, bool) & ~data.frozen()
         integer = _per_feature(self.integer, d, "integer", False, bool)
         if isinstance(self.scale, str):
             if self.scale != "std":
@@ -96,6 +101,14 @@ class Constraints:
             groups,
             scale.tolist(),
         )
+
+    def _prepare(self, data: Data) -> Data:
+        """``data`` with its rows clipped into the bounds when ``clip`` is set."""
+        if not self.clip:
+            return data
+        lower, upper = self._resolve(data)[:2]
+        flat = np.clip(data.flat, np.asarray(lower), np.asarray(upper))
+        return dataclasses.replace(data, flat=np.ascontiguousarray(flat))
 
     def _scale(self, data: Data) -> np.ndarray:
         return np.asarray(self._resolve(data)[5])

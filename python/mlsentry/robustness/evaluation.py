@@ -29,7 +29,7 @@ from .attacks import (
     square,
 )
 from .constraints import Constraints, check_constraints
-from .model import Data, Model, as_data, predict
+from .model import Model, as_data, predict
 from .report import AttackSummary, RobustnessReport, summarise_attack
 
 
@@ -168,7 +168,7 @@ def evaluate(
     cons = check_constraints(constraints)
 
     start = time.perf_counter()
-    data = as_data(X)
+    data = cons._prepare(as_data(X))
     adapter = Model(model, data)
     labels = adapter.label_of(y, data.n)
     pred, k = predict(adapter, data.flat, batch)
@@ -186,7 +186,7 @@ def evaluate(
     queries = 2 * data.n
     correct = pred == labels
     idx = np.flatnonzero(correct)
-    sub = Data(np.ascontiguousarray(data.flat[idx]), data.shape, data.dtype)
+    sub = data.rows(idx)
     y_sub = np.asarray(y)[idx]  # the attacks map labels to classes themselves
     fooled = {e: np.zeros(data.n, dtype=bool) for e in budgets}
     summaries: list[AttackSummary] = []

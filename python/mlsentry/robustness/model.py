@@ -5,11 +5,40 @@ in batches (:func:`predict`)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..errors import InvalidInputError, InvalidTypeError, ModelError
+
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """How the rows of a pandas DataFrame ``X`` are given back to the model: a DataFrame
+    with the same columns, numbers as float64, every other column (strings, categories,
+    booleans, dates) from the integer codes it was stored as, which the attacks never
+    change (the column is immutable)."""
+
+    columns: list[Any]
+    categories: dict[int, np.ndarray]  # position -> the values of the codes 0..k-1
+
+    def rebuild(self, rows: np.ndarray) -> Any:
+        import pandas as pd
+
+        out: dict[Any, Any] = {}
+        for j, name in enumerate(self.columns):
+            if j in self.categories:
+                codes = rows[:, j].astype(np.int64)
+                values = self.categories[j].take(np.maximum(codes, 0))
+                out[name] = pd.Series(values).where(codes >= 0, None).to_numpy()
+            else:
+                out[name] = rows[:, j]
+        return pd.DataFrame(out, columns=pd.Index(self.columns))
+
+    def frozen(self) -> np.ndarray:
+        mask = np.zeros(len(self.columns), dtype=bool)
+        mask[list(self.categories)] = True
+        return mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +48,7 @@ class Data:
     flat: np.ndarray  # (n, d) float64, C-contiguous
     shape: tuple[int, ...]  # one sample's shape
     dtype: np.dtype
+    frame: Optional[Frame] = None  # X was a pandas DataFrame
 
     @property
     def n(self) -> int:
@@ -28,11 +58,56 @@ class Data:
     def d(self) -> int:
         return self.flat.shape[1]
 
-    def unflatten(self, rows: np.ndarray) -> np.ndarray:
+    def unflatten(self, rows: np.ndarray) -> Any:
+        if self.frame is not None:
+            return self.frame.rebuild(rows)
         return rows.reshape((rows.shape[0], *self.shape)).astype(self.dtype, copy=False)
+
+    def frozen(self) -> np.ndarray:
+        """Features no attack may change (a DataFrame's columns that are not numbers)."""
+        return np.zeros(self.d, dtype=bool) if self.frame is None else self.frame.frozen()
+
+    def rows(self, idx: np.ndarray) -> Data:
+        """The same data restricted to the samples ``idx``."""
+        return dataclasses.replace(self, flat=np.ascontiguousarray(self.flat[idx]))
+
+
+def _frame_data(X: Any) -> Data:
+    """A pandas DataFrame as rows: numeric columns as they are, the others as codes."""
+    import pandas as pd
+
+    if X.shape[0] == 0:
+        raise InvalidInputError("X: no samples")
+    if X.shape[1] == 0:
+        raise InvalidInputError(f"X: samples have no features (shape {X.shape})")
+    columns, categories = [], {}
+    for j in range(X.shape[1]):
+        col = X.iloc[:, j]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            categories[j] = np.asarray(uniques, dtype=object)
+            columns.append(codes.astype(np.float64))
+    flat = np.ascontiguousarray(np.column_stack(columns), dtype=np.float64)
+    _check_finite(flat)
+    frame = Frame(list(X.columns), categories)
+    return Data(flat, (X.shape[1],), np.dtype(np.float64), frame)
+
+
+def _check_finite(flat: np.ndarray) -> None:
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InvalidInputError(
+            f"X: {int(bad.sum())} NaN or infinite value(s), the first at sample {i}, "
+            f"feature {j}; attacks need finite inputs"
+        )
 
 
 def as_data(X: Any) -> Data:
+    if type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "iloc") and X.ndim == 2:
+        return _frame_data(X)
     try:
         arr = np.asarray(X)
     except Exception as e:
@@ -49,13 +124,7 @@ def as_data(X: Any) -> Data:
     flat = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=np.float64)
     if flat.shape[1] == 0:
         raise InvalidInputError(f"X: samples have no features (shape {arr.shape})")
-    bad = ~np.isfinite(flat)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise InvalidInputError(
-            f"X: {int(bad.sum())} NaN or infinite value(s), the first at sample {i}, "
-            f"feature {j}; attacks need finite inputs"
-        )
+    _check_finite(flat)
     dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
     return Data(flat, tuple(arr.shape[1:]), dtype)
 
@@ -95,9 +164,10 @@ class Model:
         try:
             out = to_numpy(self.fn(x))
         except Exception as e:
+            kind = "DataFrame" if self.data.frame is not None else str(x.dtype)
             raise ModelError(
                 f"the model ({self.kind}) raised {type(e).__name__} on {n} rows shaped "
-                f"{x.shape} ({x.dtype}): {e}"
+                f"{x.shape} ({kind}): {e}"
             ) from e
         if out.ndim == 2 and out.shape[0] == n and out.dtype.kind in "biuf":
             return np.ascontiguousarray(out, dtype=np.float64)

@@ -87,7 +87,7 @@ def _stat(values: np.ndarray, how: Callable[[np.ndarray], Any]) -> Optional[floa
 def summarise_attack(
     res: AttackResult, data: Data, ok: np.ndarray, eps: Optional[float], norm: str
 ) -> AttackSummary:
-    adv = res.adversarial.reshape(data.n, -1).astype(np.float64)
+    adv = res.features
     delta = (adv - data.flat)[ok]
     x = data.flat[ok]
     l2 = np.linalg.norm(delta, axis=1)
