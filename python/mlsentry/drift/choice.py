@@ -59,6 +59,18 @@ class Prepared:
     note: str = ""
     new_categories: int = 0
     group: str = "number"
+    # Exact integers (see exact_pair): what was subtracted, or the sorted distinct
+    # values whose positions were compared; the histogram's edges are mapped back.
+    offset: int = 0
+    rank_values: Optional[np.ndarray] = None
+
+    def original_edges(self, edges: Sequence[float]) -> tuple[float, ...]:
+        """Histogram edges on the column's own scale."""
+        e = np.asarray(edges, dtype=np.float64)
+        if self.rank_values is not None:
+            positions = np.arange(len(self.rank_values), dtype=np.float64)
+            e = np.interp(e, positions, self.rank_values.astype(np.float64))
+        return tuple(float(v) + self.offset for v in e)
 
 
 def _null_values(side: Side, kind: str) -> np.ndarray:
@@ -282,6 +294,55 @@ def _resolve_test(name: str, kind: str, tests: Union[str, dict[str, str]]) -> st
     return test
 
 
+def exact_pair(ref: Side, cur: Side) -> tuple[int, Optional[np.ndarray], str]:
+    """Integers that float64 would round (past 2**53: nanosecond timestamps, 64-bit ids)
+    made exact for the tests, in place: the joint minimum is subtracted in integer
+    arithmetic, exact whenever the column's range is below 2**53 (104 days of
+    nanoseconds); a wider range is replaced by each value's position among the joint
+    distinct values, which keeps every order and tie, all the rank and ECDF tests see.
+    Returns ``(offset, rank_values, note)``."""
+    sides = [s for s in (ref, cur) if s.values is not None]
+    if not any(s.exact is not None for s in sides):
+        return 0, None, ""
+    ints, masks = [], []
+    for s in sides:
+        present = ~np.isnan(s.values)
+        masks.append(present)
+        if s.exact is not None:
+            ints.append(s.exact[present])
+        else:
+            ints.append(s.values[present].astype(np.int64))
+    if any(a.dtype.kind == "u" for a in ints) and any(
+        a.dtype.kind == "i" and a.size and a.min() < 0 for a in ints
+    ):
+        return 0, None, ""  # negative and past 2**63: no common integer type; floats
+    kind = np.uint64 if any(a.dtype.kind == "u" for a in ints) else np.int64
+    ints = [a.astype(kind) for a in ints]
+    present_all = [a for a in ints if a.size]
+    if not present_all:
+        return 0, None, ""
+    lo = min(int(a.min()) for a in present_all)
+    hi = max(int(a.max()) for a in present_all)
+    if hi - lo < 2**53:
+        for s, a, present in zip(sides, ints, masks):
+            values = np.full(s.n, np.nan)
+            values[present] = (a - kind(lo)).astype(np.float64)
+            s.values = values
+        return lo, None, ""
+    uniques, positions = np.unique(np.concatenate(ints), return_inverse=True)
+    start = 0
+    for s, a, present in zip(sides, ints, masks):
+        values = np.full(s.n, np.nan)
+        values[present] = positions[start : start + a.size].astype(np.float64)
+        start += a.size
+        s.values = values
+    note = (
+        "integers more than 2**53 apart: the tests compared their order exactly (positions "
+        "among the distinct values); the effect is in those positions"
+    )
+    return 0, uniques, note
+
+
 def prepare(
     name: str,
     ref: Side,
@@ -293,6 +354,9 @@ def prepare(
 ) -> Prepared:
     groups = {ref.group, cur.group} - {"null"}
     group = next(iter(groups), "null")
+    offset, rank_values, exact_note = 0, None, ""
+    if ref.group == cur.group and ref.group in ("number", "datetime", "timedelta"):
+        offset, rank_values, exact_note = exact_pair(ref, cur)
     categorical = (
         forced_categorical
         or ref.categorical_dtype
@@ -309,8 +373,16 @@ def prepare(
     if kind == "numeric":
         r = ref.values if ref.values is not None else _null_values(ref, kind)
         c = cur.values if cur.values is not None else _null_values(cur, kind)
-        return Prepared(name, kind, r, c, 0, test, ref, cur, group=group)
+        p = Prepared(name, kind, r, c, 0, test, ref, cur, group=group, note=exact_note)
+        p.offset, p.rank_values = offset, rank_values
+        return p
     rc, cc, labels, _ = _categorical(ref, cur)
+    if group == "number" and (offset or rank_values is not None):
+        # The labels were made from the shifted integers: the column's own values.
+        if rank_values is not None:
+            labels = [str(int(rank_values[int(lab)])) for lab in labels]
+        else:
+            labels = [str(int(lab) + offset) for lab in labels]
     for side in (ref, cur):  # the joint codes replace them: free their memory now
         side.codes = side.values = side.uniques = None
     p = Prepared(name, kind, rc, cc, len(labels), test, ref, cur, labels=labels, group=group)

@@ -243,9 +243,12 @@ def compare(
 
     Notes
     -----
-    **Kinds.** A column is numeric when both sides hold numbers: floats, ints (as
-    float64: beyond 2**53 they are rounded), decimals, datetimes, durations and times of
-    day (as nanoseconds, in float64; NaT is missing). It is
+    **Kinds.** A column is numeric when both sides hold numbers: floats, ints, decimals,
+    datetimes, durations and times of day (as nanoseconds; NaT is missing). Integers that
+    float64 would round (past 2**53: nanosecond timestamps, 64-bit ids) are compared
+    exactly: shifted by the column's minimum in integer arithmetic while its range is below
+    2**53, else by their order (positions among the distinct values, which every rank and
+    ECDF test needs; the column's note says so). It is
     categorical when either side holds strings, bytes, booleans or a pandas category /
     arrow dictionary / polars Categorical or Enum, when it is named in ``categorical``,
     or when it holds whole numbers with at most ``max_categories`` distinct values.
@@ -550,7 +553,7 @@ def _column_result(
             f"infinite values: {o['infinite_reference']} reference, "
             f"{o['infinite_current']} current (in the test, not in the plot)",
         )
-    edges = tuple(float(e) for e in o["hist_edges"])
+    edges = p.original_edges(o["hist_edges"])
     labels: tuple[str, ...] = ()
     if p.kind == "categorical" and p.labels is not None:
         labels = tuple(p.labels[int(code)] for code in o["hist_codes"])

@@ -123,6 +123,9 @@ class Side:
     categorical_dtype: bool = False  # pandas category / arrow dictionary
     integer: bool = False  # an integer dtype
     mixed: bool = False  # an object column holding several kinds of values
+    # The integers themselves (int64 or uint64; garbage where ``values`` is NaN) when
+    # float64 would round them: magnitudes past 2**53, nanosecond timestamps.
+    exact: Optional[np.ndarray] = None
 
     def is_whole(self) -> bool:
         """All present values are whole numbers (an integer dtype, or floats like 3.0)."""
@@ -138,18 +141,50 @@ class Side:
         return True
 
 
-def _float_side(values: np.ndarray, group: str, dtype: str, integer: bool = False) -> Side:
+#: Past this magnitude float64 no longer holds every integer.
+EXACT_LIMIT = 2**53
+
+
+def _float_side(
+    values: np.ndarray,
+    group: str,
+    dtype: str,
+    integer: bool = False,
+    exact: Optional[np.ndarray] = None,
+) -> Side:
     values = np.asarray(values, dtype=np.float64)
-    return Side(len(values), group, dtype, values=values, integer=integer)
+    return Side(len(values), group, dtype, values=values, integer=integer, exact=exact)
 
 
-def _ns(values: np.ndarray) -> np.ndarray:
-    """datetime64/timedelta64 as float nanoseconds; NaT becomes NaN."""
+def _exact(ints: np.ndarray, present: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """``ints`` when float64 would round some present value of them, else ``None``."""
+    if ints.size == 0:
+        return None
+    live = ints if present is None else ints[present]
+    if live.size == 0:
+        return None
+    big = live.max() >= EXACT_LIMIT if ints.dtype.kind == "u" else np.abs(live).max() >= EXACT_LIMIT
+    if ints.dtype.kind == "i" and live.min() == np.iinfo(np.int64).min:
+        big = True  # abs overflows on the smallest int64
+    return ints if big else None
+
+
+def int_side(ints: np.ndarray, group: str, dtype: str, nulls: Optional[np.ndarray]) -> Side:
+    """Integers (int64/uint64, or nanoseconds) with NaN where ``nulls`` is set, keeping
+    the integers themselves when float64 would round them."""
+    values = ints.astype(np.float64)
+    if nulls is not None and nulls.any():
+        values[nulls] = np.nan
+    present = None if nulls is None else ~nulls
+    exact = _exact(ints, present)
+    return _float_side(values, group, dtype, integer=group == "number", exact=exact)
+
+
+def _ns_side(values: np.ndarray, group: str, dtype: str) -> Side:
+    """datetime64/timedelta64 as nanoseconds; NaT is missing."""
     unit = "M8[ns]" if values.dtype.kind == "M" else "m8[ns]"
     ints = values.astype(unit).view(np.int64)
-    out = ints.astype(np.float64)
-    out[np.isnat(values)] = np.nan
-    return out
+    return int_side(ints, group, dtype, np.isnat(values))
 
 
 def _side_numpy(arr: np.ndarray, what: str) -> Side:
@@ -158,13 +193,14 @@ def _side_numpy(arr: np.ndarray, what: str) -> Side:
     if kind == "f":
         return _float_side(arr, "number", dtype)
     if kind in "iu":
-        return _float_side(arr, "number", dtype, integer=True)
+        ints = arr.astype(np.uint64 if kind == "u" else np.int64, copy=False)
+        return int_side(ints, "number", dtype, None)
     if kind == "b":
         return _float_side(arr, "bool", dtype)
     if kind == "M":
-        return _float_side(_ns(arr), "datetime", dtype)
+        return _ns_side(arr, "datetime", dtype)
     if kind == "m":
-        return _float_side(_ns(arr), "timedelta", dtype)
+        return _ns_side(arr, "timedelta", dtype)
     if kind in "US":
         codes, uniques = _factorize_plain(arr)
         return Side(len(arr), "text", dtype, codes=codes, uniques=uniques)
@@ -220,10 +256,10 @@ def _side_objects(arr: np.ndarray, what: str) -> Side:
             return _float_side(_objects_to_float(arr), "number", f"object ({inferred})")
         if inferred in ("datetime64", "datetime", "date"):
             values = pd.to_datetime(pd.Series(arr), utc=True).dt.tz_localize(None).to_numpy()
-            return _float_side(_ns(values), "datetime", f"object ({inferred})")
+            return _ns_side(values, "datetime", f"object ({inferred})")
         if inferred in ("timedelta64", "timedelta"):
             values = pd.to_timedelta(pd.Series(arr)).to_numpy()
-            return _float_side(_ns(values), "timedelta", f"object ({inferred})")
+            return _ns_side(values, "timedelta", f"object ({inferred})")
     except (TypeError, ValueError, OverflowError):
         pass  # values that do not convert: compared as categories below
     codes, uniques, mixed = factorize_objects(arr, what, inferred)
@@ -323,7 +359,7 @@ def _side_pandas(s: Any, what: str) -> Side:
 
         return _side_arrow(_chunked(pa.array(s.array)), what, name)
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return _float_side(_ns(s.dt.tz_convert(None).to_numpy()), "datetime", name)
+        return _ns_side(s.dt.tz_convert(None).to_numpy(), "datetime", name)
     if isinstance(dtype, np.dtype):
         return dataclasses.replace(_side_numpy(s.to_numpy(), what), dtype=name)
     if isinstance(dtype, pd.StringDtype):
@@ -338,8 +374,9 @@ def _side_pandas(s: Any, what: str) -> Side:
     if isinstance(dtype, pd.BooleanDtype):
         return _float_side(s.to_numpy(dtype=np.float64, na_value=np.nan), "bool", name)
     if pd.api.types.is_integer_dtype(dtype):
-        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        return _float_side(values, "number", name, integer=True)
+        nulls = s.isna().to_numpy()
+        big = np.uint64 if str(dtype).startswith("UInt") else np.int64
+        return int_side(s.to_numpy(dtype=big, na_value=0), "number", name, nulls)
     if pd.api.types.is_float_dtype(dtype):
         return _float_side(s.to_numpy(dtype=np.float64, na_value=np.nan), "number", name)
     if isinstance(dtype, pd.SparseDtype):
@@ -360,6 +397,18 @@ def _plain(values: Any) -> Any:
     if isinstance(values, pd.Index):
         return pd.Series(values)
     return values
+
+
+def _arrowint_side(col: Any, group: str, name: str) -> Side:
+    """An arrow integer column (or nanoseconds) as an exact integer side."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unsigned = pa.types.is_unsigned_integer(col.type)
+    target = pa.uint64() if unsigned else pa.int64()
+    nulls = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
+    ints = pc.fill_null(pc.cast(col, target), 0).to_numpy()
+    return int_side(np.asarray(ints), group, name, nulls)
 
 
 def _arrow_float(col: Any) -> np.ndarray:
@@ -389,19 +438,19 @@ def _side_arrow(col: Any, what: str, name: Optional[str] = None) -> Side:
     if pa.types.is_boolean(t):
         return _float_side(_arrow_float(col), "bool", name)
     if pa.types.is_integer(t):
-        return _float_side(_arrow_float(col), "number", name, integer=True)
+        return _arrowint_side(col, "number", name)
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return _float_side(_arrow_float(col), "number", name)
     if pa.types.is_timestamp(t):
         ns = pc.cast(pc.cast(col, pa.timestamp("ns", t.tz)), pa.int64())
-        return _float_side(_arrow_float(ns), "datetime", name)
+        return _arrowint_side(ns, "datetime", name)
     if pa.types.is_date32(t):
         return _float_side(_arrow_float(col.cast(pa.int32())) * 86_400e9, "datetime", name)
     if pa.types.is_date64(t):
         return _float_side(_arrow_float(col.cast(pa.int64())) * 1e6, "datetime", name)
     if pa.types.is_duration(t):
         ns = pc.cast(pc.cast(col, pa.duration("ns")), pa.int64())
-        return _float_side(_arrow_float(ns), "timedelta", name)
+        return _arrowint_side(ns, "timedelta", name)
     if pa.types.is_time(t):
         ns = pc.cast(pc.cast(col, pa.time64("ns")), pa.int64())
         return _float_side(_arrow_float(ns), "time", name)

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _core
 from .._args import check_int
 from ..errors import InvalidInputError, InvalidTypeError
-from .choice import factorize_pair
+from .choice import exact_pair, factorize_pair
 from .result import (
     DEFAULT_THRESHOLDS,
     DISTANCES,
@@ -21,6 +21,7 @@ from .result import (
     distance_drift,
     psi_band,
 )
+from .tables import int_side
 
 
 def _result(
@@ -67,10 +68,37 @@ def _numeric(
     alpha: Optional[float] = None,
     threshold: Optional[float] = None,
 ) -> TestResult:
-    r = as_sample(reference, "reference")
-    c = as_sample(current, "current")
+    exact = _exact_samples(reference, current, ranks_allowed=test in RANK_TESTS)
+    r, c = exact or (as_sample(reference, "reference"), as_sample(current, "current"))
     raw = _core.drift_numeric_test(test, r, c, bins, method)
     return _result(test, raw, alpha=alpha, threshold=threshold)
+
+
+#: Tests that depend only on the order of the values (and their ties).
+RANK_TESTS = frozenset({"ks", "anderson", "cramer_von_mises", "mann_whitney"})
+
+
+def _exact_samples(
+    reference: Any, current: Any, *, ranks_allowed: bool
+) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Integer samples that float64 would round (past 2**53), made exact: shifted by their
+    joint minimum (every test), or, when their range passes 2**53, replaced by their
+    positions among the joint distinct values (order and ties: the rank tests only).
+    ``None`` for other input."""
+    if not all(isinstance(x, np.ndarray) and x.ndim == 1 for x in (reference, current)):
+        return None
+    if reference.dtype.kind not in "iu" or current.dtype.kind not in "iu":
+        return None
+    sides = [
+        int_side(x.astype(np.uint64 if x.dtype.kind == "u" else np.int64), "number", "", None)
+        for x in (reference, current)
+    ]
+    if all(s.exact is None for s in sides):
+        return None
+    _, rank_values, _ = exact_pair(*sides)
+    if rank_values is not None and not ranks_allowed:
+        return None
+    return sides[0].values, sides[1].values
 
 
 def _counts(x: Any, name: str) -> np.ndarray:
