@@ -81,3 +81,93 @@ def test_unbounded_configuration_values_are_json():
     d = json.loads(rep.to_json())
     assert d["config"]["constraints"] == {"upper": ["inf", 10.0], "lower": ["-inf", None]}
     assert rep.config["constraints"]["upper"][0] == math.inf  # the report itself is unchanged
+
+
+def _reports(tmp_path):
+    """One report of every kind, with the parts that are hardest to read back."""
+    import pickle
+
+    import numpy as np
+
+    import mlsentry as ms
+
+    rng = np.random.default_rng(0)
+    n = 300
+    ref = {
+        "x": rng.normal(size=n),
+        "c": rng.choice(["a", "b"], n),
+        "id": np.arange(n),
+        "gone": rng.normal(size=n),
+        "inf": np.r_[rng.normal(size=n - 1), np.inf],
+    }
+    cur = {
+        "x": rng.normal(1, 1, n),
+        "c": rng.choice(["a", "b"], n),
+        "id": np.arange(n, 2 * n),
+        "new": rng.normal(size=n),
+        "inf": rng.normal(size=n),
+    }
+    yield ms.drift.compare(ref, cur, min_effect=0.01)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(b"weights")
+    key = ms.integrity.SigningKey.generate()
+    env = ms.integrity.sign(ms.integrity.manifest(folder), key)
+    (folder / "w.bin").write_bytes(b"changed")
+    (folder / "extra.txt").write_text("x")
+    yield ms.integrity.verify(folder, env, key.public_key)
+    log = ms.integrity.AuditLog(tmp_path / "a.jsonl")
+    log.append({"check": "x"})
+    yield log.verify(key.public_key)  # no signed checkpoint: a problem of the whole log
+    (tmp_path / "evil.pkl").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    (tmp_path / "ok.pkl").write_bytes(pickle.dumps({"a": 1}))
+    yield ms.scan.scan([tmp_path / "evil.pkl", tmp_path / "ok.pkl"])
+
+    def model(x):
+        s = x @ np.array([1.0, -1.0])
+        return np.stack([-s, s], axis=1)
+
+    X = rng.normal(size=(40, 2))
+    y = (X @ np.array([1.0, -1.0]) > 0).astype(int)
+    yield ms.robustness.evaluate(model, X, y, attacks=("noise", "hsj"), eps=[0.1, 1.0])
+    yield ms.robustness.evaluate(model, X, y, attacks="square", eps=0.5, threshold=0.5)
+
+
+def test_every_report_reads_back_as_its_class(tmp_path):
+    from mlsentry import Report
+
+    kinds = set()
+    for i, report in enumerate(_reports(tmp_path)):
+        path = tmp_path / f"r{i}.json"
+        report.save(path)
+        again = Report.load(path)
+        assert type(again) is type(report), report.schema
+        assert again.to_dict() == report.to_dict(), report.schema
+        assert again.summary() == report.summary()
+        assert again.to_html() == report.to_html()
+        assert type(report).load(path).to_dict() == report.to_dict()  # from its own class
+        kinds.add(report.schema)
+    assert len(kinds) == 5
+
+
+def test_reading_back_refuses_what_is_not_a_report(tmp_path):
+    from mlsentry import Report
+    from mlsentry.errors import InvalidInputError
+    from mlsentry.scan import ScanReport
+
+    cases = {
+        "not.json": "{",
+        "noschema.json": "{}",
+        "unknown.json": '{"schema": "mlsentry/nope/v1"}',
+        "broken.json": '{"schema": "mlsentry/verify-report/v1", "added": []}',
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(InvalidInputError):
+            Report.load(tmp_path / name)
+    (tmp_path / "v.json").write_text(
+        '{"schema": "mlsentry/verify-report/v1", "added": [], "removed": [], "modified": [],'
+        ' "files_checked": 0}'
+    )
+    with pytest.raises(InvalidInputError, match="not a ScanReport"):
+        ScanReport.load(tmp_path / "v.json")

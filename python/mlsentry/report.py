@@ -53,6 +53,10 @@ class Report:
     schema: ClassVar[str] = "mlsentry/report/v1"
     title: ClassVar[str] = "mlsentry report"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _KINDS[cls.schema] = cls
+
     def __init__(
         self,
         *,
@@ -220,11 +224,91 @@ class Report:
         with open(p, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
 
+    # -- reading back ------------------------------------------------------------------
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> Report:
+        """A report of this class from its ``to_dict()``; ``meta`` holds ``config`` and
+        ``inputs`` for the constructor."""
+        raise NotImplementedError(f"{cls.__name__} cannot be read back")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """The report whose ``to_dict()`` is ``data``, as its own class (chosen by its
+        ``schema``): a :class:`~mlsentry.drift.DriftReport` for a drift report, and so on.
+
+        Raises :class:`~mlsentry.errors.InvalidInputError` for data that is not a report
+        this version of mlsentry writes.
+        """
+        from .errors import InvalidInputError
+
+        if not isinstance(data, Mapping) or not isinstance(data.get("schema"), str):
+            raise InvalidInputError("not an mlsentry report: no schema")
+        schema = data["schema"]
+        if schema not in _KINDS:
+            _load_report_classes()
+        kind = _KINDS.get(schema)
+        if kind is None:
+            raise InvalidInputError(f"unknown report schema {schema!r}")
+        if not issubclass(kind, cls):
+            raise InvalidInputError(f"a {schema} report is not a {cls.__name__}")
+        meta = {"config": data.get("config") or {}, "inputs": data.get("inputs") or {}}
+        try:
+            report = kind._from_dict(data, meta)
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidInputError(f"a malformed {schema} report: {e!r}") from None
+        # When and by what it was made, as recorded (not the time of reading).
+        report.seed = data.get("seed")
+        report.created = data.get("created") or report.created
+        report.mlsentry_version = data.get("mlsentry_version") or report.mlsentry_version
+        return report
+
+    @classmethod
+    def load(cls, path: os.PathLike[str] | str) -> Report:
+        """Read back a report saved as JSON (:meth:`save` with ``.json``) as its class.
+
+        Examples
+        --------
+        >>> import numpy as np, mlsentry as ms
+        >>> report = ms.drift.compare({"x": np.arange(50.0)}, {"x": np.arange(50.0) + 9})
+        >>> report.save("drift.json")
+        >>> again = ms.Report.load("drift.json")
+        >>> type(again).__name__, again.drifted, again.to_dict() == report.to_dict()
+        ('DriftReport', True, True)
+        """
+        from .errors import InvalidInputError
+
+        with open(os.fspath(path), encoding="utf-8") as fh:
+            try:
+                data = json.load(fh)
+            except ValueError as e:
+                raise InvalidInputError(f"{os.fspath(path)}: not JSON ({e})") from None
+        return cls.from_dict(data)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} passed={self.passed}>"
 
     def __str__(self) -> str:
         return self.summary()
+
+
+#: Report classes by schema, filled as their modules are imported.
+_KINDS: dict[str, type[Report]] = {}
+#: The modules that define report classes, imported by name on the first read-back (the
+#: shared layer does not import capabilities; the classes register themselves).
+_REPORT_MODULES = (
+    "mlsentry.integrity",
+    "mlsentry.drift",
+    "mlsentry.robustness",
+    "mlsentry.scan",
+    "mlsentry.cli.demo_steps",
+)
+
+
+def _load_report_classes() -> None:
+    import importlib
+
+    for name in _REPORT_MODULES:
+        importlib.import_module(name)
 
 
 _CSS = """

@@ -177,6 +177,9 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
     assert drift["report"]["schema"] == "mlsentry/drift-report/v1"
     assert drift["expected_drifted"] == ["income", "region"]
     assert drift["report"]["drifted_columns"] == ["income", "region"]
+    again = ms.Report.load(out / "report.json")  # the demo and every step, as classes
+    assert type(again).__name__ == "DemoReport" and again.passed
+    assert json.loads(again.to_json()) == report
     page = (out / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert "Drift comparison" in page and "<svg" in page and "<script" not in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -46,6 +47,19 @@ class DemoReport(Report):
     def __init__(self, steps: list[DemoStep], fingerprints: dict[str, str], **meta: Any) -> None:
         super().__init__(inputs=fingerprints, **meta)
         self.steps = steps
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> DemoReport:
+        steps = [
+            DemoStep(
+                s["name"],
+                Report.from_dict(s["report"]),
+                s["expected"] == "pass",
+                None if "expected_drifted" not in s else tuple(s["expected_drifted"]),
+            )
+            for s in data["steps"]
+        ]
+        return cls(steps, dict(meta["inputs"]), config=meta["config"])
 
     @property
     def passed(self) -> bool:

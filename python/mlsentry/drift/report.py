@@ -227,6 +227,26 @@ class DriftReport(Report):
         self.columns = list(columns)
         self.drifted = bool(drifted)
 
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> DriftReport:
+        def number(v: Any) -> Any:  # the inverse of _json_number
+            return float(v) if isinstance(v, str) and v in ("inf", "-inf") else v
+
+        columns = []
+        for c in data["columns"]:
+            h = c["histogram"]
+            histogram = Histogram(
+                edges=tuple(float(number(e)) if e is not None else math.nan for e in h["edges"]),
+                labels=tuple(h["labels"]),
+                reference=tuple(h["reference"]),
+                current=tuple(h["current"]),
+                unit=h["unit"],
+            )
+            floats = {f.name for f in dataclasses.fields(ColumnDrift) if "float" in str(f.type)}
+            fields = {k: number(v) if k in floats else v for k, v in c.items() if k != "histogram"}
+            columns.append(ColumnDrift(**fields, histogram=histogram))
+        return cls(columns=columns, drifted=bool(data["drifted"]), **meta)
+
     def __getitem__(self, name: str) -> ColumnDrift:
         for c in self.columns:
             if c.name == name:

@@ -109,6 +109,15 @@ class AuditVerifyReport(Report):
     def passed(self) -> bool:
         return self.ok
 
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> AuditVerifyReport:
+        result = {
+            key: data[key]
+            for key in ("entries", "checkpoints", "checkpoints_signed_ok", "torn_bytes", "root")
+        }
+        result["problems"] = [(p["line"], p["index"], p["what"]) for p in data["problems"]]
+        return cls(str(meta["config"].get("path", "")), result, **meta)
+
     def _metrics(self, p: str, column_metrics: int) -> dict[str, float]:
         """``ok``, ``entries``, ``n_problems``."""
         return {

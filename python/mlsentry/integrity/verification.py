@@ -111,6 +111,18 @@ class VerifyReport(Report):
     def passed(self) -> bool:
         return self.ok
 
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> VerifyReport:
+        sig = data.get("signature")
+        return cls(
+            added=list(data["added"]),
+            removed=list(data["removed"]),
+            modified=[ModifiedFile(**m) for m in data["modified"]],
+            files_checked=int(data["files_checked"]),
+            signature=None if sig is None else SignatureCheck(**sig),
+            **meta,
+        )
+
     def _metrics(self, p: str, column_metrics: int) -> dict[str, float]:
         """``ok``, ``n_added``, ``n_removed``, ``n_modified``, ``files_checked``."""
         return {

@@ -193,6 +193,24 @@ class RobustnessReport(Report):
     def robust_interval(self) -> list[tuple[float, float]]:
         return [wilson_interval(c, self.n_samples, self.confidence) for c in self.robust_correct]
 
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> RobustnessReport:
+        n = int(data["n_samples"])
+        return cls(
+            n_samples=n,
+            n_correct=round(data["clean_accuracy"] * n),
+            eps=list(data["eps"]),
+            robust_correct=[round(a * n) for a in data["robust_accuracy"]],
+            attacks=[AttackSummary(**a) for a in data["attacks"]],
+            per_class=data["per_class"],
+            threshold=data["threshold"],
+            confidence=float(data["confidence"]),
+            queries=int(data["queries"]),
+            calls=int(data["calls"]),
+            seconds=float(data["seconds"]),
+            **meta,
+        )
+
     @property
     def passed(self) -> Optional[bool]:
         """Whether the lower confidence bound of the robust accuracy meets ``threshold`` at

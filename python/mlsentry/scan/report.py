@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Optional
 
 from .._paths import show_path
+from ..errors import require
 from ..report import Report, count_of, html_table
 
 #: Severities from least to most serious; a scan is safe when nothing is above "info".
@@ -135,9 +136,17 @@ class ScanReport(Report):
             "files": [{**dataclasses.asdict(s), "path": show_path(s.path)} for s in self.files],
         }
 
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> ScanReport:
+        return cls(
+            findings=[Finding(**f) for f in data["findings"]],
+            files=[FileSummary(**f) for f in data["files"]],
+            **meta,
+        )
+
     def to_pandas(self) -> Any:
         """One row per finding."""
-        import pandas as pd
+        pd = require("pandas", "pandas", f"{type(self).__name__}.to_pandas()")
 
         names = [f.name for f in dataclasses.fields(Finding)]
         return pd.DataFrame([dataclasses.astuple(f) for f in self.findings], columns=names)
