@@ -269,7 +269,7 @@ class Report:
         Examples
         --------
         >>> import numpy as np, mlsentry as ms
-        >>> report = ms.drift.compare({"x": np.arange(50.0)}, {"x": np.arange(50.0) + 9})
+        >>> report = ms.drift.compare({"x": np.arange(50.0)}, {"x": np.arange(50.0) + 30})
         >>> report.save("drift.json")
         >>> again = ms.Report.load("drift.json")
         >>> type(again).__name__, again.drifted, again.to_dict() == report.to_dict()
@@ -319,7 +319,8 @@ max-width:1100px;margin:1em auto;padding:0 1em}
 .mls-report th,.mls-report td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;
 vertical-align:top}
 .mls-report th{background:#f6f8fa}
-.mls-report td.num{text-align:right;font-variant-numeric:tabular-nums}
+.mls-report td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.mls-report p.lead{font-size:1.05em}
 .mls-report code,.mls-report td.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;
 font-size:.85em;word-break:break-all;min-width:12em}
 .mls-report .badge{font-size:.7em;padding:.15em .5em;border-radius:1em;vertical-align:middle;

@@ -391,8 +391,22 @@ class DriftReport(Report):
 
     def _html_body(self) -> str:
         skipped = (*SCHEMA_STATUSES, *NOT_COMPARED_STATUSES)
+        skipped = (*skipped, STATUS_EMPTY)
         tested = sorted((c for c in self.columns if c.status not in skipped), key=severity)
-        parts = [f"<p>{html.escape(self._headline())}.</p>"]
+        compared = [c for c in self.columns if c.tested]
+        share = f"{self.drift_share:.0%} of {count_of(len(compared), 'compared column')} drifted"
+        worst = _worst(self.columns)
+        parts = [
+            f'<p class="lead"><b>{html.escape(share)}</b>'
+            + (f"; the worst: {html.escape(worst)}" if worst else "")
+            + ".</p>",
+            f"<p>{html.escape(self._headline())}.</p>",
+        ]
+        empty = self._names(STATUS_EMPTY)
+        if empty:
+            parts.append(
+                f"<p>No values on either side (not shown): {html.escape(', '.join(empty))}.</p>"
+            )
         problems = [c for c in self.columns if c.status in SCHEMA_STATUSES]
         if problems:
             parts.append("<h3>Schema changes</h3>")
@@ -417,7 +431,9 @@ class DriftReport(Report):
         if tested:
             parts.append(
                 f"<h3>Columns</h3><p>{_swatch(_REF_COLOUR)} reference "
-                f"{_swatch(_CUR_COLOUR)} current (share of each side's values)</p>"
+                f"{_swatch(_CUR_COLOUR)} current {_swatch(_REF_COLOUR, _CUR_COLOUR)} both "
+                "(bars: share of each side's values; numbers binned at the reference's "
+                "quantiles, categories the most frequent)</p>"
             )
             parts.append(_columns_table(tested))
         return "".join(parts)
@@ -447,10 +463,19 @@ _REF_COLOUR = "#0969da"
 _CUR_COLOUR = "#e36209"
 
 
-def _swatch(colour: str) -> str:
-    return (
-        f'<svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" '
-        f'fill="{colour}" fill-opacity="0.55"/></svg>'
+def _swatch(*colours: str) -> str:
+    """A legend square; several colours are drawn over each other (their overlap)."""
+    rects = "".join(
+        f'<rect width="10" height="10" fill="{c}" fill-opacity="0.55"/>' for c in colours
+    )
+    return f'<svg width="10" height="10" aria-hidden="true">{rects}</svg>'
+
+
+def _worst(cols: Sequence[ColumnDrift], n: int = 3) -> str:
+    """The few most drifted columns, for the line at the top of the page."""
+    drifted = sorted((c for c in cols if c.drift), key=severity)[:n]
+    return ", ".join(
+        c.name + ("" if c.effect is None else f" (effect {fmt_number(c.effect)})") for c in drifted
     )
 
 
@@ -505,6 +530,10 @@ def psi_label(value: float) -> str:
     return band if band == "stable" else f"{band} shift"
 
 
+def _is_int_text(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
 def _svg(c: ColumnDrift) -> str:
     """A small inline SVG: overlaid histograms (numeric) or paired bars (categorical),
     each side as shares of its own values, with the range or the category names below."""
@@ -513,15 +542,29 @@ def _svg(c: ColumnDrift) -> str:
     cur = np.asarray(h.current, dtype=np.float64)
     if ref.size == 0:
         return ""
+    labels = list(h.labels)
+    if labels and all(_is_int_text(lab) for lab in labels):  # integer categories in order
+        order = np.argsort([int(lab) for lab in labels], kind="stable")
+        labels = [labels[i] for i in order]
+        ref, cur = ref[order], cur[order]
     ref = ref / max(c.n_reference, 1)
     cur = cur / max(c.n_current, 1)
     top = float(max(ref.max(), cur.max())) or 1.0
-    width, height, k = 180.0, 40.0, ref.size
-    slot = width / k
-    parts = []
+    axis = 30.0  # room for the share axis on the left
+    plot, height, k = 240.0, 72.0, ref.size
+    width = axis + plot
+    slot = plot / k
+    parts = [
+        f'<text x="{axis - 3}" y="8" font-size="9" fill="#57606a" text-anchor="end">'
+        f"{top:.0%}</text>",
+        f'<text x="{axis - 3}" y="{height}" font-size="9" fill="#57606a" '
+        'text-anchor="end">0</text>',
+        f'<line x1="{axis}" y1="0" x2="{axis}" y2="{height}" stroke="#8c959f"/>',
+    ]
 
     def bar(x: float, w: float, share: float, colour: str, tip: str) -> None:
         bh = height * share / top
+        x += axis
         if bh > 0:
             parts.append(
                 f'<rect x="{x:.1f}" y="{height - bh:.1f}" width="{max(w, 0.5):.1f}" '
@@ -530,19 +573,20 @@ def _svg(c: ColumnDrift) -> str:
             )
 
     def text(x: float, anchor: str, words: str) -> None:
+        x += axis
         parts.append(
             f'<text x="{x:.1f}" y="{height + 11}" font-size="9" fill="#57606a" '
             f'text-anchor="{anchor}">{html.escape(words)}</text>'
         )
 
     for i in range(k):
-        if h.labels:
-            tip = f"{h.labels[i]}: reference {ref[i]:.1%}, current {cur[i]:.1%}"
+        if labels:
+            tip = f"{labels[i]}: reference {ref[i]:.1%}, current {cur[i]:.1%}"
             bar(i * slot + slot * 0.08, slot * 0.42, ref[i], _REF_COLOUR, tip)
             bar(i * slot + slot * 0.5, slot * 0.42, cur[i], _CUR_COLOUR, tip)
             fits = int(slot / 5.5)
             if fits >= 2:
-                label = h.labels[i]
+                label = labels[i]
                 text(
                     i * slot + slot / 2,
                     "middle",
@@ -556,13 +600,13 @@ def _svg(c: ColumnDrift) -> str:
             bar(i * slot, slot, cur[i], _CUR_COLOUR, tip)
     if h.edges:
         text(0, "start", h.edge_text(h.edges[0]))
-        text(width, "end", h.edge_text(h.edges[-1]))
+        text(plot, "end", h.edge_text(h.edges[-1]))
     total = height + 14
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{total:.0f}" '
         f'viewBox="0 0 {width:.0f} {total:.0f}" role="img">'
         f"<title>{html.escape(c.name)}: reference vs current</title>"
-        f'<line x1="0" y1="{height}" x2="{width}" y2="{height}" stroke="#8c959f"/>'
+        f'<line x1="{axis}" y1="{height}" x2="{width}" y2="{height}" stroke="#8c959f"/>'
         + "".join(parts)
         + "</svg>"
     )

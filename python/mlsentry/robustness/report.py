@@ -358,39 +358,82 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def eps_unit(r: RobustnessReport) -> str:
+    """What one unit of eps is, from the report's norm and constraints."""
+    config = r.config or {}
+    norm = {"linf": "L∞", "l2": "L2"}.get(config.get("norm", ""), config.get("norm", ""))
+    scale = (config.get("constraints") or {}).get("scale")
+    if scale == "std":
+        unit = "standard deviations of each feature"
+    elif scale is None:
+        unit = "the features' own units"
+    else:
+        unit = "the given per-feature scale"
+    return f"{norm} norm, in {unit}" if norm else unit
+
+
 def _curve_svg(r: RobustnessReport) -> str:
-    """Robust accuracy against eps, with its confidence band (inline SVG)."""
+    """Robust accuracy against eps with its confidence band, every budget on the axis,
+    the threshold labelled (inline SVG, readable without the page's CSS)."""
     if not r.eps:
         return ""
-    width, height, pad = 360.0, 160.0, 30.0
+    width, height = 640.0, 320.0
+    left, right, top_pad, bottom = 64.0, 24.0, 24.0, 64.0
     top = max(r.eps)
-    xs = [pad + (width - 2 * pad) * (e / top if top else 0) for e in [0.0, *r.eps]]
-    accs = [r.clean_accuracy, *r.robust_accuracy]
-    band = [r.clean_interval, *r.robust_interval]
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+
+    def x(e: float) -> float:
+        return left + plot_w * (e / top if top else 0.0)
 
     def y(v: float) -> float:
-        return height - pad - (height - 2 * pad) * v
+        return top_pad + plot_h * (1.0 - v)
 
-    upper = " ".join(f"{x:.1f},{y(hi):.1f}" for x, (_, hi) in zip(xs, band))
-    lower = " ".join(f"{x:.1f},{y(lo):.1f}" for x, (lo, _) in reversed(list(zip(xs, band))))
-    line = " ".join(f"{x:.1f},{y(a):.1f}" for x, a in zip(xs, accs))
-    parts = [
-        f'<polygon points="{upper} {lower}" fill="#0969da" fill-opacity="0.15"/>',
-        f'<polyline points="{line}" fill="none" stroke="#0969da" stroke-width="2"/>',
-        f'<line x1="{pad}" y1="{y(0):.1f}" x2="{width - pad}" y2="{y(0):.1f}" stroke="#8c959f"/>',
-        f'<line x1="{pad}" y1="{y(0):.1f}" x2="{pad}" y2="{y(1):.1f}" stroke="#8c959f"/>',
-        f'<text x="{pad - 4}" y="{y(1) + 4:.1f}" font-size="10" text-anchor="end">1</text>',
-        f'<text x="{pad - 4}" y="{y(0) + 4:.1f}" font-size="10" text-anchor="end">0</text>',
-        f'<text x="{width - pad}" y="{height - 8}" font-size="10" text-anchor="end">'
-        f"eps {top:g}</text>",
-    ]
+    xs = [x(e) for e in [0.0, *r.eps]]
+    accs = [r.clean_accuracy, *r.robust_accuracy]
+    band = [r.clean_interval, *r.robust_interval]
+    upper = " ".join(f"{px:.1f},{y(hi):.1f}" for px, (_, hi) in zip(xs, band))
+    lower = " ".join(f"{px:.1f},{y(lo):.1f}" for px, (lo, _) in reversed(list(zip(xs, band))))
+    line = " ".join(f"{px:.1f},{y(a):.1f}" for px, a in zip(xs, accs))
+    font = 'font-family="system-ui,sans-serif" font-size="12" fill="#1b1f24"'
+    parts = [f'<rect width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>']
+    for v in (0.0, 0.25, 0.5, 0.75, 1.0):  # horizontal grid and y ticks
+        parts.append(
+            f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" '
+            f'stroke="#d0d7de" stroke-width="1"/>'
+            f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end" {font}>{v:g}</text>'
+        )
+    parts.append(
+        f'<polygon points="{upper} {lower}" fill="#0969da" fill-opacity="0.15"/>'
+        f'<polyline points="{line}" fill="none" stroke="#0969da" stroke-width="2.5"/>'
+    )
+    for e, px, a in zip([0.0, *r.eps], xs, accs):  # a point and a tick per budget
+        parts.append(
+            f'<circle cx="{px:.1f}" cy="{y(a):.1f}" r="3.5" fill="#0969da"/>'
+            f'<line x1="{px:.1f}" y1="{y(0):.1f}" x2="{px:.1f}" y2="{y(0) + 5:.1f}" '
+            f'stroke="#57606a"/>'
+            f'<text x="{px:.1f}" y="{y(0) + 18:.1f}" text-anchor="middle" {font}>{e:g}</text>'
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" '
+        f'stroke="#57606a"/>'
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{left}" y2="{y(1):.1f}" stroke="#57606a"/>'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 16:.1f}" text-anchor="middle" '
+        f"{font}>eps, the attack budget ({html.escape(eps_unit(r))})</text>"
+        f'<text transform="translate(16 {top_pad + plot_h / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle" {font}>robust accuracy (band: {r.confidence:.0%} interval)'
+        f"</text>"
+    )
     if r.threshold is not None:
         ty = y(r.threshold)
         parts.append(
-            f'<line x1="{pad}" y1="{ty:.1f}" x2="{width - pad}" y2="{ty:.1f}" '
-            'stroke="#cf222e" stroke-dasharray="4 3"/>'
+            f'<line x1="{left}" y1="{ty:.1f}" x2="{width - right}" y2="{ty:.1f}" '
+            'stroke="#cf222e" stroke-width="1.5" stroke-dasharray="6 4"/>'
+            f'<text x="{left + 6:.1f}" y="{ty - 6:.1f}" text-anchor="start" '
+            f'font-family="system-ui,sans-serif" font-size="12" fill="#cf222e">'
+            f"threshold {r.threshold:g} (on the lower bound)</text>"
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'role="img"><title>robust accuracy against eps</title>{"".join(parts)}</svg>'
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img">'
+        f"<title>robust accuracy against eps</title>{''.join(parts)}</svg>"
     )
