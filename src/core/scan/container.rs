@@ -62,7 +62,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use self::decompress::{Codec, End};
-use self::sniff::Format;
+use self::sniff::{Format, Gate};
 use super::{Finding, Limits, Location, Severity};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::integrity::hashing::{check_unchanged, open_regular, special_kind};
@@ -429,6 +429,9 @@ struct FileScan<'a> {
     decompressed: u64,
     members: usize,
     per_rule: HashMap<&'static str, (usize, Severity)>,
+    /// Content being read as a format while it is also read as a pickle: saying "not a
+    /// model" of it would be wrong.
+    quiet: bool,
 }
 
 impl<'a> FileScan<'a> {
@@ -442,6 +445,7 @@ impl<'a> FileScan<'a> {
             decompressed: 0,
             members: 0,
             per_rule: HashMap::new(),
+            quiet: false,
         }
     }
 
@@ -570,9 +574,45 @@ impl<'a> FileScan<'a> {
     }
 
     /// Scans content of format `format`: `data` is all of it when `complete`, else a
-    /// prefix of content `len` bytes long (only for formats that do not `need_all`).
+    /// prefix of content `len` bytes long (only for formats that do not `need_all`, and
+    /// never content a loader may read as a pickle, see `member`).
+    ///
+    /// A magic number never ends the analysis: content of any format from which a loader
+    /// would import a global when it unpickles it from byte 0 (`sniff::imports_global`) is
+    /// read by the pickle reader too, whatever else it is read as, and whether or not that
+    /// other reading succeeds (a zlib header that does not inflate, a tar or HDF5 signature
+    /// inside a pickle's bytes argument). The label is then `pickle+<format>`.
     #[allow(clippy::too_many_arguments)]
     fn scan_as(
+        &mut self,
+        format: Format,
+        data: &[u8],
+        len: u64,
+        complete: bool,
+        path: &mut Vec<String>,
+        depth: usize,
+        pickle_kind: &'static str,
+    ) -> String {
+        if !(complete && format.may_hide_pickle() && sniff::imports_global(data) == Gate::Import) {
+            return self.read_as(format, data, len, complete, path, depth, pickle_kind);
+        }
+        let pickle = self.read_as(Format::Pickle, data, len, true, path, depth, pickle_kind);
+        if format == Format::Other {
+            return pickle;
+        }
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let other = self.read_as(format, data, len, true, path, depth, pickle_kind);
+        self.quiet = quiet;
+        if other == "other" {
+            pickle
+        } else {
+            format!("{pickle}+{other}")
+        }
+    }
+
+    /// `scan_as` for the one format.
+    #[allow(clippy::too_many_arguments)]
+    fn read_as(
         &mut self,
         format: Format,
         data: &[u8],
@@ -624,6 +664,9 @@ impl<'a> FileScan<'a> {
     }
 
     fn not_model(&mut self, path: &[String]) {
+        if self.quiet {
+            return;
+        }
         let msg = "not a model format: no pickle or model configuration found".into();
         self.note(path, Severity::Info, "container.not-model", msg);
     }
@@ -849,6 +892,8 @@ impl<'a> FileScan<'a> {
                 return;
             }
         };
+        // torch.load unpickles these whatever their bytes look like.
+        let forced = pickle_kind == kind::TORCH_ZIP && zip::torch_pickle(&e.name);
         let (format, crc_ok) = self.member(
             raw,
             codec,
@@ -857,6 +902,7 @@ impl<'a> FileScan<'a> {
             path,
             depth,
             pickle_kind,
+            forced,
         );
         if format == Format::Other && e.encrypted() {
             let msg = "encrypted zip member: its content cannot be read".into();
@@ -871,7 +917,8 @@ impl<'a> FileScan<'a> {
     /// Scans a member of an archive: `raw` as stored, `codec` how it is compressed,
     /// `declared` its uncompressed size as the archive says. A compressed member is decoded
     /// only as far as its format needs. Returns the format and whether the CRC matched
-    /// (when it was checked).
+    /// (when it was checked). `forced`: a member the loader unpickles whatever its bytes
+    /// (a PyTorch zip's `data.pkl`), read as a pickle.
     #[allow(clippy::too_many_arguments)]
     fn member(
         &mut self,
@@ -882,9 +929,17 @@ impl<'a> FileScan<'a> {
         path: &mut Vec<String>,
         depth: usize,
         pickle_kind: &'static str,
+        forced: bool,
     ) -> (Format, Option<bool>) {
+        let sniff = |d: &[u8], len: u64| {
+            if forced {
+                Format::Pickle
+            } else {
+                sniff::sniff(d, len)
+            }
+        };
         let Some(codec) = codec else {
-            let format = sniff::sniff(raw, raw.len() as u64);
+            let format = sniff(raw, raw.len() as u64);
             let crc_ok = (format.needs_all() || format == Format::Npy)
                 .then(|| crc.map(|c| crc32(raw) == c))
                 .flatten();
@@ -908,16 +963,25 @@ impl<'a> FileScan<'a> {
         } else {
             declared.max(prefix.data.len() as u64)
         };
-        let format = sniff::sniff(&prefix.data, len);
-        if format == Format::Safetensors && !whole {
+        let format = sniff(&prefix.data, len);
+        // A prefix that a loader may unpickle into an import (or that may go on to one)
+        // is decoded whole and read as a pickle too (see `scan_as`).
+        let gate = if format.may_hide_pickle() {
+            sniff::imports_global(&prefix.data)
+        } else {
+            Gate::No
+        };
+        let maybe_pickle = gate == Gate::Import || (gate == Gate::Eof && !whole);
+        if format == Format::Safetensors && !whole && !maybe_pickle {
             self.safetensors_member(codec, raw, &prefix.data, len, path);
             return (format, None);
         }
-        let need_all = match format {
-            Format::Npy => npy::header(&prefix.data).map_or(true, |h| h.objects),
-            Format::Hdf5 => false,
-            f => f.needs_all(),
-        };
+        let need_all = maybe_pickle
+            || match format {
+                Format::Npy => npy::header(&prefix.data).map_or(true, |h| h.objects),
+                Format::Hdf5 => false,
+                f => f.needs_all(),
+            };
         if whole || !need_all {
             if !whole
                 && declared > RATIO_FLOOR
@@ -1006,6 +1070,7 @@ impl<'a> FileScan<'a> {
                 path,
                 depth + 1,
                 kind::PICKLE,
+                false,
             );
             path.pop();
         }
@@ -1092,8 +1157,10 @@ impl<'a> FileScan<'a> {
                 "json".into()
             }
             _ => {
-                let msg = "not a model format: JSON without a Keras model configuration".into();
-                self.note(path, Severity::Info, "container.not-model", msg);
+                if !self.quiet {
+                    let msg = "not a model format: JSON without a Keras model configuration".into();
+                    self.note(path, Severity::Info, "container.not-model", msg);
+                }
                 "json".into()
             }
         }

@@ -77,6 +77,8 @@ mod tests;
 #[cfg(test)]
 mod vectors;
 
+pub(crate) use self::text::decimal_text;
+
 use std::collections::HashSet;
 
 use self::machine::{Failure, Halt, Mode, Persist};

@@ -22,6 +22,15 @@
 //! runs code is always caught by the second rule; the other two only name harmless
 //! pickles. Text (README, JSON, Python source, requirements files) fails the walk within a
 //! few bytes, and so do random bytes such as tensor data.
+//!
+//! A magic number says what a file may be, never that it is not also a pickle: weak magic
+//! numbers (`(S` is a valid zlib header, `ustar` at byte 257, HDF5 at byte 512, a length
+//! prefix and `{`) can sit at the start of, or inside an argument of, a pickle that runs
+//! from byte 0. `imports_global` answers the question that matters for those: would
+//! CPython's C unpickler or its Python one (`pickle._Unpickler`, joblib's), reading from
+//! byte 0 pickle after pickle, reach `find_class` with a module `__import__` can resolve
+//! (a dotted identifier)? The containers read every such content with the pickle reader
+//! whatever its format (see `container`).
 
 use std::collections::HashMap;
 
@@ -208,6 +217,67 @@ fn is_safetensors(d: &[u8], len: u64) -> bool {
 // ---------------------------------------------------------------------------------------
 // The pickle walk
 
+/// What `imports_global` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// A loader reaches `find_class` (or an extension code and then a call) with these
+    /// bytes, or the walk cannot tell (past its item bound): read them as a pickle.
+    Import,
+    /// Every loader stops with an error before any import.
+    No,
+    /// The bytes end with every opcode valid and no import yet: with more bytes (when
+    /// these are a prefix) there may be one.
+    Eof,
+}
+
+/// Whether a loader reading `d` from byte 0 imports a global (see the module
+/// documentation): the walk of `looks_like_pickle`, made to follow each loader exactly
+/// where it matters for reaching an import. Persistent ids stop it (`pickle.load` and
+/// `torch.load`'s first, plain load refuse them); `STOP` does not (loaders that load again
+/// read on, with the memo kept, a superset of what a fresh unpickler accepts); memo keys
+/// are read as `int()` reads them (`1_0`, `+3`, `-0`); a line cut by the end of the data
+/// is what Python's `readline()[:-1]` makes of it; `INST` imports before it looks for its
+/// `MARK` in Python's unpickler and after in C's; an extension code counts once something
+/// is called after it (a stock registry is empty, a loading process may have filled it);
+/// past its item bound the walk answers `Import`.
+pub(crate) fn imports_global(d: &[u8]) -> Gate {
+    let mut eof = false;
+    for python in [false, true] {
+        let mut w = Walk::new(d, false);
+        w.gate = Some(python);
+        match w.run() {
+            End::Limit => return Gate::Import,
+            _ if w.imported => return Gate::Import,
+            End::Eof => eof = true,
+            _ => {}
+        }
+    }
+    if eof {
+        Gate::Eof
+    } else {
+        Gate::No
+    }
+}
+
+impl Format {
+    /// Whether content sniffed as this format may also be a pickle from byte 0 that a
+    /// loader reads (every format but the pickle ones, which are read from byte 0 already).
+    pub(crate) fn may_hide_pickle(self) -> bool {
+        !matches!(self, Format::Pickle | Format::TorchLegacy | Format::Empty)
+    }
+}
+
+/// A module name `__import__` can resolve: dotted identifiers (Python's rules, with
+/// Unicode letters and digits taken loosely). Anything else fails to import, so
+/// `find_class` raises before any module code runs.
+fn importable(module: &str) -> bool {
+    module.split('.').all(|part| {
+        let mut cs = part.chars();
+        cs.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+            && cs.all(|c| c == '_' || c.is_alphanumeric())
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tag {
     Str,
@@ -230,18 +300,7 @@ const WALK_ITEMS: usize = 1 << 20;
 /// See the module documentation.
 pub(crate) fn looks_like_pickle(d: &[u8]) -> bool {
     let proto = d.len() >= 2 && d[0] == 0x80 && d[1] <= 5;
-    let mut w = Walk {
-        d,
-        proto,
-        pos: 0,
-        stack: Vec::new(),
-        marks: Vec::new(),
-        memo: HashMap::new(),
-        opcodes: 0,
-        imported: false,
-        import_end: 0,
-        called_after_import: false,
-    };
+    let mut w = Walk::new(d, proto);
     let end = w.run();
     if proto && (end != End::Invalid || w.opcodes >= PROTO_OPCODES) {
         return true;
@@ -273,12 +332,33 @@ struct Walk<'a> {
     /// Where the first importing opcode ended.
     import_end: usize,
     called_after_import: bool,
+    /// `Some(python)`: the walk of `imports_global` for the C (`false`) or Python loader.
+    gate: Option<bool>,
+    /// The gate's walk met an extension code.
+    ext: bool,
 }
 
 /// `Err(end)` stops the walk.
 type Step<T> = Result<T, End>;
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(d: &'a [u8], proto: bool) -> Self {
+        Walk {
+            d,
+            proto,
+            pos: 0,
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            opcodes: 0,
+            imported: false,
+            import_end: 0,
+            called_after_import: false,
+            gate: None,
+            ext: false,
+        }
+    }
+
     fn run(&mut self) -> End {
         loop {
             if self.pos >= self.d.len() {
@@ -290,6 +370,12 @@ impl Walk<'_> {
             let op = self.d[self.pos];
             self.pos += 1;
             match self.step(op) {
+                Ok(true) if self.gate.is_some() => {
+                    // Loaders that load again start on the next byte with a new stack.
+                    self.opcodes += 1;
+                    self.stack.clear();
+                    self.marks.clear();
+                }
                 Ok(true) => {
                     self.opcodes += 1;
                     return End::Stop;
@@ -297,13 +383,16 @@ impl Walk<'_> {
                 Ok(false) => self.opcodes += 1,
                 Err(e) => return e,
             }
+            if self.gate.is_some() && self.imported {
+                return End::Stop;
+            }
             if self.proto && self.opcodes >= PROTO_OPCODES {
                 return End::Limit;
             }
         }
     }
 
-    fn take(&mut self, n: usize) -> Step<&[u8]> {
+    fn take(&mut self, n: usize) -> Step<&'a [u8]> {
         if self.d.len() - self.pos < n {
             self.pos = self.d.len();
             return Err(End::Eof);
@@ -322,18 +411,46 @@ impl Walk<'_> {
         Ok(v)
     }
 
-    fn line(&mut self) -> Step<&[u8]> {
+    fn line(&mut self) -> Step<&'a [u8]> {
         match memchr::memchr(b'\n', &self.d[self.pos..]) {
             Some(i) => {
                 let s = &self.d[self.pos..self.pos + i];
                 self.pos += i + 1;
                 Ok(s)
             }
+            // Python's `readline()[:-1]` drops the last byte of a line the end cuts (and
+            // makes an empty line of no bytes at all).
+            None if self.gate == Some(true) => {
+                let s = &self.d[self.pos..];
+                self.pos = self.d.len();
+                Ok(&s[..s.len().saturating_sub(1)])
+            }
             None => {
                 self.pos = self.d.len();
                 Err(End::Eof)
             }
         }
+    }
+
+    /// The module and name lines of `GLOBAL`/`INST`, for the loaders' `find_class`:
+    /// whether they reach an import. `Err` where a loader fails first.
+    fn names(&mut self, ascii: bool) -> Step<()> {
+        let python = self.gate == Some(true);
+        let decode = |l: &'a [u8]| -> Step<&'a str> {
+            // C's readline needs a byte before the newline.
+            if (!python && l.is_empty()) || (ascii && !l.is_ascii()) {
+                return Err(End::Invalid);
+            }
+            std::str::from_utf8(l).map_err(|_| End::Invalid)
+        };
+        let module = decode(self.line()?)?;
+        decode(self.line()?)?;
+        if !importable(module) {
+            // `__import__` fails: find_class raises, nothing ran.
+            return Err(End::Invalid);
+        }
+        self.import();
+        Ok(())
     }
 
     fn counted(&mut self, len_bytes: usize) -> Step<()> {
@@ -369,6 +486,9 @@ impl Walk<'_> {
     }
 
     fn call(&mut self) {
+        if self.ext {
+            self.import();
+        }
         if self.imported {
             self.called_after_import = true;
         }
@@ -495,6 +615,9 @@ impl Walk<'_> {
                 self.counted(8)?;
                 self.push(Other);
             }
+            // `pickle.load`, and `torch.load` for the first pickle of a file that is not
+            // a zip, have no persistent_load: a persistent id is an error there.
+            b'P' | b'Q' if self.gate.is_some() => return Err(End::Invalid),
             b'P' => {
                 self.line()?;
                 self.push(Other);
@@ -511,6 +634,20 @@ impl Walk<'_> {
             b'\x92' => {
                 self.pop(3)?;
                 self.call();
+                self.push(Other);
+            }
+            b'c' if self.gate.is_some() => {
+                self.names(false)?;
+                self.push(Other);
+            }
+            b'i' if self.gate == Some(true) => {
+                self.names(true)?;
+                self.pop_mark()?;
+                self.push(Other);
+            }
+            b'i' if self.gate.is_some() => {
+                self.pop_mark()?;
+                self.names(true)?;
                 self.push(Other);
             }
             b'c' => {
@@ -631,7 +768,14 @@ impl Walk<'_> {
                     _ => 4,
                 };
                 self.uint(width)?;
-                self.import();
+                if self.gate.is_some() {
+                    // A stock interpreter's registry is empty: the load fails here. A
+                    // process that filled it imports; counted once something is called
+                    // (a lone EXT2 opens a tensor's bytes often enough).
+                    self.ext = true;
+                } else {
+                    self.import();
+                }
                 self.push(Other);
             }
             _ => return Err(End::Invalid),
@@ -654,8 +798,15 @@ fn decimal_line(l: &[u8], long: bool) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b"+-_".contains(c))
 }
 
+/// A `GET`/`PUT` key as `int()` reads it (underscores between digits, a sign, blanks
+/// around); negative keys are refused by `PUT` and never found by `GET`.
 fn memo_key(l: &[u8]) -> Option<u64> {
-    std::str::from_utf8(l).ok()?.trim().parse().ok()
+    match crate::core::scan::pickle::decimal_text(l) {
+        Ok(Some(v)) => u64::try_from(v).ok(),
+        // Past i64: Python's memo takes it, C's refuses it; one key stands for them all.
+        Ok(None) => Some(u64::MAX),
+        Err(_) => None,
+    }
 }
 
 /// A module or qualified name on a `GLOBAL`/`INST` line: no blanks or control bytes.
@@ -734,5 +885,59 @@ mod tests {
         ] {
             assert_eq!(sniff(p, p.len() as u64), Format::TorchLegacy);
         }
+    }
+
+    #[test]
+    fn the_import_gate() {
+        use Gate::{Eof, Import, No};
+        for (d, want) in [
+            // The 19 bytes: C's INST finds its MARK; Python's imports first.
+            (&b"(S'id'\nios\nsystem\n."[..], Import),
+            (b"ios\nsystem\n", Import),
+            (b"cos\nsystem\n", Import),
+            // Python's readline()[:-1] at the end: module "o", name "".
+            (b"cos", Import),
+            (b"STACK", Eof),
+            (b"# README", No),
+            // Names __import__ cannot resolve: find_class raises before any code runs.
+            (b"class Model:\n    pass\n", No),
+            (b"import os\nimport sys\n", No),
+            (b"cos\r\nsystem\r\n", No),
+            (b"c\nsystem\n", No),
+            (b"ca..b\nc\n", No),
+            (b"c\xc3\xa9t\xc3\xa9\nx\n", Import),
+            // A persistent id first: pickle.load refuses it.
+            (b"Pid\ncos\nsystem\n", No),
+            (b"N.cos\nsystem\n", Import),
+            (b"]p1_0\n0g1_0\n0cos\nsystem\n", Import),
+            (b"]p1_0\n0g10\n0cos\nsystem\n", Import),
+            (b"]p1__0\n0cos\nsystem\n", No),
+            (b"]p-1\n0cos\nsystem\n", No),
+            (b"]g0\n", No),
+            (b"\x80\x02]q\x00(K\x01K\x02", Eof),
+            (b"\x80\x06cos\nsystem\n", No),
+            (b"\x8c\x02os\x8c\x06system\x93", Import),
+            (b"\x83\x98\x4c\xbd", No),
+            (b"\x82\x01", Eof),
+            (b"\x82\x01)R", Import),
+            (b"", Eof),
+        ] {
+            assert_eq!(imports_global(d), want, "{:?}", String::from_utf8_lossy(d));
+        }
+        // Past the walk's item bound it cannot tell: read it.
+        assert_eq!(imports_global(&vec![b'('; WALK_ITEMS + 2]), Import);
+    }
+
+    #[test]
+    fn memo_keys_as_int_reads_them() {
+        assert_eq!(memo_key(b"1_0"), Some(10));
+        assert_eq!(memo_key(b" +3 "), Some(3));
+        assert_eq!(memo_key(b"-0"), Some(0));
+        assert_eq!(memo_key(b"007"), Some(7));
+        for bad in [&b"1__0"[..], b"_1", b"1_", b"-1", b"0x1", b"", b"1 2"] {
+            assert_eq!(memo_key(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        // Protocol 0 with underscore keys is a pickle.
+        assert!(looks_like_pickle(b"(lp1_0\nI1\nag1_0\n0."));
     }
 }

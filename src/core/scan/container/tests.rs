@@ -749,8 +749,9 @@ fn hostile_zip_sizes_and_member_counts() {
 fn text_is_info_only() {
     for t in [
         &b"# README\nSome words.\n"[..],
-        b"certifi\nnumpy\n",
-        b"click\nrich\n",
+        b"class Model:\n    pass\n",
+        b"import os\nimport sys\n",
+        b"certifi==2024.2.2\nnumpy\n",
         b"x^2 + y^2 = z^2\n",
         b"]\x00\x00\x80\x00junk junk junk",
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
@@ -766,6 +767,15 @@ fn text_is_info_only() {
             String::from_utf8_lossy(t)
         );
         assert_eq!(o.findings.len(), 1);
+    }
+    // Text that `pickle.load` reads as GLOBAL: `certifi\nnumpy\n` makes it import module
+    // `ertifi` (find_class("ertifi", "numpy")). A file from which a loader imports is
+    // read as a pickle, never "not a model".
+    for t in [&b"certifi\nnumpy\n"[..], b"click\nrich\n"] {
+        let o = scan(t);
+        assert_eq!(o.seen.len(), 1, "{:?}", String::from_utf8_lossy(t));
+        assert_eq!(o.summary.format, "pickle");
+        assert!(!o.has("container.not-model"));
     }
 }
 
@@ -1019,4 +1029,223 @@ proptest! {
         prop_assert!(t.elapsed().as_secs() < 5);
         prop_assert!(!o.findings.is_empty() || !o.seen.is_empty());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Format sniffing never hides a pickle (issue 15, class 1): every member of the class,
+// byte by byte, through the real pickle reader and the built-in policy.
+
+fn real(data: &[u8]) -> (Vec<Finding>, FileSummary) {
+    static POLICY: std::sync::OnceLock<crate::core::scan::Policy> = std::sync::OnceLock::new();
+    let policy = POLICY.get_or_init(crate::core::scan::Policy::new);
+    let limits = Limits::default();
+    scan_bytes(data, b"f", &limits, &|s| {
+        crate::core::scan::scan_stream(&s, policy, &limits)
+    })
+}
+
+/// The scan names `os.system` as dangerous and does not call the content "not a model".
+fn names_os_system(data: &[u8]) -> FileSummary {
+    let (findings, summary) = real(data);
+    let shown: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.severity == Severity::Dangerous && f.global.as_deref() == Some("os.system")),
+        "{:?}: {shown:?}",
+        summary.format
+    );
+    assert!(!findings.iter().any(|f| f.rule == "container.not-model"));
+    summary
+}
+
+/// Protocol 0 call of `os.system('id')` (GLOBAL, MARK, STRING, TUPLE, REDUCE, STOP).
+const SYSTEM0: &[u8] = b"cos\nsystem\n(S'id'\ntR.";
+
+/// `BINBYTES` of `n` bytes with `at` placed at byte `offset` of the whole pickle whose
+/// argument starts at `start`.
+fn binbytes_with(start: usize, n: usize, offset: usize, at: &[u8]) -> Vec<u8> {
+    let mut arg = vec![b'x'; n];
+    arg[offset - start - 5..offset - start - 5 + at.len()].copy_from_slice(at);
+    let mut b = vec![b'B'];
+    b.extend((n as u32).to_le_bytes());
+    b.extend(arg);
+    b
+}
+
+#[test]
+fn zlib_header_on_a_pickle() {
+    // The 19 bytes of the issue: `(S` is a valid two-byte zlib header.
+    let s = names_os_system(b"(S'id'\nios\nsystem\n.");
+    assert_eq!(s.format, "pickle");
+    // Every two-byte zlib header a pickle can start with: MARK then STRING or FROZENSET,
+    // BINUNICODE whose length's low byte completes the header.
+    let mut starts = 0;
+    for second in 0..=255u8 {
+        for first in [b'(', b'X'] {
+            if sniff::sniff(&[first, second], 2) != Format::Zlib {
+                continue;
+            }
+            let mut d = vec![first, second];
+            match (first, second) {
+                (b'(', b'S') => d.extend(b"'x'\nt0"),
+                (b'(', 0x91) => d.push(b'0'),
+                (b'(', _) => continue,
+                _ => {
+                    d.extend([0, 0, 0]);
+                    d.extend(vec![b'x'; usize::from(second)]);
+                    d.push(b'0');
+                }
+            }
+            d.extend(SYSTEM0);
+            assert_eq!(sniff::sniff(&d[..2], 2), Format::Zlib);
+            names_os_system(&d);
+            starts += 1;
+        }
+    }
+    assert_eq!(starts, 6);
+    // Inside a zip member and a gzip stream, where it was silently "other".
+    let z = zip(&[m("weights.bin", b"(S'id'\nios\nsystem\n.")]);
+    names_os_system(&z);
+    names_os_system(&gzip(b"(S'id'\nios\nsystem\n."));
+}
+
+#[test]
+fn tar_and_hdf5_signatures_inside_a_pickle() {
+    // PROTO 3, BINBYTES holding `ustar` at byte 257 (or HDF5's signature at 512, 1024,
+    // 2048), POP, then the call.
+    for (offset, magic) in [
+        (257, &b"ustar\0"[..]),
+        (257, b"ustar  \0"),
+        (512, sniff::HDF5_MAGIC),
+        (1024, sniff::HDF5_MAGIC),
+        (2048, sniff::HDF5_MAGIC),
+    ] {
+        let mut d = b"\x80\x03".to_vec();
+        d.extend(binbytes_with(2, offset + 600, offset, magic));
+        d.push(b'0');
+        d.extend(SYSTEM0);
+        assert_eq!(&d[offset..offset + magic.len()], magic);
+        names_os_system(&d);
+        // Without PROTO, and with the payload cut right after the import (a loader
+        // imports os; nothing is called, but the reader must read it).
+        let mut bare = d[2..].to_vec();
+        bare.truncate(bare.len() - 11);
+        let (findings, summary) = real(&bare);
+        assert!(
+            findings.iter().any(|f| f.severity > Severity::Info),
+            "{}: {:?}",
+            summary.format,
+            findings
+        );
+    }
+}
+
+#[test]
+fn memo_keys_with_underscores() {
+    // CPython reads GET/PUT keys with int(): `1_0` is 10, `+3` is 3, `-0` is 0.
+    // GLOBAL os.system stored under a key in each form int() takes, fetched back in
+    // another.
+    for (put, get) in [
+        (&b"1_0"[..], &b"1_0"[..]),
+        (b"10", b"1_0"),
+        (b"+3", b"3"),
+        (b"-0", b"0"),
+        (b" 7 ", b"0_7"),
+    ] {
+        let mut d = b"cos\nsystem\np".to_vec();
+        d.extend(put);
+        d.extend(b"\n0g");
+        d.extend(get);
+        d.extend(b"\n(S'id'\ntR.");
+        assert_eq!(sniff::sniff(&d, d.len() as u64), Format::Pickle, "{d:?}");
+        names_os_system(&d);
+        // Behind a zlib header too.
+        let mut z = b"(S'x'\n0".to_vec();
+        z.extend(&d);
+        names_os_system(&z);
+    }
+    // What int() refuses, the sniffer refuses: the loader stops at the PUT, after the
+    // import and before any call.
+    for bad in [&b"1__0"[..], b"_1", b"1_", b"0x1", b"-1"] {
+        let mut d = b"]p".to_vec();
+        d.extend(bad);
+        d.extend(b"\n.");
+        assert!(!looks_like_pickle_text(&d), "{d:?}");
+    }
+}
+
+fn looks_like_pickle_text(d: &[u8]) -> bool {
+    sniff::sniff(d, d.len() as u64) == Format::Pickle
+}
+
+#[test]
+fn walk_past_its_item_bound_before_the_import() {
+    // More MARKs than the sniffing walk tracks, then the call.
+    let mut d = vec![b'('; (1 << 20) + 16];
+    d.extend(SYSTEM0);
+    names_os_system(&d);
+    // A long harmless prefix before the import inside a compressed zip member: the
+    // sniffing prefix (64 KiB) ends before the import.
+    let mut long = b"]q\x00(".to_vec();
+    for _ in 0..60_000 {
+        long.extend(b"K\x01");
+    }
+    long.extend(b"e0");
+    long.extend(SYSTEM0);
+    names_os_system(&zip(&[md("weights.bin", &long)]));
+    names_os_system(&gzip(&long));
+}
+
+#[test]
+fn a_second_pickle_after_a_protocol_0_one() {
+    // pickle.dumps([1], protocol=0), then the call: loaders that load again run it.
+    let mut d = b"(lp0\nI1\na.".to_vec();
+    d.extend(SYSTEM0);
+    names_os_system(&d);
+}
+
+#[test]
+fn safetensors_like_length_prefix_on_a_pickle() {
+    // BINUNICODE of 4 characters puts `{` at byte 8 after a length that is not text: the
+    // sniffer's safetensors rule; the pickle ends right after its import.
+    let mut d = b"X\x04\x00\x00\x00abc{0".to_vec();
+    d.extend(b"cos\nsystem\n");
+    assert_eq!(sniff::sniff(&d, d.len() as u64), Format::Safetensors);
+    let (findings, _) = real(&d);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.global.as_deref() == Some("os.system") && f.severity > Severity::Info),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn torch_zip_data_pkl_is_always_a_pickle() {
+    // data.pkl whose bytes are a zlib header and the call; constants.pkl of a
+    // TorchScript archive likewise; stored and deflated.
+    for name in ["archive/data.pkl", "archive/constants.pkl"] {
+        for deflated in [false, true] {
+            let member = |n: &str, d: &[u8]| if deflated { md(n, d) } else { m(n, d) };
+            let z = zip(&[
+                member("archive/data.pkl", b"\x80\x02}q\x00."),
+                member(name, b"(S'id'\nios\nsystem\n."),
+                member("archive/version", b"3\n"),
+            ]);
+            names_os_system(&z);
+        }
+    }
+    // A data.pkl that is no pickle at all (an npy file): torch.load fails on it, the
+    // reader says so; it is not "plain numpy data".
+    let npy = npy_file(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+        &[0; 8],
+    );
+    let (findings, _) = real(&zip(&[m("archive/data.pkl", &npy)]));
+    assert!(findings.iter().any(|f| f.severity > Severity::Info));
+    assert!(
+        !findings.iter().any(|f| f.rule == "npy.plain"),
+        "{findings:?}"
+    );
 }
