@@ -22,6 +22,12 @@
 //! person can open it as printed. `Location::members` lists archive members from the outside
 //! in; a compression layer adds no member (offsets are in the decompressed bytes).
 //!
+//! What cannot be read is not safe: an archive or stream of a format no decoder here reads
+//! (7z, rar, lzip, Unix compress), an encrypted zip member (whatever its ciphertext looks
+//! like), an unknown zip compression method, a stream a decoder refuses (an lzma dictionary
+//! past `decompress::DICT_MEMORY`) is `Unknown` (`container.unsupported`, `zip.encrypted`),
+//! never `Info`.
+//!
 //! Bounds (`Limits`): `max_depth` containers inside each other (archives and compressed
 //! streams alike; the file itself is depth 0); `max_members` members per file, counting
 //! nested archives; `max_decompressed` bytes per decompressed stream and
@@ -640,8 +646,13 @@ impl<'a> FileScan<'a> {
             Format::LzmaAlone => return self.compressed(Codec::LzmaAlone, data, path, depth, true),
             Format::Zlib => return self.compressed(Codec::Zlib, data, path, depth, true),
             Format::JoblibZfile => return self.zfile(data, path, depth),
-            Format::Lz4 | Format::Zstd => {
-                let msg = format!("{name}-compressed data: this format is not read, so its content is not scanned");
+            Format::Lz4
+            | Format::Zstd
+            | Format::SevenZip
+            | Format::Rar
+            | Format::Lzip
+            | Format::Compress => {
+                let msg = format!("{name} data: this format is not read, so its content is not scanned (what cannot be read is not safe)");
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
             }
             Format::Npy => self.npy(data, len, complete, path),
@@ -766,11 +777,10 @@ impl<'a> FileScan<'a> {
         }
         let d = self.decode_capped(codec, data);
         // zlib and lzma-alone have weak magic numbers (`x^` starts text too): content that
-        // yields nothing is what it looks like, not damaged compressed data.
-        if joblib_only
-            && d.data.is_empty()
-            && matches!(d.end, End::Corrupt(_) | End::Unsupported(_))
-        {
+        // yields nothing is what it looks like, not damaged compressed data. A stream the
+        // decoders refuse to read (an lzma dictionary past `DICT_MEMORY`, which Python's
+        // lzma reads) is another matter: what cannot be read is not safe.
+        if joblib_only && d.data.is_empty() && matches!(d.end, End::Corrupt(_)) {
             self.not_model(path);
             return "other".into();
         }
@@ -894,7 +904,7 @@ impl<'a> FileScan<'a> {
         };
         // torch.load unpickles these whatever their bytes look like.
         let forced = pickle_kind == kind::TORCH_ZIP && zip::torch_pickle(&e.name);
-        let (format, crc_ok) = self.member(
+        let (_, crc_ok) = self.member(
             raw,
             codec,
             e.uncompressed,
@@ -904,7 +914,9 @@ impl<'a> FileScan<'a> {
             pickle_kind,
             forced,
         );
-        if format == Format::Other && e.encrypted() {
+        // Whatever its ciphertext happens to look like (a zlib header, `{`), an encrypted
+        // member's content is not what was read.
+        if e.encrypted() {
             let msg = "encrypted zip member: its content cannot be read".into();
             self.note(path, Severity::Unknown, "zip.encrypted", msg);
         }

@@ -1,7 +1,8 @@
 //! Which format a byte string holds, from its first bytes, never from a name.
 //!
 //! Magic numbers come first (zip, gzip, bzip2, xz, lzma-alone, zlib, joblib's old `ZF`
-//! files, lz4, zstd, npy, HDF5, tar, safetensors). Pickles have no magic number, so
+//! files, lz4, zstd and their skippable frames, 7z, rar, lzip, Unix compress, npy, HDF5,
+//! tar, safetensors). Pickles have no magic number, so
 //! `looks_like_pickle` is a heuristic, documented as such: it walks the opcodes from the
 //! start the way an unpickler would (known opcode, well-formed argument, enough items on
 //! the stack, memo keys that exist) without building anything, and calls the data a
@@ -48,6 +49,12 @@ pub(crate) enum Format {
     JoblibZfile,
     Lz4,
     Zstd,
+    /// Archives and streams no decoder here reads: `unknown` whatever they hold.
+    SevenZip,
+    Rar,
+    Lzip,
+    /// Unix `compress` (`.Z`, LZW).
+    Compress,
     Npy,
     Hdf5,
     Tar,
@@ -71,6 +78,10 @@ impl Format {
             Format::JoblibZfile => "joblib-zfile",
             Format::Lz4 => "lz4",
             Format::Zstd => "zstd",
+            Format::SevenZip => "7z",
+            Format::Rar => "rar",
+            Format::Lzip => "lzip",
+            Format::Compress => "compress",
             Format::Npy => "npy",
             Format::Hdf5 => "hdf5",
             Format::Tar => "tar",
@@ -134,11 +145,29 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     if d.starts_with(b"ZF0x") {
         return Format::JoblibZfile;
     }
-    if d.starts_with(b"\x04\x22\x4d\x18") {
+    // The LZ4 frame format, and the legacy one (`lz4 -l`).
+    if d.starts_with(b"\x04\x22\x4d\x18") || d.starts_with(b"\x02\x21\x4c\x18") {
         return Format::Lz4;
     }
     if d.starts_with(b"\x28\xb5\x2f\xfd") {
         return Format::Zstd;
+    }
+    // A skippable frame (0x184D2A50-5F) starts zstd and LZ4 streams alike: a decoder
+    // skips it and reads the frame after it.
+    if d.len() >= 4 && d[0] & 0xf0 == 0x50 && d[1..4] == *b"\x2a\x4d\x18" {
+        return skippable(d);
+    }
+    if d.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        return Format::SevenZip;
+    }
+    if d.starts_with(b"Rar!\x1a\x07") {
+        return Format::Rar;
+    }
+    if d.starts_with(b"LZIP") {
+        return Format::Lzip;
+    }
+    if d.starts_with(b"\x1f\x9d") {
+        return Format::Compress;
     }
     if d.starts_with(b"\x93NUMPY") {
         return Format::Npy;
@@ -168,6 +197,23 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
         return Format::Json;
     }
     Format::Other
+}
+
+/// What follows skippable frames: the format of the first frame that is not one (zstd
+/// when the data ends in them).
+fn skippable(d: &[u8]) -> Format {
+    let mut pos = 0usize;
+    while let Some(h) = d.get(pos..pos + 8) {
+        if !(h[0] & 0xf0 == 0x50 && h[1..4] == *b"\x2a\x4d\x18") {
+            break;
+        }
+        let n = u32::from_le_bytes(h[4..8].try_into().unwrap());
+        pos = pos.saturating_add(8).saturating_add(n as usize);
+    }
+    match d.get(pos..pos + 4) {
+        Some(b"\x04\x22\x4d\x18") | Some(b"\x02\x21\x4c\x18") => Format::Lz4,
+        _ => Format::Zstd,
+    }
 }
 
 /// The legacy `torch.save` format starts with its magic number pickled on its own (any

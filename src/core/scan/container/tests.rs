@@ -1249,3 +1249,63 @@ fn torch_zip_data_pkl_is_always_a_pickle() {
         "{findings:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// What cannot be read is not safe (issue 15, class 2).
+
+#[test]
+fn archives_and_streams_not_read_are_unknown() {
+    for (what, d) in [
+        (
+            "7z",
+            &b"7z\xbc\xaf\x27\x1c\x00\x04\x8d\x9b\xd5\x0f\x00\x00\x00\x00"[..],
+        ),
+        (
+            "rar 5",
+            b"Rar!\x1a\x07\x01\x00\x33\x92\xb5\xe5\x0a\x01\x05\x06\x00",
+        ),
+        (
+            "rar 4",
+            b"Rar!\x1a\x07\x00\xcf\x90\x73\x00\x00\x0d\x00\x00\x00",
+        ),
+        ("lzip", b"LZIP\x01\x0c\x00\x00\x00\x00\x00\x00"),
+        ("compress", b"\x1f\x9d\x90\x28\x00\x00\x00"),
+    ] {
+        let o = scan(d);
+        assert_eq!(o.worst(), Severity::Unknown, "{what}: {:?}", o.rules());
+        assert!(o.has("container.unsupported"), "{what}");
+        // Inside a zip too, under any name.
+        let o = scan(&zip(&[m("model.bin", d)]));
+        assert_eq!(o.worst(), Severity::Unknown, "{what} in a zip");
+    }
+}
+
+#[test]
+fn encrypted_members_are_unknown_whatever_their_bytes_look_like() {
+    // Ciphertext that happens to start like JSON, like a zlib header, like npy.
+    for bytes in [
+        &b"{\"a\": 1}"[..],
+        b"x\x9c\x01\x02\x03",
+        b"\x93NUMPY\x01\x00",
+    ] {
+        let mut enc = m("secret.bin", bytes);
+        enc.flags = 1;
+        let o = scan(&zip(&[enc]));
+        assert!(o.has("zip.encrypted"), "{:?}", o.rules());
+        assert_eq!(o.worst(), Severity::Unknown);
+    }
+}
+
+#[test]
+fn an_lzma_stream_the_decoder_refuses_is_unknown() {
+    // lzma-alone (joblib's .lzma) with a 2 GiB dictionary: past DICT_MEMORY, so not
+    // decoded here; Python's lzma reads it, so it is not "not a model".
+    let mut d = vec![0x5d];
+    d.extend((1u32 << 31).to_le_bytes());
+    d.extend(u64::MAX.to_le_bytes());
+    d.extend([0u8; 16]);
+    assert_eq!(d.len(), 13 + 16);
+    let o = scan(&d);
+    assert_eq!(o.worst(), Severity::Unknown, "{:?}", o.rules());
+    assert!(!o.has("container.not-model"));
+}
