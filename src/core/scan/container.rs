@@ -3,8 +3,8 @@
 //!
 //! `scan_path` reads each file (memory-mapped), sniffs its format (`sniff`) and opens what
 //! contains other things: zip archives (PyTorch, `.npz`, Keras `.keras`, any zip, with a
-//! lenient reader of our own), tar archives, gzip/bzip2/xz/lzma/zlib streams (joblib's
-//! compressed files among them). Every stream that looks like a pickle goes to the
+//! lenient reader of our own), tar archives, gzip/bzip2/xz/lzma/zlib/zstd/lz4 streams
+//! (joblib's and pandas' compressed files among them). Every stream that looks like a pickle goes to the
 //! `scan_stream` callback as a `Stream`, whose findings join the result; formats that hold
 //! no pickle are checked for what can go wrong in them (npy headers and sizes, safetensors
 //! headers, Keras configurations). The same rules apply at any depth: a member of a zip in
@@ -646,12 +646,9 @@ impl<'a> FileScan<'a> {
             Format::LzmaAlone => return self.compressed(Codec::LzmaAlone, data, path, depth, true),
             Format::Zlib => return self.compressed(Codec::Zlib, data, path, depth, true),
             Format::JoblibZfile => return self.zfile(data, path, depth),
-            Format::Lz4
-            | Format::Zstd
-            | Format::SevenZip
-            | Format::Rar
-            | Format::Lzip
-            | Format::Compress => {
+            Format::Zstd => return self.compressed(Codec::Zstd, data, path, depth, false),
+            Format::Lz4 => return self.compressed(Codec::Lz4, data, path, depth, false),
+            Format::SevenZip | Format::Rar | Format::Lzip | Format::Compress => {
                 let msg = format!("{name} data: this format is not read, so its content is not scanned (what cannot be read is not safe)");
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
             }
@@ -895,6 +892,7 @@ impl<'a> FileScan<'a> {
             8 => Some(Codec::Deflate),
             12 => Some(Codec::Bzip2),
             14 => Some(Codec::ZipLzma((e.flags & 2 == 0).then_some(e.uncompressed))),
+            93 => Some(Codec::Zstd),
             95 => Some(Codec::Xz),
             m => {
                 let msg = format!("zip compression method {m} is not read: member not scanned");

@@ -103,6 +103,8 @@ impl Format {
                 | Format::Xz
                 | Format::LzmaAlone
                 | Format::Zlib
+                | Format::Zstd
+                | Format::Lz4
                 | Format::JoblibZfile
                 | Format::Tar
                 | Format::TorchLegacy

@@ -501,6 +501,11 @@ fn joblib_every_compression() {
         ("joblib_bz2.bin", "bzip2/joblib"),
         ("joblib_lzma.bin", "lzma/joblib"),
         ("joblib_xz.bin", "xz/joblib"),
+        ("joblib_zstd.bin", "zstd/joblib"),
+        ("joblib_zstd_frames.bin", "zstd/joblib"),
+        ("joblib_lz4.bin", "lz4/joblib"),
+        ("joblib_lz4_linked.bin", "lz4/joblib"),
+        ("joblib_lz4_legacy.bin", "lz4/joblib"),
     ] {
         let o = scan(&fixture(name));
         assert_eq!(o.summary.format, format, "{name}");
@@ -686,7 +691,7 @@ fn tar_lz4_polyglot_encrypted_and_unsupported() {
     assert_eq!(o.summary.format, "tar");
     assert_eq!(o.seen[0].members, vec!["pickle".to_string()]);
     assert_eq!(o.worst(), Severity::Dangerous);
-    // lz4 is not read: Unknown, not a pass.
+    // lz4 that does not decode: Unknown, not a pass.
     assert_eq!(
         scan(b"\x04\x22\x4d\x18\x64\x40\xa7rest").worst(),
         Severity::Unknown
@@ -1308,4 +1313,59 @@ fn an_lzma_stream_the_decoder_refuses_is_unknown() {
     let o = scan(&d);
     assert_eq!(o.worst(), Severity::Unknown, "{:?}", o.rules());
     assert!(!o.has("container.not-model"));
+}
+
+#[test]
+fn zstd_and_lz4_are_read_within_the_bounds() {
+    let raw = fixture("joblib_raw.bin");
+    // A skippable frame first, then the zstd (or lz4) frame.
+    for (name, label) in [
+        ("joblib_zstd.bin", "zstd/joblib"),
+        ("joblib_lz4.bin", "lz4/joblib"),
+    ] {
+        let mut d = b"\x5a\x2a\x4d\x18\x03\x00\x00\x00abc".to_vec();
+        d.extend(fixture(name));
+        let o = scan(&d);
+        assert_eq!(o.summary.format, label);
+        assert_eq!(o.worst(), Severity::Dangerous, "{name}");
+        // Cut short: what came out is scanned, and the cut is Unknown.
+        let f = fixture(name);
+        let o = scan(&f[..f.len() - 30]);
+        assert!(
+            o.has("container.truncated") || o.has("container.corrupt"),
+            "{:?}",
+            o.rules()
+        );
+        assert!(o.worst() >= Severity::Unknown);
+    }
+    // Encoded here too (ruzstd's and lz4_flex's encoders), inside a zip (method 93 is
+    // Zstandard) and as a member stored under another name.
+    let z =
+        ruzstd::encoding::compress_to_vec(&raw[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let mut zm = m("model.joblib", &z);
+    zm.method = Some(93);
+    let o = scan(&zip(&[zm]));
+    assert_eq!(o.worst(), Severity::Dangerous, "{:?}", o.rules());
+    let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    e.write_all(&raw).unwrap();
+    let l = e.finish().unwrap();
+    let o = scan(&zip(&[m("weights", &l)]));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // A window past what Python's zstandard reads by default: not read, Unknown.
+    let o = scan(&fixture("zstd_window_1g.bin"));
+    assert!(o.has("container.unsupported"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Unknown);
+    // 64 MiB of zeros in 2 KiB: a bomb, bounded in time and memory.
+    let t = Instant::now();
+    let o = scan(&fixture("zstd_bomb.bin"));
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+    assert!(t.elapsed().as_millis() < 2000);
+    let o = scan_with(
+        &l,
+        &Limits {
+            max_decompressed: 100,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
 }
