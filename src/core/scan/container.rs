@@ -3,7 +3,7 @@
 //!
 //! `scan_path` reads each file (memory-mapped), sniffs its format (`sniff`) and opens what
 //! contains other things: zip archives (PyTorch, `.npz`, Keras `.keras`, any zip, with a
-//! lenient reader of our own), tar archives, gzip/bzip2/xz/lzma/zlib/zstd/lz4 streams
+//! lenient reader of our own), tar and 7z archives, gzip/bzip2/xz/lzma/zlib/zstd/lz4 streams
 //! (joblib's and pandas' compressed files among them). Every stream that looks like a pickle goes to the
 //! `scan_stream` callback as a `Stream`, whose findings join the result; formats that hold
 //! no pickle are checked for what can go wrong in them (npy headers and sizes, safetensors
@@ -22,11 +22,16 @@
 //! person can open it as printed. `Location::members` lists archive members from the outside
 //! in; a compression layer adds no member (offsets are in the decompressed bytes).
 //!
+//! 7z archives are read with sevenz-rust2 (LZMA, LZMA2, BCJ filters, bzip2, PPMd, copy;
+//! header buffers and coder dictionaries within `decompress::DICT_MEMORY`), each entry
+//! scanned like an archive member.
+//!
 //! What cannot be read is not safe: an archive or stream of a format no decoder here reads
-//! (7z, rar, lzip, Unix compress), an encrypted zip member (whatever its ciphertext looks
-//! like), an unknown zip compression method, a stream a decoder refuses (an lzma dictionary
-//! past `decompress::DICT_MEMORY`) is `Unknown` (`container.unsupported`, `zip.encrypted`),
-//! never `Info`.
+//! (rar, lzip, Unix compress), an encrypted zip member (whatever its ciphertext looks
+//! like) or 7z archive, an unknown zip compression method or 7z coder, a stream a decoder
+//! refuses (an lzma dictionary past `decompress::DICT_MEMORY`, a zstd window past
+//! `decompress::ZSTD_WINDOW`) is `Unknown` (`container.unsupported`, `zip.encrypted`,
+//! `container.encrypted`), never `Info`.
 //!
 //! Bounds (`Limits`): `max_depth` containers inside each other (archives and compressed
 //! streams alike; the file itself is depth 0); `max_members` members per file, counting
@@ -648,7 +653,8 @@ impl<'a> FileScan<'a> {
             Format::JoblibZfile => return self.zfile(data, path, depth),
             Format::Zstd => return self.compressed(Codec::Zstd, data, path, depth, false),
             Format::Lz4 => return self.compressed(Codec::Lz4, data, path, depth, false),
-            Format::SevenZip | Format::Rar | Format::Lzip | Format::Compress => {
+            Format::SevenZip => return self.seven_zip(data, path, depth),
+            Format::Rar | Format::Lzip | Format::Compress => {
                 let msg = format!("{name} data: this format is not read, so its content is not scanned (what cannot be read is not safe)");
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
             }
@@ -857,6 +863,77 @@ impl<'a> FileScan<'a> {
             path.pop();
         }
         label.into()
+    }
+
+    /// A 7z archive (sevenz-rust2): every entry decoded, within the same bounds as the
+    /// other decoders (per-stream and per-file caps, the ratio rule over the archive's
+    /// size, `DICT_MEMORY` for header buffers and coder dictionaries), and scanned like a
+    /// member of any archive. An archive or entry that cannot be decoded (encrypted, a
+    /// coder not read here, damaged) is `Unknown`.
+    fn seven_zip(&mut self, data: &[u8], path: &mut Vec<String>, depth: usize) -> String {
+        use sevenz_rust2::{ArchiveReader, EntryDecision, Password};
+        if self.too_deep(path, depth, "7z archive") {
+            return "7z".into();
+        }
+        let source = std::io::Cursor::new(data);
+        let memory_kb = decompress::DICT_MEMORY as usize;
+        let mut reader =
+            match ArchiveReader::new_with_memory_limit(source, Password::empty(), memory_kb) {
+                Ok(r) => r,
+                Err(e) => {
+                    let (rule, msg) = seven_zip_error(&e);
+                    self.note(path, Severity::Unknown, rule, msg);
+                    return "7z".into();
+                }
+            };
+        let count = reader.archive().files.len();
+        if count == 0 {
+            let msg = "empty 7z archive".into();
+            self.note(path, Severity::Info, "container.empty", msg);
+            return "7z".into();
+        }
+        let room = self.limits.max_members.saturating_sub(self.members);
+        if count > room {
+            self.too_many_members(path, count as u64);
+        }
+        self.members += count.min(room);
+        let (mut seen, mut out_total) = (0usize, 0u64);
+        let result = reader.for_each_entries_with_decision_allowing_surplus(|entry, r| {
+            if seen >= room {
+                return Ok(EntryDecision::Stop);
+            }
+            seen += 1;
+            if entry.is_directory || !entry.has_stream {
+                return Ok(EntryDecision::Continue);
+            }
+            path.push(entry.name.clone());
+            let budget = self
+                .limits
+                .max_total_decompressed
+                .saturating_sub(self.decompressed);
+            let cap = self.limits.max_decompressed.min(budget);
+            let (out, problem) =
+                read_capped(r, cap, out_total, data.len() as u64, self.limits.max_ratio);
+            out_total += out.len() as u64;
+            self.decompressed += out.len() as u64;
+            let decision = match &problem {
+                Some(("container.bomb", _)) => EntryDecision::Stop,
+                Some(_) => EntryDecision::SkipBlock,
+                None => EntryDecision::Continue,
+            };
+            if let Some((rule, msg)) = problem {
+                self.note(path, Severity::Unknown, rule, msg);
+            }
+            let len = out.len() as u64;
+            self.member(&out, None, len, None, path, depth + 1, kind::PICKLE, false);
+            path.pop();
+            Ok(decision)
+        });
+        if let Err(e) = result {
+            let (rule, msg) = seven_zip_error(&e);
+            self.note(path, Severity::Unknown, rule, msg);
+        }
+        "7z".into()
     }
 
     fn too_many_members(&mut self, path: &[String], n: u64) {
@@ -1198,6 +1275,74 @@ impl<'a> FileScan<'a> {
         }
         for c in &configs {
             self.keras(c, path);
+        }
+    }
+}
+
+/// The rule and message for a 7z archive or entry that cannot be read.
+fn seven_zip_error(e: &sevenz_rust2::Error) -> (&'static str, String) {
+    use sevenz_rust2::Error;
+    match e {
+        Error::PasswordRequired | Error::MaybeBadPassword(_) => (
+            "container.encrypted",
+            format!("encrypted 7z archive: its content cannot be read ({e})"),
+        ),
+        Error::UnsupportedCompressionMethod(_)
+        | Error::Unsupported(_)
+        | Error::MaxMemLimited { .. }
+        | Error::ExternalUnsupported => (
+            "container.unsupported",
+            format!("7z content not read here ({e}): not scanned"),
+        ),
+        _ => (
+            "container.corrupt",
+            format!("7z archive that cannot be read further ({e}): the rest is not scanned"),
+        ),
+    }
+}
+
+/// Reads a 7z entry into at most `cap` bytes; past 1 MiB of output, more than `ratio`
+/// bytes out (`before` of earlier entries with these) per byte of the archive (`archive`
+/// bytes) is a bomb. What was read, and the problem that stopped it.
+fn read_capped(
+    r: &mut dyn std::io::Read,
+    cap: u64,
+    before: u64,
+    archive: u64,
+    ratio: u64,
+) -> (Vec<u8>, Option<(&'static str, String)>) {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let room = cap.saturating_sub(out.len() as u64);
+        let want = usize::try_from(room.saturating_add(1)).map_or(buf.len(), |w| w.min(buf.len()));
+        match r.read(&mut buf[..want]) {
+            Ok(0) => return (out, None),
+            Ok(n) => {
+                let take = n.min(usize::try_from(room).unwrap_or(usize::MAX));
+                out.extend_from_slice(&buf[..take]);
+                let total = before + out.len() as u64;
+                if total > RATIO_FLOOR && total / archive.max(1) > ratio {
+                    let msg = format!(
+                        "7z bomb: {total} bytes out of a {archive}-byte archive (more than {ratio} to 1): the rest is not scanned"
+                    );
+                    return (out, Some(("container.bomb", msg)));
+                }
+                if take < n {
+                    let msg = format!(
+                        "7z entry decompresses to more than {cap} bytes (the bound of one stream, or what is left of this file's): the rest is not scanned"
+                    );
+                    return (out, Some(("container.bomb", msg)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let msg = format!(
+                    "7z entry that does not decode ({e}): the {} bytes before the damage are scanned",
+                    out.len()
+                );
+                return (out, Some(("container.corrupt", msg)));
+            }
         }
     }
 }

@@ -985,6 +985,12 @@ fn seeds() -> Vec<Vec<u8>> {
             8,
         ),
         marked_pickle(),
+        fixture("joblib_zstd.bin"),
+        fixture("joblib_lz4_linked.bin"),
+        seven_zip(
+            &[("archive/data.pkl", &marked_pickle()), ("b", b"xyz")],
+            None,
+        ),
     ]
 }
 
@@ -1019,7 +1025,7 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_mutated_containers(which in 0usize..11, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+    fn fuzz_mutated_containers(which in 0usize..14, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
         let mut d = seeds()[which].clone();
         for (at, b) in edits {
             let n = d.len();
@@ -1262,12 +1268,8 @@ fn torch_zip_data_pkl_is_always_a_pickle() {
 fn archives_and_streams_not_read_are_unknown() {
     for (what, d) in [
         (
-            "7z",
-            &b"7z\xbc\xaf\x27\x1c\x00\x04\x8d\x9b\xd5\x0f\x00\x00\x00\x00"[..],
-        ),
-        (
             "rar 5",
-            b"Rar!\x1a\x07\x01\x00\x33\x92\xb5\xe5\x0a\x01\x05\x06\x00",
+            &b"Rar!\x1a\x07\x01\x00\x33\x92\xb5\xe5\x0a\x01\x05\x06\x00"[..],
         ),
         (
             "rar 4",
@@ -1364,6 +1366,124 @@ fn zstd_and_lz4_are_read_within_the_bounds() {
         &l,
         &Limits {
             max_decompressed: 100,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+}
+
+/// A 7z archive of `members` written by sevenz-rust2 with `method` (LZMA2 when `None`).
+fn seven_zip(members: &[(&str, &[u8])], method: Option<sevenz_rust2::EncoderMethod>) -> Vec<u8> {
+    use sevenz_rust2::{ArchiveEntry, ArchiveWriter, EncoderMethod};
+    let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    w.set_content_methods(vec![method.unwrap_or(EncoderMethod::LZMA2).into()]);
+    for (name, data) in members {
+        w.push_archive_entry(ArchiveEntry::new_file(name), Some(*data))
+            .unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn seven_zip_archives_are_read() {
+    use sevenz_rust2::EncoderMethod;
+    // A PyTorch-like layout in 7z (as the "nullifAI" files were), every method the build
+    // reads, and a member that is itself compressed.
+    let raw = fixture("joblib_raw.bin");
+    for method in [
+        None,
+        Some(EncoderMethod::LZMA),
+        Some(EncoderMethod::COPY),
+        Some(EncoderMethod::BZIP2),
+        Some(EncoderMethod::PPMD),
+    ] {
+        let a = seven_zip(
+            &[
+                ("archive/version", b"3\n"),
+                ("archive/data.pkl", &marked_pickle()),
+                ("model.joblib", &raw),
+                ("nested.gz", &gzip(&marked_pickle())),
+            ],
+            method,
+        );
+        let o = scan(&a);
+        assert_eq!(o.summary.format, "7z");
+        assert_eq!(
+            o.worst(),
+            Severity::Dangerous,
+            "{method:?}: {:?}",
+            o.rules()
+        );
+        let members: Vec<_> = o.seen.iter().map(|s| s.members.join("!")).collect();
+        assert_eq!(
+            members,
+            ["archive/data.pkl", "model.joblib", "nested.gz"],
+            "{method:?}"
+        );
+        // Benign content is safe.
+        let b = seven_zip(&[("archive/data.pkl", &benign_pickle())], method);
+        assert_eq!(scan(&b).worst(), Severity::Info);
+    }
+    // Inside a zip, under a misleading name.
+    let a = seven_zip(&[("w", &marked_pickle())], None);
+    assert_eq!(
+        scan(&zip(&[m("weights.bin", &a)])).worst(),
+        Severity::Dangerous
+    );
+}
+
+#[test]
+fn seven_zip_that_cannot_be_read_is_unknown_and_bounded() {
+    let a = seven_zip(&[("archive/data.pkl", &marked_pickle())], None);
+    // Cut short, damaged in its packed data, its header, its start header; a bare
+    // signature.
+    for broken in [
+        b"7z\xbc\xaf\x27\x1c\x00\x04\x8d\x9b\xd5\x0f\x00\x00\x00\x00".to_vec(),
+        a[..a.len() - 10].to_vec(),
+        a[..40].to_vec(),
+        {
+            let mut d = a.clone();
+            d[34] ^= 0xff;
+            d
+        },
+        {
+            let mut d = a.clone();
+            let n = d.len();
+            d[n - 5] ^= 0x55;
+            d
+        },
+        {
+            let mut d = a.clone();
+            d[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+            d
+        },
+    ] {
+        let t = Instant::now();
+        let o = scan(&broken);
+        assert!(t.elapsed().as_millis() < 2000);
+        assert!(o.worst() >= Severity::Unknown, "{:?}", o.rules());
+    }
+    // A bomb: 16 MiB of zeros in a few KiB.
+    let zeros = vec![0u8; 16 << 20];
+    let b = seven_zip(&[("zeros", &zeros), ("after", &marked_pickle())], None);
+    assert!(b.len() < 16 << 10, "{}", b.len());
+    let o = scan(&b);
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+    // Past max_members and max_decompressed.
+    let many: Vec<(String, Vec<u8>)> = (0..10).map(|i| (format!("{i}"), vec![b'x'; 10])).collect();
+    let refs: Vec<(&str, &[u8])> = many.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+    let o = scan_with(
+        &seven_zip(&refs, None),
+        &Limits {
+            max_members: 5,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.too-many-members"));
+    let o = scan_with(
+        &seven_zip(&[("big", &vec![7u8; 5000])], None),
+        &Limits {
+            max_decompressed: 1000,
             ..Limits::default()
         },
     );
