@@ -296,12 +296,69 @@ def cases_with_long_prefixes() -> list[Case]:
     return out
 
 
+def _xxh32(data: bytes, seed: int = 0) -> int:
+    """XXH32 (the LZ4 frame format's header checksum)."""
+    p1, p2, p3, p4, p5 = 2654435761, 2246822519, 3266489917, 668265263, 374761393
+    mask = 0xFFFFFFFF
+
+    def rotl(x: int, r: int) -> int:
+        return ((x << r) | (x >> (32 - r))) & mask
+
+    def rnd(acc: int, lane: int) -> int:
+        return (rotl((acc + lane * p2) & mask, 13) * p1) & mask
+
+    n, i = len(data), 0
+    if n >= 16:
+        v = [(seed + p1 + p2) & mask, (seed + p2) & mask, seed & mask, (seed - p1) & mask]
+        while i + 16 <= n:
+            for k in range(4):
+                v[k] = rnd(v[k], struct.unpack_from("<I", data, i + 4 * k)[0])
+            i += 16
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & mask
+    else:
+        h = (seed + p5) & mask
+    h = (h + n) & mask
+    while i + 4 <= n:
+        h = (rotl((h + struct.unpack_from("<I", data, i)[0] * p3) & mask, 17) * p4) & mask
+        i += 4
+    while i < n:
+        h = (rotl((h + data[i] * p5) & mask, 11) * p1) & mask
+        i += 1
+    h ^= h >> 15
+    h = (h * p2) & mask
+    h ^= h >> 13
+    h = (h * p3) & mask
+    return h ^ (h >> 16)
+
+
+def zstd_raw(data: bytes) -> bytes:
+    """A Zstandard frame of raw (stored) blocks, as the format defines them: no
+    compressor needed, every decoder reads it."""
+    out = bytearray(b"\x28\xb5\x2f\xfd\x00\x38")  # no content size, 128 KiB window
+    chunks = [data[i : i + (128 << 10)] for i in range(0, len(data), 128 << 10)] or [b""]
+    for k, chunk in enumerate(chunks):
+        last = k == len(chunks) - 1
+        out += (len(chunk) << 3 | int(last)).to_bytes(3, "little") + chunk
+    return bytes(out)
+
+
+def lz4_raw(data: bytes) -> bytes:
+    """An LZ4 frame of uncompressed blocks (independent, 4 MiB at most, no checksums)."""
+    flg, bd = 0x60, 0x70
+    out = bytearray(b"\x04\x22\x4d\x18" + bytes([flg, bd, (_xxh32(bytes([flg, bd])) >> 8) & 0xFF]))
+    for i in range(0, len(data), 4 << 20):
+        chunk = data[i : i + (4 << 20)]
+        out += struct.pack("<I", len(chunk) | 0x80000000) + chunk
+    return bytes(out + b"\x00\x00\x00\x00")
+
+
 def wrapped(cases: list[Case]) -> list[Case]:
     """The same bytes inside the wrappers loaders open first: zip members (stored and
-    deflated, a name without .pkl), gzip, zlib (joblib), bz2, tar."""
+    deflated, a name without .pkl), gzip, zlib (joblib), bz2, tar, zstd and lz4 frames
+    (pandas and joblib write both)."""
     out = []
     for i, c in enumerate(cases):
-        how = i % 6
+        how = i % 8
         if how == 0:
             d = corpus.zip_bytes([("weights.bin", c.data)], zipfile.ZIP_DEFLATED)
         elif how == 1:
@@ -312,6 +369,10 @@ def wrapped(cases: list[Case]) -> list[Case]:
             d = zlib.compress(c.data, 3)
         elif how == 4:
             d = bz2.compress(c.data, 1)
+        elif how == 5:
+            d = zstd_raw(c.data)
+        elif how == 6:
+            d = lz4_raw(c.data)
         else:
             d = corpus._tar_bytes([("payload", c.data)])
         out.append(Case(f"wrapped({how}) {c.what}", d, inner=c.data))
@@ -336,7 +397,7 @@ def soups(rng: random.Random) -> list[Case]:
 def all_cases() -> list[Case]:
     rng = random.Random(SEED)
     base = cases_with_magics() + cases_with_memo_keys(rng) + cases_with_long_prefixes()
-    chosen = rng.sample(base, 300)
+    chosen = rng.sample(base, 400)
     return base + wrapped(chosen) + soups(rng)
 
 
