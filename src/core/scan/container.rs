@@ -1066,7 +1066,9 @@ impl<'a> FileScan<'a> {
         let need_all = maybe_pickle
             || match format {
                 Format::Npy => npy::header(&prefix.data).map_or(true, |h| h.objects),
-                Format::Hdf5 => false,
+                // Searched whole for a Keras configuration (a legacy .h5 deflated in a
+                // zip was passed unread before).
+                Format::Hdf5 => true,
                 f => f.needs_all(),
             };
         if whole || !need_all {
@@ -1261,10 +1263,10 @@ impl<'a> FileScan<'a> {
 
     fn hdf5(&mut self, data: &[u8], complete: bool, path: &[String]) {
         if !complete {
+            // `member` decodes compressed HDF5 whole; a part is never a pass.
             let msg =
-                "HDF5 data inside a compressed member: not searched for a Keras configuration"
-                    .into();
-            self.note(path, Severity::Info, "hdf5.not-searched", msg);
+                "HDF5 data only partly decoded: not searched for a Keras configuration".into();
+            self.note(path, Severity::Unknown, "hdf5.not-searched", msg);
             return;
         }
         let configs = keras::configs_in_hdf5(data, 16);

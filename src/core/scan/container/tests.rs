@@ -1489,3 +1489,25 @@ fn seven_zip_that_cannot_be_read_is_unknown_and_bounded() {
     );
     assert!(o.has("container.bomb"), "{:?}", o.rules());
 }
+
+#[test]
+fn compressed_hdf5_members_are_searched() {
+    // A legacy Keras .h5 with a Lambda layer, deflated inside a zip: it was
+    // "hdf5.not-searched" (Info) and the zip passed.
+    let mut h5 = b"\x89HDF\r\n\x1a\n\x00\x00".to_vec();
+    h5.extend(vec![0u8; 100_000]);
+    h5.extend(br#"{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAA==", null, null]}}]}}"#);
+    h5.extend(vec![0u8; 100_000]);
+    let o = scan(&zip(&[md("model.h5", &h5)]));
+    assert!(o.has("keras.lambda"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // Stored, and without a configuration: arrays only.
+    assert!(scan(&zip(&[m("model.h5", &h5)])).has("keras.lambda"));
+    let plain = &h5[..50_000];
+    let o = scan(&zip(&[md("weights.h5", plain)]));
+    assert!(
+        o.has("hdf5.data") && o.worst() == Severity::Info,
+        "{:?}",
+        o.rules()
+    );
+}
