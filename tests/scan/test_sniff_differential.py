@@ -355,10 +355,11 @@ def lz4_raw(data: bytes) -> bytes:
 def wrapped(cases: list[Case]) -> list[Case]:
     """The same bytes inside the wrappers loaders open first: zip members (stored and
     deflated, a name without .pkl), gzip, zlib (joblib), bz2, tar, zstd and lz4 frames
-    (pandas and joblib write both)."""
+    (pandas and joblib write both), and as the data.pkl of a PyTorch zip (torch.load
+    unpickles it whatever its bytes look like)."""
     out = []
     for i, c in enumerate(cases):
-        how = i % 8
+        how = i % 9
         if how == 0:
             d = corpus.zip_bytes([("weights.bin", c.data)], zipfile.ZIP_DEFLATED)
         elif how == 1:
@@ -373,6 +374,9 @@ def wrapped(cases: list[Case]) -> list[Case]:
             d = zstd_raw(c.data)
         elif how == 6:
             d = lz4_raw(c.data)
+        elif how == 7:
+            torch = [("model/data.pkl", c.data), ("model/version", b"3\n"), ("model/data/0", b"")]
+            d = corpus.zip_bytes(torch)
         else:
             d = corpus._tar_bytes([("payload", c.data)])
         out.append(Case(f"wrapped({how}) {c.what}", d, inner=c.data))
@@ -397,7 +401,7 @@ def soups(rng: random.Random) -> list[Case]:
 def all_cases() -> list[Case]:
     rng = random.Random(SEED)
     base = cases_with_magics() + cases_with_memo_keys(rng) + cases_with_long_prefixes()
-    chosen = rng.sample(base, 400)
+    chosen = rng.sample(base, 450)
     return base + wrapped(chosen) + soups(rng)
 
 
