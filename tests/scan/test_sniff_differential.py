@@ -388,6 +388,8 @@ def soups(rng: random.Random) -> list[Case]:
         b"p1_0\n", b"g1_0\n", b"p+2\n", b"g-0\n", b"p 3_3\n", b"g3_3\n", b"g2\n",
         b"(S'id'\n", b"ios\nsystem\n", b"cos\nsystem\n", b"Pid\n", b"cio\nopen\n",
         b"C\x06ustar\x00", b"C\x08\x89HDF\r\n\x1a\n", b"(\x91", b"\x82\x01",
+        # The C unpickler reads number lines as C strings, up to a NUL.
+        b"I\x00junk\n", b"I12\x00x\n", b"L7\x00\n", b"F1.5\x00\n", b"p0\x00z\n", b"g0\x00\n",
     ]  # fmt: skip
     fragments = SOUP.FRAGMENTS + extra
     heads = [b"", b"", b"\x80\x02", b"\x80\x04", *PREFIX_MAGICS.values()]

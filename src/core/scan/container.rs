@@ -73,7 +73,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use self::decompress::{Codec, End};
-use self::sniff::{Format, Gate};
+use self::sniff::Format;
+pub(crate) use self::sniff::{imports_global, Gate};
 use super::{Finding, Limits, Location, Severity};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::integrity::hashing::{check_unchanged, open_regular, special_kind};

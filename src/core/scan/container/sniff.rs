@@ -290,9 +290,12 @@ pub(crate) enum Gate {
 /// past its item bound the walk answers `Import`.
 pub(crate) fn imports_global(d: &[u8]) -> Gate {
     let mut eof = false;
-    for python in [false, true] {
+    // C reading bytes or a file with peek (linear), C reading a file without peek,
+    // Python's unpickler.
+    for (python, no_peek) in [(false, false), (false, true), (true, false)] {
         let mut w = Walk::new(d, false);
         w.gate = Some(python);
+        w.no_peek = no_peek;
         match w.run() {
             End::Limit => return Gate::Import,
             _ if w.imported => return Gate::Import,
@@ -384,6 +387,11 @@ struct Walk<'a> {
     gate: Option<bool>,
     /// The gate's walk met an extension code.
     ext: bool,
+    /// The gate's walk for the C unpickler reading a file without `peek` (`io.BytesIO`):
+    /// frames are buffered, and a read past the buffer drops its rest.
+    no_peek: bool,
+    /// How far that reader has read the file (its buffer ends there).
+    file_pos: usize,
 }
 
 /// `Err(end)` stops the walk.
@@ -404,6 +412,8 @@ impl<'a> Walk<'a> {
             called_after_import: false,
             gate: None,
             ext: false,
+            no_peek: false,
+            file_pos: 0,
         }
     }
 
@@ -415,14 +425,18 @@ impl<'a> Walk<'a> {
             if self.memo.len() + self.marks.len() + self.stack.len() > WALK_ITEMS {
                 return End::Limit;
             }
-            let op = self.d[self.pos];
-            self.pos += 1;
+            let op = match self.take(1) {
+                Ok(b) => b[0],
+                Err(e) => return e,
+            };
             match self.step(op) {
                 Ok(true) if self.gate.is_some() => {
-                    // Loaders that load again start on the next byte with a new stack.
+                    // Loaders that load again start on the next byte of the file with a
+                    // new stack (after the frame, for a reader without peek).
                     self.opcodes += 1;
                     self.stack.clear();
                     self.marks.clear();
+                    self.pos = self.file_pos.max(self.pos);
                 }
                 Ok(true) => {
                     self.opcodes += 1;
@@ -441,12 +455,19 @@ impl<'a> Walk<'a> {
     }
 
     fn take(&mut self, n: usize) -> Step<&'a [u8]> {
+        // Without peek, C serves a read from its buffer (a frame) only when all of it is
+        // there; otherwise it drops the rest and reads from the file after it.
+        if self.no_peek && self.pos + n > self.file_pos {
+            self.pos = self.file_pos;
+        }
         if self.d.len() - self.pos < n {
             self.pos = self.d.len();
+            self.file_pos = self.pos;
             return Err(End::Eof);
         }
         let s = &self.d[self.pos..self.pos + n];
         self.pos += n;
+        self.file_pos = self.file_pos.max(self.pos);
         Ok(s)
     }
 
@@ -460,10 +481,14 @@ impl<'a> Walk<'a> {
     }
 
     fn line(&mut self) -> Step<&'a [u8]> {
+        if self.no_peek && memchr::memchr(b'\n', &self.d[self.pos..self.file_pos]).is_none() {
+            self.pos = self.file_pos;
+        }
         match memchr::memchr(b'\n', &self.d[self.pos..]) {
             Some(i) => {
                 let s = &self.d[self.pos..self.pos + i];
                 self.pos += i + 1;
+                self.file_pos = self.file_pos.max(self.pos);
                 Ok(s)
             }
             // Python's `readline()[:-1]` drops the last byte of a line the end cuts (and
@@ -505,6 +530,19 @@ impl<'a> Walk<'a> {
         let n = self.uint(len_bytes)?;
         let n = usize::try_from(n).map_err(|_| End::Eof)?;
         self.take(n).map(|_| ())
+    }
+
+    /// A bytes argument (`BINBYTES`, `SHORT_BINBYTES`, `BINBYTES8`, `BYTEARRAY8`): C
+    /// reads its data with `_Unpickler_ReadInto`, which takes the rest of its buffer
+    /// first and then the file, in order, with or without peek (its length is an
+    /// ordinary read).
+    fn counted_bytes(&mut self, len_bytes: usize) -> Step<()> {
+        let n = self.uint(len_bytes)?;
+        let n = usize::try_from(n).map_err(|_| End::Eof)?;
+        let no_peek = std::mem::replace(&mut self.no_peek, false);
+        let r = self.take(n).map(|_| ());
+        self.no_peek = no_peek;
+        r
     }
 
     fn pop(&mut self, n: usize) -> Step<Vec<Tag>> {
@@ -583,8 +621,15 @@ impl<'a> Walk<'a> {
                 self.push(t);
                 self.push(t);
             }
+            // C reads these numbers as C strings, up to a NUL; `INT` of an empty C
+            // string is 0 there (strtol).
+            b'I' if self.gate.is_some() && self.d.get(self.pos) == Some(&0) => {
+                self.line()?;
+                self.push(Other);
+            }
             b'I' | b'L' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 if !decimal_line(l, op == b'L') {
                     return Err(End::Invalid);
                 }
@@ -592,6 +637,7 @@ impl<'a> Walk<'a> {
             }
             b'F' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 if l.is_empty()
                     || !l
                         .iter()
@@ -652,15 +698,15 @@ impl<'a> Walk<'a> {
                 self.push(Str);
             }
             b'B' => {
-                self.counted(4)?;
+                self.counted_bytes(4)?;
                 self.push(Other);
             }
             b'C' => {
-                self.counted(1)?;
+                self.counted_bytes(1)?;
                 self.push(Other);
             }
             b'\x8e' | b'\x96' => {
-                self.counted(8)?;
+                self.counted_bytes(8)?;
                 self.push(Other);
             }
             // `pickle.load`, and `torch.load` for the first pickle of a file that is not
@@ -770,6 +816,7 @@ impl<'a> Walk<'a> {
             }
             b'g' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 let k = memo_key(l).ok_or(End::Invalid)?;
                 self.get(k)?;
             }
@@ -783,6 +830,7 @@ impl<'a> Walk<'a> {
             }
             b'p' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 let k = memo_key(l).ok_or(End::Invalid)?;
                 self.put(k)?;
             }
@@ -802,6 +850,13 @@ impl<'a> Walk<'a> {
                 if self.uint(1)? > 5 {
                     return Err(End::Invalid);
                 }
+            }
+            // FRAME: the C unpickler without peek buffers the frame and parses it from
+            // there (see `take`); the others read on in order.
+            b'\x95' if self.no_peek => {
+                let n = usize::try_from(self.uint(8)?).map_err(|_| End::Eof)?;
+                self.take(n)?;
+                self.pos -= n;
             }
             b'\x95' => {
                 self.take(8)?;
@@ -844,6 +899,11 @@ fn decimal_line(l: &[u8], long: bool) -> bool {
         && t.iter().any(u8::is_ascii_digit)
         && t.iter()
             .all(|c| c.is_ascii_alphanumeric() || b"+-_".contains(c))
+}
+
+/// A number line as the C unpickler parses it: up to its first NUL.
+fn c_string(l: &[u8]) -> &[u8] {
+    memchr::memchr(0, l).map_or(l, |i| &l[..i])
 }
 
 /// A `GET`/`PUT` key as `int()` reads it (underscores between digits, a sign, blanks
@@ -966,6 +1026,22 @@ mod tests {
             (b"\x80\x06cos\nsystem\n", No),
             (b"\x8c\x02os\x8c\x06system\x93", Import),
             (b"\x83\x98\x4c\xbd", No),
+            // C's numbers end at a NUL: INT, LONG, FLOAT, PUT, GET.
+            (
+                b"I\x00junk\nI12\x00x\nL7\x00\nF1.5\x00\n]p0\x00z\n0g0\x00\n0cos\nsystem\n",
+                Import,
+            ),
+            (b"I \x00\ncos\nsystem\n", No),
+            // Without peek, C drops the rest of a frame that a string argument runs past
+            // and reads it after the frame (bytes arguments are read in order).
+            (
+                b"\x80\x04\x95\x07\0\0\0\0\0\0\0X\x20\0\0\0zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!!0cos\nsystem\n",
+                Import,
+            ),
+            (
+                b"\x80\x04\x95\x07\0\0\0\0\0\0\0B\x20\0\0\0zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!!0cos\nsystem\n",
+                No,
+            ),
             (b"\x82\x01", Eof),
             (b"\x82\x01)R", Import),
             (b"", Eof),
