@@ -3,8 +3,8 @@
 //!
 //! `scan_path` reads each file (memory-mapped), sniffs its format (`sniff`) and opens what
 //! contains other things: zip archives (PyTorch, `.npz`, Keras `.keras`, any zip, with a
-//! lenient reader of our own), tar archives, gzip/bzip2/xz/lzma/zlib streams (joblib's
-//! compressed files among them). Every stream that looks like a pickle goes to the
+//! lenient reader of our own), tar and 7z archives, gzip/bzip2/xz/lzma/zlib/zstd/lz4 streams
+//! (joblib's and pandas' compressed files among them). Every stream that looks like a pickle goes to the
 //! `scan_stream` callback as a `Stream`, whose findings join the result; formats that hold
 //! no pickle are checked for what can go wrong in them (npy headers and sizes, safetensors
 //! headers, Keras configurations). The same rules apply at any depth: a member of a zip in
@@ -21,6 +21,17 @@
 //! joined with the path relative to it (`/`-separated) for a file found in a folder, so a
 //! person can open it as printed. `Location::members` lists archive members from the outside
 //! in; a compression layer adds no member (offsets are in the decompressed bytes).
+//!
+//! 7z archives are read with sevenz-rust2 (LZMA, LZMA2, BCJ filters, bzip2, PPMd, copy;
+//! header buffers and coder dictionaries within `decompress::DICT_MEMORY`), each entry
+//! scanned like an archive member.
+//!
+//! What cannot be read is not safe: an archive or stream of a format no decoder here reads
+//! (rar, lzip, Unix compress), an encrypted zip member (whatever its ciphertext looks
+//! like) or 7z archive, an unknown zip compression method or 7z coder, a stream a decoder
+//! refuses (an lzma dictionary past `decompress::DICT_MEMORY`, a zstd window past
+//! `decompress::ZSTD_WINDOW`) is `Unknown` (`container.unsupported`, `zip.encrypted`,
+//! `container.encrypted`), never `Info`.
 //!
 //! Bounds (`Limits`): `max_depth` containers inside each other (archives and compressed
 //! streams alike; the file itself is depth 0); `max_members` members per file, counting
@@ -73,6 +84,7 @@ use rayon::prelude::*;
 
 use self::decompress::{Codec, End};
 use self::sniff::Format;
+pub(crate) use self::sniff::{imports_global, Gate};
 use super::{Finding, Limits, Location, Severity};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::integrity::hashing::{check_unchanged, open_regular, special_kind};
@@ -439,6 +451,9 @@ struct FileScan<'a> {
     decompressed: u64,
     members: usize,
     per_rule: HashMap<&'static str, (usize, Severity)>,
+    /// Content being read as a format while it is also read as a pickle: saying "not a
+    /// model" of it would be wrong.
+    quiet: bool,
 }
 
 impl<'a> FileScan<'a> {
@@ -452,6 +467,7 @@ impl<'a> FileScan<'a> {
             decompressed: 0,
             members: 0,
             per_rule: HashMap::new(),
+            quiet: false,
         }
     }
 
@@ -580,9 +596,45 @@ impl<'a> FileScan<'a> {
     }
 
     /// Scans content of format `format`: `data` is all of it when `complete`, else a
-    /// prefix of content `len` bytes long (only for formats that do not `need_all`).
+    /// prefix of content `len` bytes long (only for formats that do not `need_all`, and
+    /// never content a loader may read as a pickle, see `member`).
+    ///
+    /// A magic number never ends the analysis: content of any format from which a loader
+    /// would import a global when it unpickles it from byte 0 (`sniff::imports_global`) is
+    /// read by the pickle reader too, whatever else it is read as, and whether or not that
+    /// other reading succeeds (a zlib header that does not inflate, a tar or HDF5 signature
+    /// inside a pickle's bytes argument). The label is then `pickle+<format>`.
     #[allow(clippy::too_many_arguments)]
     fn scan_as(
+        &mut self,
+        format: Format,
+        data: &[u8],
+        len: u64,
+        complete: bool,
+        path: &mut Vec<String>,
+        depth: usize,
+        pickle_kind: &'static str,
+    ) -> String {
+        if !(complete && format.may_hide_pickle() && sniff::imports_global(data) == Gate::Import) {
+            return self.read_as(format, data, len, complete, path, depth, pickle_kind);
+        }
+        let pickle = self.read_as(Format::Pickle, data, len, true, path, depth, pickle_kind);
+        if format == Format::Other {
+            return pickle;
+        }
+        let quiet = std::mem::replace(&mut self.quiet, true);
+        let other = self.read_as(format, data, len, true, path, depth, pickle_kind);
+        self.quiet = quiet;
+        if other == "other" {
+            pickle
+        } else {
+            format!("{pickle}+{other}")
+        }
+    }
+
+    /// `scan_as` for the one format.
+    #[allow(clippy::too_many_arguments)]
+    fn read_as(
         &mut self,
         format: Format,
         data: &[u8],
@@ -610,8 +662,11 @@ impl<'a> FileScan<'a> {
             Format::LzmaAlone => return self.compressed(Codec::LzmaAlone, data, path, depth, true),
             Format::Zlib => return self.compressed(Codec::Zlib, data, path, depth, true),
             Format::JoblibZfile => return self.zfile(data, path, depth),
-            Format::Lz4 | Format::Zstd => {
-                let msg = format!("{name}-compressed data: this format is not read, so its content is not scanned");
+            Format::Zstd => return self.compressed(Codec::Zstd, data, path, depth, false),
+            Format::Lz4 => return self.compressed(Codec::Lz4, data, path, depth, false),
+            Format::SevenZip => return self.seven_zip(data, path, depth),
+            Format::Rar | Format::Lzip | Format::Compress => {
+                let msg = format!("{name} data: this format is not read, so its content is not scanned (what cannot be read is not safe)");
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
             }
             Format::Npy => self.npy(data, len, complete, path),
@@ -640,6 +695,9 @@ impl<'a> FileScan<'a> {
     }
 
     fn not_model(&mut self, path: &[String]) {
+        if self.quiet {
+            return;
+        }
         let msg = "not a model format: no pickle or model configuration found".into();
         self.note(path, Severity::Info, "container.not-model", msg);
     }
@@ -739,11 +797,10 @@ impl<'a> FileScan<'a> {
         }
         let d = self.decode_capped(codec, data);
         // zlib and lzma-alone have weak magic numbers (`x^` starts text too): content that
-        // yields nothing is what it looks like, not damaged compressed data.
-        if joblib_only
-            && d.data.is_empty()
-            && matches!(d.end, End::Corrupt(_) | End::Unsupported(_))
-        {
+        // yields nothing is what it looks like, not damaged compressed data. A stream the
+        // decoders refuse to read (an lzma dictionary past `DICT_MEMORY`, which Python's
+        // lzma reads) is another matter: what cannot be read is not safe.
+        if joblib_only && d.data.is_empty() && matches!(d.end, End::Corrupt(_)) {
             self.not_model(path);
             return "other".into();
         }
@@ -825,6 +882,77 @@ impl<'a> FileScan<'a> {
         label.into()
     }
 
+    /// A 7z archive (sevenz-rust2): every entry decoded, within the same bounds as the
+    /// other decoders (per-stream and per-file caps, the ratio rule over the archive's
+    /// size, `DICT_MEMORY` for header buffers and coder dictionaries), and scanned like a
+    /// member of any archive. An archive or entry that cannot be decoded (encrypted, a
+    /// coder not read here, damaged) is `Unknown`.
+    fn seven_zip(&mut self, data: &[u8], path: &mut Vec<String>, depth: usize) -> String {
+        use sevenz_rust2::{ArchiveReader, EntryDecision, Password};
+        if self.too_deep(path, depth, "7z archive") {
+            return "7z".into();
+        }
+        let source = std::io::Cursor::new(data);
+        let memory_kb = decompress::DICT_MEMORY as usize;
+        let mut reader =
+            match ArchiveReader::new_with_memory_limit(source, Password::empty(), memory_kb) {
+                Ok(r) => r,
+                Err(e) => {
+                    let (rule, msg) = seven_zip_error(&e);
+                    self.note(path, Severity::Unknown, rule, msg);
+                    return "7z".into();
+                }
+            };
+        let count = reader.archive().files.len();
+        if count == 0 {
+            let msg = "empty 7z archive".into();
+            self.note(path, Severity::Info, "container.empty", msg);
+            return "7z".into();
+        }
+        let room = self.limits.max_members.saturating_sub(self.members);
+        if count > room {
+            self.too_many_members(path, count as u64);
+        }
+        self.members += count.min(room);
+        let (mut seen, mut out_total) = (0usize, 0u64);
+        let result = reader.for_each_entries_with_decision_allowing_surplus(|entry, r| {
+            if seen >= room {
+                return Ok(EntryDecision::Stop);
+            }
+            seen += 1;
+            if entry.is_directory || !entry.has_stream {
+                return Ok(EntryDecision::Continue);
+            }
+            path.push(entry.name.clone());
+            let budget = self
+                .limits
+                .max_total_decompressed
+                .saturating_sub(self.decompressed);
+            let cap = self.limits.max_decompressed.min(budget);
+            let (out, problem) =
+                read_capped(r, cap, out_total, data.len() as u64, self.limits.max_ratio);
+            out_total += out.len() as u64;
+            self.decompressed += out.len() as u64;
+            let decision = match &problem {
+                Some(("container.bomb", _)) => EntryDecision::Stop,
+                Some(_) => EntryDecision::SkipBlock,
+                None => EntryDecision::Continue,
+            };
+            if let Some((rule, msg)) = problem {
+                self.note(path, Severity::Unknown, rule, msg);
+            }
+            let len = out.len() as u64;
+            self.member(&out, None, len, None, path, depth + 1, kind::PICKLE, false);
+            path.pop();
+            Ok(decision)
+        });
+        if let Err(e) = result {
+            let (rule, msg) = seven_zip_error(&e);
+            self.note(path, Severity::Unknown, rule, msg);
+        }
+        "7z".into()
+    }
+
     fn too_many_members(&mut self, path: &[String], n: u64) {
         let msg = format!(
             "more than {} members in this file ({n} here): the rest are not scanned",
@@ -858,6 +986,7 @@ impl<'a> FileScan<'a> {
             8 => Some(Codec::Deflate),
             12 => Some(Codec::Bzip2),
             14 => Some(Codec::ZipLzma((e.flags & 2 == 0).then_some(e.uncompressed))),
+            93 => Some(Codec::Zstd),
             95 => Some(Codec::Xz),
             m => {
                 let msg = format!("zip compression method {m} is not read: member not scanned");
@@ -865,7 +994,9 @@ impl<'a> FileScan<'a> {
                 return;
             }
         };
-        let (format, crc_ok) = self.member(
+        // torch.load unpickles these whatever their bytes look like.
+        let forced = pickle_kind == kind::TORCH_ZIP && zip::torch_pickle(&e.name);
+        let (_, crc_ok) = self.member(
             raw,
             codec,
             e.uncompressed,
@@ -873,8 +1004,11 @@ impl<'a> FileScan<'a> {
             path,
             depth,
             pickle_kind,
+            forced,
         );
-        if format == Format::Other && e.encrypted() {
+        // Whatever its ciphertext happens to look like (a zlib header, `{`), an encrypted
+        // member's content is not what was read.
+        if e.encrypted() {
             let msg = "encrypted zip member: its content cannot be read".into();
             self.note(path, Severity::Unknown, "zip.encrypted", msg);
         }
@@ -887,7 +1021,8 @@ impl<'a> FileScan<'a> {
     /// Scans a member of an archive: `raw` as stored, `codec` how it is compressed,
     /// `declared` its uncompressed size as the archive says. A compressed member is decoded
     /// only as far as its format needs. Returns the format and whether the CRC matched
-    /// (when it was checked).
+    /// (when it was checked). `forced`: a member the loader unpickles whatever its bytes
+    /// (a PyTorch zip's `data.pkl`), read as a pickle.
     #[allow(clippy::too_many_arguments)]
     fn member(
         &mut self,
@@ -898,9 +1033,17 @@ impl<'a> FileScan<'a> {
         path: &mut Vec<String>,
         depth: usize,
         pickle_kind: &'static str,
+        forced: bool,
     ) -> (Format, Option<bool>) {
+        let sniff = |d: &[u8], len: u64| {
+            if forced {
+                Format::Pickle
+            } else {
+                sniff::sniff(d, len)
+            }
+        };
         let Some(codec) = codec else {
-            let format = sniff::sniff(raw, raw.len() as u64);
+            let format = sniff(raw, raw.len() as u64);
             let crc_ok = (format.needs_all() || format == Format::Npy)
                 .then(|| crc.map(|c| crc32(raw) == c))
                 .flatten();
@@ -924,16 +1067,27 @@ impl<'a> FileScan<'a> {
         } else {
             declared.max(prefix.data.len() as u64)
         };
-        let format = sniff::sniff(&prefix.data, len);
-        if format == Format::Safetensors && !whole {
+        let format = sniff(&prefix.data, len);
+        // A prefix that a loader may unpickle into an import (or that may go on to one)
+        // is decoded whole and read as a pickle too (see `scan_as`).
+        let gate = if format.may_hide_pickle() {
+            sniff::imports_global(&prefix.data)
+        } else {
+            Gate::No
+        };
+        let maybe_pickle = gate == Gate::Import || (gate == Gate::Eof && !whole);
+        if format == Format::Safetensors && !whole && !maybe_pickle {
             self.safetensors_member(codec, raw, &prefix.data, len, path);
             return (format, None);
         }
-        let need_all = match format {
-            Format::Npy => npy::header(&prefix.data).map_or(true, |h| h.objects),
-            Format::Hdf5 => false,
-            f => f.needs_all(),
-        };
+        let need_all = maybe_pickle
+            || match format {
+                Format::Npy => npy::header(&prefix.data).map_or(true, |h| h.objects),
+                // Searched whole for a Keras configuration (a legacy .h5 deflated in a
+                // zip was passed unread before).
+                Format::Hdf5 => true,
+                f => f.needs_all(),
+            };
         if whole || !need_all {
             if !whole
                 && declared > RATIO_FLOOR
@@ -1022,6 +1176,7 @@ impl<'a> FileScan<'a> {
                 path,
                 depth + 1,
                 kind::PICKLE,
+                false,
             );
             path.pop();
         }
@@ -1114,8 +1269,10 @@ impl<'a> FileScan<'a> {
                 "json".into()
             }
             _ => {
-                let msg = "not a model format: JSON without a Keras model configuration".into();
-                self.note(path, Severity::Info, "container.not-model", msg);
+                if !self.quiet {
+                    let msg = "not a model format: JSON without a Keras model configuration".into();
+                    self.note(path, Severity::Info, "container.not-model", msg);
+                }
                 "json".into()
             }
         }
@@ -1145,10 +1302,10 @@ impl<'a> FileScan<'a> {
 
     fn hdf5(&mut self, data: &[u8], complete: bool, path: &[String], depth: usize) {
         if !complete {
+            // `member` decodes compressed HDF5 whole; a part is never a pass.
             let msg =
-                "HDF5 data inside a compressed member: not searched for a Keras configuration"
-                    .into();
-            self.note(path, Severity::Info, "hdf5.not-searched", msg);
+                "HDF5 data only partly decoded: not searched for a Keras configuration".into();
+            self.note(path, Severity::Unknown, "hdf5.not-searched", msg);
             return;
         }
         let mut configs = Vec::new();
@@ -1206,6 +1363,74 @@ impl<'a> FileScan<'a> {
         }
         for c in &configs {
             self.keras(c, path, depth);
+        }
+    }
+}
+
+/// The rule and message for a 7z archive or entry that cannot be read.
+fn seven_zip_error(e: &sevenz_rust2::Error) -> (&'static str, String) {
+    use sevenz_rust2::Error;
+    match e {
+        Error::PasswordRequired | Error::MaybeBadPassword(_) => (
+            "container.encrypted",
+            format!("encrypted 7z archive: its content cannot be read ({e})"),
+        ),
+        Error::UnsupportedCompressionMethod(_)
+        | Error::Unsupported(_)
+        | Error::MaxMemLimited { .. }
+        | Error::ExternalUnsupported => (
+            "container.unsupported",
+            format!("7z content not read here ({e}): not scanned"),
+        ),
+        _ => (
+            "container.corrupt",
+            format!("7z archive that cannot be read further ({e}): the rest is not scanned"),
+        ),
+    }
+}
+
+/// Reads a 7z entry into at most `cap` bytes; past 1 MiB of output, more than `ratio`
+/// bytes out (`before` of earlier entries with these) per byte of the archive (`archive`
+/// bytes) is a bomb. What was read, and the problem that stopped it.
+fn read_capped(
+    r: &mut dyn std::io::Read,
+    cap: u64,
+    before: u64,
+    archive: u64,
+    ratio: u64,
+) -> (Vec<u8>, Option<(&'static str, String)>) {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let room = cap.saturating_sub(out.len() as u64);
+        let want = usize::try_from(room.saturating_add(1)).map_or(buf.len(), |w| w.min(buf.len()));
+        match r.read(&mut buf[..want]) {
+            Ok(0) => return (out, None),
+            Ok(n) => {
+                let take = n.min(usize::try_from(room).unwrap_or(usize::MAX));
+                out.extend_from_slice(&buf[..take]);
+                let total = before + out.len() as u64;
+                if total > RATIO_FLOOR && total / archive.max(1) > ratio {
+                    let msg = format!(
+                        "7z bomb: {total} bytes out of a {archive}-byte archive (more than {ratio} to 1): the rest is not scanned"
+                    );
+                    return (out, Some(("container.bomb", msg)));
+                }
+                if take < n {
+                    let msg = format!(
+                        "7z entry decompresses to more than {cap} bytes (the bound of one stream, or what is left of this file's): the rest is not scanned"
+                    );
+                    return (out, Some(("container.bomb", msg)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let msg = format!(
+                    "7z entry that does not decode ({e}): the {} bytes before the damage are scanned",
+                    out.len()
+                );
+                return (out, Some(("container.corrupt", msg)));
+            }
         }
     }
 }

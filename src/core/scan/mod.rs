@@ -6,7 +6,7 @@
 //! * `policy`: allow-list first. Known plain-data constructors are fine, known-dangerous
 //!   globals are `Dangerous`, and anything else is `Unknown` (not safe).
 //! * `container`: formats recognised by their content, never by their name: PyTorch zips
-//!   and legacy files, joblib (raw and compressed), gzip/bz2/xz pickles, `.npy`/`.npz`
+//!   and legacy files, joblib (raw and compressed), gzip/bz2/xz/zstd/lz4 pickles, `.npy`/`.npz`
 //!   object arrays, nested zips, Keras archives, safetensors, folders. Each embedded
 //!   stream that may hold a pickle goes to the pickle reader. Formats that hold no pickle
 //!   but can still reach code, files or the network when loaded are read for that: GGUF

@@ -77,11 +77,13 @@ mod tests;
 #[cfg(test)]
 mod vectors;
 
+pub(crate) use self::text::decimal_text;
+
 use std::collections::HashSet;
 
 use self::machine::{Failure, Halt, Mode, Persist};
 use self::record::Records;
-use super::container::{kind, Stream};
+use super::container::{imports_global, kind, Gate, Stream};
 use super::{Finding, Limits, Location, Policy, Severity, Verdict};
 
 /// How a global was named.
@@ -259,7 +261,11 @@ fn scan_mode(
                 let first = pickles == 0;
                 // Where loaders disagree (frames), some loader goes on: always reported.
                 let decisive = matches!(f.halt, Halt::Limit(_) | Halt::Frame(_));
-                if first || decisive || r.rec.eventful_since(before) {
+                // Bytes from which some loader imports a global (Python's unpickler
+                // imports INST's class before it looks for the MARK; C's fails first) are a
+                // broken pickle, not trailing data.
+                let imports = || imports_global(&data[pos..]) == Gate::Import;
+                if first || decisive || r.rec.eventful_since(before) || imports() {
                     report_failure(&mut r, &f, first);
                     end = f.at;
                 } else {

@@ -116,3 +116,27 @@ with tarfile.open("model.tar.gz", "w:gz") as t:
     info = tarfile.TarInfo("model/pickle")
     info.size = len(marked)
     t.addfile(info, io.BytesIO(marked))
+
+# Zstandard and LZ4 (issue 15): written by libzstd's and liblz4's own command-line tools
+# (the libraries Python's zstandard and lz4 bind, which pandas and joblib use): joblib's
+# raw file through zstd -19; as two frames (the second without checksum); a 1 GiB window
+# (`--long=30` on a stream of unknown size), which Python's zstandard refuses by default;
+# 64 MiB of zeros (a bomb); lz4 frames (default, linked blocks with block checksums and the
+# content size) and the legacy format (`lz4 -l`).
+import subprocess  # noqa: E402
+
+
+def run(cmd: str) -> None:
+    subprocess.run(["sh", "-c", cmd], check=True)
+
+
+run("zstd -q -19 -c joblib_raw.bin > joblib_zstd.bin")
+run(
+    "(head -c 150 joblib_raw.bin | zstd -q -c; tail -c +151 joblib_raw.bin | zstd -q --no-check -c)"
+    " > joblib_zstd_frames.bin"
+)
+run("cat joblib_raw.bin | zstd -q --long=30 -c > zstd_window_1g.bin")
+run("head -c 64M /dev/zero | zstd -q -19 -c > zstd_bomb.bin")
+run("lz4 -q -c joblib_raw.bin > joblib_lz4.bin")
+run("lz4 -q -BD -BX --content-size -c joblib_raw.bin > joblib_lz4_linked.bin")
+run("lz4 -q -l -c joblib_raw.bin > joblib_lz4_legacy.bin")

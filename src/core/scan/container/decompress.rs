@@ -5,7 +5,9 @@
 //! here: header fields, CRC-32 and size trailer, members one after another, zero padding).
 //! bzip2 runs on `bzip2`'s low-level decoder (streams one after another, as Python's `bz2`
 //! reads them); xz and lzma on `lzma-rust2`'s readers, whose dictionary is checked against
-//! `DICT_MEMORY` before it is allocated.
+//! `DICT_MEMORY` before it is allocated; Zstandard on `ruzstd` (frames one after another,
+//! the window checked against `ZSTD_WINDOW` before it is allocated) and LZ4 frames on
+//! `lz4_flex` (blocks of at most 4 MiB), both after any skippable frames.
 //!
 //! Output stops at `cap` bytes. Past 1 MiB of output, more than `ratio` output bytes per
 //! input byte consumed is a bomb. Whatever was decoded before an error, a cap or a bomb is
@@ -39,6 +41,10 @@ pub(crate) enum Codec {
     /// Zip method 14: version (2 bytes), properties size (2), properties (5), then LZMA;
     /// `Some(n)` is the unpacked size, `None` when an end marker closes the data.
     ZipLzma(Option<u64>),
+    /// Zstandard frames one after another, skippable frames skipped (also zip method 93).
+    Zstd,
+    /// LZ4 frames (and the legacy format) one after another, skippable frames skipped.
+    Lz4,
 }
 
 impl Codec {
@@ -50,6 +56,8 @@ impl Codec {
             Codec::Bzip2 => "bzip2",
             Codec::Xz => "xz",
             Codec::LzmaAlone | Codec::ZipLzma(_) => "lzma",
+            Codec::Zstd => "zstd",
+            Codec::Lz4 => "lz4",
         }
     }
 }
@@ -98,6 +106,8 @@ pub(crate) fn decode(codec: Codec, input: &[u8], cap: u64, ratio: u64, prefix: b
         Codec::Xz => xz(input, &mut sink),
         Codec::LzmaAlone => lzma_alone(input, &mut sink),
         Codec::ZipLzma(size) => zip_lzma(input, size, &mut sink),
+        Codec::Zstd => zstd(input, &mut sink),
+        Codec::Lz4 => lz4(input, &mut sink),
     };
     let end = match r {
         Ok(()) => End::Complete,
@@ -376,6 +386,121 @@ fn zip_lzma(input: &[u8], size: Option<u64>, sink: &mut Sink) -> Result<(), End>
     drain(r, |r| r.inner().pos as u64, "lzma", sink)
 }
 
+/// The window a Zstandard frame may ask for: libzstd's default limit
+/// (`ZSTD_WINDOWLOG_LIMIT_DEFAULT`, 2^27), as Python's zstandard and pandas read. A frame
+/// asking for more is one they refuse too, and `Unsupported` here.
+pub(crate) const ZSTD_WINDOW: u64 = 1 << 27;
+
+/// Skippable frames (magic 0x184D2A50 to 0x184D2A5F, a length, that many bytes), as both
+/// the zstd and the LZ4 frame formats define them: where the next real frame starts.
+fn skip_frames(input: &[u8], mut pos: usize) -> Result<usize, End> {
+    while let Some(h) = input.get(pos..pos + 4) {
+        if !(h[0] & 0xf0 == 0x50 && h[1..] == *b"\x2a\x4d\x18") {
+            break;
+        }
+        let n = input.get(pos + 4..pos + 8).ok_or(End::Truncated)?;
+        let n = u32::from_le_bytes(n.try_into().unwrap()) as usize;
+        pos = pos
+            .checked_add(8 + n)
+            .filter(|&p| p <= input.len())
+            .ok_or(End::Truncated)?;
+    }
+    Ok(pos)
+}
+
+/// A decoder's error: the input ended inside a frame when every byte was taken.
+fn frame_error(e: End, taken: usize, input: &[u8]) -> End {
+    match e {
+        End::Corrupt(_) if taken >= input.len() => End::Truncated,
+        e => e,
+    }
+}
+
+/// Zstandard frames one after another (ruzstd, window at most `ZSTD_WINDOW`), skippable
+/// frames skipped; bytes after the last frame that start none are a note.
+fn zstd(input: &[u8], sink: &mut Sink) -> Result<(), End> {
+    let mut pos = skip_frames(input, 0)?;
+    let mut frames = 0;
+    loop {
+        let rest = &input[pos..];
+        if rest.is_empty() {
+            return if frames == 0 {
+                Err(End::Truncated)
+            } else {
+                Ok(())
+            };
+        }
+        if !rest.starts_with(b"\x28\xb5\x2f\xfd") {
+            if frames == 0 {
+                return Err(End::Corrupt("zstd data: no frame".into()));
+            }
+            let n = rest.len();
+            sink.notes
+                .push(format!("{n} bytes after the zstd data are not read"));
+            return Ok(());
+        }
+        let mut src = Counting { data: input, pos };
+        let mut d = ruzstd::decoding::FrameDecoder::new();
+        d.set_max_window_size(ZSTD_WINDOW);
+        let r = match ruzstd::decoding::StreamingDecoder::new_with_decoder(&mut src, d) {
+            Ok(r) => r,
+            Err(ruzstd::decoding::errors::FrameDecoderError::WindowSizeTooBig {
+                requested,
+                ..
+            }) => {
+                return Err(End::Unsupported(format!(
+                    "zstd frame asks for a {requested}-byte window, past the {ZSTD_WINDOW} bytes Python's zstandard reads by default"
+                )))
+            }
+            Err(e) => {
+                return Err(frame_error(
+                    End::Corrupt(format!("zstd data: {e}")),
+                    src.pos,
+                    input,
+                ));
+            }
+        };
+        let out = drain(r, |r| r.get_ref().pos as u64, "zstd", sink);
+        out.map_err(|e| frame_error(e, src.pos, input))?;
+        frames += 1;
+        pos = skip_frames(input, src.pos)?;
+    }
+}
+
+/// LZ4 frames one after another (lz4_flex; the legacy format too), skippable frames
+/// skipped; bytes after the last frame that start none are a note.
+fn lz4(input: &[u8], sink: &mut Sink) -> Result<(), End> {
+    let mut pos = skip_frames(input, 0)?;
+    let mut frames = 0;
+    loop {
+        let rest = &input[pos..];
+        if rest.is_empty() && frames > 0 {
+            return Ok(());
+        }
+        if rest.len() < 4 {
+            return Err(End::Truncated);
+        }
+        if !(rest.starts_with(b"\x04\x22\x4d\x18") || rest.starts_with(b"\x02\x21\x4c\x18")) {
+            if frames == 0 {
+                return Err(End::Corrupt("lz4 data: no frame".into()));
+            }
+            let n = rest.len();
+            sink.notes
+                .push(format!("{n} bytes after the lz4 data are not read"));
+            return Ok(());
+        }
+        let mut src = Counting { data: input, pos };
+        let r = lz4_flex::frame::FrameDecoder::new(&mut src);
+        let out = drain(r, |r| r.get_ref().pos as u64, "lz4", sink);
+        out.map_err(|e| frame_error(e, src.pos, input))?;
+        frames += 1;
+        if src.pos == pos {
+            return Err(End::Corrupt("lz4 data makes no progress".into()));
+        }
+        pos = skip_frames(input, src.pos)?;
+    }
+}
+
 fn lzma_error(e: std::io::Error, what: &str) -> End {
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => End::Truncated,
@@ -441,5 +566,47 @@ mod tests {
         // Exactly at the cap is complete.
         let d = decode(Codec::Gzip, &gz(b"12345"), 5, 100, false);
         assert_eq!(d.end, End::Complete);
+    }
+
+    #[test]
+    fn zstd_and_lz4_frames() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let level = ruzstd::encoding::CompressionLevel::Fastest;
+        // Two frames with a skippable frame between them, then bytes that start none.
+        let mut z = ruzstd::encoding::compress_to_vec(&data[..1000], level);
+        z.extend(b"\x50\x2a\x4d\x18\x02\x00\x00\x00xy");
+        z.extend(ruzstd::encoding::compress_to_vec(&data[1000..], level));
+        let d = decode(Codec::Zstd, &z, 1 << 30, 1000, false);
+        assert_eq!((d.end, d.data == data), (End::Complete, true));
+        z.extend(b"tail");
+        let d = decode(Codec::Zstd, &z, 1 << 30, 1000, false);
+        assert_eq!((d.end, d.notes.len()), (End::Complete, 1));
+        // A skippable frame that runs past the end; no frame at all.
+        let d = decode(
+            Codec::Zstd,
+            b"\x50\x2a\x4d\x18\xff\x00\x00\x00",
+            100,
+            1000,
+            false,
+        );
+        assert_eq!(d.end, End::Truncated);
+        assert!(matches!(
+            decode(Codec::Zstd, b"nothing", 100, 1000, false).end,
+            End::Corrupt(_)
+        ));
+        // LZ4: two frames, read as one stream; capped as a prefix.
+        let mut l = Vec::new();
+        for part in [&data[..7], &data[7..]] {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(part).unwrap();
+            l.extend(e.finish().unwrap());
+        }
+        let d = decode(Codec::Lz4, &l, 1 << 30, 1000, false);
+        assert_eq!(d.end, End::Complete, "{} of {}", d.data.len(), data.len());
+        assert!(d.data == data, "{} of {}", d.data.len(), data.len());
+        let d = decode(Codec::Lz4, &l, 100, 1000, true);
+        assert_eq!((d.end, d.data.len()), (End::Prefix, 100));
+        let d = decode(Codec::Lz4, &l[..l.len() / 2], 1 << 30, 1000, false);
+        assert_eq!(d.end, End::Truncated);
     }
 }

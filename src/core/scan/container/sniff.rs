@@ -1,7 +1,8 @@
 //! Which format a byte string holds, from its first bytes, never from a name.
 //!
 //! Magic numbers come first (zip, gzip, bzip2, xz, lzma-alone, zlib, joblib's old `ZF`
-//! files, lz4, zstd, npy, HDF5, tar, safetensors). Pickles have no magic number, so
+//! files, lz4, zstd and their skippable frames, 7z, rar, lzip, Unix compress, npy, HDF5,
+//! tar, safetensors). Pickles have no magic number, so
 //! `looks_like_pickle` is a heuristic, documented as such: it walks the opcodes from the
 //! start the way an unpickler would (known opcode, well-formed argument, enough items on
 //! the stack, memo keys that exist) without building anything, and calls the data a
@@ -22,6 +23,15 @@
 //! runs code is always caught by the second rule; the other two only name harmless
 //! pickles. Text (README, JSON, Python source, requirements files) fails the walk within a
 //! few bytes, and so do random bytes such as tensor data.
+//!
+//! A magic number says what a file may be, never that it is not also a pickle: weak magic
+//! numbers (`(S` is a valid zlib header, `ustar` at byte 257, HDF5 at byte 512, a length
+//! prefix and `{`) can sit at the start of, or inside an argument of, a pickle that runs
+//! from byte 0. `imports_global` answers the question that matters for those: would
+//! CPython's C unpickler or its Python one (`pickle._Unpickler`, joblib's), reading from
+//! byte 0 pickle after pickle, reach `find_class` with a module `__import__` can resolve
+//! (a dotted identifier)? The containers read every such content with the pickle reader
+//! whatever its format (see `container`).
 
 use std::collections::HashMap;
 
@@ -39,6 +49,12 @@ pub(crate) enum Format {
     JoblibZfile,
     Lz4,
     Zstd,
+    /// Archives and streams no decoder here reads: `unknown` whatever they hold.
+    SevenZip,
+    Rar,
+    Lzip,
+    /// Unix `compress` (`.Z`, LZW).
+    Compress,
     Npy,
     Hdf5,
     Tar,
@@ -72,6 +88,10 @@ impl Format {
             Format::JoblibZfile => "joblib-zfile",
             Format::Lz4 => "lz4",
             Format::Zstd => "zstd",
+            Format::SevenZip => "7z",
+            Format::Rar => "rar",
+            Format::Lzip => "lzip",
+            Format::Compress => "compress",
             Format::Npy => "npy",
             Format::Hdf5 => "hdf5",
             Format::Tar => "tar",
@@ -98,6 +118,8 @@ impl Format {
                 | Format::Xz
                 | Format::LzmaAlone
                 | Format::Zlib
+                | Format::Zstd
+                | Format::Lz4
                 | Format::JoblibZfile
                 | Format::Tar
                 | Format::TorchLegacy
@@ -145,11 +167,29 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
     if d.starts_with(b"ZF0x") {
         return Format::JoblibZfile;
     }
-    if d.starts_with(b"\x04\x22\x4d\x18") {
+    // The LZ4 frame format, and the legacy one (`lz4 -l`).
+    if d.starts_with(b"\x04\x22\x4d\x18") || d.starts_with(b"\x02\x21\x4c\x18") {
         return Format::Lz4;
     }
     if d.starts_with(b"\x28\xb5\x2f\xfd") {
         return Format::Zstd;
+    }
+    // A skippable frame (0x184D2A50-5F) starts zstd and LZ4 streams alike: a decoder
+    // skips it and reads the frame after it.
+    if d.len() >= 4 && d[0] & 0xf0 == 0x50 && d[1..4] == *b"\x2a\x4d\x18" {
+        return skippable(d);
+    }
+    if d.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        return Format::SevenZip;
+    }
+    if d.starts_with(b"Rar!\x1a\x07") {
+        return Format::Rar;
+    }
+    if d.starts_with(b"LZIP") {
+        return Format::Lzip;
+    }
+    if d.starts_with(b"\x1f\x9d") {
+        return Format::Compress;
     }
     if d.starts_with(b"\x93NUMPY") {
         return Format::Npy;
@@ -194,6 +234,23 @@ pub(crate) fn sniff(data: &[u8], len: u64) -> Format {
         return Format::Json;
     }
     Format::Other
+}
+
+/// What follows skippable frames: the format of the first frame that is not one (zstd
+/// when the data ends in them).
+fn skippable(d: &[u8]) -> Format {
+    let mut pos = 0usize;
+    while let Some(h) = d.get(pos..pos + 8) {
+        if !(h[0] & 0xf0 == 0x50 && h[1..4] == *b"\x2a\x4d\x18") {
+            break;
+        }
+        let n = u32::from_le_bytes(h[4..8].try_into().unwrap());
+        pos = pos.saturating_add(8).saturating_add(n as usize);
+    }
+    match d.get(pos..pos + 4) {
+        Some(b"\x04\x22\x4d\x18") | Some(b"\x02\x21\x4c\x18") => Format::Lz4,
+        _ => Format::Zstd,
+    }
 }
 
 /// The legacy `torch.save` format starts with its magic number pickled on its own (any
@@ -243,6 +300,70 @@ fn is_safetensors(d: &[u8], len: u64) -> bool {
 // ---------------------------------------------------------------------------------------
 // The pickle walk
 
+/// What `imports_global` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// A loader reaches `find_class` (or an extension code and then a call) with these
+    /// bytes, or the walk cannot tell (past its item bound): read them as a pickle.
+    Import,
+    /// Every loader stops with an error before any import.
+    No,
+    /// The bytes end with every opcode valid and no import yet: with more bytes (when
+    /// these are a prefix) there may be one.
+    Eof,
+}
+
+/// Whether a loader reading `d` from byte 0 imports a global (see the module
+/// documentation): the walk of `looks_like_pickle`, made to follow each loader exactly
+/// where it matters for reaching an import. Persistent ids stop it (`pickle.load` and
+/// `torch.load`'s first, plain load refuse them); `STOP` does not (loaders that load again
+/// read on, with the memo kept, a superset of what a fresh unpickler accepts); memo keys
+/// are read as `int()` reads them (`1_0`, `+3`, `-0`); a line cut by the end of the data
+/// is what Python's `readline()[:-1]` makes of it; `INST` imports before it looks for its
+/// `MARK` in Python's unpickler and after in C's; an extension code counts once something
+/// is called after it (a stock registry is empty, a loading process may have filled it);
+/// past its item bound the walk answers `Import`.
+pub(crate) fn imports_global(d: &[u8]) -> Gate {
+    let mut eof = false;
+    // C reading bytes or a file with peek (linear), C reading a file without peek,
+    // Python's unpickler.
+    for (python, no_peek) in [(false, false), (false, true), (true, false)] {
+        let mut w = Walk::new(d, false);
+        w.gate = Some(python);
+        w.no_peek = no_peek;
+        match w.run() {
+            End::Limit => return Gate::Import,
+            _ if w.imported => return Gate::Import,
+            End::Eof => eof = true,
+            _ => {}
+        }
+    }
+    if eof {
+        Gate::Eof
+    } else {
+        Gate::No
+    }
+}
+
+impl Format {
+    /// Whether content sniffed as this format may also be a pickle from byte 0 that a
+    /// loader reads (every format but the pickle ones, which are read from byte 0 already).
+    pub(crate) fn may_hide_pickle(self) -> bool {
+        !matches!(self, Format::Pickle | Format::TorchLegacy | Format::Empty)
+    }
+}
+
+/// A module name `__import__` can resolve: dotted identifiers (Python's rules, with
+/// Unicode letters and digits taken loosely). Anything else fails to import, so
+/// `find_class` raises before any module code runs.
+fn importable(module: &str) -> bool {
+    module.split('.').all(|part| {
+        let mut cs = part.chars();
+        cs.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+            && cs.all(|c| c == '_' || c.is_alphanumeric())
+    })
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tag {
     Str,
@@ -265,18 +386,7 @@ const WALK_ITEMS: usize = 1 << 20;
 /// See the module documentation.
 pub(crate) fn looks_like_pickle(d: &[u8]) -> bool {
     let proto = d.len() >= 2 && d[0] == 0x80 && d[1] <= 5;
-    let mut w = Walk {
-        d,
-        proto,
-        pos: 0,
-        stack: Vec::new(),
-        marks: Vec::new(),
-        memo: HashMap::new(),
-        opcodes: 0,
-        imported: false,
-        import_end: 0,
-        called_after_import: false,
-    };
+    let mut w = Walk::new(d, proto);
     let end = w.run();
     if proto && (end != End::Invalid || w.opcodes >= PROTO_OPCODES) {
         return true;
@@ -308,12 +418,40 @@ struct Walk<'a> {
     /// Where the first importing opcode ended.
     import_end: usize,
     called_after_import: bool,
+    /// `Some(python)`: the walk of `imports_global` for the C (`false`) or Python loader.
+    gate: Option<bool>,
+    /// The gate's walk met an extension code.
+    ext: bool,
+    /// The gate's walk for the C unpickler reading a file without `peek` (`io.BytesIO`):
+    /// frames are buffered, and a read past the buffer drops its rest.
+    no_peek: bool,
+    /// How far that reader has read the file (its buffer ends there).
+    file_pos: usize,
 }
 
 /// `Err(end)` stops the walk.
 type Step<T> = Result<T, End>;
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(d: &'a [u8], proto: bool) -> Self {
+        Walk {
+            d,
+            proto,
+            pos: 0,
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            opcodes: 0,
+            imported: false,
+            import_end: 0,
+            called_after_import: false,
+            gate: None,
+            ext: false,
+            no_peek: false,
+            file_pos: 0,
+        }
+    }
+
     fn run(&mut self) -> End {
         loop {
             if self.pos >= self.d.len() {
@@ -322,9 +460,19 @@ impl Walk<'_> {
             if self.memo.len() + self.marks.len() + self.stack.len() > WALK_ITEMS {
                 return End::Limit;
             }
-            let op = self.d[self.pos];
-            self.pos += 1;
+            let op = match self.take(1) {
+                Ok(b) => b[0],
+                Err(e) => return e,
+            };
             match self.step(op) {
+                Ok(true) if self.gate.is_some() => {
+                    // Loaders that load again start on the next byte of the file with a
+                    // new stack (after the frame, for a reader without peek).
+                    self.opcodes += 1;
+                    self.stack.clear();
+                    self.marks.clear();
+                    self.pos = self.file_pos.max(self.pos);
+                }
                 Ok(true) => {
                     self.opcodes += 1;
                     return End::Stop;
@@ -332,19 +480,29 @@ impl Walk<'_> {
                 Ok(false) => self.opcodes += 1,
                 Err(e) => return e,
             }
+            if self.gate.is_some() && self.imported {
+                return End::Stop;
+            }
             if self.proto && self.opcodes >= PROTO_OPCODES {
                 return End::Limit;
             }
         }
     }
 
-    fn take(&mut self, n: usize) -> Step<&[u8]> {
+    fn take(&mut self, n: usize) -> Step<&'a [u8]> {
+        // Without peek, C serves a read from its buffer (a frame) only when all of it is
+        // there; otherwise it drops the rest and reads from the file after it.
+        if self.no_peek && self.pos + n > self.file_pos {
+            self.pos = self.file_pos;
+        }
         if self.d.len() - self.pos < n {
             self.pos = self.d.len();
+            self.file_pos = self.pos;
             return Err(End::Eof);
         }
         let s = &self.d[self.pos..self.pos + n];
         self.pos += n;
+        self.file_pos = self.file_pos.max(self.pos);
         Ok(s)
     }
 
@@ -357,12 +515,23 @@ impl Walk<'_> {
         Ok(v)
     }
 
-    fn line(&mut self) -> Step<&[u8]> {
+    fn line(&mut self) -> Step<&'a [u8]> {
+        if self.no_peek && memchr::memchr(b'\n', &self.d[self.pos..self.file_pos]).is_none() {
+            self.pos = self.file_pos;
+        }
         match memchr::memchr(b'\n', &self.d[self.pos..]) {
             Some(i) => {
                 let s = &self.d[self.pos..self.pos + i];
                 self.pos += i + 1;
+                self.file_pos = self.file_pos.max(self.pos);
                 Ok(s)
+            }
+            // Python's `readline()[:-1]` drops the last byte of a line the end cuts (and
+            // makes an empty line of no bytes at all).
+            None if self.gate == Some(true) => {
+                let s = &self.d[self.pos..];
+                self.pos = self.d.len();
+                Ok(&s[..s.len().saturating_sub(1)])
             }
             None => {
                 self.pos = self.d.len();
@@ -371,10 +540,44 @@ impl Walk<'_> {
         }
     }
 
+    /// The module and name lines of `GLOBAL`/`INST`, for the loaders' `find_class`:
+    /// whether they reach an import. `Err` where a loader fails first.
+    fn names(&mut self, ascii: bool) -> Step<()> {
+        let python = self.gate == Some(true);
+        let decode = |l: &'a [u8]| -> Step<&'a str> {
+            // C's readline needs a byte before the newline.
+            if (!python && l.is_empty()) || (ascii && !l.is_ascii()) {
+                return Err(End::Invalid);
+            }
+            std::str::from_utf8(l).map_err(|_| End::Invalid)
+        };
+        let module = decode(self.line()?)?;
+        decode(self.line()?)?;
+        if !importable(module) {
+            // `__import__` fails: find_class raises, nothing ran.
+            return Err(End::Invalid);
+        }
+        self.import();
+        Ok(())
+    }
+
     fn counted(&mut self, len_bytes: usize) -> Step<()> {
         let n = self.uint(len_bytes)?;
         let n = usize::try_from(n).map_err(|_| End::Eof)?;
         self.take(n).map(|_| ())
+    }
+
+    /// A bytes argument (`BINBYTES`, `SHORT_BINBYTES`, `BINBYTES8`, `BYTEARRAY8`): C
+    /// reads its data with `_Unpickler_ReadInto`, which takes the rest of its buffer
+    /// first and then the file, in order, with or without peek (its length is an
+    /// ordinary read).
+    fn counted_bytes(&mut self, len_bytes: usize) -> Step<()> {
+        let n = self.uint(len_bytes)?;
+        let n = usize::try_from(n).map_err(|_| End::Eof)?;
+        let no_peek = std::mem::replace(&mut self.no_peek, false);
+        let r = self.take(n).map(|_| ());
+        self.no_peek = no_peek;
+        r
     }
 
     fn pop(&mut self, n: usize) -> Step<Vec<Tag>> {
@@ -404,6 +607,9 @@ impl Walk<'_> {
     }
 
     fn call(&mut self) {
+        if self.ext {
+            self.import();
+        }
         if self.imported {
             self.called_after_import = true;
         }
@@ -450,8 +656,15 @@ impl Walk<'_> {
                 self.push(t);
                 self.push(t);
             }
+            // C reads these numbers as C strings, up to a NUL; `INT` of an empty C
+            // string is 0 there (strtol).
+            b'I' if self.gate.is_some() && self.d.get(self.pos) == Some(&0) => {
+                self.line()?;
+                self.push(Other);
+            }
             b'I' | b'L' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 if !decimal_line(l, op == b'L') {
                     return Err(End::Invalid);
                 }
@@ -459,6 +672,7 @@ impl Walk<'_> {
             }
             b'F' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 if l.is_empty()
                     || !l
                         .iter()
@@ -519,17 +733,20 @@ impl Walk<'_> {
                 self.push(Str);
             }
             b'B' => {
-                self.counted(4)?;
+                self.counted_bytes(4)?;
                 self.push(Other);
             }
             b'C' => {
-                self.counted(1)?;
+                self.counted_bytes(1)?;
                 self.push(Other);
             }
             b'\x8e' | b'\x96' => {
-                self.counted(8)?;
+                self.counted_bytes(8)?;
                 self.push(Other);
             }
+            // `pickle.load`, and `torch.load` for the first pickle of a file that is not
+            // a zip, have no persistent_load: a persistent id is an error there.
+            b'P' | b'Q' if self.gate.is_some() => return Err(End::Invalid),
             b'P' => {
                 self.line()?;
                 self.push(Other);
@@ -546,6 +763,20 @@ impl Walk<'_> {
             b'\x92' => {
                 self.pop(3)?;
                 self.call();
+                self.push(Other);
+            }
+            b'c' if self.gate.is_some() => {
+                self.names(false)?;
+                self.push(Other);
+            }
+            b'i' if self.gate == Some(true) => {
+                self.names(true)?;
+                self.pop_mark()?;
+                self.push(Other);
+            }
+            b'i' if self.gate.is_some() => {
+                self.pop_mark()?;
+                self.names(true)?;
                 self.push(Other);
             }
             b'c' => {
@@ -620,6 +851,7 @@ impl Walk<'_> {
             }
             b'g' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 let k = memo_key(l).ok_or(End::Invalid)?;
                 self.get(k)?;
             }
@@ -633,6 +865,7 @@ impl Walk<'_> {
             }
             b'p' => {
                 let l = self.line()?;
+                let l = if self.gate.is_some() { c_string(l) } else { l };
                 let k = memo_key(l).ok_or(End::Invalid)?;
                 self.put(k)?;
             }
@@ -653,6 +886,13 @@ impl Walk<'_> {
                     return Err(End::Invalid);
                 }
             }
+            // FRAME: the C unpickler without peek buffers the frame and parses it from
+            // there (see `take`); the others read on in order.
+            b'\x95' if self.no_peek => {
+                let n = usize::try_from(self.uint(8)?).map_err(|_| End::Eof)?;
+                self.take(n)?;
+                self.pos -= n;
+            }
             b'\x95' => {
                 self.take(8)?;
             }
@@ -666,7 +906,14 @@ impl Walk<'_> {
                     _ => 4,
                 };
                 self.uint(width)?;
-                self.import();
+                if self.gate.is_some() {
+                    // A stock interpreter's registry is empty: the load fails here. A
+                    // process that filled it imports; counted once something is called
+                    // (a lone EXT2 opens a tensor's bytes often enough).
+                    self.ext = true;
+                } else {
+                    self.import();
+                }
                 self.push(Other);
             }
             _ => return Err(End::Invalid),
@@ -689,8 +936,20 @@ fn decimal_line(l: &[u8], long: bool) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || b"+-_".contains(c))
 }
 
+/// A number line as the C unpickler parses it: up to its first NUL.
+fn c_string(l: &[u8]) -> &[u8] {
+    memchr::memchr(0, l).map_or(l, |i| &l[..i])
+}
+
+/// A `GET`/`PUT` key as `int()` reads it (underscores between digits, a sign, blanks
+/// around); negative keys are refused by `PUT` and never found by `GET`.
 fn memo_key(l: &[u8]) -> Option<u64> {
-    std::str::from_utf8(l).ok()?.trim().parse().ok()
+    match crate::core::scan::pickle::decimal_text(l) {
+        Ok(Some(v)) => u64::try_from(v).ok(),
+        // Past i64: Python's memo takes it, C's refuses it; one key stands for them all.
+        Ok(None) => Some(u64::MAX),
+        Err(_) => None,
+    }
 }
 
 /// A module or qualified name on a `GLOBAL`/`INST` line: no blanks or control bytes.
@@ -769,5 +1028,75 @@ mod tests {
         ] {
             assert_eq!(sniff(p, p.len() as u64), Format::TorchLegacy);
         }
+    }
+
+    #[test]
+    fn the_import_gate() {
+        use Gate::{Eof, Import, No};
+        for (d, want) in [
+            // The 19 bytes: C's INST finds its MARK; Python's imports first.
+            (&b"(S'id'\nios\nsystem\n."[..], Import),
+            (b"ios\nsystem\n", Import),
+            (b"cos\nsystem\n", Import),
+            // Python's readline()[:-1] at the end: module "o", name "".
+            (b"cos", Import),
+            (b"STACK", Eof),
+            (b"# README", No),
+            // Names __import__ cannot resolve: find_class raises before any code runs.
+            (b"class Model:\n    pass\n", No),
+            (b"import os\nimport sys\n", No),
+            (b"cos\r\nsystem\r\n", No),
+            (b"c\nsystem\n", No),
+            (b"ca..b\nc\n", No),
+            (b"c\xc3\xa9t\xc3\xa9\nx\n", Import),
+            // A persistent id first: pickle.load refuses it.
+            (b"Pid\ncos\nsystem\n", No),
+            (b"N.cos\nsystem\n", Import),
+            (b"]p1_0\n0g1_0\n0cos\nsystem\n", Import),
+            (b"]p1_0\n0g10\n0cos\nsystem\n", Import),
+            (b"]p1__0\n0cos\nsystem\n", No),
+            (b"]p-1\n0cos\nsystem\n", No),
+            (b"]g0\n", No),
+            (b"\x80\x02]q\x00(K\x01K\x02", Eof),
+            (b"\x80\x06cos\nsystem\n", No),
+            (b"\x8c\x02os\x8c\x06system\x93", Import),
+            (b"\x83\x98\x4c\xbd", No),
+            // C's numbers end at a NUL: INT, LONG, FLOAT, PUT, GET.
+            (
+                b"I\x00junk\nI12\x00x\nL7\x00\nF1.5\x00\n]p0\x00z\n0g0\x00\n0cos\nsystem\n",
+                Import,
+            ),
+            (b"I \x00\ncos\nsystem\n", No),
+            // Without peek, C drops the rest of a frame that a string argument runs past
+            // and reads it after the frame (bytes arguments are read in order).
+            (
+                b"\x80\x04\x95\x07\0\0\0\0\0\0\0X\x20\0\0\0zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!!0cos\nsystem\n",
+                Import,
+            ),
+            (
+                b"\x80\x04\x95\x07\0\0\0\0\0\0\0B\x20\0\0\0zzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!!0cos\nsystem\n",
+                No,
+            ),
+            (b"\x82\x01", Eof),
+            (b"\x82\x01)R", Import),
+            (b"", Eof),
+        ] {
+            assert_eq!(imports_global(d), want, "{:?}", String::from_utf8_lossy(d));
+        }
+        // Past the walk's item bound it cannot tell: read it.
+        assert_eq!(imports_global(&vec![b'('; WALK_ITEMS + 2]), Import);
+    }
+
+    #[test]
+    fn memo_keys_as_int_reads_them() {
+        assert_eq!(memo_key(b"1_0"), Some(10));
+        assert_eq!(memo_key(b" +3 "), Some(3));
+        assert_eq!(memo_key(b"-0"), Some(0));
+        assert_eq!(memo_key(b"007"), Some(7));
+        for bad in [&b"1__0"[..], b"_1", b"1_", b"-1", b"0x1", b"", b"1 2"] {
+            assert_eq!(memo_key(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        // Protocol 0 with underscore keys is a pickle.
+        assert!(looks_like_pickle(b"(lp1_0\nI1\nag1_0\n0."));
     }
 }

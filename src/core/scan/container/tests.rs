@@ -501,6 +501,11 @@ fn joblib_every_compression() {
         ("joblib_bz2.bin", "bzip2/joblib"),
         ("joblib_lzma.bin", "lzma/joblib"),
         ("joblib_xz.bin", "xz/joblib"),
+        ("joblib_zstd.bin", "zstd/joblib"),
+        ("joblib_zstd_frames.bin", "zstd/joblib"),
+        ("joblib_lz4.bin", "lz4/joblib"),
+        ("joblib_lz4_linked.bin", "lz4/joblib"),
+        ("joblib_lz4_legacy.bin", "lz4/joblib"),
     ] {
         let o = scan(&fixture(name));
         assert_eq!(o.summary.format, format, "{name}");
@@ -686,7 +691,7 @@ fn tar_lz4_polyglot_encrypted_and_unsupported() {
     assert_eq!(o.summary.format, "tar");
     assert_eq!(o.seen[0].members, vec!["pickle".to_string()]);
     assert_eq!(o.worst(), Severity::Dangerous);
-    // lz4 is not read: Unknown, not a pass.
+    // lz4 that does not decode: Unknown, not a pass.
     assert_eq!(
         scan(b"\x04\x22\x4d\x18\x64\x40\xa7rest").worst(),
         Severity::Unknown
@@ -749,8 +754,9 @@ fn hostile_zip_sizes_and_member_counts() {
 fn text_is_info_only() {
     for t in [
         &b"# README\nSome words.\n"[..],
-        b"certifi\nnumpy\n",
-        b"click\nrich\n",
+        b"class Model:\n    pass\n",
+        b"import os\nimport sys\n",
+        b"certifi==2024.2.2\nnumpy\n",
         b"x^2 + y^2 = z^2\n",
         b"]\x00\x00\x80\x00junk junk junk",
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
@@ -766,6 +772,15 @@ fn text_is_info_only() {
             String::from_utf8_lossy(t)
         );
         assert_eq!(o.findings.len(), 1);
+    }
+    // Text that `pickle.load` reads as GLOBAL: `certifi\nnumpy\n` makes it import module
+    // `ertifi` (find_class("ertifi", "numpy")). A file from which a loader imports is
+    // read as a pickle, never "not a model".
+    for t in [&b"certifi\nnumpy\n"[..], b"click\nrich\n"] {
+        let o = scan(t);
+        assert_eq!(o.seen.len(), 1, "{:?}", String::from_utf8_lossy(t));
+        assert_eq!(o.summary.format, "pickle");
+        assert!(!o.has("container.not-model"));
     }
 }
 
@@ -970,6 +985,12 @@ fn seeds() -> Vec<Vec<u8>> {
             8,
         ),
         marked_pickle(),
+        fixture("joblib_zstd.bin"),
+        fixture("joblib_lz4_linked.bin"),
+        seven_zip(
+            &[("archive/data.pkl", &marked_pickle()), ("b", b"xyz")],
+            None,
+        ),
     ]
 }
 
@@ -1004,7 +1025,7 @@ proptest! {
     }
 
     #[test]
-    fn fuzz_mutated_containers(which in 0usize..11, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+    fn fuzz_mutated_containers(which in 0usize..14, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
         let mut d = seeds()[which].clone();
         for (at, b) in edits {
             let n = d.len();
@@ -1019,4 +1040,474 @@ proptest! {
         prop_assert!(t.elapsed().as_secs() < 5);
         prop_assert!(!o.findings.is_empty() || !o.seen.is_empty());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Format sniffing never hides a pickle (issue 15, class 1): every member of the class,
+// byte by byte, through the real pickle reader and the built-in policy.
+
+fn real(data: &[u8]) -> (Vec<Finding>, FileSummary) {
+    static POLICY: std::sync::OnceLock<crate::core::scan::Policy> = std::sync::OnceLock::new();
+    let policy = POLICY.get_or_init(crate::core::scan::Policy::new);
+    let limits = Limits::default();
+    scan_bytes(data, b"f", &limits, &|s| {
+        crate::core::scan::scan_stream(&s, policy, &limits)
+    })
+}
+
+/// The scan names `os.system` as dangerous and does not call the content "not a model".
+fn names_os_system(data: &[u8]) -> FileSummary {
+    let (findings, summary) = real(data);
+    let shown: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.severity == Severity::Dangerous && f.global.as_deref() == Some("os.system")),
+        "{:?}: {shown:?}",
+        summary.format
+    );
+    assert!(!findings.iter().any(|f| f.rule == "container.not-model"));
+    summary
+}
+
+/// Protocol 0 call of `os.system('id')` (GLOBAL, MARK, STRING, TUPLE, REDUCE, STOP).
+const SYSTEM0: &[u8] = b"cos\nsystem\n(S'id'\ntR.";
+
+/// `BINBYTES` of `n` bytes with `at` placed at byte `offset` of the whole pickle whose
+/// argument starts at `start`.
+fn binbytes_with(start: usize, n: usize, offset: usize, at: &[u8]) -> Vec<u8> {
+    let mut arg = vec![b'x'; n];
+    arg[offset - start - 5..offset - start - 5 + at.len()].copy_from_slice(at);
+    let mut b = vec![b'B'];
+    b.extend((n as u32).to_le_bytes());
+    b.extend(arg);
+    b
+}
+
+#[test]
+fn zlib_header_on_a_pickle() {
+    // The 19 bytes of the issue: `(S` is a valid two-byte zlib header.
+    let s = names_os_system(b"(S'id'\nios\nsystem\n.");
+    assert_eq!(s.format, "pickle");
+    // Every two-byte zlib header a pickle can start with: MARK then STRING or FROZENSET,
+    // BINUNICODE whose length's low byte completes the header.
+    let mut starts = 0;
+    for second in 0..=255u8 {
+        for first in [b'(', b'X'] {
+            if sniff::sniff(&[first, second], 2) != Format::Zlib {
+                continue;
+            }
+            let mut d = vec![first, second];
+            match (first, second) {
+                (b'(', b'S') => d.extend(b"'x'\nt0"),
+                (b'(', 0x91) => d.push(b'0'),
+                (b'(', _) => continue,
+                _ => {
+                    d.extend([0, 0, 0]);
+                    d.extend(vec![b'x'; usize::from(second)]);
+                    d.push(b'0');
+                }
+            }
+            d.extend(SYSTEM0);
+            assert_eq!(sniff::sniff(&d[..2], 2), Format::Zlib);
+            names_os_system(&d);
+            starts += 1;
+        }
+    }
+    assert_eq!(starts, 6);
+    // Inside a zip member and a gzip stream, where it was silently "other".
+    let z = zip(&[m("weights.bin", b"(S'id'\nios\nsystem\n.")]);
+    names_os_system(&z);
+    names_os_system(&gzip(b"(S'id'\nios\nsystem\n."));
+}
+
+#[test]
+fn tar_and_hdf5_signatures_inside_a_pickle() {
+    // PROTO 3, BINBYTES holding `ustar` at byte 257 (or HDF5's signature at 512, 1024,
+    // 2048), POP, then the call.
+    for (offset, magic) in [
+        (257, &b"ustar\0"[..]),
+        (257, b"ustar  \0"),
+        (512, sniff::HDF5_MAGIC),
+        (1024, sniff::HDF5_MAGIC),
+        (2048, sniff::HDF5_MAGIC),
+    ] {
+        let mut d = b"\x80\x03".to_vec();
+        d.extend(binbytes_with(2, offset + 600, offset, magic));
+        d.push(b'0');
+        d.extend(SYSTEM0);
+        assert_eq!(&d[offset..offset + magic.len()], magic);
+        names_os_system(&d);
+        // Without PROTO, and with the payload cut right after the import (a loader
+        // imports os; nothing is called, but the reader must read it).
+        let mut bare = d[2..].to_vec();
+        bare.truncate(bare.len() - 11);
+        let (findings, summary) = real(&bare);
+        assert!(
+            findings.iter().any(|f| f.severity > Severity::Info),
+            "{}: {:?}",
+            summary.format,
+            findings
+        );
+    }
+}
+
+#[test]
+fn memo_keys_with_underscores() {
+    // CPython reads GET/PUT keys with int(): `1_0` is 10, `+3` is 3, `-0` is 0.
+    // GLOBAL os.system stored under a key in each form int() takes, fetched back in
+    // another.
+    for (put, get) in [
+        (&b"1_0"[..], &b"1_0"[..]),
+        (b"10", b"1_0"),
+        (b"+3", b"3"),
+        (b"-0", b"0"),
+        (b" 7 ", b"0_7"),
+    ] {
+        let mut d = b"cos\nsystem\np".to_vec();
+        d.extend(put);
+        d.extend(b"\n0g");
+        d.extend(get);
+        d.extend(b"\n(S'id'\ntR.");
+        assert_eq!(sniff::sniff(&d, d.len() as u64), Format::Pickle, "{d:?}");
+        names_os_system(&d);
+        // Behind a zlib header too.
+        let mut z = b"(S'x'\n0".to_vec();
+        z.extend(&d);
+        names_os_system(&z);
+    }
+    // What int() refuses, the sniffer refuses: the loader stops at the PUT, after the
+    // import and before any call.
+    for bad in [&b"1__0"[..], b"_1", b"1_", b"0x1", b"-1"] {
+        let mut d = b"]p".to_vec();
+        d.extend(bad);
+        d.extend(b"\n.");
+        assert!(!looks_like_pickle_text(&d), "{d:?}");
+    }
+}
+
+fn looks_like_pickle_text(d: &[u8]) -> bool {
+    sniff::sniff(d, d.len() as u64) == Format::Pickle
+}
+
+#[test]
+fn walk_past_its_item_bound_before_the_import() {
+    // More MARKs than the sniffing walk tracks, then the call.
+    let mut d = vec![b'('; (1 << 20) + 16];
+    d.extend(SYSTEM0);
+    names_os_system(&d);
+    // A long harmless prefix before the import inside a compressed zip member: the
+    // sniffing prefix (64 KiB) ends before the import.
+    let mut long = b"]q\x00(".to_vec();
+    for _ in 0..60_000 {
+        long.extend(b"K\x01");
+    }
+    long.extend(b"e0");
+    long.extend(SYSTEM0);
+    names_os_system(&zip(&[md("weights.bin", &long)]));
+    names_os_system(&gzip(&long));
+}
+
+#[test]
+fn a_second_pickle_after_a_protocol_0_one() {
+    // pickle.dumps([1], protocol=0), then the call: loaders that load again run it.
+    let mut d = b"(lp0\nI1\na.".to_vec();
+    d.extend(SYSTEM0);
+    names_os_system(&d);
+}
+
+#[test]
+fn safetensors_like_length_prefix_on_a_pickle() {
+    // BINUNICODE of 4 characters puts `{` at byte 8 after a length that is not text: the
+    // sniffer's safetensors rule; the pickle ends right after its import.
+    let mut d = b"X\x04\x00\x00\x00abc{0".to_vec();
+    d.extend(b"cos\nsystem\n");
+    assert_eq!(sniff::sniff(&d, d.len() as u64), Format::Safetensors);
+    let (findings, _) = real(&d);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.global.as_deref() == Some("os.system") && f.severity > Severity::Info),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn torch_zip_data_pkl_is_always_a_pickle() {
+    // data.pkl whose bytes are a zlib header and the call; constants.pkl of a
+    // TorchScript archive likewise; stored and deflated.
+    for name in ["archive/data.pkl", "archive/constants.pkl"] {
+        for deflated in [false, true] {
+            let member = |n: &str, d: &[u8]| if deflated { md(n, d) } else { m(n, d) };
+            let z = zip(&[
+                member("archive/data.pkl", b"\x80\x02}q\x00."),
+                member(name, b"(S'id'\nios\nsystem\n."),
+                member("archive/version", b"3\n"),
+            ]);
+            names_os_system(&z);
+        }
+    }
+    // A data.pkl that is no pickle at all (an npy file): torch.load fails on it, the
+    // reader says so; it is not "plain numpy data".
+    let npy = npy_file(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+        &[0; 8],
+    );
+    let (findings, _) = real(&zip(&[m("archive/data.pkl", &npy)]));
+    assert!(findings.iter().any(|f| f.severity > Severity::Info));
+    assert!(
+        !findings.iter().any(|f| f.rule == "npy.plain"),
+        "{findings:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// What cannot be read is not safe (issue 15, class 2).
+
+#[test]
+fn archives_and_streams_not_read_are_unknown() {
+    for (what, d) in [
+        (
+            "rar 5",
+            &b"Rar!\x1a\x07\x01\x00\x33\x92\xb5\xe5\x0a\x01\x05\x06\x00"[..],
+        ),
+        (
+            "rar 4",
+            b"Rar!\x1a\x07\x00\xcf\x90\x73\x00\x00\x0d\x00\x00\x00",
+        ),
+        ("lzip", b"LZIP\x01\x0c\x00\x00\x00\x00\x00\x00"),
+        ("compress", b"\x1f\x9d\x90\x28\x00\x00\x00"),
+    ] {
+        let o = scan(d);
+        assert_eq!(o.worst(), Severity::Unknown, "{what}: {:?}", o.rules());
+        assert!(o.has("container.unsupported"), "{what}");
+        // Inside a zip too, under any name.
+        let o = scan(&zip(&[m("model.bin", d)]));
+        assert_eq!(o.worst(), Severity::Unknown, "{what} in a zip");
+    }
+}
+
+#[test]
+fn encrypted_members_are_unknown_whatever_their_bytes_look_like() {
+    // Ciphertext that happens to start like JSON, like a zlib header, like npy.
+    for bytes in [
+        &b"{\"a\": 1}"[..],
+        b"x\x9c\x01\x02\x03",
+        b"\x93NUMPY\x01\x00",
+    ] {
+        let mut enc = m("secret.bin", bytes);
+        enc.flags = 1;
+        let o = scan(&zip(&[enc]));
+        assert!(o.has("zip.encrypted"), "{:?}", o.rules());
+        assert_eq!(o.worst(), Severity::Unknown);
+    }
+}
+
+#[test]
+fn an_lzma_stream_the_decoder_refuses_is_unknown() {
+    // lzma-alone (joblib's .lzma) with a 2 GiB dictionary: past DICT_MEMORY, so not
+    // decoded here; Python's lzma reads it, so it is not "not a model".
+    let mut d = vec![0x5d];
+    d.extend((1u32 << 31).to_le_bytes());
+    d.extend(u64::MAX.to_le_bytes());
+    d.extend([0u8; 16]);
+    assert_eq!(d.len(), 13 + 16);
+    let o = scan(&d);
+    assert_eq!(o.worst(), Severity::Unknown, "{:?}", o.rules());
+    assert!(!o.has("container.not-model"));
+}
+
+#[test]
+fn zstd_and_lz4_are_read_within_the_bounds() {
+    let raw = fixture("joblib_raw.bin");
+    // A skippable frame first, then the zstd (or lz4) frame.
+    for (name, label) in [
+        ("joblib_zstd.bin", "zstd/joblib"),
+        ("joblib_lz4.bin", "lz4/joblib"),
+    ] {
+        let mut d = b"\x5a\x2a\x4d\x18\x03\x00\x00\x00abc".to_vec();
+        d.extend(fixture(name));
+        let o = scan(&d);
+        assert_eq!(o.summary.format, label);
+        assert_eq!(o.worst(), Severity::Dangerous, "{name}");
+        // Cut short: what came out is scanned, and the cut is Unknown.
+        let f = fixture(name);
+        let o = scan(&f[..f.len() - 30]);
+        assert!(
+            o.has("container.truncated") || o.has("container.corrupt"),
+            "{:?}",
+            o.rules()
+        );
+        assert!(o.worst() >= Severity::Unknown);
+    }
+    // Encoded here too (ruzstd's and lz4_flex's encoders), inside a zip (method 93 is
+    // Zstandard) and as a member stored under another name.
+    let z =
+        ruzstd::encoding::compress_to_vec(&raw[..], ruzstd::encoding::CompressionLevel::Fastest);
+    let mut zm = m("model.joblib", &z);
+    zm.method = Some(93);
+    let o = scan(&zip(&[zm]));
+    assert_eq!(o.worst(), Severity::Dangerous, "{:?}", o.rules());
+    let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    e.write_all(&raw).unwrap();
+    let l = e.finish().unwrap();
+    let o = scan(&zip(&[m("weights", &l)]));
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // A window past what Python's zstandard reads by default: not read, Unknown.
+    let o = scan(&fixture("zstd_window_1g.bin"));
+    assert!(o.has("container.unsupported"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Unknown);
+    // 64 MiB of zeros in 2 KiB: a bomb, bounded in time and memory.
+    let t = Instant::now();
+    let o = scan(&fixture("zstd_bomb.bin"));
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+    assert!(t.elapsed().as_millis() < 2000);
+    let o = scan_with(
+        &l,
+        &Limits {
+            max_decompressed: 100,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+}
+
+/// A 7z archive of `members` written by sevenz-rust2 with `method` (LZMA2 when `None`).
+fn seven_zip(members: &[(&str, &[u8])], method: Option<sevenz_rust2::EncoderMethod>) -> Vec<u8> {
+    use sevenz_rust2::{ArchiveEntry, ArchiveWriter, EncoderMethod};
+    let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    w.set_content_methods(vec![method.unwrap_or(EncoderMethod::LZMA2).into()]);
+    for (name, data) in members {
+        w.push_archive_entry(ArchiveEntry::new_file(name), Some(*data))
+            .unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn seven_zip_archives_are_read() {
+    use sevenz_rust2::EncoderMethod;
+    // A PyTorch-like layout in 7z (as the "nullifAI" files were), every method the build
+    // reads, and a member that is itself compressed.
+    let raw = fixture("joblib_raw.bin");
+    for method in [
+        None,
+        Some(EncoderMethod::LZMA),
+        Some(EncoderMethod::COPY),
+        Some(EncoderMethod::BZIP2),
+        Some(EncoderMethod::PPMD),
+    ] {
+        let a = seven_zip(
+            &[
+                ("archive/version", b"3\n"),
+                ("archive/data.pkl", &marked_pickle()),
+                ("model.joblib", &raw),
+                ("nested.gz", &gzip(&marked_pickle())),
+            ],
+            method,
+        );
+        let o = scan(&a);
+        assert_eq!(o.summary.format, "7z");
+        assert_eq!(
+            o.worst(),
+            Severity::Dangerous,
+            "{method:?}: {:?}",
+            o.rules()
+        );
+        let members: Vec<_> = o.seen.iter().map(|s| s.members.join("!")).collect();
+        assert_eq!(
+            members,
+            ["archive/data.pkl", "model.joblib", "nested.gz"],
+            "{method:?}"
+        );
+        // Benign content is safe.
+        let b = seven_zip(&[("archive/data.pkl", &benign_pickle())], method);
+        assert_eq!(scan(&b).worst(), Severity::Info);
+    }
+    // Inside a zip, under a misleading name.
+    let a = seven_zip(&[("w", &marked_pickle())], None);
+    assert_eq!(
+        scan(&zip(&[m("weights.bin", &a)])).worst(),
+        Severity::Dangerous
+    );
+}
+
+#[test]
+fn seven_zip_that_cannot_be_read_is_unknown_and_bounded() {
+    let a = seven_zip(&[("archive/data.pkl", &marked_pickle())], None);
+    // Cut short, damaged in its packed data, its header, its start header; a bare
+    // signature.
+    for broken in [
+        b"7z\xbc\xaf\x27\x1c\x00\x04\x8d\x9b\xd5\x0f\x00\x00\x00\x00".to_vec(),
+        a[..a.len() - 10].to_vec(),
+        a[..40].to_vec(),
+        {
+            let mut d = a.clone();
+            d[34] ^= 0xff;
+            d
+        },
+        {
+            let mut d = a.clone();
+            let n = d.len();
+            d[n - 5] ^= 0x55;
+            d
+        },
+        {
+            let mut d = a.clone();
+            d[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+            d
+        },
+    ] {
+        let t = Instant::now();
+        let o = scan(&broken);
+        assert!(t.elapsed().as_millis() < 2000);
+        assert!(o.worst() >= Severity::Unknown, "{:?}", o.rules());
+    }
+    // A bomb: 16 MiB of zeros in a few KiB.
+    let zeros = vec![0u8; 16 << 20];
+    let b = seven_zip(&[("zeros", &zeros), ("after", &marked_pickle())], None);
+    assert!(b.len() < 16 << 10, "{}", b.len());
+    let o = scan(&b);
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+    // Past max_members and max_decompressed.
+    let many: Vec<(String, Vec<u8>)> = (0..10).map(|i| (format!("{i}"), vec![b'x'; 10])).collect();
+    let refs: Vec<(&str, &[u8])> = many.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+    let o = scan_with(
+        &seven_zip(&refs, None),
+        &Limits {
+            max_members: 5,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.too-many-members"));
+    let o = scan_with(
+        &seven_zip(&[("big", &vec![7u8; 5000])], None),
+        &Limits {
+            max_decompressed: 1000,
+            ..Limits::default()
+        },
+    );
+    assert!(o.has("container.bomb"), "{:?}", o.rules());
+}
+
+#[test]
+fn compressed_hdf5_members_are_searched() {
+    // A legacy Keras .h5 with a Lambda layer, deflated inside a zip: it was
+    // "hdf5.not-searched" (Info) and the zip passed.
+    let mut h5 = b"\x89HDF\r\n\x1a\n\x00\x00".to_vec();
+    h5.extend(vec![0u8; 100_000]);
+    h5.extend(br#"{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAA==", null, null]}}]}}"#);
+    h5.extend(vec![0u8; 100_000]);
+    let o = scan(&zip(&[md("model.h5", &h5)]));
+    assert!(o.has("keras.lambda"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // Stored, and without a configuration: arrays only.
+    assert!(scan(&zip(&[m("model.h5", &h5)])).has("keras.lambda"));
+    let plain = &h5[..50_000];
+    let o = scan(&zip(&[md("weights.h5", plain)]));
+    assert!(
+        o.has("hdf5.data") && o.worst() == Severity::Info,
+        "{:?}",
+        o.rules()
+    );
 }

@@ -383,6 +383,14 @@ pub(crate) fn torchscript_code(entries: &[Entry]) -> usize {
 
 /// What kind of archive the member names say it is (members are always sniffed by
 /// content; the label names the summary's format and marks TorchScript).
+/// The members of a PyTorch (or TorchScript) zip that torch unpickles: `data.pkl` and
+/// `constants.pkl`, at the top or in the archive's folder.
+pub(crate) fn torch_pickle(name: &str) -> bool {
+    ["data.pkl", "constants.pkl"]
+        .iter()
+        .any(|p| name == *p || name.strip_suffix(p).is_some_and(|s| s.ends_with('/')))
+}
+
 pub(crate) fn label(entries: &[Entry]) -> &'static str {
     let names = || entries.iter().map(|e| e.name.as_str());
     if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {

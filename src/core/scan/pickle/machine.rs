@@ -543,6 +543,7 @@ impl<'a> Reader<'a, '_> {
             }
             b'F' => {
                 let line = self.readline(m, name)?;
+                let line = c_string(line, m.mode);
                 if !text::is_float_text(line) {
                     return Err(Halt::Invalid(
                         "FLOAT: could not convert string to float".into(),
@@ -555,14 +556,16 @@ impl<'a> Reader<'a, '_> {
                 let v = match line {
                     b"00" => Value::Bool(false),
                     b"01" => Value::Bool(true),
-                    _ => self.int_line(line, name)?,
+                    // C's strtol stops at once on a NUL, which ends its C string: 0.
+                    [0, ..] if !m.mode.python => Value::Int(0),
+                    _ => self.int_line(c_string(line, m.mode), name)?,
                 };
                 m.push(v);
             }
             b'L' => {
                 let line = self.readline(m, name)?;
                 let line = line.strip_suffix(b"L").unwrap_or(line);
-                let v = self.int_line(line, name)?;
+                let v = self.int_line(c_string(line, m.mode), name)?;
                 m.push(v);
             }
             b'S' => {
@@ -597,7 +600,7 @@ impl<'a> Reader<'a, '_> {
             }
             b'g' => {
                 let line = self.readline(m, name)?;
-                let key = self.memo_key(line, name)?;
+                let key = self.memo_key(c_string(line, m.mode), name)?;
                 self.get(m, key, name)?;
             }
             b'i' => {
@@ -623,7 +626,7 @@ impl<'a> Reader<'a, '_> {
             }
             b'p' => {
                 let line = self.readline(m, name)?;
-                let key = self.memo_key(line, name)?;
+                let key = self.memo_key(c_string(line, m.mode), name)?;
                 self.put(m, key)?;
             }
             b's' => {
@@ -1047,5 +1050,19 @@ impl Named {
             && path.starts_with(&*self.module)
             && (self.qual.is_empty()
                 || (path.as_bytes()[self.module.len()] == b'.' && path.ends_with(&*self.qual)))
+    }
+}
+
+/// The number argument of `INT`, `LONG`, `FLOAT`, `GET` and `PUT` as the C unpickler
+/// parses it: `strtol`, `PyLong_FromString` and `PyOS_string_to_double` read a C string,
+/// which ends at the first NUL (`I12\x00junk` is 12 there); Python's `int()` and `float()`
+/// refuse the NUL.
+fn c_string(line: &[u8], mode: Mode) -> &[u8] {
+    if mode.python {
+        return line;
+    }
+    match memchr::memchr(0, line) {
+        Some(i) => &line[..i],
+        None => line,
     }
 }

@@ -1348,3 +1348,41 @@ fn joblib_wrapper_made_by_its_constructor() {
     let f = scan_kind(&short, kind::JOBLIB, None);
     assert_eq!(rules(&f), vec!["pickle.truncated"], "{f:#?}");
 }
+
+#[test]
+fn c_reads_number_lines_up_to_a_nul() {
+    // pickle.loads reads INT/LONG/FLOAT/PUT/GET arguments as C strings: `I\x00junk` is 0,
+    // `I12\x00x` is 12, a memo key `0\x00z` is 0. Python's unpickler refuses the NUL.
+    let d =
+        b"I\x00junk\n0I12\x00x\n0L7\x00\n0F1.5\x00\n0]p0\x00z\n0g0\x00\n0cos\nsystem\n(S'id'\ntR.";
+    let c = scan(d);
+    assert!(
+        c.globals
+            .iter()
+            .any(|g| g.module == "os" && g.name == "system"),
+        "{:?}",
+        c.findings
+    );
+    let stream = Stream {
+        data: d,
+        location: Location::default(),
+        max_pickles: None,
+        kind: kind::JOBLIB,
+    };
+    let py = read_stream(&stream, policy(), &Limits::default());
+    assert!(py.findings.iter().any(|f| f.rule == "pickle.invalid"));
+    assert!(py.globals.is_empty());
+}
+
+#[test]
+fn a_tail_python_imports_from_is_not_trailing_data() {
+    // A pickle, then INST without a MARK: C's unpickler fails before importing, Python's
+    // (joblib's) imports os.system first. Not "trailing data".
+    let d = b"\x80\x02K\x01.ios\nsystem\n";
+    let s = scan(d);
+    assert!(!s.safe(), "{:?}", s.findings);
+    assert!(s.findings.iter().any(|f| f.rule == "pickle.invalid"));
+    // Text after a pickle that no loader imports from stays trailing data.
+    let s = scan(b"\x80\x02K\x01.# notes\n");
+    assert!(s.safe(), "{:?}", s.findings);
+}
