@@ -1,7 +1,8 @@
-"""Writes the seed corpus of the fuzz targets (fuzz/seeds/<target>/; the sniffer starts from
-the seeds of scan_file): small valid inputs of every format each reader knows, so that
-libFuzzer starts from real structure. Nothing here is ever unpickled: the pickles are
-written by `pickle.dumps` of plain data or assembled from opcodes.
+"""Writes the seed corpus of the fuzz targets, the same bytes on every run
+(fuzz/seeds/<target>/; the sniffer starts from the seeds of scan_file): small valid inputs
+of every format each reader knows, so that libFuzzer starts from real structure. Nothing
+here is ever unpickled: the pickles are written by `pickle.dumps` of plain data or
+assembled from opcodes.
 
     python fuzz/make_seeds.py
 """
@@ -37,7 +38,7 @@ EVIL_STACK = (
 def pickles() -> dict[str, bytes]:
     out = {f"dict_p{p}.pkl": pickle.dumps(DATA, protocol=p) for p in range(6)}
     out["list_memo_p2.pkl"] = pickle.dumps([DATA, DATA, [1, 2, 3]], protocol=2)
-    out["set_bytes_p4.pkl"] = pickle.dumps({b"raw", frozenset({1, 2})}, protocol=4)
+    out["bytes_tuple_p4.pkl"] = pickle.dumps([b"raw", (1, 2), bytearray(b"x")], protocol=4)
     out["evil_text.pkl"] = EVIL_TEXT
     out["evil_stack.pkl"] = EVIL_STACK
     out["two_pickles.pkl"] = pickle.dumps(1, protocol=2) + pickle.dumps("x", protocol=0)
@@ -49,7 +50,7 @@ def zips() -> dict[str, bytes]:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", method) as z:
             for name, data in members.items():
-                z.writestr(name, data)
+                z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, method)
         return buf.getvalue()
 
     torch = {
@@ -80,7 +81,7 @@ def streams() -> dict[str, bytes]:
     p = pickle.dumps(DATA, protocol=4)
     header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
     return {
-        "pickle.gz": gzip.compress(p),
+        "pickle.gz": gzip.compress(p, mtime=0),
         "pickle.bz2": bz2.compress(p),
         "pickle.xz": lzma.compress(p),
         "pickle.zlib": zlib.compress(EVIL_TEXT),
