@@ -1381,9 +1381,156 @@ def _benign_other(root: Path) -> list[Sample]:
     return out
 
 
+# --------------------------------------------------------------------------- issue 15
+# The bypass classes of issue 15 and the formats beyond pickle that a model hub serves.
+
+
+def _hidden_pickles() -> list[tuple[str, str, bytes]]:
+    """Pickles that another format's magic number used to hide (the sniffing class)."""
+    # `(S` is a valid two-byte zlib header: 19 bytes of protocol 0 that call os.system.
+    tiny = b"(S'true'\nios\nsystem\n."
+    # A bytes argument padded so that a tar "ustar" magic sits at byte 257 and an HDF5
+    # signature at byte 512, before the call.
+    pad = bytearray(600)
+    pad[257 - 7 : 257 - 7 + 6] = b"ustar\x00"
+    pad[512 - 7 : 512 - 7 + 8] = b"\x89HDF\r\n\x1a\n"
+    magic_inside = proto(2) + binbytes(bytes(pad)) + POP + _os_system_true(2)[2:]
+    # Memo keys written as CPython's int() reads them: `1_0` is memo 10.
+    underscore = b"cos\nsystem\np1_0\n0g1_0\n(S'true'\ntR."
+    return [
+        ("zlib-header-pickle.bin", "19-byte protocol-0 pickle whose `(S` is a zlib header", tiny),
+        ("tar-hdf5-magic.pkl", "pickle with tar and HDF5 magic numbers inside a bytes argument",
+         magic_inside),
+        ("underscore-memo.pkl", "memo key `1_0` (int() accepts underscores) before the call",
+         underscore),
+    ]  # fmt: skip
+
+
+def _unreadable() -> list[tuple[str, str, bytes]]:
+    """Containers the scanner cannot open: never safe."""
+    p2 = _os_system_true(2)
+    plain = zip_bytes([("archive/data.pkl", p2)])
+    # General-purpose flag bit 0 (encrypted) on the member, in both headers.
+    local = plain.index(b"PK\x03\x04")
+    central = plain.index(b"PK\x01\x02")
+    enc = bytearray(plain)
+    enc[local + 6] |= 1
+    enc[central + 8] |= 1
+    rar = b"Rar!\x1a\x07\x01\x00" + bytes(64)
+    return [
+        ("encrypted-member.zip", "zip whose pickle member is marked encrypted", bytes(enc)),
+        ("model.rar", "RAR archive (cannot be read)", rar),
+    ]
+
+
+SAVED_MODEL_PYFUNC = (  # a SavedModel with Const, PyFunc and ReadFile nodes, a saver
+    b'\x08\x01\x12\x80\x01\n\x07"\x05serve\x12T\n\x0f\n\x01x\x12\x05Const\x1a\x03x:0'
+    b"\n\x10\n\x01y\x12\x06PyFunc\x1a\x03x:0\n\x12\n\x01r\x12\x08ReadFile\x1a\x03x:0\x12\x16"
+    b'\n\x14\n\x03\n\x01f\x1a\r\n\x01z\x12\x03Add\x1a\x03x:0"\x03\x08\xbf\x08\x1a\x1f\n'
+    b"\x0csave/Const:0\x12\x0fsave/Identity:0"
+)
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+)
+
+
+def _gguf_bytes(path: Path, template: str) -> bytes:
+    import gguf
+    import numpy as np
+
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_chat_template(template)
+    w.add_tensor("w", np.arange(8, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path.read_bytes()
+
+
+def _onnx_bytes(location: str | None, domain: str = "") -> bytes:
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [2], [1.0, 2.0])
+    if location is not None:
+        weight.ClearField("float_data")
+        weight.data_location = TensorProto.EXTERNAL
+        entry = weight.external_data.add()
+        entry.key, entry.value = "location", location
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"], domain=domain)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+        [weight],
+    )
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    return helper.make_model(graph, opset_imports=opsets).SerializeToString()
+
+
+def _h5_bytes(path: Path, config: dict) -> bytes:
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.create_dataset("w", data=[1.0, 2.0])
+    return path.read_bytes()
+
+
+def _hub_formats(root: Path) -> tuple[list[Sample], list[Sample]]:
+    """Malicious and benign files of the formats read beyond pickle (GGUF, ONNX, HDF5
+    and Keras, TensorFlow SavedModel); those whose writer is not installed are left out
+    (see :func:`missing_generators`)."""
+    cat = "hub formats"
+    bad: list[Sample] = []
+    good: list[Sample] = []
+
+    def add(into: list[Sample], rel: str, data: bytes, what: str) -> None:
+        expected = UNSAFE if into is bad else SAFE
+        into.append(Sample(_write(root / expected / rel, data), expected, what, cat))
+
+    add(bad, "saved_model_pyfunc/saved_model.pb", SAVED_MODEL_PYFUNC,
+        "TensorFlow SavedModel with a PyFunc op (runs Python) and ReadFile")  # fmt: skip
+    wrapper = {"class_name": "TimeDistributed", "config": {"layer": _lambda_layer()}}
+    nested = {"class_name": "Functional", "config": {"layers": [wrapper]}}
+    add(bad, "nested-lambda.keras", _keras_archive([nested]),
+        "Keras archive: a Lambda inside a wrapper inside a nested model")  # fmt: skip
+    get_file = {
+        "module": "keras.utils",
+        "class_name": "function",
+        "config": "get_file",
+        "registered_name": "function",
+    }
+    fetch = {"class_name": "Lambda", "config": {"function": get_file}}
+    add(bad, "get-file.keras", _keras_archive([fetch]),
+        "Keras archive: a layer calling keras.utils.get_file (downloads)")  # fmt: skip
+    if importlib.util.find_spec("gguf") is not None:
+        evil = "{{ cycler.__init__.__globals__.os.popen('true').read() }}"
+        add(bad, "evil-template.gguf", _gguf_bytes(root / "_t.gguf", evil),
+            "GGUF whose chat template reaches os.popen through __globals__")  # fmt: skip
+        add(good, "chatml.gguf", _gguf_bytes(root / "_t.gguf", CHATML), "GGUF, ChatML template")
+        (root / "_t.gguf").unlink()
+    if importlib.util.find_spec("onnx") is not None:
+        add(bad, "outside.onnx", _onnx_bytes("../../etc/passwd"),
+            "ONNX tensor whose external data lies outside the model folder")  # fmt: skip
+        add(bad, "custom-op.onnx", _onnx_bytes(None, domain="evil.custom"),
+            "ONNX node of a custom operator domain (a library must be loaded)")  # fmt: skip
+        add(good, "model.onnx", _onnx_bytes(None), "ONNX model of standard operators")
+    if importlib.util.find_spec("h5py") is not None:
+        legacy = {"class_name": "Sequential", "config": {"layers": [_lambda_layer()]}}
+        add(bad, "lambda.h5", _h5_bytes(root / "_t.h5", legacy),
+            "legacy Keras .h5 whose model_config (an HDF5 attribute) holds a Lambda")  # fmt: skip
+        plain = {"class_name": "Sequential", "config": {"layers": [_dense("d", 2)]}}
+        add(good, "dense.h5", _h5_bytes(root / "_t.h5", plain), "legacy Keras .h5 of Dense layers")
+        (root / "_t.h5").unlink()
+    return bad, good
+
+
 def missing_generators() -> list[str]:
     """Optional libraries whose benign samples :func:`write_corpus` leaves out here."""
-    return [m for m in ("sklearn", "joblib") if importlib.util.find_spec(m) is None]
+    optional = ("sklearn", "joblib", "gguf", "onnx", "h5py")
+    return [m for m in optional if importlib.util.find_spec(m) is None]
 
 
 def write_corpus(folder: Path) -> list[Sample]:
@@ -1395,12 +1542,17 @@ def write_corpus(folder: Path) -> list[Sample]:
     samples += _pickle_samples(unsafe / "opcodes", "opcodes", _opcode_tricks())
     samples += _pickle_samples(unsafe / "callables", "callables", _callable_tricks())
     samples += _container_tricks(unsafe / "containers")
+    samples += _pickle_samples(unsafe / "hidden", "hidden pickles", _hidden_pickles())
+    samples += _pickle_samples(unsafe / "unreadable", "unreadable", _unreadable())
+    hub_bad, hub_good = _hub_formats(folder / "hub")
+    samples += hub_bad
     samples += _benign_python(safe / "python")
     samples += _benign_numpy(safe / "numpy")
     samples += _benign_pandas(safe / "pandas")
-    if not missing_generators():
+    if not {"sklearn", "joblib"} & set(missing_generators()):
         samples += _benign_sklearn(safe / "sklearn")
     samples += _benign_pytorch(safe / "pytorch")
     samples += _real_pytorch(safe / "pytorch-real")
     samples += _benign_other(safe / "other")
+    samples += hub_good
     return samples
