@@ -16,6 +16,7 @@ import pytest
 import scipy.stats as st
 
 import mlsentry
+import mlsentry as ms
 from mlsentry.drift import ColumnDrift, DriftReport, adjust_pvalues, compare, comparison
 from mlsentry.drift.choice import (
     HIGH_CARDINALITY,
@@ -424,30 +425,58 @@ def test_high_cardinality_pools_old_and_new_rare_categories_apart():
     assert rep["id"].categories == n + n // 2
 
 
-def _dates(start: int, days: int, repeat: int) -> np.ndarray:
-    """Dates stored as strings, each on ``repeat`` rows (not an identifier)."""
-    base = np.datetime64("2020-01-01") + np.arange(start, start + days)
-    return np.repeat(base.astype(str).astype(object), repeat)
+def _places(start: int, count: int, repeat: int) -> np.ndarray:
+    """Place names, each on ``repeat`` rows (rare categories, not an identifier)."""
+    return np.repeat(np.array([f"town-{i:05d}" for i in range(start, start + count)]), repeat)
 
 
+@pytest.mark.parametrize("count", [2000, 300])  # above and below the high-cardinality mark
 @pytest.mark.parametrize(
-    ("current", "drift"),
-    [
-        (_dates(5000, 2000, 3), True),  # every current value is new
-        (np.concatenate([_dates(0, 1000, 3), _dates(5000, 1000, 3)]), True),  # half new
-        (_dates(0, 2000, 3), False),  # the same rare values
-    ],
+    ("new_from", "drift"),
+    [(1.0, True), (0.5, True), (0.0, False)],
     ids=["all-new", "half-new", "identical"],
 )
-def test_rare_categories_keep_novelty_as_evidence(current, drift):
-    reference = _dates(0, 2000, 3)
-    rep = compare({"day": reference}, {"day": current}, fingerprint=False)
-    c = rep["day"]
+def test_rare_categories_keep_novelty_as_evidence(count, new_from, drift):
+    reference = _places(0, count, 3)
+    old = int(count * (1 - new_from))
+    current = np.concatenate([_places(0, old, 3), _places(10 * count, count - old, 3)])
+    rep = compare({"town": reference}, {"town": current}, fingerprint=False)
+    c = rep["town"]
     assert c.status != "identifier" and c.test == "chi2" and c.drift is drift
     new_share = float(np.mean(~np.isin(current, reference)))
     assert c.new_categories == len(set(current) - set(reference))
     if new_share:
         assert f"({new_share:.1%} of current values)" in c.note
+        assert "pooled before chi2" in c.note
+
+
+def test_strings_that_read_as_numbers_or_dates_are_compared_as_such():
+    rng = np.random.default_rng(2)
+    n = 400
+    days = np.datetime64("2024-01-01") + rng.integers(0, 300, n)
+    ref = {
+        "price": np.array([f"{v:.2f}" for v in rng.normal(10, 1, n)], dtype=object),
+        "day": days.astype(str).astype(object),
+        "code": np.array([f"{z:05d}" for z in rng.integers(0, 50, n)], dtype=object),
+    }
+    cur = {
+        "price": np.array([f"{v:.2f}" for v in rng.normal(10.5, 1, n)], dtype=object),
+        "day": (days + 150).astype(str).astype(object),
+        "code": np.array([f"{z:05d}" for z in rng.integers(0, 50, n)], dtype=object),
+    }
+    rep = compare(ref, cur)
+    assert rep["price"].kind == "numeric" and rep["price"].test == "ks" and rep["price"].drift
+    assert "read as numbers" in rep["price"].note
+    day = rep["day"]
+    assert day.kind == "numeric" and day.drift and "read as dates" in day.note
+    assert day.histogram.unit == "datetime"
+    ks = ms.drift.ks(
+        days.astype("M8[ns]").view(np.int64), (days + 150).astype("M8[ns]").view(np.int64)
+    )
+    assert day.statistic == pytest.approx(ks.statistic)
+    # Codes with leading zeros stay categories; a forced column is not parsed.
+    assert rep["code"].kind == "categorical"
+    assert compare(ref, cur, categorical=["price"])["price"].kind == "categorical"
 
 
 def test_identifiers_and_text_are_recognised_not_tested():
@@ -513,7 +542,8 @@ def test_large_id_column_stays_fast_and_small():
     rep = compare(ref, cur, fingerprint=False)
     assert rep["id"].status == "identifier" and not rep["id"].drift and rep.passed
     assert len(rep.to_json()) < 20_000
-    rep = compare(ref, cur, fingerprint=False, tests={"id": "chi2"})  # tested as asked
+    # Tested as asked (as categories: the strings would read as numbers otherwise).
+    rep = compare(ref, cur, fingerprint=False, tests={"id": "chi2"}, categorical=["id"])
     assert rep["id"].tested and rep["id"].new_categories == n
 
 

@@ -476,7 +476,7 @@ def test_integers_past_2_53_are_compared_exactly():
     c = rep["t"]
     assert c.kind == "numeric" and c.test == "ks" and c.statistic == 1.0 and c.drift
     assert abs(c.histogram.edges[0] - float(t0)) < 1e3
-    big = {"id": (2**60 + np.arange(5)).astype(np.int64)}
-    other = {"id": (2**60 + np.arange(3, 8)).astype(np.int64)}
+    big = {"id": np.repeat(2**60 + np.arange(5), 20).astype(np.int64)}
+    other = {"id": np.repeat(2**60 + np.arange(3, 8), 20).astype(np.int64)}
     c = ms.drift.compare(big, other)["id"]
     assert c.kind == "categorical" and set(c.histogram.labels) == {str(2**60 + k) for k in range(8)}

@@ -238,9 +238,14 @@ def _pool_rare(p: Prepared) -> None:
     p.k = m + len(pooled)
     p.note = join_notes(
         p.note,
-        f"{k} categories (more than {HIGH_CARDINALITY}): the {int(rare.sum())} rare ones "
-        f"(expected count below {RARE_EXPECTED:g}) pooled before chi2, "
-        f"{int(old.sum())} seen in the reference apart from {int(new.sum())} new ones",
+        (
+            f"{k} categories (more than {HIGH_CARDINALITY})"
+            if k > HIGH_CARDINALITY
+            else f"{k} categories, most of them rare"
+        )
+        + f": the {int(rare.sum())} rare ones (expected count below {RARE_EXPECTED:g}) pooled "
+        f"before chi2, {int(old.sum())} seen in the reference apart from {int(new.sum())} "
+        "new ones",
     )
 
 
@@ -298,8 +303,10 @@ def exact_pair(ref: Side, cur: Side) -> tuple[int, Optional[np.ndarray], str]:
     """Integers that float64 would round (past 2**53: nanosecond timestamps, 64-bit ids)
     made exact for the tests, in place: the joint minimum is subtracted in integer
     arithmetic, exact whenever the column's range is below 2**53 (104 days of
-    nanoseconds); a wider range is replaced by each value's position among the joint
-    distinct values, which keeps every order and tie, all the rank and ECDF tests see.
+    nanoseconds). A wider range stays in float64 when that keeps every distinct value
+    apart (dates a second or a day apart); otherwise each value is replaced by its
+    position among the joint distinct values, which keeps every order and tie, all the
+    rank and ECDF tests see.
     Returns ``(offset, rank_values, note)``."""
     sides = [s for s in (ref, cur) if s.values is not None]
     if not any(s.exact is not None for s in sides):
@@ -330,6 +337,8 @@ def exact_pair(ref: Side, cur: Side) -> tuple[int, Optional[np.ndarray], str]:
             s.values = values
         return lo, None, ""
     uniques, positions = np.unique(np.concatenate(ints), return_inverse=True)
+    if np.unique(uniques.astype(np.float64)).size == uniques.size:
+        return 0, None, ""  # float64 keeps every value apart (dates a day apart): as is
     start = 0
     for s, a, present in zip(sides, ints, masks):
         values = np.full(s.n, np.nan)
@@ -387,9 +396,27 @@ def prepare(
         side.codes = side.values = side.uniques = None
     p = Prepared(name, kind, rc, cc, len(labels), test, ref, cur, labels=labels, group=group)
     _count_new_categories(p)
-    if p.k > HIGH_CARDINALITY and test == "auto":
+    if test == "auto" and (p.k > HIGH_CARDINALITY or _mostly_rare(p)):
         _pool_rare(p)
     return p
+
+
+def _mostly_rare(p: Prepared) -> bool:
+    """Cochran's rule broken: more than a fifth of the 2 x k cells expect fewer than 5
+    values, where chi-squared's p-value is not to be trusted (a column of mostly unique
+    values, say, new ones all in current)."""
+    if p.k < 3:
+        return False
+    cr = np.bincount(p.reference[p.reference >= 0], minlength=p.k)
+    cc = np.bincount(p.current[p.current >= 0], minlength=p.k)
+    nr, nc = int(cr.sum()), int(cc.sum())
+    if nr == 0 or nc == 0:
+        return False
+    total = (cr + cc).astype(np.float64)
+    low = (total * nr / (nr + nc) < RARE_EXPECTED).sum() + (
+        total * nc / (nr + nc) < RARE_EXPECTED
+    ).sum()
+    return bool(low > 0.2 * 2 * p.k)
 
 
 def _count_new_categories(p: Prepared) -> None:

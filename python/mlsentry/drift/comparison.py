@@ -42,7 +42,7 @@ from .result import (
     check_threshold,
     distance_drift,
 )
-from .tables import list_array, side_any, table_columns
+from .tables import list_array, parse_text_pair, side_any, table_columns
 
 
 def _check_names(value: Any, name: str) -> Optional[list[str]]:
@@ -274,9 +274,14 @@ def compare(
     failing the report, and the summary lists them. Name the column in ``categorical`` or
     ``tests`` to test it anyway.
 
-    **High cardinality.** With more than 1000 categories over both sides, the automatic
-    test pools the rare categories (expected count on the smaller side below 5, where
-    chi-squared is not valid) before chi-squared, in two bins: those the reference has and
+    **Strings that are numbers or dates.** A text column whose every value on both sides
+    reads as a number (no leading zeros, which mark codes) or as an ISO date is compared as
+    numbers or dates, and its note says so (name it in ``categorical`` to keep it as text).
+
+    **Rare categories.** With more than 1000 categories over both sides, or when more than
+    a fifth of the cells expect fewer than 5 values (Cochran's rule for chi-squared), the
+    automatic test pools the rare categories (expected count on the smaller side below 5,
+    where chi-squared is not valid) before chi-squared, in two bins: those the reference has and
     those new in current, so that novelty is itself evidence (a column whose current values
     are all new drifts). The column's ``note`` says so and gives the share of current values
     never seen in the reference.
@@ -355,6 +360,9 @@ def compare(
             continue
         ref = side_any(ref_cols[name], f"reference column {name!r}")
         cur = side_any(cur_cols[name], f"current column {name!r}")
+        parsed_note = ""
+        if name not in forced:
+            ref, cur, parsed_note = parse_text_pair(ref, cur)
         change = type_change(ref, cur)
         if change is not None and name not in forced:
             results[name] = ColumnDrift(
@@ -372,16 +380,16 @@ def compare(
                 name, status, dtype_reference=ref.dtype, dtype_current=cur.dtype, note=why
             )
             continue
-        prepared.append(
-            prepare(
-                name,
-                ref,
-                cur,
-                forced_categorical=name in forced,
-                max_categories=max_categories,
-                tests=tests,
-            )
+        p = prepare(
+            name,
+            ref,
+            cur,
+            forced_categorical=name in forced,
+            max_categories=max_categories,
+            tests=tests,
         )
+        p.note = join_notes(parsed_note, p.note)
+        prepared.append(p)
 
     with progress_callback(progress, "drift", unit="col") as cb:
         outputs = _core.drift_compare(
