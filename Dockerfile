@@ -17,9 +17,9 @@ FROM python:3.11-slim
 ARG SKLEARN_REQUIREMENT="scikit-learn"
 ARG JOBLIB_REQUIREMENT="joblib"
 
-COPY dist/mlsentry-*.manylinux2014_*.whl /tmp/wheels/
+COPY dist/mlsentry-*-manylinux2014_*.whl /tmp/wheels/
 RUN set -eu; \
-    set -- /tmp/wheels/mlsentry-*.manylinux2014_"$(uname -m)".whl; \
+    set -- /tmp/wheels/mlsentry-*-manylinux2014_"$(uname -m)".*.whl; \
     if [ "$#" -ne 1 ] || [ ! -f "$1" ]; then \
         echo "expected one mlsentry wheel for $(uname -m) in dist/ (make wheels), found: $*" >&2; \
         exit 1; \
