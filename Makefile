@@ -7,7 +7,10 @@
 #                modelscan and fickling in .venv-scanners; IBM ART and scikit-learn in .venv)
 #   make fuzz    coverage-guided fuzzing of the scanner's readers (cargo fuzz, libFuzzer),
 #                FUZZ_SECONDS (default 60) per target; `make test` runs each for 5 s
-#   make wheel   the release wheel (fat LTO)
+#   make wheel   the release wheel for this machine (fat LTO)
+#   make wheels  what a user installs, into dist/: manylinux2014 wheels (maturin --zig, fat LTO)
+#                for x86_64, and for aarch64 when its Rust standard library is installed
+#                (`rustup target add aarch64-unknown-linux-gnu`), and the sdist
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -20,7 +23,7 @@ PROFILE    ?= dev-fast
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: demo test test-rust test-python test-fuzz fuzz lint bench bench-peers wheel build clean
+.PHONY: demo test test-rust test-python test-fuzz fuzz lint bench bench-peers wheel wheels build clean
 
 $(STAMPS)/venv:
 	@mkdir -p $(STAMPS)
@@ -34,7 +37,8 @@ $(STAMPS)/deps: $(STAMPS)/venv pyproject.toml
 	    "tqdm>=4.60" "model-signing>=1.1" pyopenssl "scipy>=1.11" "ruff>=0.6" "mypy>=1.10" \
 	    "scikit-learn>=1.3" "joblib>=1.3" "mlflow-skinny>=3" "kfp>=2.7" \
 	    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" \
-	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib "gguf>=0.10" "onnx>=1.14" "h5py>=3.8"
+	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib "gguf>=0.10" "onnx>=1.14" "h5py>=3.8" \
+	    "auditwheel>=6"
 	@touch $@
 
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
@@ -53,8 +57,15 @@ demo: $(STAMPS)/build-$(PROFILE)
 test-rust:
 	cargo test --profile $(PROFILE) --lib --tests -q
 
+# tests/test_install.py installs the wheels `make wheels` built into fresh venvs. When they
+# cannot be built (no ziglang from PyPI, say), the rest still runs and those tests skip
+# with the reason (the last lines of the build's output).
 test-python: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE)
-	$(PY) -m pytest -q
+	@rm -f $(STAMPS)/wheels-error
+	@$(MAKE) --no-print-directory wheels 2>&1 | tee $(STAMPS)/wheels.log; \
+	    if [ "$${PIPESTATUS[0]}" -ne 0 ]; then tail -n 8 $(STAMPS)/wheels.log > $(STAMPS)/wheels-error; fi
+	MLSENTRY_WHEEL=$(abspath $(WHEEL_X86_64)) MLSENTRY_SDIST=$(abspath $(SDIST)) \
+	    MLSENTRY_WHEEL_ERROR="$$(cat $(STAMPS)/wheels-error 2>/dev/null)" $(PY) -m pytest -q
 
 test: test-fuzz test-rust test-python
 
@@ -131,6 +142,36 @@ bench: $(STAMPS)/deps $(STAMPS)/bench-deps $(STAMPS)/venv-evidently $(STAMPS)/ve
 
 wheel: $(STAMPS)/venv
 	$(VENV)/bin/maturin build --release --out dist
+
+# manylinux2014 (glibc 2.17 or later: CentOS 7, RHEL 8, Ubuntu 20.04, Amazon Linux 2, ...): zig
+# links against that glibc's symbols whatever this machine's glibc is. One abi3 wheel per
+# architecture serves CPython 3.9 and later. aarch64 needs the Rust standard library of
+# aarch64-unknown-linux-gnu, which only rustup can install; without it only x86_64 is built.
+VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
+WHEEL_ARCHS  := x86_64 $(if $(filter aarch64-unknown-linux-gnu,$(shell rustup target list --installed 2>/dev/null)),aarch64)
+WHEEL_X86_64 := dist/mlsentry-$(VERSION)-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
+SDIST        := dist/mlsentry-$(VERSION).tar.gz
+PY_SRC       := $(shell find python -type f -not -path '*/__pycache__/*')
+
+$(STAMPS)/zig: $(STAMPS)/venv
+	$(PIP) install -q "ziglang>=0.13"
+	@touch $@
+
+$(STAMPS)/wheels: $(STAMPS)/zig $(RUST_SRC) $(PY_SRC) pyproject.toml README.md LICENSE
+	rm -f dist/mlsentry-*-manylinux2014_*.whl $(SDIST)
+	for arch in $(WHEEL_ARCHS); do \
+	    VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+	        $(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
+	        --target $$arch-unknown-linux-gnu --out dist || exit 1; \
+	done
+	$(VENV)/bin/maturin sdist --out dist
+	test -f $(WHEEL_X86_64) && test -f $(SDIST)
+	@echo "built: $$(cd dist && ls mlsentry-$(VERSION)-*.whl mlsentry-$(VERSION).tar.gz)"
+	@echo "$(WHEEL_ARCHS)" | grep -q aarch64 || echo "no aarch64 wheel: the Rust target \
+	aarch64-unknown-linux-gnu is not installed (rustup target add aarch64-unknown-linux-gnu)"
+	@touch $@
+
+wheels: $(STAMPS)/wheels
 
 clean:
 	rm -rf $(STAMPS) target dist

@@ -471,6 +471,61 @@ def test_default_components_install_pinned_mlsentry_in_a_python_image():
     assert "pip" not in " ".join(HERE.drift_gate.component_spec.implementation.container.command)
 
 
+def _compiled_containers(components, path):
+    """The executors' containers of a pipeline of the four components, compiled to YAML."""
+
+    @dsl.pipeline(name="release-checks")
+    def release_checks(model_uri: str, manifest_uri: str, data_uri: str):
+        model = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model)
+        manifest = dsl.importer(artifact_uri=manifest_uri, artifact_class=dsl.Artifact)
+        data = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset)
+        components.scan_model(model=model.output)
+        components.verify_integrity(model=model.output, manifest=manifest.output)
+        components.drift_gate(reference=data.output, current=data.output)
+        components.robustness_gate(model=model.output, data=data.output)
+
+    compiler.Compiler().compile(release_checks, str(path))
+    executors = yaml.safe_load(path.read_text())["deploymentSpec"]["executors"]
+    containers = [e["container"] for e in executors.values() if "container" in e]
+    assert len(containers) == 4  # the importers run no container
+    return containers
+
+
+IMAGE = f"registry.example/mlsentry-kfp:{ms.__version__}"  # built from the Dockerfile
+
+
+@pytest.mark.parametrize("how", ["base_image", "environment"])
+def test_components_for_an_image_with_mlsentry_install_nothing_at_run_time(
+    tmp_path, monkeypatch, how
+):
+    if how == "environment":
+        monkeypatch.setenv("MLSENTRY_KFP_IMAGE", IMAGE)
+        components = mkfp.make_components()
+    else:
+        monkeypatch.delenv("MLSENTRY_KFP_IMAGE", raising=False)
+        components = mkfp.make_components(base_image=IMAGE, packages_to_install=[])
+    for container in _compiled_containers(components, tmp_path / "pipeline.yaml"):
+        assert container["image"] == IMAGE
+        command = " ".join(container["command"])
+        assert "pip" not in command and "kfp==" not in command, command
+        assert "kfp.dsl.executor_main" in command  # the image's kfp runs the step
+
+
+def test_without_the_image_variable_the_default_pip_installs_this_version(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLSENTRY_KFP_IMAGE", raising=False)
+    containers = _compiled_containers(mkfp.make_components(), tmp_path / "pipeline.yaml")
+    for container in containers:
+        assert container["image"] == mkfp.DEFAULT_BASE_IMAGE
+        assert f"'{mkfp.MLSENTRY_PACKAGE}'" in " ".join(container["command"])
+    assert sum("'scikit-learn' 'joblib'" in " ".join(c["command"]) for c in containers) == 1
+    # With the variable set, explicit arguments still win.
+    monkeypatch.setenv("MLSENTRY_KFP_IMAGE", IMAGE)
+    mine = mkfp.make_components(packages_to_install=["mlsentry[pandas] @ https://x/m.whl"])
+    container = mine.drift_gate.component_spec.implementation.container
+    assert container.image == IMAGE
+    assert "'mlsentry[pandas] @ https://x/m.whl'" in " ".join(container.command)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [

@@ -22,10 +22,15 @@ anything the scan does not call safe. With ``fail=False`` a gate never raises fo
 check: it writes its outputs and returns ``passed`` for a ``dsl.If`` (a failed task may
 lose its outputs on a cluster, so this is how a failing report stays visible).
 
-Each step runs in a container: :data:`DEFAULT_BASE_IMAGE`, where ``pip`` installs
-:data:`MLSENTRY_PACKAGE` (plus :data:`MODEL_PACKAGES` for the robustness gate, to unpickle
-the model) before the step starts. :func:`make_components` builds the four components with
-another image or other packages, for instance an image with mlsentry already installed.
+Each step runs in a container. With ``MLSENTRY_KFP_IMAGE`` set (when this module is first
+imported) to an image with mlsentry installed, built from the repository's ``Dockerfile``
+after ``make wheels`` and pushed where the cluster pulls from, the steps run in that image
+and install nothing. Otherwise they run in :data:`DEFAULT_BASE_IMAGE`, where ``pip``
+installs :data:`MLSENTRY_PACKAGE` (plus :data:`MODEL_PACKAGES` for the robustness gate, to
+unpickle the model) before the step starts, which works only where that version of
+mlsentry is on the package index the cluster reaches. :func:`make_components` builds the
+four components with another image or other packages (``base_image=...,
+packages_to_install=[]`` for an image with mlsentry installed).
 
 To run a pipeline on this machine, ``kfp.local.init(runner=kfp.local.SubprocessRunner(
 use_venv=False), pipeline_root=...)`` runs each step as a subprocess of the current Python,

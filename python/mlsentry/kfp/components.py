@@ -1,5 +1,6 @@
 """The four components and :func:`make_components` (see :mod:`mlsentry.kfp`)."""
 
+import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Optional
 
@@ -13,11 +14,17 @@ from kfp import dsl  # noqa: E402
 from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Model, Output  # noqa: E402
 from kfp.dsl.python_component import PythonComponent  # noqa: E402
 
-#: The image the components run in by default (a Python with pip).
+#: The image the components run in when ``MLSENTRY_KFP_IMAGE`` is not set (a Python with
+#: pip, and no mlsentry: each step pip-installs :data:`MLSENTRY_PACKAGE` first).
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 #: What pip installs in that image: this version of mlsentry, with pandas and pyarrow for
-#: CSV and Parquet data.
+#: CSV and Parquet data. It works only where this version is on the package index the
+#: cluster's pods reach; otherwise build an image from the wheel (the ``Dockerfile``).
 MLSENTRY_PACKAGE = f"mlsentry[pandas]=={__version__}"
+#: The environment variable naming an image with mlsentry installed (built from the
+#: repository's ``Dockerfile``): when set, it is the default image and nothing is
+#: installed at run time.
+IMAGE_ENV = "MLSENTRY_KFP_IMAGE"
 #: Also installed for the robustness gate, which unpickles a scikit-learn model.
 MODEL_PACKAGES = ("scikit-learn", "joblib")
 
@@ -272,27 +279,45 @@ class Components(NamedTuple):
 
 def make_components(
     *,
-    base_image: str = DEFAULT_BASE_IMAGE,
+    base_image: Optional[str] = None,
     packages_to_install: Optional[Sequence[str]] = None,
-    model_packages: Sequence[str] = MODEL_PACKAGES,
-    install_kfp_package: bool = True,
+    model_packages: Optional[Sequence[str]] = None,
+    install_kfp_package: Optional[bool] = None,
     pip_index_urls: Optional[Sequence[str]] = None,
 ) -> Components:
     """Builds the four components for a given image and packages.
 
+    Two ways to get mlsentry into the steps' container:
+
+    * **An image with mlsentry installed** (what works on any cluster). Build it from the
+      repository's ``Dockerfile`` after ``make wheels`` (mlsentry from the wheel, with
+      pandas, pyarrow, scikit-learn, joblib and kfp), push it to a registry the cluster
+      pulls from, and either set ``MLSENTRY_KFP_IMAGE`` to its name before importing
+      :mod:`mlsentry.kfp` or pass ``base_image=`` with ``packages_to_install=[]``.
+      Nothing is installed at run time.
+    * **pip at run time** (the default when ``MLSENTRY_KFP_IMAGE`` is not set):
+      :data:`DEFAULT_BASE_IMAGE` installs :data:`MLSENTRY_PACKAGE` before every step. This
+      works only where that exact version is on the package index the pods reach (PyPI,
+      or a mirror given with ``pip_index_urls=``); a wheel of your own can be given as a
+      URL, ``packages_to_install=["mlsentry[pandas] @ https://.../mlsentry-...whl"]``.
+
     Parameters
     ----------
-    base_image : str
-        The container image of every step.
+    base_image : str, optional
+        The container image of every step; default ``$MLSENTRY_KFP_IMAGE`` when set,
+        else :data:`DEFAULT_BASE_IMAGE`.
     packages_to_install : list of str, optional
-        What pip installs before each step; default ``[MLSENTRY_PACKAGE]``. An image
-        with mlsentry (and pandas, pyarrow) installed takes ``[]``; a private wheel, its
-        URL or ``"mlsentry[pandas] @ https://..."``.
-    model_packages : list of str
-        Also installed for the robustness gate: what unpickling the model needs
-        (default scikit-learn and joblib; pin the versions the model was saved with).
-    install_kfp_package : bool
-        Let kfp install itself in the image (``False`` when the image has kfp).
+        What pip installs before each step; default ``[]`` for the image named by
+        ``MLSENTRY_KFP_IMAGE``, else ``[MLSENTRY_PACKAGE]``. ``[]`` says the image has
+        mlsentry (and pandas, pyarrow) installed.
+    model_packages : list of str, optional
+        Also installed for the robustness gate: what unpickling the model needs. Default
+        scikit-learn and joblib, or nothing when ``packages_to_install`` is empty (an
+        image with mlsentry brings them, as the Dockerfile's does); pin the versions the
+        model was saved with.
+    install_kfp_package : bool, optional
+        Let kfp install itself in the image; default ``False`` when
+        ``packages_to_install`` is empty (the image has kfp), else ``True``.
     pip_index_urls : list of str, optional
         Package indexes for pip.
 
@@ -311,18 +336,33 @@ def make_components(
     >>> command = c.drift_gate.component_spec.implementation.container.command
     >>> "'mlsentry[pandas]==0.1.0'" in " ".join(command)
     True
+    >>> mine = make_components(base_image="registry.example/mlsentry:0.1.0",
+    ...                        packages_to_install=[])
+    >>> "pip" in " ".join(mine.robustness_gate.component_spec.implementation.container.command)
+    False
     """
+    env_image = os.environ.get(IMAGE_ENV, "").strip()
+    if base_image is None:
+        base_image = env_image or DEFAULT_BASE_IMAGE
+        if env_image and packages_to_install is None:
+            packages_to_install = []
     if packages_to_install is None:
         packages_to_install = [MLSENTRY_PACKAGE]
     for name, value in (
         ("packages_to_install", packages_to_install),
         ("model_packages", model_packages),
     ):
+        if value is None:
+            continue
         if isinstance(value, str) or not all(isinstance(p, str) for p in value):
             raise InvalidTypeError(f"{name}: expected a list of pip requirement strings")
     if not isinstance(base_image, str) or not base_image:
         raise InvalidInputError("base_image: expected an image name")
     packages = list(packages_to_install)
+    if model_packages is None:
+        model_packages = MODEL_PACKAGES if packages else ()
+    if install_kfp_package is None:
+        install_kfp_package = bool(packages)
     indexes = None if pip_index_urls is None else list(pip_index_urls)
 
     def build(func: Any, extra: Sequence[str] = ()) -> PythonComponent:
