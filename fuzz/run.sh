@@ -3,21 +3,22 @@
 # target: the executions and the time it ran clean. A crash, a panic or an input slower
 # than 10 s stops the run with libFuzzer's report and the input saved under
 # fuzz/artifacts/<target>/, and this script exits non-zero.
-#   FUZZ_SECONDS=60 fuzz/run.sh [target ...]
+#   FUZZ_SECONDS=60 [FUZZ_BUILD=--dev] fuzz/run.sh [target ...]
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-60}"
+build="${FUZZ_BUILD:--O}"   # -O: optimised (make fuzz); --dev: quick to build (make test)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo fuzz list)
 fi
-cargo fuzz build -s none -O >/dev/null
+cargo fuzz build -s none "$build" >/dev/null
 for t in "${targets[@]}"; do
     seeds="seeds/$t"
     [ -d "$seeds" ] || seeds="seeds/scan_file"   # the sniffer starts from every format
     mkdir -p "work/$t"
     log="work/$t.log"
-    if ! cargo fuzz run -s none -O "$t" "work/$t" "$seeds" -- \
+    if ! cargo fuzz run -s none "$build" "$t" "work/$t" "$seeds" -- \
             -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
             >"$log" 2>&1; then
         tail -40 "$log"
