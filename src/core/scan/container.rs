@@ -592,6 +592,17 @@ impl<'a> FileScan<'a> {
         if format == Format::Zip || format == Format::Empty || !zip::has_directory(data) {
             return None;
         }
+        if format != Format::Other {
+            // Loaders that start at byte 0 (pickle.load, torch.load, np.load) read the
+            // content as that format, zip readers read the archive at its end.
+            let msg = format!(
+                "zip readers disagree: the data before the archive is read as {} by loaders \
+                 that start at byte 0, while zip readers find the archive from its end; both \
+                 are scanned",
+                format.name()
+            );
+            self.note(path, Severity::Unknown, "zip.views-disagree", msg);
+        }
         Some(self.zip(data, path, depth))
     }
 
@@ -847,6 +858,12 @@ impl<'a> FileScan<'a> {
                     self.note(&p, Severity::Unknown, "zip.bad-member", msg);
                 }
                 zip::Note::TooManyMembers(n) => self.too_many_members(path, *n),
+                zip::Note::Disagree(why) => {
+                    let msg = format!(
+                        "zip readers disagree: {why}; every member any of them reads is scanned"
+                    );
+                    self.note(path, Severity::Unknown, "zip.views-disagree", msg);
+                }
             }
         }
         if archive.entries.is_empty() && archive.notes.is_empty() {
