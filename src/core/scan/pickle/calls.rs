@@ -81,6 +81,7 @@ fn keeps_args(n: &Named) -> bool {
     let m = &*n.module;
     (m.starts_with("joblib") || m.starts_with("sklearn") || m.starts_with("numpy"))
         && JOBLIB_WRAPPERS.iter().chain(NUMPY_DTYPES).any(|p| n.is(p))
+        || super::nested::wraps_bytes(n)
 }
 
 fn join(qual: &str, attr: &str) -> String {
@@ -141,6 +142,9 @@ impl<'a> Reader<'a, '_> {
                 if !construct {
                     if let Some(r) = resolver(n) {
                         return self.resolve(m, r, n, args, op);
+                    }
+                    if let Some(k) = super::nested::loader(n) {
+                        self.nested(n, k, args, m.at as u64);
                     }
                 }
                 Ok(self.made(m, n, (!construct && keeps_args(n)).then(|| args.clone())))

@@ -725,8 +725,8 @@ impl<'a> Reader<'a, '_> {
                     _ => 8,
                 };
                 let n = self.read_len(m, width, name)?;
-                self.read(m, n, name)?;
-                m.push(Value::Bytes);
+                let b = self.read(m, n, name)?;
+                m.push(Value::Bytes(Some(b)));
             }
             b'h' | b'j' => {
                 let b = self.read(m, if op == b'h' { 1 } else { 4 }, name)?;

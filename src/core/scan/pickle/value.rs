@@ -60,8 +60,9 @@ pub(crate) enum Value<'a> {
     Str(Text<'a>),
     /// A str too long to keep (decoded text over `MAX_STR` bytes).
     LongStr,
-    /// bytes or bytearray (their content names nothing).
-    Bytes,
+    /// bytes or bytearray, with their content when it is in the stream (`BINBYTES` and
+    /// kin: a loader called on them unpickles it, see `calls::nested`).
+    Bytes(Option<&'a [u8]>),
     Obj(Rc<Obj<'a>>),
 }
 
@@ -126,7 +127,7 @@ impl<'a> Value<'a> {
             Value::Int(_) | Value::BigInt => "an int".into(),
             Value::Float => "a float".into(),
             Value::Str(_) | Value::LongStr => "a str".into(),
-            Value::Bytes => "bytes".into(),
+            Value::Bytes(_) => "bytes".into(),
             Value::Obj(o) => o.kind.describe(),
         }
     }
