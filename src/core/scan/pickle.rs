@@ -66,6 +66,7 @@ mod joblib;
 mod machine;
 mod nested;
 mod record;
+mod tensors;
 mod text;
 mod value;
 

@@ -182,8 +182,9 @@ pub(crate) enum Kind<'a> {
         id: usize,
         code: i64,
     },
-    /// A persistent id resolved by the loader.
-    Persistent,
+    /// A persistent id resolved by the loader; for a PyTorch storage
+    /// (`('storage', storage_type, key, location, numel)`), its element count.
+    Persistent(Option<i64>),
     /// An out-of-band buffer.
     Buffer,
     /// The array joblib read in place of one of its wrappers.
@@ -206,7 +207,7 @@ impl Kind<'_> {
             Kind::AttrGetter(_) => "an operator.attrgetter".into(),
             Kind::MethodCaller(_) => "an operator.methodcaller".into(),
             Kind::Ext { code, .. } => format!("the global of extension code {code}"),
-            Kind::Persistent => "an object from a persistent id".into(),
+            Kind::Persistent(_) => "an object from a persistent id".into(),
             Kind::Buffer => "an out-of-band buffer".into(),
             Kind::Array => "a joblib array".into(),
             Kind::Unresolved(what) => what.clone(),
