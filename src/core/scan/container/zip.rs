@@ -14,6 +14,8 @@
 //!   actually there.
 
 use flate2::{Decompress, FlushDecompress, Status};
+use std::collections::HashSet;
+
 use memchr::memmem;
 
 /// One member.
@@ -50,7 +52,7 @@ impl Entry {
 }
 
 /// What reading the archive found besides the members.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Note {
     /// No end record or a damaged central directory: members come from local headers.
     NoCentralDirectory(String),
@@ -117,6 +119,8 @@ pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
     let mut a = Archive::default();
     let mut directories = 0usize;
     let mut first_error = None;
+    let mut seen: HashSet<(u64, String)> = HashSet::new();
+    let mut noted: HashSet<Note> = HashSet::new();
     for &end in &ends {
         // An end record inside a stored member that is a zip itself belongs to that
         // archive, which is read as a nested one.
@@ -136,7 +140,7 @@ pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
                     let new = c
                         .entries
                         .iter()
-                        .filter(|e| !a.entries.iter().any(|f| same(e, f)))
+                        .filter(|e| !seen.contains(&(e.header, e.name.clone())))
                         .count();
                     if new > 0 || c.entries.len() != a.entries.len() {
                         a.notes.push(Note::Disagree(format!(
@@ -148,12 +152,12 @@ pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
                     }
                 }
                 for e in c.entries {
-                    if !a.entries.iter().any(|f| same(&e, f)) {
+                    if seen.insert((e.header, e.name.clone())) {
                         a.entries.push(e);
                     }
                 }
                 for n in c.notes {
-                    if !a.notes.contains(&n) {
+                    if noted.insert(n.clone()) {
                         a.notes.push(n);
                     }
                 }
@@ -174,28 +178,53 @@ pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
     a
 }
 
-/// Two entries for the same member (same local header, same name).
-fn same(a: &Entry, b: &Entry) -> bool {
-    a.header == b.header && a.name == b.name
+/// Local headers found by their signature alone whose size is only in a data
+/// descriptor, measured (by inflating) at most: past this they are reported, not read.
+const MAX_MEASURED: usize = 16;
+
+/// The range (of `ranges`, sorted by start) that holds `at`, looking at the last one that
+/// starts at or before it.
+fn holding(ranges: &[(u64, u64, usize)], at: u64) -> Option<usize> {
+    let i = ranges.partition_point(|r| r.0 <= at);
+    let r = ranges.get(i.checked_sub(1)?)?;
+    (at < r.1).then_some(r.2)
 }
 
 /// Adds the members whose local headers no view listed so far.
 fn unlisted_local_headers(d: &[u8], a: &mut Archive, max_members: usize, max_out: u64) {
     // Stored members that are zips themselves are read as nested archives.
-    let nested: Vec<(u64, u64)> = a
+    let mut nested: Vec<(u64, u64, usize)> = a
         .entries
         .iter()
-        .filter(|e| e.method == 0 && (e.raw(d).starts_with(LOCAL) || has_directory(e.raw(d))))
-        .map(|e| (e.data, e.data.saturating_add(e.compressed)))
+        .enumerate()
+        .filter(|(_, e)| e.method == 0 && (e.raw(d).starts_with(LOCAL) || has_directory(e.raw(d))))
+        .map(|(i, e)| (e.data, e.data.saturating_add(e.compressed), i))
         .collect();
-    let listed: std::collections::HashSet<u64> = a.entries.iter().map(|e| e.header).collect();
+    nested.sort_unstable();
+    let mut data: Vec<(u64, u64, usize)> = a
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.data, e.data.saturating_add(e.compressed), i))
+        .collect();
+    data.sort_unstable();
+    let listed: HashSet<u64> = a.entries.iter().map(|e| e.header).collect();
+    let mut measured = 0usize;
     let mut pos = 0usize;
     while let Some(i) = memmem::find(&d[pos..], LOCAL) {
         let h = pos + i;
         pos = h + 4;
         let at = h as u64;
-        if listed.contains(&at) || nested.iter().any(|&(s, e)| s <= at && at < e) {
+        if listed.contains(&at) || holding(&nested, at).is_some() {
             continue;
+        }
+        let no_size = u16_at(d, h + 6).is_some_and(|f| f & 8 != 0)
+            && matches!(u32_at(d, h + 18), Some(0 | 0xFFFF_FFFF));
+        if no_size {
+            if measured >= MAX_MEASURED {
+                continue;
+            }
+            measured += 1;
         }
         let Some(e) = local_entry(d, h, max_out) else {
             continue;
@@ -210,11 +239,8 @@ fn unlisted_local_headers(d: &[u8], a: &mut Archive, max_members: usize, max_out
             }
             break;
         }
-        let inside = a
-            .entries
-            .iter()
-            .find(|o| o.data <= at && at < o.data.saturating_add(o.compressed))
-            .map(|o| format!(", inside the data of member {:?}", o.name))
+        let inside = holding(&data, at)
+            .map(|i| format!(", inside the data of member {:?}", a.entries[i].name))
             .unwrap_or_default();
         a.notes.push(Note::Disagree(format!(
             "local header at offset {h} (member {:?}{inside}) is not listed by the central \
@@ -308,6 +334,7 @@ fn central(d: &[u8], end: usize, max_members: usize) -> Result<Archive, String> 
     let mut a = Archive::default();
     let mut pos = cd_start;
     let mut listed = 0u64;
+    let mut names: HashSet<String> = HashSet::new();
     // Python's `zipfile` reads the directory to its recorded size, whatever the count.
     while pos < cd_end && d[pos..].starts_with(CENTRAL) {
         if a.entries.len() >= max_members {
@@ -348,7 +375,7 @@ fn central(d: &[u8], end: usize, max_members: usize) -> Result<Archive, String> 
                     truncated,
                 };
                 let local = compare_local(d, &e, raw_name, &mut a);
-                if a.entries.iter().any(|o| o.name == e.name) {
+                if !names.insert(e.name.clone()) {
                     a.notes.push(Note::Disagree(format!(
                         "two members named {:?}: Python's zipfile opens the last, other readers \
                          the first",
