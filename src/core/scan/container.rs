@@ -592,14 +592,21 @@ impl<'a> FileScan<'a> {
         if format == Format::Zip || format == Format::Empty || !zip::has_directory(data) {
             return None;
         }
-        if format != Format::Other {
-            // Loaders that start at byte 0 (pickle.load, torch.load, np.load) read the
-            // content as that format, zip readers read the archive at its end.
+        // Loaders that start at byte 0 (pickle.load, torch.load, np.load) read the content
+        // as a pickle, zip readers read the archive at its end. (A tar or other archive
+        // whose last member is a zip is not that: the member is scanned as one.)
+        let pickle_first = matches!(format, Format::Pickle | Format::TorchLegacy | Format::Npy)
+            || (format.may_hide_pickle() && sniff::imports_global(data) == Gate::Import);
+        if pickle_first {
+            let what = if format == Format::Npy {
+                "npy"
+            } else {
+                "pickle"
+            };
             let msg = format!(
-                "zip readers disagree: the data before the archive is read as {} by loaders \
-                 that start at byte 0, while zip readers find the archive from its end; both \
-                 are scanned",
-                format.name()
+                "zip readers disagree: the data before the archive is read as {what} by \
+                 loaders that start at byte 0, while zip readers find the archive from its \
+                 end; both are scanned"
             );
             self.note(path, Severity::Unknown, "zip.views-disagree", msg);
         }

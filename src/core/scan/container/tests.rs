@@ -1764,3 +1764,25 @@ fn zip_views_stay_linear_in_the_members() {
     assert!(o.has("zip.views-disagree"));
     assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
 }
+
+#[test]
+fn a_tar_whose_last_member_is_a_zip_is_no_disagreement() {
+    let z = zip(&[m("archive/data.pkl", &benign_pickle())]);
+    let mut t = vec![0u8; 512];
+    t[..9].copy_from_slice(b"model.pt\0");
+    t[124..135].copy_from_slice(format!("{:011o}", z.len()).as_bytes());
+    t[156] = b'0';
+    t[257..263].copy_from_slice(b"ustar\0");
+    t[148..156].copy_from_slice(b"        ");
+    let sum: u32 = t.iter().map(|&b| u32::from(b)).sum();
+    t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    t.extend(&z);
+    t.resize(t.len().div_ceil(512) * 512 + 1024, 0);
+    let o = scan(&t);
+    assert!(!o.has("zip.views-disagree"), "{:?}", o.findings);
+    assert!(
+        o.findings.iter().all(|f| f.severity == Severity::Info),
+        "{:?}",
+        o.findings
+    );
+}
