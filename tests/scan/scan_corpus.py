@@ -1527,6 +1527,151 @@ def _hub_formats(root: Path) -> tuple[list[Sample], list[Sample]]:
     return bad, good
 
 
+def _zip_local(name: bytes, data: bytes, flags: int = 0) -> bytes:
+    """A stored zip member's local header and data, written by hand."""
+    crc = zlib.crc32(data)
+    head = struct.pack(
+        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 0, 0, 0, crc, len(data), len(data), len(name), 0
+    )
+    return head + name + data
+
+
+def _zip_central(name: bytes, data: bytes, offset: int, flags: int = 0) -> bytes:
+    crc = zlib.crc32(data)
+    fields = (
+        b"PK\x01\x02",
+        20,
+        20,
+        flags,
+        0,
+        0,
+        0,
+        crc,
+        len(data),
+        len(data),
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        0,
+        offset,
+    )
+    return struct.pack("<4sHHHHHHIIIHHHHHII", *fields) + name
+
+
+def _zip_end(count: int, cd_size: int, cd_offset: int, comment_len: int = 0) -> bytes:
+    return struct.pack(
+        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, comment_len
+    )
+
+
+def _zip_view_tricks(root: Path) -> list[Sample]:
+    """Zips that readers see differently (issue 15, class 3): the payload is where one of
+    the views (central directory, local headers, Python's zipfile, miniz) finds it."""
+    cat = "zip-views"
+    p2 = _os_system_true(2)
+    benign = pickle.dumps({"ok": 1}, protocol=2)
+    out: list[Sample] = []
+
+    def add(rel: str, data: bytes, trick: str) -> None:
+        out.append(Sample(_write(root / rel, data), UNSAFE, trick, cat))
+
+    # An end record that counts 1 member of a directory of 2 (Python reads both).
+    z = _zip_local(b"a.npy", benign)
+    second = len(z)
+    z += _zip_local(b"b.npy", p2)
+    cd = _zip_central(b"a.npy", benign, 0) + _zip_central(b"b.npy", p2, second)
+    z += cd + _zip_end(1, len(cd), second + len(_zip_local(b"b.npy", p2)))
+    add(
+        "count_short.npz",
+        z,
+        "zip end record counting 1 of its 2 directory entries; the payload is the second",
+    )
+    # A local header no directory lists, inside another member's data.
+    blob = b"tensor bytes " + _zip_local(b"x/data.pkl", p2) + b" more"
+    z = _zip_local(b"blob", blob)
+    cd = _zip_central(b"blob", blob, 0)
+    z += cd + _zip_end(1, len(cd), len(z))
+    add("hidden_local.zip", z, "zip member's local header hidden inside another member's data")
+    # A second end record in the comment, which Python's zipfile takes.
+    z = _zip_local(b"a.txt", b"text")
+    at = len(z)
+    z += _zip_local(b"data.pkl", p2)
+    cd1 = _zip_central(b"a.txt", b"text", 0)
+    cd1_at = len(z)
+    z += cd1
+    cd2 = _zip_central(b"data.pkl", p2, at)
+    comment = cd2 + _zip_end(1, len(cd2), len(z) + 22, 500)
+    z += _zip_end(1, len(cd1), cd1_at, len(comment)) + comment
+    add(
+        "end_in_comment.zip",
+        z,
+        "second zip end record in the archive comment (Python's zipfile reads it)",
+    )
+    # The encryption bit on a plain member.
+    z = _zip_local(b"data.pkl", p2, 1)
+    cd = _zip_central(b"data.pkl", p2, 0, 1)
+    z += cd + _zip_end(1, len(cd), len(z))
+    add("flag_bit.zip", z, "zip member flagged encrypted whose bytes are a plain pickle")
+    return out
+
+
+def _structure_tricks(root: Path) -> list[Sample]:
+    """Nested pickles and PyTorch structure (issue 15, classes 4 and 6)."""
+    out: list[Sample] = []
+    p4 = _os_system_true(4)
+
+    def add(rel: str, data: bytes, trick: str, cat: str) -> None:
+        out.append(Sample(_write(root / rel, data), UNSAFE, trick, cat))
+
+    for module, name in [("pickle", "loads"), ("torch.storage", "_load_from_bytes")]:
+        data = pickle_bytes(4, call(stack_global(module, name), binbytes(p4)))
+        add(
+            f"nested_{name}.pkl",
+            data,
+            f"{module}.{name} of a literal pickle that calls os.system",
+            "nested",
+        )
+    t = TensorSpec("w", "float32", (4,), "0")
+    pid = tup(
+        binunicode("storage"),
+        global_("torch", "FloatStorage"),
+        binunicode("0"),
+        binunicode("cpu"),
+        integer(2),
+    )
+    small = call(
+        global_("torch._utils", "_rebuild_tensor_v2"),
+        pid + BINPERSID,
+        integer(0),
+        _ints(t.shape),
+        _ints(t.stride),
+        NEWFALSE,
+        _ordered_dict(),
+    )
+    bad = pickle_bytes(2, _ordered_dict() + MARK + binunicode("w") + small + SETITEMS)
+    tmp = root / "_tmp.zip"
+    write_pytorch_zip(tmp, [t], data_pkl=bad)
+    add(
+        "tensor_past_storage.pt",
+        tmp.read_bytes(),
+        "tensor of 4 elements over a storage of 2",
+        "torch-structure",
+    )
+    write_pytorch_zip(
+        tmp, [t], data_pkl=pickle_bytes(2, _rebuild_tensor(t) + integer(0) + integer(1) + b"s")
+    )
+    add(
+        "tensor_setitem.pt",
+        tmp.read_bytes(),
+        "SETITEM into a rebuilt tensor (GHSA-63cw-57p8-fm3p)",
+        "torch-structure",
+    )
+    tmp.unlink()
+    return out
+
+
 def missing_generators() -> list[str]:
     """Optional libraries whose benign samples :func:`write_corpus` leaves out here."""
     optional = ("sklearn", "joblib", "gguf", "onnx", "h5py")
@@ -1546,6 +1691,8 @@ def write_corpus(folder: Path) -> list[Sample]:
     samples += _pickle_samples(unsafe / "unreadable", "unreadable", _unreadable())
     hub_bad, hub_good = _hub_formats(folder / "hub")
     samples += hub_bad
+    samples += _zip_view_tricks(unsafe / "zip-views")
+    samples += _structure_tricks(unsafe / "structure")
     samples += _benign_python(safe / "python")
     samples += _benign_numpy(safe / "numpy")
     samples += _benign_pandas(safe / "pandas")

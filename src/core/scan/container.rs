@@ -592,6 +592,24 @@ impl<'a> FileScan<'a> {
         if format == Format::Zip || format == Format::Empty || !zip::has_directory(data) {
             return None;
         }
+        // Loaders that start at byte 0 (pickle.load, torch.load, np.load) read the content
+        // as a pickle, zip readers read the archive at its end. (A tar or other archive
+        // whose last member is a zip is not that: the member is scanned as one.)
+        let pickle_first = matches!(format, Format::Pickle | Format::TorchLegacy | Format::Npy)
+            || (format.may_hide_pickle() && sniff::imports_global(data) == Gate::Import);
+        if pickle_first {
+            let what = if format == Format::Npy {
+                "npy"
+            } else {
+                "pickle"
+            };
+            let msg = format!(
+                "zip readers disagree: the data before the archive is read as {what} by \
+                 loaders that start at byte 0, while zip readers find the archive from its \
+                 end; both are scanned"
+            );
+            self.note(path, Severity::Unknown, "zip.views-disagree", msg);
+        }
         Some(self.zip(data, path, depth))
     }
 
@@ -847,6 +865,12 @@ impl<'a> FileScan<'a> {
                     self.note(&p, Severity::Unknown, "zip.bad-member", msg);
                 }
                 zip::Note::TooManyMembers(n) => self.too_many_members(path, *n),
+                zip::Note::Disagree(why) => {
+                    let msg = format!(
+                        "zip readers disagree: {why}; every member any of them reads is scanned"
+                    );
+                    self.note(path, Severity::Unknown, "zip.views-disagree", msg);
+                }
             }
         }
         if archive.entries.is_empty() && archive.notes.is_empty() {

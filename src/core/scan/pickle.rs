@@ -64,7 +64,9 @@
 mod calls;
 mod joblib;
 mod machine;
+mod nested;
 mod record;
+mod tensors;
 mod text;
 mod value;
 
@@ -147,6 +149,8 @@ pub(crate) struct Reader<'a, 'p> {
     pub(crate) opcodes: u64,
     /// Live objects on this thread when the stream started.
     pub(crate) live_base: usize,
+    /// What nested pickles (bytes a loader is called on) were found to hold.
+    pub(crate) nested: Vec<Finding>,
 }
 
 /// Reads every pickle of `data` as the C unpickler does (`pickle.load`, called again
@@ -219,6 +223,7 @@ fn scan_mode(
         rec: Records::default(),
         opcodes: 0,
         live_base: value::live_objects(),
+        nested: Vec::new(),
     };
     let mut pos = 0;
     let mut pickles = 0;
@@ -280,8 +285,13 @@ fn scan_mode(
             }
         }
     }
+    let mut findings = r.rec.findings(location);
+    if !r.nested.is_empty() {
+        findings.extend(nested::place(std::mem::take(&mut r.nested), location));
+        findings.sort_by_key(|f| f.location.offset);
+    }
     let mut scan = PickleScan {
-        findings: r.rec.findings(location),
+        findings,
         pickles,
         end,
         globals: r.rec.global_uses(),

@@ -1511,3 +1511,278 @@ fn compressed_hdf5_members_are_searched() {
         o.rules()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Zip parser differentials: every view a loader could take is read (issue 15, item 3)
+
+/// A stored member's local header and data.
+fn local_header(name: &[u8], data: &[u8], flags: u16) -> Vec<u8> {
+    let mut out = b"PK\x03\x04".to_vec();
+    out.extend(20u16.to_le_bytes());
+    out.extend(flags.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend(crc(data).to_le_bytes());
+    out.extend((data.len() as u32).to_le_bytes());
+    out.extend((data.len() as u32).to_le_bytes());
+    out.extend((name.len() as u16).to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out.extend(name);
+    out.extend(data);
+    out
+}
+
+/// A central directory entry for a stored member whose local header is at `off`.
+fn central_entry(name: &[u8], data: &[u8], flags: u16, off: u32) -> Vec<u8> {
+    let mut cd = b"PK\x01\x02".to_vec();
+    cd.extend(20u16.to_le_bytes());
+    cd.extend(20u16.to_le_bytes());
+    cd.extend(flags.to_le_bytes());
+    cd.extend(0u16.to_le_bytes());
+    cd.extend([0u8; 4]);
+    cd.extend(crc(data).to_le_bytes());
+    cd.extend((data.len() as u32).to_le_bytes());
+    cd.extend((data.len() as u32).to_le_bytes());
+    cd.extend((name.len() as u16).to_le_bytes());
+    cd.extend([0u8; 12]);
+    cd.extend(off.to_le_bytes());
+    cd.extend(name);
+    cd
+}
+
+fn end_record(count: u16, cd_len: usize, cd_off: usize, comment_len: u16) -> Vec<u8> {
+    let mut out = b"PK\x05\x06".to_vec();
+    out.extend([0u8; 4]);
+    out.extend(count.to_le_bytes());
+    out.extend(count.to_le_bytes());
+    out.extend((cd_len as u32).to_le_bytes());
+    out.extend((cd_off as u32).to_le_bytes());
+    out.extend(comment_len.to_le_bytes());
+    out
+}
+
+fn disagrees(o: &Out, words: &str) -> bool {
+    o.findings.iter().any(|f| {
+        f.rule == "zip.views-disagree"
+            && f.severity == Severity::Unknown
+            && f.message.contains(words)
+    })
+}
+
+#[test]
+fn zip_local_name_differs_from_central_name() {
+    let mut z = zip(&[m("weights.bin", &marked_pickle())]);
+    // The local header's name (at 30) says otherwise.
+    z[30..41].copy_from_slice(b"data.pkl.xx");
+    let o = scan(&z);
+    assert!(
+        disagrees(&o, "local header names it \"data.pkl.xx\""),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 1);
+    // The same archive with equal names is not a disagreement.
+    let o = scan(&zip(&[m("weights.bin", &marked_pickle())]));
+    assert!(!o.has("zip.views-disagree"));
+}
+
+#[test]
+fn zip_flag_bits_on_members_that_are_not_encrypted() {
+    // The encryption bit on the local header only (miniz reads the central flags, a
+    // streaming reader the local ones): the plain pickle is read all the same.
+    let p = marked_pickle();
+    let mut z = local_header(b"data.pkl", &p, 1);
+    let cd = central_entry(b"data.pkl", &p, 0, 0);
+    let at = z.len();
+    z.extend(&cd);
+    z.extend(end_record(1, cd.len(), at, 0));
+    let o = scan(&z);
+    assert!(
+        disagrees(&o, "local flags 0x0001 differ"),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // Set in both (Python asks for a password, the bytes are a plain pickle): read, and
+    // unknown besides.
+    for flags in [1u16, 0x40, 0x41] {
+        let mut z = local_header(b"data.pkl", &p, flags);
+        let cd = central_entry(b"data.pkl", &p, flags, 0);
+        let at = z.len();
+        z.extend(&cd);
+        z.extend(end_record(1, cd.len(), at, 0));
+        let o = scan(&z);
+        assert!(o.has("zip.encrypted"), "{flags}");
+        assert_eq!(o.worst(), Severity::Dangerous, "{flags}");
+        assert!(!o.has("zip.views-disagree"), "{flags}");
+    }
+}
+
+#[test]
+fn zip_two_members_with_one_name() {
+    let o = scan(&zip(&[
+        m("data.pkl", &marked_pickle()),
+        m("data.pkl", &benign_pickle()),
+    ]));
+    assert!(
+        disagrees(&o, "two members named \"data.pkl\""),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 2);
+}
+
+#[test]
+fn zip_local_header_hidden_in_another_members_data() {
+    let mut blob = b"tensor bytes ".to_vec();
+    blob.extend(local_header(b"x/data.pkl", &marked_pickle(), 0));
+    blob.extend(b" more tensor bytes");
+    let o = scan(&zip(&[m("blob", &blob), m("a.txt", b"text")]));
+    assert!(
+        disagrees(&o, "inside the data of member \"blob\""),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 1);
+    assert_eq!(o.seen[0].members, vec!["x/data.pkl"]);
+    // A stored member that is a zip itself is read as a nested archive, not twice.
+    let inner = zip(&[m("data.pkl", &marked_pickle())]);
+    let o = scan(&zip(&[m("inner.zip", &inner)]));
+    assert!(!o.has("zip.views-disagree"), "{:?}", o.findings);
+    assert_eq!(o.seen.len(), 1);
+}
+
+#[test]
+fn zip_local_headers_the_directory_does_not_list() {
+    let mut z = local_header(b"a.txt", b"text", 0);
+    let hidden = z.len();
+    z.extend(local_header(b"evil.pkl", &marked_pickle(), 0));
+    let cd = central_entry(b"a.txt", b"text", 0, 0);
+    let at = z.len();
+    z.extend(&cd);
+    z.extend(end_record(1, cd.len(), at, 0));
+    let o = scan(&z);
+    assert!(
+        disagrees(&o, &format!("local header at offset {hidden}")),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    // Four bytes of tensor data that read `PK\x03\x04` are not a member.
+    let mut t = vec![7u8; 200];
+    t[50..54].copy_from_slice(b"PK\x03\x04");
+    let o = scan(&zip(&[m("data/0", &t)]));
+    assert!(!o.has("zip.views-disagree"), "{:?}", o.findings);
+}
+
+#[test]
+fn zip_after_a_pickle_at_offset_0() {
+    let mut d = marked_pickle();
+    d.extend(zip(&[m("archive/data.pkl", &benign_pickle())]));
+    let o = scan(&d);
+    assert!(
+        disagrees(&o, "read as pickle by loaders that start at byte 0"),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert_eq!(o.seen.len(), 2);
+    // And the other way round: the pickle in the zip is read too.
+    let mut d = benign_pickle();
+    d.extend(zip(&[m("archive/data.pkl", &marked_pickle())]));
+    let o = scan(&d);
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert!(o.has("zip.views-disagree"));
+}
+
+#[test]
+fn zip_end_record_counting_fewer_members_than_its_directory() {
+    let mut z = zip(&[m("a.npy", b"text"), m("b.npy", &marked_pickle())]);
+    let n = z.len();
+    // Entries on this disk and in all (offsets 8 and 10 of the end record).
+    z[n - 14..n - 12].copy_from_slice(&1u16.to_le_bytes());
+    z[n - 12..n - 10].copy_from_slice(&1u16.to_le_bytes());
+    let o = scan(&z);
+    assert!(
+        disagrees(&o, "counts 1 members but the central directory holds 2"),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    assert!(!o.has("zip.no-central-directory"));
+}
+
+#[test]
+fn zip_second_end_record_inside_the_comment() {
+    // The archive as the spec reads it lists a.txt; its comment holds a second directory
+    // and end record (whose comment length overruns the file) listing data.pkl: Python's
+    // zipfile and miniz take that last end record.
+    let p = marked_pickle();
+    let mut z = local_header(b"a.txt", b"text", 0);
+    let second = z.len();
+    z.extend(local_header(b"data.pkl", &p, 0));
+    let cd1 = central_entry(b"a.txt", b"text", 0, 0);
+    let cd1_at = z.len();
+    z.extend(&cd1);
+    let eocd1 = z.len();
+    let cd2 = central_entry(b"data.pkl", &p, 0, second as u32);
+    let cd2_at = eocd1 + 22;
+    let mut comment = cd2.clone();
+    comment.extend(end_record(1, cd2.len(), cd2_at, 500));
+    z.extend(end_record(1, cd1.len(), cd1_at, comment.len() as u16));
+    z.extend(&comment);
+    let o = scan(&z);
+    assert!(
+        disagrees(&o, "another end of central directory record"),
+        "{:?}",
+        o.findings
+    );
+    assert_eq!(o.worst(), Severity::Dangerous);
+    let names: Vec<_> = o.seen.iter().map(|s| s.members.clone()).collect();
+    assert_eq!(names, vec![vec!["data.pkl".to_string()]]);
+}
+
+#[test]
+fn zip_views_stay_linear_in_the_members() {
+    // 100 000 members of one name (the member limit), then as many hidden local headers:
+    // every comparison between the views is by hash or binary search, not member by member.
+    let members: Vec<M> = (0..100_000).map(|_| m("x", b"y")).collect();
+    let start = std::time::Instant::now();
+    let o = scan(&zip(&members));
+    assert!(o.has("zip.views-disagree"));
+    let mut blob = Vec::new();
+    for i in 0..20_000 {
+        blob.extend(local_header(format!("{i}").as_bytes(), b"z", 0));
+    }
+    let o = scan(&zip(&[m(
+        "blob.bin",
+        &[b"junk".as_slice(), &blob].concat(),
+    )]));
+    assert!(o.has("zip.views-disagree"));
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+}
+
+#[test]
+fn a_tar_whose_last_member_is_a_zip_is_no_disagreement() {
+    let z = zip(&[m("archive/data.pkl", &benign_pickle())]);
+    let mut t = vec![0u8; 512];
+    t[..9].copy_from_slice(b"model.pt\0");
+    t[124..135].copy_from_slice(format!("{:011o}", z.len()).as_bytes());
+    t[156] = b'0';
+    t[257..263].copy_from_slice(b"ustar\0");
+    t[148..156].copy_from_slice(b"        ");
+    let sum: u32 = t.iter().map(|&b| u32::from(b)).sum();
+    t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    t.extend(&z);
+    t.resize(t.len().div_ceil(512) * 512 + 1024, 0);
+    let o = scan(&t);
+    assert!(!o.has("zip.views-disagree"), "{:?}", o.findings);
+    assert!(
+        o.findings.iter().all(|f| f.severity == Severity::Info),
+        "{:?}",
+        o.findings
+    );
+}

@@ -14,6 +14,8 @@
 //!   actually there.
 
 use flate2::{Decompress, FlushDecompress, Status};
+use std::collections::HashSet;
+
 use memchr::memmem;
 
 /// One member.
@@ -50,7 +52,7 @@ impl Entry {
 }
 
 /// What reading the archive found besides the members.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Note {
     /// No end record or a damaged central directory: members come from local headers.
     NoCentralDirectory(String),
@@ -58,6 +60,9 @@ pub(crate) enum Note {
     BadLocalHeader { name: String, reason: String },
     /// More members than the caller allows; the rest were not listed.
     TooManyMembers(u64),
+    /// Readers that take different views of the archive (its central directory, its local
+    /// headers, Python's `zipfile`, PyTorch's miniz) would not see the same members.
+    Disagree(String),
 }
 
 #[derive(Debug, Default)]
@@ -91,50 +96,201 @@ fn u64_at(d: &[u8], at: usize) -> Option<u64> {
     ))
 }
 
-/// The offset of the end of central directory record, searching back from the end.
-pub(crate) fn find_end(d: &[u8]) -> Option<usize> {
+/// How many end records (from the end back) are each followed to a central directory.
+const MAX_END_RECORDS: usize = 8;
+
+/// The members of the archive in `d`, at most `max_members` of them; `max_out` bounds the
+/// work of measuring a member without sizes (see `local_scan`).
+///
+/// Every view a loader could take is read, and the members of all of them are listed:
+/// * the central directory of each end record found from the end back (Python's `zipfile`
+///   and miniz take the last signature, readers that check the comment length may take
+///   another); the directory is read to its recorded size, as Python reads it, whatever
+///   count the end record gives (miniz trusts the count);
+/// * the local headers: each central entry's own (its name and method against the central
+///   ones), and every local header signature in the data that parses as a member and that
+///   no directory lists (a streaming reader walks these, or finds one hidden inside
+///   another member's data), except inside a stored member that is itself a zip (that one
+///   is read as a nested archive).
+///
+/// Where the views differ, a `Note::Disagree` says how.
+pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
+    let ends = find_ends(d);
+    let mut a = Archive::default();
+    let mut directories = 0usize;
+    let mut first_error = None;
+    let mut seen: HashSet<(u64, String)> = HashSet::new();
+    let mut noted: HashSet<Note> = HashSet::new();
+    for &end in &ends {
+        // An end record inside a stored member that is a zip itself belongs to that
+        // archive, which is read as a nested one.
+        let at = end as u64;
+        if a.entries.iter().any(|e| {
+            e.method == 0
+                && e.data <= at
+                && at < e.data.saturating_add(e.compressed)
+                && has_directory(e.raw(d))
+        }) {
+            continue;
+        }
+        match central(d, end, max_members.saturating_sub(a.entries.len())) {
+            Ok(c) => {
+                directories += 1;
+                if directories > 1 {
+                    let new = c
+                        .entries
+                        .iter()
+                        .filter(|e| !seen.contains(&(e.header, e.name.clone())))
+                        .count();
+                    if new > 0 || c.entries.len() != a.entries.len() {
+                        a.notes.push(Note::Disagree(format!(
+                            "another end of central directory record (at offset {end}) leads to a \
+                             directory of {} members, {new} of them not in the last one's: \
+                             readers that take a different end record see different members",
+                            c.entries.len()
+                        )));
+                    }
+                }
+                for e in c.entries {
+                    if seen.insert((e.header, e.name.clone())) {
+                        a.entries.push(e);
+                    }
+                }
+                for n in c.notes {
+                    if noted.insert(n.clone()) {
+                        a.notes.push(n);
+                    }
+                }
+            }
+            Err(reason) => {
+                first_error.get_or_insert(reason);
+            }
+        }
+    }
+    if directories == 0 {
+        let reason = first_error.unwrap_or_else(|| "no end of central directory record".into());
+        let mut l = local_scan(d, max_members, max_out);
+        l.notes.insert(0, Note::NoCentralDirectory(reason));
+        l.notes.extend(a.notes);
+        a = l;
+    }
+    unlisted_local_headers(d, &mut a, max_members, max_out);
+    a
+}
+
+/// Local headers found by their signature alone whose size is only in a data
+/// descriptor, measured (by inflating) at most: past this they are reported, not read.
+const MAX_MEASURED: usize = 16;
+
+/// The range (of `ranges`, sorted by start) that holds `at`, looking at the last one that
+/// starts at or before it.
+fn holding(ranges: &[(u64, u64, usize)], at: u64) -> Option<usize> {
+    let i = ranges.partition_point(|r| r.0 <= at);
+    let r = ranges.get(i.checked_sub(1)?)?;
+    (at < r.1).then_some(r.2)
+}
+
+/// Adds the members whose local headers no view listed so far.
+fn unlisted_local_headers(d: &[u8], a: &mut Archive, max_members: usize, max_out: u64) {
+    // Stored members that are zips themselves are read as nested archives.
+    let mut nested: Vec<(u64, u64, usize)> = a
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.method == 0 && (e.raw(d).starts_with(LOCAL) || has_directory(e.raw(d))))
+        .map(|(i, e)| (e.data, e.data.saturating_add(e.compressed), i))
+        .collect();
+    nested.sort_unstable();
+    let mut data: Vec<(u64, u64, usize)> = a
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.data, e.data.saturating_add(e.compressed), i))
+        .collect();
+    data.sort_unstable();
+    let listed: HashSet<u64> = a.entries.iter().map(|e| e.header).collect();
+    let mut measured = 0usize;
+    let mut pos = 0usize;
+    while let Some(i) = memmem::find(&d[pos..], LOCAL) {
+        let h = pos + i;
+        pos = h + 4;
+        let at = h as u64;
+        if listed.contains(&at) || holding(&nested, at).is_some() {
+            continue;
+        }
+        let no_size = u16_at(d, h + 6).is_some_and(|f| f & 8 != 0)
+            && matches!(u32_at(d, h + 18), Some(0 | 0xFFFF_FFFF));
+        if no_size {
+            if measured >= MAX_MEASURED {
+                continue;
+            }
+            measured += 1;
+        }
+        let Some(e) = local_entry(d, h, max_out) else {
+            continue;
+        };
+        if !plausible(d, h, &e) {
+            continue;
+        }
+        if a.entries.len() >= max_members {
+            if !a.notes.iter().any(|n| matches!(n, Note::TooManyMembers(_))) {
+                a.notes
+                    .push(Note::TooManyMembers(a.entries.len() as u64 + 1));
+            }
+            break;
+        }
+        let inside = holding(&data, at)
+            .map(|i| format!(", inside the data of member {:?}", a.entries[i].name))
+            .unwrap_or_default();
+        a.notes.push(Note::Disagree(format!(
+            "local header at offset {h} (member {:?}{inside}) is not listed by the central \
+             directory: readers that walk or search the local headers load it",
+            e.name
+        )));
+        a.entries.push(e);
+    }
+}
+
+/// Whether a local header found by its signature alone looks like one a reader would take
+/// (so that four bytes of tensor data that happen to read `PK\x03\x04` do not count).
+fn plausible(d: &[u8], h: usize, e: &Entry) -> bool {
+    let version = u16_at(d, h + 4).unwrap_or(u16::MAX);
+    let name_len = u16_at(d, h + 26).unwrap_or(0);
+    (version & 0xFF) <= 63
+        && matches!(e.method, 0 | 8 | 12 | 14 | 93 | 95)
+        && (1..=1024).contains(&name_len)
+        && !e.name.contains('\0')
+        && e.compressed > 0
+        && !e.truncated
+}
+
+/// The offsets of the end of central directory records a reader could take, the last one
+/// first: every signature in the last 64 KiB + 22 bytes that has room for its fixed part
+/// (Python's `zipfile` and miniz take the last, whatever its comment length says), at most
+/// `MAX_END_RECORDS`.
+pub(crate) fn find_ends(d: &[u8]) -> Vec<usize> {
     let from = d.len().saturating_sub(22 + 65535);
     let tail = &d[from..];
     let mut end = tail.len();
+    let mut out = Vec::new();
     while let Some(i) = memmem::rfind(&tail[..end], EOCD) {
         let at = from + i;
-        // The comment length must reach (at most) the end of the data.
-        if let Some(c) = u16_at(d, at + 20) {
-            if at + 22 + usize::from(c) <= d.len() {
-                return Some(at);
+        if at + 22 <= d.len() {
+            out.push(at);
+            if out.len() >= MAX_END_RECORDS {
+                break;
             }
         }
         end = i;
     }
-    None
-}
-
-/// The members of the archive in `d`, at most `max_members` of them; `max_out` bounds the
-/// work of measuring a member without sizes (see `local_scan`).
-pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
-    match find_end(d) {
-        Some(end) => match central(d, end, max_members) {
-            Ok(a) => a,
-            Err(reason) => {
-                let mut a = local_scan(d, max_members, max_out);
-                a.notes.insert(0, Note::NoCentralDirectory(reason));
-                a
-            }
-        },
-        None => {
-            let mut a = local_scan(d, max_members, max_out);
-            a.notes.insert(
-                0,
-                Note::NoCentralDirectory("no end of central directory record".into()),
-            );
-            a
-        }
-    }
+    out
 }
 
 /// Whether `d` ends with a zip whose central directory lists at least one member.
 pub(crate) fn has_directory(d: &[u8]) -> bool {
-    find_end(d).is_some_and(|end| central(d, end, 1).is_ok_and(|a| !a.entries.is_empty()))
+    find_ends(d)
+        .into_iter()
+        .any(|end| central(d, end, 1).is_ok_and(|a| !a.entries.is_empty()))
 }
 
 /// (entries, central directory size, central directory offset) from the end record and,
@@ -178,9 +334,11 @@ fn central(d: &[u8], end: usize, max_members: usize) -> Result<Archive, String> 
     let mut a = Archive::default();
     let mut pos = cd_start;
     let mut listed = 0u64;
-    while listed < count && d[pos..].starts_with(CENTRAL) {
+    let mut names: HashSet<String> = HashSet::new();
+    // Python's `zipfile` reads the directory to its recorded size, whatever the count.
+    while pos < cd_end && d[pos..].starts_with(CENTRAL) {
         if a.entries.len() >= max_members {
-            a.notes.push(Note::TooManyMembers(count));
+            a.notes.push(Note::TooManyMembers(count.max(listed + 1)));
             break;
         }
         let name_len = usize::from(u16_at(d, pos + 28).ok_or("truncated central directory")?);
@@ -191,7 +349,9 @@ fn central(d: &[u8], end: usize, max_members: usize) -> Result<Archive, String> 
             return Err("central directory entry runs past the end".into());
         }
         let flags = u16_at(d, pos + 8).unwrap_or(0);
-        let name = decode_name(&d[pos + 46..pos + 46 + name_len]);
+        let method = u16_at(d, pos + 10).unwrap_or(0);
+        let raw_name = &d[pos + 46..pos + 46 + name_len];
+        let name = decode_name(raw_name);
         let mut compressed = u64::from(u32_at(d, pos + 20).unwrap_or(0));
         let mut uncompressed = u64::from(u32_at(d, pos + 24).unwrap_or(0));
         let mut header = u64::from(u32_at(d, pos + 42).unwrap_or(0));
@@ -203,30 +363,97 @@ fn central(d: &[u8], end: usize, max_members: usize) -> Result<Archive, String> 
         match local_data(d, header) {
             Ok(data) => {
                 let truncated = data.saturating_add(compressed) > d.len() as u64;
-                a.entries.push(Entry {
+                let e = Entry {
                     name,
                     flags,
-                    method: u16_at(d, pos + 10).unwrap_or(0),
+                    method,
                     crc: u32_at(d, pos + 16).unwrap_or(0),
                     compressed,
                     uncompressed,
                     header,
                     data,
                     truncated,
-                });
+                };
+                let local = compare_local(d, &e, raw_name, &mut a);
+                if !names.insert(e.name.clone()) {
+                    a.notes.push(Note::Disagree(format!(
+                        "two members named {:?}: Python's zipfile opens the last, other readers \
+                         the first",
+                        e.name
+                    )));
+                }
+                a.entries.push(e);
+                // What a reader of the local header reads, when that is other bytes.
+                a.entries.extend(local);
             }
             Err(reason) => a.notes.push(Note::BadLocalHeader { name, reason }),
         }
         pos = next;
         listed += 1;
     }
-    let complete = listed == count || a.notes.iter().any(|n| matches!(n, Note::TooManyMembers(_)));
-    if !complete {
+    let too_many = a.notes.iter().any(|n| matches!(n, Note::TooManyMembers(_)));
+    if listed < count && !too_many {
         return Err(format!(
             "the central directory holds {listed} of the {count} entries its end record counts"
         ));
     }
+    if listed > count && !too_many {
+        a.notes.push(Note::Disagree(format!(
+            "the end record counts {count} members but the central directory holds {listed}: \
+             Python's zipfile (and np.load) reads them all, readers that trust the count \
+             (miniz, PyTorch) only the first {count}"
+        )));
+    }
     Ok(a)
+}
+
+/// Compares a central entry with its local header: a reader that walks the local headers
+/// takes the name, flags, method and size from there. Returns the member as the local
+/// header gives it when that reads other bytes (another method or size).
+fn compare_local(d: &[u8], e: &Entry, raw_name: &[u8], a: &mut Archive) -> Option<Entry> {
+    let h = usize::try_from(e.header).ok()?;
+    let local = local_entry(d, h, 0)?;
+    let name_len = usize::from(u16_at(d, h + 26).unwrap_or(0));
+    let local_name = d.get(h + 30..h + 30 + name_len).unwrap_or_default();
+    let mut why = Vec::new();
+    if local_name != raw_name {
+        why.push(format!(
+            "its local header names it {:?} (Python's zipfile refuses it, miniz and the \
+             central directory take {:?})",
+            local.name, e.name
+        ));
+    }
+    // Bit 0 (encrypted), 3 (sizes in a descriptor), 5 (patched data), 6 (strong
+    // encryption), 13 (masked headers) change how a reader takes the data.
+    const READ_BITS: u16 = 1 | 8 | 0x20 | 0x40 | 0x2000;
+    if (local.flags ^ e.flags) & READ_BITS & !8 != 0 {
+        why.push(format!(
+            "its local flags {:#06x} differ from the central ones {:#06x}",
+            local.flags, e.flags
+        ));
+    }
+    if local.method != e.method {
+        why.push(format!(
+            "its local header says compression method {} where the central directory says {}",
+            local.method, e.method
+        ));
+    }
+    let sized = local.flags & 8 == 0;
+    let other_bytes = local.method != e.method || (sized && local.compressed != e.compressed);
+    if sized && local.method == e.method && local.compressed != e.compressed {
+        why.push(format!(
+            "its local header gives {} compressed bytes where the central directory gives {}",
+            local.compressed, e.compressed
+        ));
+    }
+    if !why.is_empty() {
+        a.notes.push(Note::Disagree(format!(
+            "member {:?}: {}",
+            e.name,
+            why.join("; ")
+        )));
+    }
+    (other_bytes && local.compressed > 0).then_some(local)
 }
 
 /// Fills the fields that are all ones (in order: sizes, offset) from a Zip64 extra field.

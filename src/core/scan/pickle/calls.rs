@@ -81,6 +81,7 @@ fn keeps_args(n: &Named) -> bool {
     let m = &*n.module;
     (m.starts_with("joblib") || m.starts_with("sklearn") || m.starts_with("numpy"))
         && JOBLIB_WRAPPERS.iter().chain(NUMPY_DTYPES).any(|p| n.is(p))
+        || super::nested::wraps_bytes(n)
 }
 
 fn join(qual: &str, attr: &str) -> String {
@@ -110,7 +111,7 @@ fn str_arg<'v>(v: &'v Value<'_>) -> Result<Option<&'v str>, ()> {
             Kind::Named(_)
             | Kind::Made { .. }
             | Kind::Unresolved(_)
-            | Kind::Persistent
+            | Kind::Persistent(_)
             | Kind::Ext { .. } => Ok(None),
             _ => Err(()),
         },
@@ -142,6 +143,10 @@ impl<'a> Reader<'a, '_> {
                     if let Some(r) = resolver(n) {
                         return self.resolve(m, r, n, args, op);
                     }
+                    if let Some(k) = super::nested::loader(n) {
+                        self.nested(n, k, args, m.at as u64);
+                    }
+                    self.rebuild(n, args, m.at as u64);
                 }
                 Ok(self.made(m, n, (!construct && keeps_args(n)).then(|| args.clone())))
             }
@@ -497,6 +502,7 @@ impl<'a> Reader<'a, '_> {
             Kind::Made { by, .. } => {
                 let by = by.clone();
                 self.rec.state_set(by.id);
+                self.tensor_write(&by, "BUILD", m.at as u64);
                 if let Verdict::Dangerous(why) = self.rec.verdict(by.id).clone() {
                     let path = by.path();
                     self.rec.note(
@@ -562,6 +568,10 @@ impl<'a> Reader<'a, '_> {
                     Some(&path),
                     || format!("{op} writes into {path}, an object of the running process (monkeypatching)"),
                 );
+            }
+            Kind::Made { by, .. } if op.starts_with("SETITEM") => {
+                let by = by.clone();
+                self.tensor_write(&by, op, m.at as u64);
             }
             Kind::Tuple | Kind::FrozenSet | Kind::Made { .. } | Kind::Ext { .. } => {}
             other => {

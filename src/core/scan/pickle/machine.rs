@@ -725,8 +725,8 @@ impl<'a> Reader<'a, '_> {
                     _ => 8,
                 };
                 let n = self.read_len(m, width, name)?;
-                self.read(m, n, name)?;
-                m.push(Value::Bytes);
+                let b = self.read(m, n, name)?;
+                m.push(Value::Bytes(Some(b)));
             }
             b'h' | b'j' => {
                 let b = self.read(m, if op == b'h' { 1 } else { 4 }, name)?;
@@ -981,14 +981,25 @@ impl<'a> Reader<'a, '_> {
 
     fn persistent(&mut self, m: &mut Machine<'a>, pid: Value<'a>, op: &'static str) -> Value<'a> {
         match m.mode.persist {
-            Persist::Torch => m.new_obj(Kind::Persistent),
+            Persist::Torch => {
+                // `('storage', storage_type, key, location, numel)`.
+                let numel = pid
+                    .items()
+                    .and_then(|items| match (items.first(), items.get(4)) {
+                        (Some(Value::Str(t)), Some(Value::Int(n))) if t.as_str() == "storage" => {
+                            Some(*n)
+                        }
+                        _ => None,
+                    });
+                m.new_obj(Kind::Persistent(numel))
+            }
             Persist::TorchLegacy => {
                 // `('module', cls, source_file, source)`: the loader returns `cls`.
                 match pid.items() {
                     Some(items) if items.len() >= 2 && items[0].as_str() == Some("module") => {
                         items[1].clone()
                     }
-                    _ => m.new_obj(Kind::Persistent),
+                    _ => m.new_obj(Kind::Persistent(None)),
                 }
             }
             Persist::Refused => {
@@ -1000,7 +1011,7 @@ impl<'a> Reader<'a, '_> {
                     None,
                     || format!("{op} hands a persistent id to the loader, which pickle.load refuses unless the caller defines persistent_load (the id itself was read)"),
                 );
-                m.new_obj(Kind::Persistent)
+                m.new_obj(Kind::Persistent(None))
             }
         }
     }

@@ -60,8 +60,9 @@ pub(crate) enum Value<'a> {
     Str(Text<'a>),
     /// A str too long to keep (decoded text over `MAX_STR` bytes).
     LongStr,
-    /// bytes or bytearray (their content names nothing).
-    Bytes,
+    /// bytes or bytearray, with their content when it is in the stream (`BINBYTES` and
+    /// kin: a loader called on them unpickles it, see `calls::nested`).
+    Bytes(Option<&'a [u8]>),
     Obj(Rc<Obj<'a>>),
 }
 
@@ -126,7 +127,7 @@ impl<'a> Value<'a> {
             Value::Int(_) | Value::BigInt => "an int".into(),
             Value::Float => "a float".into(),
             Value::Str(_) | Value::LongStr => "a str".into(),
-            Value::Bytes => "bytes".into(),
+            Value::Bytes(_) => "bytes".into(),
             Value::Obj(o) => o.kind.describe(),
         }
     }
@@ -181,8 +182,9 @@ pub(crate) enum Kind<'a> {
         id: usize,
         code: i64,
     },
-    /// A persistent id resolved by the loader.
-    Persistent,
+    /// A persistent id resolved by the loader; for a PyTorch storage
+    /// (`('storage', storage_type, key, location, numel)`), its element count.
+    Persistent(Option<i64>),
     /// An out-of-band buffer.
     Buffer,
     /// The array joblib read in place of one of its wrappers.
@@ -205,7 +207,7 @@ impl Kind<'_> {
             Kind::AttrGetter(_) => "an operator.attrgetter".into(),
             Kind::MethodCaller(_) => "an operator.methodcaller".into(),
             Kind::Ext { code, .. } => format!("the global of extension code {code}"),
-            Kind::Persistent => "an object from a persistent id".into(),
+            Kind::Persistent(_) => "an object from a persistent id".into(),
             Kind::Buffer => "an out-of-band buffer".into(),
             Kind::Array => "a joblib array".into(),
             Kind::Unresolved(what) => what.clone(),

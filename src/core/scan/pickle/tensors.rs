@@ -1,0 +1,300 @@
+//! Structure, not only globals: a PyTorch checkpoint that names only allowed globals can
+//! still make `torch.load(weights_only=True)` fail or write where it should not.
+//!
+//! * **A tensor rebuilt over too small a storage** (`torch.tensor-out-of-bounds`,
+//!   `unknown`). `torch._utils._rebuild_tensor`, `_rebuild_tensor_v2` and
+//!   `_rebuild_qtensor` take `(storage, storage_offset, size, stride, ...)`; the storage
+//!   comes from a persistent id `('storage', storage_type, key, location, numel)`. When all
+//!   of these are literal, the elements the view reaches (`offset + Σ (size_i - 1) *
+//!   stride_i + 1`, none when a size is 0) must fit in `numel`, and no size, stride or
+//!   offset may be negative. A view past its storage is never written by `torch.save`.
+//!   Current torch refuses it in `set_` (a `RuntimeError`: the load fails), older
+//!   versions and other readers of the format may read past the storage. That is a crash
+//!   or a read out of bounds, not code the file runs, hence `unknown` rather than
+//!   `dangerous`: not safe, and named for what it is.
+//! * **Writes into a rebuilt tensor** (`torch.tensor-write`). `SETITEM(S)` on a tensor
+//!   calls its `__setitem__` with indices and values the file chooses, the memory
+//!   corruption path of GHSA-63cw-57p8-fm3p through `torch.load(weights_only=True)`:
+//!   `dangerous`, as no writer of checkpoints produces it. `BUILD` on a tensor sets its
+//!   state, which `torch.save` never writes (a tensor with Python state is saved through
+//!   `_rebuild_from_type_v2`, its state an argument): `unknown`.
+//!
+//! Arguments the reader cannot see (not literal, containers past `KEPT` items) are not
+//! checked: the globals are still classified by the policy.
+
+use super::value::{Kind, Named, Value};
+use super::Reader;
+use crate::core::scan::Severity;
+
+/// Functions that rebuild a tensor view over a storage: `(storage, offset, size, stride)`.
+const VIEWS: &[&str] = &[
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_qtensor",
+];
+
+/// Functions whose result is a tensor (for writes into it).
+const TENSORS: &[&str] = &[
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_nested_tensor",
+    "torch._utils._rebuild_device_tensor_from_numpy",
+    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_wrapper_subclass",
+];
+
+pub(crate) fn is_tensor(by: &Named) -> bool {
+    by.module.starts_with("torch") && TENSORS.iter().any(|p| by.is(p))
+}
+
+fn ints(v: &Value<'_>) -> Option<Vec<i64>> {
+    v.items()?
+        .iter()
+        .map(|x| match x {
+            Value::Int(i) => Some(*i),
+            Value::Bool(b) => Some(i64::from(*b)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why a view of `size` and `stride` from `offset` does not fit `numel` elements.
+pub(crate) fn out_of_bounds(
+    numel: i64,
+    offset: i64,
+    size: &[i64],
+    stride: &[i64],
+) -> Option<String> {
+    if size.len() != stride.len() {
+        return Some(format!("{} sizes but {} strides", size.len(), stride.len()));
+    }
+    if numel < 0 || offset < 0 || size.iter().chain(stride).any(|&x| x < 0) {
+        return Some("a negative storage size, offset, size or stride".into());
+    }
+    if size.contains(&0) {
+        return None;
+    }
+    let reach = size
+        .iter()
+        .zip(stride)
+        .map(|(&n, &s)| (i128::from(n) - 1) * i128::from(s))
+        .sum::<i128>()
+        + i128::from(offset)
+        + 1;
+    (reach > i128::from(numel))
+        .then(|| format!("the view reaches element {reach} of a storage of {numel} elements"))
+}
+
+impl<'a> Reader<'a, '_> {
+    /// A call of `n` with `args`: a tensor view is checked against its storage.
+    pub(crate) fn rebuild(&mut self, n: &Named, args: &Value<'a>, at: u64) {
+        if !(n.module.starts_with("torch") && VIEWS.iter().any(|p| n.is(p))) {
+            return;
+        }
+        let Some(items) = args.items() else {
+            return;
+        };
+        let Some(Kind::Persistent(Some(numel))) = items.first().and_then(Value::kind) else {
+            return;
+        };
+        let numel = *numel;
+        let Some(Value::Int(offset)) = items.get(1) else {
+            return;
+        };
+        let (Some(size), Some(stride)) = (items.get(2).and_then(ints), items.get(3).and_then(ints))
+        else {
+            return;
+        };
+        if let Some(why) = out_of_bounds(numel, *offset, &size, &stride) {
+            let path = n.path();
+            self.rec.note(
+                "torch.tensor-out-of-bounds",
+                Severity::Unknown,
+                at,
+                &path,
+                Some(&path),
+                || format!("{path} rebuilds a tensor of size {size:?}, stride {stride:?}, offset {offset} over a storage of {numel} elements: {why} (torch.load fails on it, or reads past the storage)"),
+            );
+        }
+    }
+
+    /// `op` (`SETITEM(S)`, `BUILD`) on an object made by `by`, when that is a tensor.
+    pub(crate) fn tensor_write(&mut self, by: &Named, op: &'static str, at: u64) {
+        if !is_tensor(by) {
+            return;
+        }
+        let path = by.path();
+        let severity = if op == "BUILD" {
+            Severity::Unknown
+        } else {
+            Severity::Dangerous
+        };
+        self.rec.note(
+            "torch.tensor-write",
+            severity,
+            at,
+            &format!("{op} {path}"),
+            Some(&path),
+            || {
+                if op == "BUILD" {
+                    format!("BUILD sets the state of a tensor made by {path}, which torch.save never writes")
+                } else {
+                    format!("{op} writes items into a tensor made by {path} through its __setitem__ (GHSA-63cw-57p8-fm3p: memory corruption in torch.load with weights_only=True)")
+                }
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::op::*;
+    use super::super::tests::{bu, call, cat, global, int, pickle, scan_kind};
+    use super::out_of_bounds;
+    use crate::core::scan::container::kind;
+    use crate::core::scan::{Finding, Severity};
+
+    /// `('storage', torch.FloatStorage, '0', 'cpu', numel)` as torch.save writes it.
+    fn storage(numel: u8) -> Vec<u8> {
+        cat(&[
+            MARK,
+            &bu("storage"),
+            &global("torch", "FloatStorage"),
+            &bu("0"),
+            &bu("cpu"),
+            &int(numel),
+            TUPLE,
+            BINPERSID,
+        ])
+    }
+
+    fn ints(v: &[u8]) -> Vec<u8> {
+        let mut out = MARK.to_vec();
+        for &i in v {
+            out.extend(int(i));
+        }
+        out.extend(TUPLE);
+        out
+    }
+
+    /// `_rebuild_tensor_v2(storage(numel), offset, size, stride, False, OrderedDict())`.
+    fn tensor(numel: u8, offset: u8, size: &[u8], stride: &[u8]) -> Vec<u8> {
+        call(
+            &global("torch._utils", "_rebuild_tensor_v2"),
+            &[
+                &storage(numel),
+                &int(offset),
+                &ints(size),
+                &ints(stride),
+                b"\x89",
+                &call(&global("collections", "OrderedDict"), &[]),
+            ],
+        )
+    }
+
+    fn rule<'f>(f: &'f [Finding], rule: &str) -> Vec<&'f Finding> {
+        f.iter().filter(|f| f.rule == rule).collect()
+    }
+
+    #[test]
+    fn tensors_that_fit_their_storage_are_fine() {
+        for (numel, offset, size, stride) in [
+            (12u8, 0u8, &[3u8, 4][..], &[4u8, 1][..]),
+            (12, 0, &[4, 3], &[1, 4]),
+            (13, 1, &[3, 4], &[4, 1]),
+            (0, 0, &[0], &[1]),
+            (1, 0, &[], &[]),
+            (4, 0, &[4, 5], &[1, 0]),
+        ] {
+            let f = scan_kind(
+                &pickle(2, &tensor(numel, offset, size, stride)),
+                kind::TORCH_ZIP,
+                None,
+            );
+            assert!(f.is_empty(), "{numel} {offset} {size:?} {stride:?}: {f:#?}");
+        }
+    }
+
+    #[test]
+    fn tensors_past_their_storage_are_unknown() {
+        for (numel, offset, size, stride) in [
+            (11u8, 0u8, &[3u8, 4][..], &[4u8, 1][..]),
+            (12, 1, &[3, 4], &[4, 1]),
+            (4, 0, &[2, 2], &[4, 1]),
+            (0, 0, &[], &[]),
+            (100, 0, &[2, 2], &[1]),
+        ] {
+            let f = scan_kind(
+                &pickle(2, &tensor(numel, offset, size, stride)),
+                kind::TORCH_ZIP,
+                None,
+            );
+            let found = rule(&f, "torch.tensor-out-of-bounds");
+            assert_eq!(
+                found.len(),
+                1,
+                "{numel} {offset} {size:?} {stride:?}: {f:#?}"
+            );
+            assert_eq!(found[0].severity, Severity::Unknown);
+            assert_eq!(
+                found[0].global.as_deref(),
+                Some("torch._utils._rebuild_tensor_v2")
+            );
+        }
+    }
+
+    #[test]
+    fn writes_into_a_rebuilt_tensor() {
+        // t[0] = 1.0 through SETITEM: dangerous.
+        let t = tensor(4, 0, &[4], &[1]);
+        let p = pickle(2, &cat(&[&t, &int(0), &int(1), SETITEM]));
+        let f = scan_kind(&p, kind::TORCH_ZIP, None);
+        let found = rule(&f, "torch.tensor-write");
+        assert_eq!(found.len(), 1, "{f:#?}");
+        assert_eq!(found[0].severity, Severity::Dangerous);
+        // SETITEMS too.
+        let p = pickle(2, &cat(&[&t, MARK, &int(0), &int(1), SETITEMS]));
+        let f = scan_kind(&p, kind::TORCH_ZIP, None);
+        assert_eq!(
+            rule(&f, "torch.tensor-write")[0].severity,
+            Severity::Dangerous
+        );
+        // BUILD on a tensor: unknown.
+        let p = pickle(2, &cat(&[&t, EMPTY_DICT, BUILD]));
+        let f = scan_kind(&p, kind::TORCH_ZIP, None);
+        let found = rule(&f, "torch.tensor-write");
+        assert_eq!(found.len(), 1, "{f:#?}");
+        assert_eq!(found[0].severity, Severity::Unknown);
+        // SETITEM into the OrderedDict of a state dict is what torch.save writes.
+        let p = pickle(
+            2,
+            &cat(&[
+                &call(&global("collections", "OrderedDict"), &[]),
+                &bu("weight"),
+                &t,
+                SETITEM,
+            ]),
+        );
+        assert!(scan_kind(&p, kind::TORCH_ZIP, None).is_empty());
+    }
+
+    #[test]
+    fn bounds() {
+        assert_eq!(out_of_bounds(12, 0, &[3, 4], &[4, 1]), None);
+        assert_eq!(out_of_bounds(12, 0, &[4, 3], &[1, 4]), None);
+        assert!(out_of_bounds(11, 0, &[3, 4], &[4, 1]).is_some());
+        assert!(out_of_bounds(12, 1, &[3, 4], &[4, 1]).is_some());
+        assert_eq!(out_of_bounds(0, 5, &[0, 4], &[4, 1]), None);
+        assert_eq!(out_of_bounds(1, 0, &[], &[]), None);
+        assert!(out_of_bounds(0, 0, &[], &[]).is_some());
+        assert!(out_of_bounds(100, 0, &[2], &[-1]).is_some());
+        assert!(out_of_bounds(100, 0, &[2, 2], &[1]).is_some());
+        assert!(out_of_bounds(i64::MAX, 0, &[i64::MAX, i64::MAX], &[i64::MAX, 1]).is_some());
+    }
+}
