@@ -17,6 +17,7 @@ import lzma
 import pickle
 import shutil
 import struct
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -25,6 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE / "seeds"
 FIXTURES = HERE.parent / "tests" / "rust" / "scan_fixtures"
+# The scanner corpus's own samples of a chat template and a SavedModel.
+sys.path.insert(0, str(HERE.parent / "tests" / "scan"))
+from scan_corpus import CHATML, SAVED_MODEL_PYFUNC  # noqa: E402
 
 DATA = {"weights": [0.5, -1.25, 3.0], "name": "layer", "shape": (2, 3), "ok": True, "n": None}
 # GLOBAL os system, REDUCE: what a malicious pickle looks like (never loaded here).
@@ -90,27 +94,14 @@ def streams() -> dict[str, bytes]:
     }
 
 
-CHATML = (
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
-    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
 EVIL_TEMPLATE = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
-# A SavedModel (saved_model.pb) with a Const, a PyFunc and a ReadFile node, a function and
-# a saver: bytes of the protobuf wire format, as tests/scan/test_formats.py builds them.
-SAVED_MODEL = (
-    b'\x08\x01\x12\x80\x01\n\x07"\x05serve\x12T\n\x0f\n\x01x\x12\x05Const\x1a\x03x:0'
-    b"\n\x10\n\x01y\x12\x06PyFunc\x1a\x03x:0\n\x12\n\x01r\x12\x08ReadFile\x1a\x03x:0\x12\x16"
-    b'\n\x14\n\x03\n\x01f\x1a\r\n\x01z\x12\x03Add\x1a\x03x:0"\x03\x08\xbf\x08\x1a\x1f\n'
-    b"\x0csave/Const:0\x12\x0fsave/Identity:0"
-)
 
 
 def hub_formats() -> dict[str, dict[str, bytes]]:
     """GGUF, ONNX and HDF5 files written by their own packages (the test extra has them),
     the SavedModel above and chat templates; empty where a package is missing."""
     out: dict[str, dict[str, bytes]] = {
-        "savedmodel": {"saved_model.pb": SAVED_MODEL},
+        "savedmodel": {"saved_model.pb": SAVED_MODEL_PYFUNC},
         "jinja": {"chatml.jinja": CHATML.encode(), "evil.jinja": EVIL_TEMPLATE.encode()},
         "gguf": {},
         "onnx": {},

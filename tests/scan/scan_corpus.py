@@ -1527,7 +1527,7 @@ def _hub_formats(root: Path) -> tuple[list[Sample], list[Sample]]:
     return bad, good
 
 
-def _zip_local(name: bytes, data: bytes, flags: int = 0) -> bytes:
+def zip_local(name: bytes, data: bytes, flags: int = 0) -> bytes:
     """A stored zip member's local header and data, written by hand."""
     crc = zlib.crc32(data)
     head = struct.pack(
@@ -1536,7 +1536,7 @@ def _zip_local(name: bytes, data: bytes, flags: int = 0) -> bytes:
     return head + name + data
 
 
-def _zip_central(name: bytes, data: bytes, offset: int, flags: int = 0) -> bytes:
+def zip_central(name: bytes, data: bytes, offset: int, flags: int = 0) -> bytes:
     crc = zlib.crc32(data)
     fields = (
         b"PK\x01\x02",
@@ -1560,7 +1560,7 @@ def _zip_central(name: bytes, data: bytes, offset: int, flags: int = 0) -> bytes
     return struct.pack("<4sHHHHHHIIIHHHHHII", *fields) + name
 
 
-def _zip_end(count: int, cd_size: int, cd_offset: int, comment_len: int = 0) -> bytes:
+def zip_end(count: int, cd_size: int, cd_offset: int, comment_len: int = 0) -> bytes:
     return struct.pack(
         "<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, comment_len
     )
@@ -1578,41 +1578,41 @@ def _zip_view_tricks(root: Path) -> list[Sample]:
         out.append(Sample(_write(root / rel, data), UNSAFE, trick, cat))
 
     # An end record that counts 1 member of a directory of 2 (Python reads both).
-    z = _zip_local(b"a.npy", benign)
+    z = zip_local(b"a.npy", benign)
     second = len(z)
-    z += _zip_local(b"b.npy", p2)
-    cd = _zip_central(b"a.npy", benign, 0) + _zip_central(b"b.npy", p2, second)
-    z += cd + _zip_end(1, len(cd), second + len(_zip_local(b"b.npy", p2)))
+    z += zip_local(b"b.npy", p2)
+    cd = zip_central(b"a.npy", benign, 0) + zip_central(b"b.npy", p2, second)
+    z += cd + zip_end(1, len(cd), second + len(zip_local(b"b.npy", p2)))
     add(
         "count_short.npz",
         z,
         "zip end record counting 1 of its 2 directory entries; the payload is the second",
     )
     # A local header no directory lists, inside another member's data.
-    blob = b"tensor bytes " + _zip_local(b"x/data.pkl", p2) + b" more"
-    z = _zip_local(b"blob", blob)
-    cd = _zip_central(b"blob", blob, 0)
-    z += cd + _zip_end(1, len(cd), len(z))
+    blob = b"tensor bytes " + zip_local(b"x/data.pkl", p2) + b" more"
+    z = zip_local(b"blob", blob)
+    cd = zip_central(b"blob", blob, 0)
+    z += cd + zip_end(1, len(cd), len(z))
     add("hidden_local.zip", z, "zip member's local header hidden inside another member's data")
     # A second end record in the comment, which Python's zipfile takes.
-    z = _zip_local(b"a.txt", b"text")
+    z = zip_local(b"a.txt", b"text")
     at = len(z)
-    z += _zip_local(b"data.pkl", p2)
-    cd1 = _zip_central(b"a.txt", b"text", 0)
+    z += zip_local(b"data.pkl", p2)
+    cd1 = zip_central(b"a.txt", b"text", 0)
     cd1_at = len(z)
     z += cd1
-    cd2 = _zip_central(b"data.pkl", p2, at)
-    comment = cd2 + _zip_end(1, len(cd2), len(z) + 22, 500)
-    z += _zip_end(1, len(cd1), cd1_at, len(comment)) + comment
+    cd2 = zip_central(b"data.pkl", p2, at)
+    comment = cd2 + zip_end(1, len(cd2), len(z) + 22, 500)
+    z += zip_end(1, len(cd1), cd1_at, len(comment)) + comment
     add(
         "end_in_comment.zip",
         z,
         "second zip end record in the archive comment (Python's zipfile reads it)",
     )
     # The encryption bit on a plain member.
-    z = _zip_local(b"data.pkl", p2, 1)
-    cd = _zip_central(b"data.pkl", p2, 0, 1)
-    z += cd + _zip_end(1, len(cd), len(z))
+    z = zip_local(b"data.pkl", p2, 1)
+    cd = zip_central(b"data.pkl", p2, 0, 1)
+    z += cd + zip_end(1, len(cd), len(z))
     add("flag_bit.zip", z, "zip member flagged encrypted whose bytes are a plain pickle")
     return out
 

@@ -13,57 +13,18 @@ from __future__ import annotations
 import pickle
 import struct
 import zipfile
-import zlib
 from io import BytesIO
 
 import pytest
+from scan_corpus import zip_central as central
+from scan_corpus import zip_end as end
+from scan_corpus import zip_local as local
 
 import mlsentry as ms
 
 #: ``os.system("true")`` at protocol 2, written opcode by opcode.
 EVIL = b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00true\x85R."
 BENIGN = pickle.dumps({"weights": [1, 2, 3]}, protocol=2)
-
-
-def local(name: bytes, data: bytes, flags: int = 0) -> bytes:
-    """A stored member's local header and data."""
-    crc = zlib.crc32(data)
-    head = struct.pack(
-        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 0, 0, 0, crc, len(data), len(data), len(name), 0
-    )
-    return head + name + data
-
-
-def central(name: bytes, data: bytes, offset: int, flags: int = 0) -> bytes:
-    """A central directory entry for a stored member whose local header is at ``offset``."""
-    crc = zlib.crc32(data)
-    head = struct.pack(
-        "<4sHHHHHHIIIHHHHHII",
-        b"PK\x01\x02",
-        20,
-        20,
-        flags,
-        0,
-        0,
-        0,
-        crc,
-        len(data),
-        len(data),
-        len(name),
-        0,
-        0,
-        0,
-        0,
-        0,
-        offset,
-    )
-    return head + name
-
-
-def end(count: int, cd_size: int, cd_offset: int, comment_len: int = 0) -> bytes:
-    return struct.pack(
-        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, comment_len
-    )
 
 
 def archive(members: list[tuple[bytes, bytes]]) -> bytes:
