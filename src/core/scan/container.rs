@@ -892,6 +892,20 @@ impl<'a> FileScan<'a> {
             );
             self.note(path, Severity::Unknown, "torch.torchscript", msg);
         }
+        if label == "torch-package" {
+            let sources = archive
+                .entries
+                .iter()
+                .filter(|e| e.name.ends_with(".py"))
+                .count();
+            let msg = format!(
+                "torch.package archive: torch.package.PackageImporter imports the Python \
+                 modules packaged in it ({sources} source files), which runs their code, \
+                 and its pickles name classes of those modules. The packaged code is not \
+                 checked here, so the file is not safe to load"
+            );
+            self.note(path, Severity::Unknown, "torch.package", msg);
+        }
         let pickle_kind = if label == "pytorch-zip" || label == "torchscript" {
             kind::TORCH_ZIP
         } else {

@@ -1786,3 +1786,27 @@ fn a_tar_whose_last_member_is_a_zip_is_no_disagreement() {
         o.findings
     );
 }
+
+#[test]
+fn torch_package_archives_are_never_safe_and_named() {
+    // A torch.package zip: its .data/ folder, a packaged module and a pickle naming it.
+    let pkl = b"\x80\x02cmodels.net\nNet\nq\x00)\x81q\x01.";
+    let members = [
+        m("model/.data/version", b"6\n"),
+        m("model/.data/extern_modules", b"torch\n"),
+        m("model/models/net.py", b"import os\nclass Net:\n    pass\n"),
+        m("model/model/model.pkl", pkl),
+    ];
+    let out = scan_with(&zip(&members), &Limits::default());
+    assert_eq!(out.summary.format, "torch-package");
+    let f = out
+        .findings
+        .iter()
+        .find(|f| f.rule == "torch.package")
+        .unwrap();
+    assert_eq!(f.severity, Severity::Unknown);
+    assert!(f.message.contains("1 source files"), "{}", f.message);
+    // Without the .data/ folder, the same members are a plain zip.
+    let plain = scan_with(&zip(&members[2..]), &Limits::default());
+    assert!(!plain.rules().contains(&"torch.package"));
+}

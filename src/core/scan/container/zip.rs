@@ -618,9 +618,23 @@ pub(crate) fn torch_pickle(name: &str) -> bool {
         .any(|p| name == *p || name.strip_suffix(p).is_some_and(|s| s.ends_with('/')))
 }
 
+/// Whether the member names are those of a `torch.package` archive: its `.data/` folder
+/// (`version`, `extern_modules`) at the top or in the archive's folder.
+pub(crate) fn is_torch_package(entries: &[Entry]) -> bool {
+    let has = |leaf: &str| {
+        entries.iter().any(|e| {
+            let n = e.name.as_str();
+            n == leaf || n.strip_suffix(leaf).is_some_and(|s| s.ends_with('/'))
+        })
+    };
+    has(".data/version") && has(".data/extern_modules")
+}
+
 pub(crate) fn label(entries: &[Entry]) -> &'static str {
     let names = || entries.iter().map(|e| e.name.as_str());
-    if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
+    if is_torch_package(entries) {
+        "torch-package"
+    } else if names().any(|n| n == "data.pkl" || n.ends_with("/data.pkl")) {
         // torch.load takes a zip holding `constants.pkl` for TorchScript and hands it to
         // torch.jit.load; `code/` holds the program.
         let constants = names().any(|n| n == "constants.pkl" || n.ends_with("/constants.pkl"));
