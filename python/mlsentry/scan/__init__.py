@@ -5,10 +5,10 @@ executes anything follows every opcode of every pickle (protocols 0 to 5) and na
 global the pickle would import or call, whatever opcodes built the names. Files are
 recognised by their content, never by their name: pickles, PyTorch zips and legacy
 files, TorchScript archives and torch.package files (never safe: loading runs the code
-they carry), joblib (raw and
-compressed), gzip/bz2/xz/lzma/zstd/LZ4 streams, ``.npy``/``.npz`` object arrays, nested
-zip, tar and 7z archives, Keras archives and HDF5 files, GGUF (header and chat templates),
-ONNX, TensorFlow SavedModels and safetensors; a folder is scanned file by file. Whatever
+they carry), joblib (raw and compressed), gzip/bz2/xz/lzma/zstd/LZ4 streams,
+``.npy``/``.npz`` object arrays, nested zip, tar and 7z archives, Keras archives and
+HDF5 files, GGUF (header and chat templates), ONNX, TensorFlow SavedModels and
+safetensors; a folder is scanned file by file. Whatever
 magic number a file starts with, content that CPython's unpickler would import from is
 also read as a pickle. What cannot be read (encrypted members, unknown compression, rar)
 is ``unknown``, never safe.
