@@ -4,7 +4,8 @@
 #   make lint    cargo fmt --check, clippy -D warnings, ruff, stub check of _core.pyi
 #   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
 #                (`make bench-peers`: Evidently in its own venv .venv-evidently; picklescan,
-#                modelscan and fickling in .venv-scanners; IBM ART and scikit-learn in .venv)
+#                modelscan and fickling in .venv-scanners; IBM ART, cleanlab, scikit-learn
+#                and pandera in .venv)
 #   make fuzz    coverage-guided fuzzing of the scanner's readers (cargo fuzz, libFuzzer),
 #                FUZZ_SECONDS (default 60) per target; `make test` runs each for 5 s
 #   make wheel   the release wheel for this machine (fat LTO)
@@ -38,7 +39,7 @@ $(STAMPS)/deps: $(STAMPS)/venv pyproject.toml
 	    "scikit-learn>=1.3" "joblib>=1.3" "mlflow-skinny>=3" "kfp>=2.7" \
 	    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" \
 	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib "gguf>=0.10" "onnx>=1.14" "h5py>=3.8" \
-	    "auditwheel>=6"
+	    "auditwheel>=6" "cleanlab==2.9.0" "adversarial-robustness-toolbox==1.20.1"
 	@touch $@
 
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
@@ -117,11 +118,12 @@ $(STAMPS)/venv-evidently:
 	$(EVIDENTLY_PY) -c "from evidently import Report; from evidently.presets import DataDriftPreset"
 	@touch $@
 
-# Peers that share .venv: IBM ART (pure Python on numpy/scipy/scikit-learn) and scikit-learn,
-# which the robustness benchmark's models need on both sides.
+# Peers that share .venv: IBM ART (pure Python on numpy/scipy/scikit-learn; the data tests
+# compare with its spectral signatures, so `deps` installs it, as it does cleanlab) and
+# pandera, the schema validator the validation benchmark compares against.
 $(STAMPS)/bench-deps: $(STAMPS)/deps
-	$(PIP) install -q "scikit-learn>=1.3" "adversarial-robustness-toolbox==1.20.1"
-	$(PY) -W ignore -c "from art.attacks.evasion import HopSkipJump, SquareAttack; import sklearn"
+	$(PIP) install -q "pandera==0.35.0"
+	$(PY) -W ignore -c "from art.attacks.evasion import HopSkipJump, SquareAttack; import sklearn, pandera"
 	@touch $@
 
 # The model-file scanners the scan benchmark compares against, installed as their users

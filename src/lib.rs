@@ -15,6 +15,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::fingerprint::register(m)?;
     py::signing::register(m)?;
     py::audit::register(m)?;
+    py::data::register(m)?;
     py::drift::register(m)?;
     py::robustness::register(m)?;
     py::scan::register(m)?;

@@ -131,7 +131,7 @@ SHARED = {
     "mlsentry.errors", "mlsentry.report", "mlsentry._core", "mlsentry._args",
     "mlsentry._progress", "mlsentry._version", "mlsentry._paths", "mlsentry._tables",
 }  # fmt: skip
-CAPABILITIES = {"integrity", "drift", "robustness", "scan"}
+CAPABILITIES = {"data", "integrity", "drift", "robustness", "scan"}
 INTEGRATIONS = {"mlflow", "kfp", "testing", "pytest_plugin"}
 
 

@@ -26,12 +26,13 @@ from .errors import (
 from .report import Report
 
 if TYPE_CHECKING:
-    from . import drift, integrity, robustness, scan
+    from . import data, drift, integrity, robustness, scan
     from .integrity import fingerprint
 
 # The capabilities load on first use: the command line (and a program that needs one of
 # them) does not pay for numpy and the rest at start-up.
 _LAZY = {
+    "data": ("mlsentry.data", None),
     "drift": ("mlsentry.drift", None),
     "integrity": ("mlsentry.integrity", None),
     "robustness": ("mlsentry.robustness", None),
@@ -65,6 +66,7 @@ __all__ = [
     "ScanError",
     "SignatureError",
     "__version__",
+    "data",
     "drift",
     "errors",
     "fingerprint",

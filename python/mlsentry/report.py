@@ -296,6 +296,7 @@ _KINDS: dict[str, type[Report]] = {}
 #: The modules that define report classes, imported by name on the first read-back (the
 #: shared layer does not import capabilities; the classes register themselves).
 _REPORT_MODULES = (
+    "mlsentry.data",
     "mlsentry.integrity",
     "mlsentry.drift",
     "mlsentry.robustness",

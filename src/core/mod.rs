@@ -2,6 +2,7 @@
 //! `ndarray` views and paths and returns `Result<_, CoreError>`.
 
 pub mod array;
+pub mod data;
 pub mod drift;
 pub mod error;
 pub mod integrity;

@@ -3,6 +3,7 @@
 
 pub mod array;
 pub mod audit;
+pub mod data;
 pub mod drift;
 pub mod fingerprint;
 pub mod integrity;
