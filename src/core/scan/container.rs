@@ -85,6 +85,7 @@ use rayon::prelude::*;
 use self::decompress::{Codec, End};
 use self::sniff::Format;
 pub(crate) use self::sniff::{imports_global, Gate};
+use super::pickle::StorageSizes;
 use super::{Finding, Limits, Location, Severity};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::integrity::hashing::{check_unchanged, open_regular, special_kind};
@@ -110,6 +111,9 @@ pub struct Stream<'a> {
     pub max_pickles: Option<usize>,
     /// One of `kind::*`.
     pub kind: &'static str,
+    /// For the pickle of a PyTorch zip: the sizes of the archive's storage members
+    /// (`data/<key>` beside `data.pkl`), checked against its persistent ids.
+    pub storages: Option<&'a StorageSizes>,
 }
 
 /// One file scanned.
@@ -454,6 +458,9 @@ struct FileScan<'a> {
     /// Content being read as a format while it is also read as a pickle: saying "not a
     /// model" of it would be wrong.
     quiet: bool,
+    /// The PyTorch zip pickle being read (its member path) and the sizes of its storage
+    /// members, for the stream of that member only.
+    storages: Option<(Vec<String>, StorageSizes)>,
 }
 
 impl<'a> FileScan<'a> {
@@ -468,6 +475,7 @@ impl<'a> FileScan<'a> {
             members: 0,
             per_rule: HashMap::new(),
             quiet: false,
+            storages: None,
         }
     }
 
@@ -542,6 +550,10 @@ impl<'a> FileScan<'a> {
         max_pickles: Option<usize>,
     ) {
         self.streams += 1;
+        let storages = match &self.storages {
+            Some((at, sizes)) if kind == kind::TORCH_ZIP && at.as_slice() == members => Some(sizes),
+            _ => None,
+        };
         let found = (self.scan_stream)(Stream {
             data,
             location: Location {
@@ -551,6 +563,7 @@ impl<'a> FileScan<'a> {
             },
             max_pickles,
             kind,
+            storages,
         });
         self.findings.extend(found);
     }
@@ -914,7 +927,17 @@ impl<'a> FileScan<'a> {
         self.members += archive.entries.len();
         for e in &archive.entries {
             path.push(e.name.clone());
+            let torch_pickle = pickle_kind == kind::TORCH_ZIP && zip::torch_pickle(&e.name);
+            let outer = if torch_pickle {
+                let sizes = zip::storage_sizes(&archive.entries, &e.name);
+                self.storages.replace((path.clone(), sizes))
+            } else {
+                None
+            };
             self.zip_member(data, e, path, depth + 1, pickle_kind);
+            if torch_pickle {
+                self.storages = outer;
+            }
             path.pop();
         }
         label.into()

@@ -66,6 +66,7 @@ mod joblib;
 mod machine;
 mod nested;
 mod record;
+mod storages;
 mod tensors;
 mod text;
 mod value;
@@ -79,6 +80,7 @@ mod tests;
 #[cfg(test)]
 mod vectors;
 
+pub use self::storages::StorageSizes;
 pub(crate) use self::text::decimal_text;
 
 use std::collections::HashSet;
@@ -151,7 +153,15 @@ pub(crate) struct Reader<'a, 'p> {
     pub(crate) live_base: usize,
     /// What nested pickles (bytes a loader is called on) were found to hold.
     pub(crate) nested: Vec<Finding>,
+    /// The PyTorch storages persistent ids named (see `storages`).
+    pub(crate) storages: storages::Storages,
+    /// The sizes of a PyTorch zip's storage members, when the container gave them.
+    pub(crate) sizes: Option<&'a StorageSizes>,
 }
+
+/// Pickles in a legacy `torch.save` file: magic number, protocol version, system
+/// information, the object, the storage keys.
+const LEGACY_PICKLES: usize = 5;
 
 /// Reads every pickle of `data` as the C unpickler does (`pickle.load`, called again
 /// while bytes remain, up to `max_pickles` times).
@@ -167,7 +177,16 @@ pub fn scan_pickles(
         persist: Persist::Refused,
         joblib: false,
     };
-    scan_mode(data, policy, limits, location, max_pickles, mode, true)
+    scan_mode(
+        data,
+        None,
+        policy,
+        limits,
+        location,
+        max_pickles,
+        mode,
+        true,
+    )
 }
 
 /// The findings of a stream a container found (see the module documentation for the
@@ -198,6 +217,7 @@ pub(crate) fn read_stream(stream: &Stream<'_>, policy: &Policy, limits: &Limits)
     };
     scan_mode(
         stream.data,
+        stream.storages,
         policy,
         limits,
         &stream.location,
@@ -207,8 +227,10 @@ pub(crate) fn read_stream(stream: &Stream<'_>, policy: &Policy, limits: &Limits)
     )
 }
 
-fn scan_mode(
-    data: &[u8],
+#[allow(clippy::too_many_arguments)]
+fn scan_mode<'a>(
+    data: &'a [u8],
+    sizes: Option<&'a StorageSizes>,
     policy: &Policy,
     limits: &Limits,
     location: &Location,
@@ -224,10 +246,14 @@ fn scan_mode(
         opcodes: 0,
         live_base: value::live_objects(),
         nested: Vec::new(),
+        storages: storages::Storages::default(),
+        sizes,
     };
     let mut pos = 0;
     let mut pickles = 0;
     let mut end = 0u64;
+    // Where the last pickle read to its STOP starts.
+    let mut last = 0usize;
     if data.is_empty() {
         r.rec
             .note("pickle.truncated", Severity::Unknown, 0, "", None, || {
@@ -248,6 +274,7 @@ fn scan_mode(
         match r.run(pos, mode) {
             Ok((after_stop, file_pos)) => {
                 pickles += 1;
+                last = pos;
                 end = file_pos as u64;
                 if after_stop < file_pos {
                     // Pickles end their last frame with STOP. A loader reading bytes, or a
@@ -285,6 +312,11 @@ fn scan_mode(
             }
         }
     }
+    // A legacy torch file: the fifth pickle lists the storages that follow it.
+    if mode.persist == Persist::TorchLegacy && pickles == LEGACY_PICKLES {
+        let e = end as usize;
+        r.legacy_storages(&data[last..e], last as u64, e);
+    }
     let mut findings = r.rec.findings(location);
     if !r.nested.is_empty() {
         findings.extend(nested::place(std::mem::take(&mut r.nested), location));
@@ -319,7 +351,16 @@ fn also_as_joblib(
         persist: Persist::Refused,
         joblib: true,
     };
-    let other = scan_mode(data, policy, limits, location, max_pickles, mode, true);
+    let other = scan_mode(
+        data,
+        None,
+        policy,
+        limits,
+        location,
+        max_pickles,
+        mode,
+        true,
+    );
     let mut found = Records::default();
     found.note("pickle.joblib-wrapper", Severity::Info, 0, "", None, || {
         "joblib array wrappers in a stream not recognised as joblib's: read both as a pickle and as joblib.load reads it (arrays inline)".into()

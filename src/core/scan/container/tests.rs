@@ -1810,3 +1810,137 @@ fn torch_package_archives_are_never_safe_and_named() {
     let plain = scan_with(&zip(&members[2..]), &Limits::default());
     assert!(!plain.rules().contains(&"torch.package"));
 }
+
+// ---------------------------------------------------------------------------------------
+// PyTorch storages against their zip members (issue 15, class 6), through the real reader.
+
+/// `{'w': _rebuild_tensor_v2(('storage', <module>.<ty>, key, 'cpu', numel), 0, (n,), (1,),
+/// False, OrderedDict())}`, protocol 2, as torch.save writes it.
+fn torch_pkl(module: &str, ty: &str, key: &str, numel: u8, n: u8) -> Vec<u8> {
+    let mut p = b"\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+        .to_vec();
+    p.extend(format!("c{module}\n{ty}\n").as_bytes());
+    p.push(b'X');
+    p.extend((key.len() as u32).to_le_bytes());
+    p.extend(key.as_bytes());
+    p.extend(b"X\x03\x00\x00\x00cpuK");
+    p.push(numel);
+    p.extend(b"tQK\x00K");
+    p.push(n);
+    p.extend(b"\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtRu.");
+    p
+}
+
+fn storage_rules(findings: &[Finding]) -> Vec<(&'static str, Severity)> {
+    findings
+        .iter()
+        .filter(|f| f.rule.starts_with("torch.") || f.severity > Severity::Info)
+        .map(|f| (f.rule, f.severity))
+        .collect()
+}
+
+#[test]
+fn torch_zip_storage_members_are_measured() {
+    for (module, ty, elem) in [
+        ("torch", "FloatStorage", 4usize),
+        ("torch", "HalfStorage", 2),
+        ("torch", "CharStorage", 1),
+        ("torch", "BoolStorage", 1),
+        ("torch", "ComplexDoubleStorage", 16),
+        ("torch.storage", "UntypedStorage", 1),
+    ] {
+        let pkl = torch_pkl(module, ty, "0", 6, 6);
+        let zip_with = |data: M| {
+            zip(&[
+                m("archive/data.pkl", &pkl),
+                m("archive/byteorder", b"little"),
+                data,
+                m("archive/version", b"3\n"),
+            ])
+        };
+        let good = vec![7u8; 6 * elem];
+        for member in [m("archive/data/0", &good), md("archive/data/0", &good)] {
+            let (f, s) = real(&zip_with(member));
+            assert_eq!(s.format, "pytorch-zip");
+            assert!(storage_rules(&f).is_empty(), "{ty}: {f:#?}");
+        }
+        for have in [6 * elem - 1, 6 * elem + 1, 7 * elem] {
+            let (f, _) = real(&zip_with(m("archive/data/0", &vec![7u8; have])));
+            assert_eq!(
+                storage_rules(&f),
+                vec![("torch.storage-size-mismatch", Severity::Unknown)],
+                "{ty} {have}"
+            );
+            assert_eq!(f[0].location.members, vec!["archive/data.pkl".to_string()]);
+        }
+        // No data/0 member (one of another folder does not count).
+        let (f, _) = real(&zip_with(m("other/data/0", &good)));
+        assert_eq!(
+            storage_rules(&f),
+            vec![("torch.storage-missing", Severity::Unknown)],
+            "{ty}"
+        );
+    }
+    // The folder is the pickle's own, whatever its name.
+    let pkl = torch_pkl("torch", "FloatStorage", "k", 2, 2);
+    let z = zip(&[m("my_model/data.pkl", &pkl), m("my_model/data/k", &[0; 8])]);
+    assert!(storage_rules(&real(&z).0).is_empty());
+    let z = zip(&[m("my_model/data.pkl", &pkl), m("archive/data/k", &[0; 8])]);
+    assert_eq!(
+        storage_rules(&real(&z).0),
+        vec![("torch.storage-missing", Severity::Unknown)]
+    );
+    // A tensor past its storage and a storage member of the wrong size: both said.
+    let pkl = torch_pkl("torch", "FloatStorage", "0", 2, 3);
+    let z = zip(&[m("archive/data.pkl", &pkl), m("archive/data/0", &[0; 4])]);
+    let rules: Vec<_> = storage_rules(&real(&z).0)
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(
+        rules,
+        vec!["torch.storage-size-mismatch", "torch.tensor-out-of-bounds"]
+    );
+    // The same pickle outside a PyTorch zip names no storage members: not measured.
+    let z = zip(&[m(
+        "state.bin",
+        &torch_pkl("torch", "FloatStorage", "0", 6, 6),
+    )]);
+    assert!(!real(&z)
+        .0
+        .iter()
+        .any(|f| f.rule.starts_with("torch.storage")));
+}
+
+#[test]
+fn real_torch_files_have_no_storage_finding() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scan/torch_files");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("pt" | "pth")
+        ) {
+            continue;
+        }
+        let (f, s) = real(&std::fs::read(&path).unwrap());
+        n += 1;
+        let bad: Vec<_> = f
+            .iter()
+            .filter(|f| f.rule.starts_with("torch.storage") || f.rule.starts_with("torch.tensor"))
+            .collect();
+        assert!(bad.is_empty(), "{}: {}: {bad:#?}", path.display(), s.format);
+    }
+    assert!(n >= 20, "{n} files");
+    // The legacy one cut by a byte (in its last storage) or by a whole storage.
+    let legacy = std::fs::read(format!("{dir}/linear_state_dict_legacy.pt")).unwrap();
+    for cut in [1, 20] {
+        let (f, _) = real(&legacy[..legacy.len() - cut]);
+        assert_eq!(
+            storage_rules(&f),
+            vec![("torch.storage-truncated", Severity::Unknown)],
+            "{cut}"
+        );
+    }
+}

@@ -14,7 +14,7 @@
 //!   actually there.
 
 use flate2::{Decompress, FlushDecompress, Status};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use memchr::memmem;
 
@@ -616,6 +616,22 @@ pub(crate) fn torch_pickle(name: &str) -> bool {
     ["data.pkl", "constants.pkl"]
         .iter()
         .any(|p| name == *p || name.strip_suffix(p).is_some_and(|s| s.ends_with('/')))
+}
+
+/// The storage members of the PyTorch pickle member `pickle` (`<folder>/data.pkl` reads
+/// `<folder>/data/<key>`, `constants.pkl` reads `constants/<key>`): their uncompressed
+/// sizes by key, the first member of a name standing (as miniz takes it).
+pub(crate) fn storage_sizes(entries: &[Entry], pickle: &str) -> HashMap<String, u64> {
+    let folder = format!("{}/", pickle.strip_suffix(".pkl").unwrap_or(pickle));
+    let mut sizes = HashMap::new();
+    for e in entries {
+        if let Some(key) = e.name.strip_prefix(&folder) {
+            if !key.is_empty() && !key.contains('/') {
+                sizes.entry(key.to_string()).or_insert(e.uncompressed);
+            }
+        }
+    }
+    sizes
 }
 
 /// Whether the member names are those of a `torch.package` archive: its `.data/` folder

@@ -61,6 +61,7 @@ fn reader_names_what_cpython_imports() {
             location: Location::default(),
             max_pickles: None,
             kind: kind::JOBLIB,
+            storages: None,
         };
         let py_reading = read_stream(&stream, policy(), &limits);
         for (loader, ours) in [

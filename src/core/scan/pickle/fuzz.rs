@@ -45,6 +45,7 @@ fn check(data: &[u8]) -> Result<(), TestCaseError> {
                 _ => None,
             },
             kind,
+            storages: None,
         };
         let t = Instant::now();
         let r = read_stream(&s, policy(), &limits);

@@ -982,16 +982,8 @@ impl<'a> Reader<'a, '_> {
     fn persistent(&mut self, m: &mut Machine<'a>, pid: Value<'a>, op: &'static str) -> Value<'a> {
         match m.mode.persist {
             Persist::Torch => {
-                // `('storage', storage_type, key, location, numel)`.
-                let numel = pid
-                    .items()
-                    .and_then(|items| match (items.first(), items.get(4)) {
-                        (Some(Value::Str(t)), Some(Value::Int(n))) if t.as_str() == "storage" => {
-                            Some(*n)
-                        }
-                        _ => None,
-                    });
-                m.new_obj(Kind::Persistent(numel))
+                let storage = self.storage_id(&pid, false, m.at as u64);
+                m.new_obj(Kind::Persistent(storage))
             }
             Persist::TorchLegacy => {
                 // `('module', cls, source_file, source)`: the loader returns `cls`.
@@ -999,7 +991,10 @@ impl<'a> Reader<'a, '_> {
                     Some(items) if items.len() >= 2 && items[0].as_str() == Some("module") => {
                         items[1].clone()
                     }
-                    _ => m.new_obj(Kind::Persistent(None)),
+                    _ => {
+                        let storage = self.storage_id(&pid, true, m.at as u64);
+                        m.new_obj(Kind::Persistent(storage))
+                    }
                 }
             }
             Persist::Refused => {

@@ -169,6 +169,7 @@ impl<'a> Reader<'a, '_> {
                     1
                 }),
                 kind: stream_kind,
+                storages: None,
             },
             self.policy,
             self.limits,

@@ -22,6 +22,7 @@
 //! Arguments the reader cannot see (not literal, containers past `KEPT` items) are not
 //! checked: the globals are still classified by the policy.
 
+use super::storages::{dtype_size, global_path};
 use super::value::{Kind, Named, Value};
 use super::Reader;
 use crate::core::scan::Severity;
@@ -30,8 +31,14 @@ use crate::core::scan::Severity;
 const VIEWS: &[&str] = &[
     "torch._utils._rebuild_tensor",
     "torch._utils._rebuild_tensor_v2",
+    V3,
     "torch._utils._rebuild_qtensor",
 ];
+
+/// `(storage, offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None)`:
+/// the dtypes without a typed storage (`uint16`, `float8_*`, ...) are saved this way, over
+/// a `torch.storage.UntypedStorage` whose persistent id counts bytes.
+const V3: &str = "torch._utils._rebuild_tensor_v3";
 
 /// Functions whose result is a tensor (for writes into it).
 const TENSORS: &[&str] = &[
@@ -100,10 +107,10 @@ impl<'a> Reader<'a, '_> {
         let Some(items) = args.items() else {
             return;
         };
-        let Some(Kind::Persistent(Some(numel))) = items.first().and_then(Value::kind) else {
+        let Some(Kind::Persistent(Some(storage))) = items.first().and_then(Value::kind) else {
             return;
         };
-        let numel = *numel;
+        let storage = *storage;
         let Some(Value::Int(offset)) = items.get(1) else {
             return;
         };
@@ -111,7 +118,27 @@ impl<'a> Reader<'a, '_> {
         else {
             return;
         };
-        if let Some(why) = out_of_bounds(numel, *offset, &size, &stride) {
+        // v3 views an untyped storage (bytes) as elements of the dtype it is given.
+        let (capacity, what) = if n.is(V3) {
+            let Some(dtype) = items.get(6).and_then(global_path) else {
+                return;
+            };
+            let (Some(item), Some(elem)) = (dtype_size(&dtype), storage.elem) else {
+                return;
+            };
+            let bytes = i128::from(storage.numel) * i128::from(elem);
+            let capacity = i64::try_from(bytes.div_euclid(i128::from(item))).unwrap_or(i64::MAX);
+            (
+                capacity,
+                format!("a storage of {bytes} bytes ({capacity} elements of {dtype})"),
+            )
+        } else {
+            (
+                storage.numel,
+                format!("a storage of {} elements", storage.numel),
+            )
+        };
+        if let Some(why) = out_of_bounds(capacity, *offset, &size, &stride) {
             let path = n.path();
             self.rec.note(
                 "torch.tensor-out-of-bounds",
@@ -119,7 +146,7 @@ impl<'a> Reader<'a, '_> {
                 at,
                 &path,
                 Some(&path),
-                || format!("{path} rebuilds a tensor of size {size:?}, stride {stride:?}, offset {offset} over a storage of {numel} elements: {why} (torch.load fails on it, or reads past the storage)"),
+                || format!("{path} rebuilds a tensor of size {size:?}, stride {stride:?}, offset {offset} over {what}: {why} (torch.load fails on it, or reads past the storage)"),
             );
         }
     }
@@ -282,6 +309,189 @@ mod tests {
             ]),
         );
         assert!(scan_kind(&p, kind::TORCH_ZIP, None).is_empty());
+    }
+
+    /// `('storage', <storage type>, key, 'cpu', numel)`, with a BININT count.
+    pub(in crate::core::scan::pickle) fn typed_storage(
+        module: &str,
+        ty: &str,
+        key: &str,
+        numel: i32,
+    ) -> Vec<u8> {
+        let mut n = b"J".to_vec();
+        n.extend(numel.to_le_bytes());
+        cat(&[
+            MARK,
+            &bu("storage"),
+            &global(module, ty),
+            &bu(key),
+            &bu("cpu"),
+            &n,
+            TUPLE,
+            BINPERSID,
+        ])
+    }
+
+    /// `_rebuild_tensor_v3(storage, offset, size, stride, False, OrderedDict(),
+    /// torch.<dtype>)` as torch writes it for the dtypes without a typed storage.
+    fn tensor_v3(storage: &[u8], offset: u8, size: &[u8], stride: &[u8], dtype: &str) -> Vec<u8> {
+        call(
+            &global("torch._utils", "_rebuild_tensor_v3"),
+            &[
+                storage,
+                &int(offset),
+                &ints(size),
+                &ints(stride),
+                b"\x89",
+                &call(&global("collections", "OrderedDict"), &[]),
+                &global("torch", dtype),
+            ],
+        )
+    }
+
+    /// `_rebuild_tensor_v2` over any storage.
+    fn tensor_v2(storage: &[u8], offset: u8, size: &[u8], stride: &[u8]) -> Vec<u8> {
+        call(
+            &global("torch._utils", "_rebuild_tensor_v2"),
+            &[
+                storage,
+                &int(offset),
+                &ints(size),
+                &ints(stride),
+                b"\x89",
+                &call(&global("collections", "OrderedDict"), &[]),
+            ],
+        )
+    }
+
+    fn out_of_bounds_rule(data: &[u8]) -> Vec<Finding> {
+        let f = scan_kind(&pickle(2, data), kind::TORCH_ZIP, None);
+        assert!(
+            f.iter().all(|x| x.rule == "torch.tensor-out-of-bounds"),
+            "{f:#?}"
+        );
+        f
+    }
+
+    /// (dtype, bytes per element, typed storage) of the dtypes the tests cover.
+    const DTYPES: [(&str, i32, &str); 5] = [
+        ("float32", 4, "FloatStorage"),
+        ("float16", 2, "HalfStorage"),
+        ("int8", 1, "CharStorage"),
+        ("bool", 1, "BoolStorage"),
+        ("complex128", 16, "ComplexDoubleStorage"),
+    ];
+
+    #[test]
+    fn v3_counts_an_untyped_storage_in_bytes() {
+        // torch writes the untyped storage as `torch.storage.UntypedStorage` (and older
+        // versions `torch.UntypedStorage`), numel in bytes; the dtype is the 7th argument.
+        for (module, ty) in [
+            ("torch.storage", "UntypedStorage"),
+            ("torch", "UntypedStorage"),
+        ] {
+            for (dtype, item, _) in DTYPES {
+                // Six elements of 2 x 3: exactly 6 * item bytes fit, one byte less does not.
+                let fits = tensor_v3(
+                    &typed_storage(module, ty, "0", 6 * item),
+                    0,
+                    &[2, 3],
+                    &[3, 1],
+                    dtype,
+                );
+                assert!(out_of_bounds_rule(&fits).is_empty(), "{ty} {dtype}");
+                let more = tensor_v3(
+                    &typed_storage(module, ty, "0", 7 * item - 1),
+                    1,
+                    &[2, 3],
+                    &[3, 1],
+                    dtype,
+                );
+                let f = out_of_bounds_rule(&more);
+                assert_eq!(f.len(), 1, "{ty} {dtype}");
+                assert_eq!(f[0].severity, Severity::Unknown);
+                assert_eq!(
+                    f[0].global.as_deref(),
+                    Some("torch._utils._rebuild_tensor_v3")
+                );
+                let short = tensor_v3(
+                    &typed_storage(module, ty, "0", 6 * item - 1),
+                    0,
+                    &[2, 3],
+                    &[3, 1],
+                    dtype,
+                );
+                assert_eq!(out_of_bounds_rule(&short).len(), 1, "{ty} {dtype}");
+                // Its offset counts elements of the dtype too.
+                let offset = tensor_v3(
+                    &typed_storage(module, ty, "0", 7 * item),
+                    1,
+                    &[2, 3],
+                    &[3, 1],
+                    dtype,
+                );
+                assert!(out_of_bounds_rule(&offset).is_empty(), "{ty} {dtype}");
+            }
+        }
+        // Over a typed storage: its bytes are numel x its element size (3 floats: 12 bytes
+        // = 6 halves).
+        let typed = |n| {
+            tensor_v3(
+                &typed_storage("torch", "FloatStorage", "0", 3),
+                0,
+                &[n],
+                &[1],
+                "float16",
+            )
+        };
+        assert!(out_of_bounds_rule(&typed(6)).is_empty());
+        assert_eq!(out_of_bounds_rule(&typed(7)).len(), 1);
+        // A dtype or storage type it does not know the size of: not checked.
+        let odd = tensor_v3(
+            &typed_storage("torch.storage", "UntypedStorage", "0", 1),
+            0,
+            &[9],
+            &[1],
+            "uint3",
+        );
+        assert!(out_of_bounds_rule(&odd).is_empty());
+    }
+
+    #[test]
+    fn v2_counts_a_typed_storage_in_its_elements() {
+        for (dtype, _, ty) in DTYPES {
+            let fits = tensor_v2(&typed_storage("torch", ty, "0", 12), 0, &[3, 4], &[4, 1]);
+            assert!(out_of_bounds_rule(&fits).is_empty(), "{dtype}");
+            let short = tensor_v2(&typed_storage("torch", ty, "0", 11), 0, &[3, 4], &[4, 1]);
+            assert_eq!(out_of_bounds_rule(&short).len(), 1, "{dtype}");
+        }
+    }
+
+    #[test]
+    fn the_first_id_of_a_key_is_the_storage() {
+        // torch.load builds key '0' from its first id and hands it to every later one:
+        // a second id that claims 100 elements still gets the storage of 4.
+        let a = tensor_v2(
+            &typed_storage("torch", "FloatStorage", "0", 4),
+            0,
+            &[4],
+            &[1],
+        );
+        let b = tensor_v2(
+            &typed_storage("torch", "FloatStorage", "0", 100),
+            0,
+            &[10],
+            &[1],
+        );
+        let f = out_of_bounds_rule(&cat(&[MARK, &a, &b, TUPLE]));
+        assert_eq!(f.len(), 1, "{f:#?}");
+        let c = tensor_v2(
+            &typed_storage("torch", "FloatStorage", "1", 100),
+            0,
+            &[10],
+            &[1],
+        );
+        assert!(out_of_bounds_rule(&cat(&[MARK, &a, &c, TUPLE])).is_empty());
     }
 
     #[test]

@@ -113,6 +113,7 @@ pub(super) fn scan_kind(data: &[u8], kind: &'static str, max: Option<usize>) -> 
         location: Location::default(),
         max_pickles: max,
         kind,
+        storages: None,
     };
     scan_stream(&s, policy(), &Limits::default())
 }
@@ -891,14 +892,16 @@ fn legacy_torch_module_ids_return_their_class() {
         TUPLE,
         BINPERSID,
     ]);
+    // The storage keys ['0'], then storage '0': 4 elements of 4 bytes.
     let five = |obj: Vec<u8>| {
         cat(&[
             &pickle(2, &int(1)),
             &pickle(2, &int(2)),
             &pickle(2, EMPTY_DICT),
             &obj,
-            &pickle(2, EMPTY_LIST),
-            b"\x01\x00\x00\x00\x00\x00\x00\x00raw storage bytes",
+            &pickle(2, &cat(&[EMPTY_LIST, MARK, &bu("0"), b"e"])),
+            &4u64.to_le_bytes(),
+            b"sixteen raw byte",
         ])
     };
     let d = five(pickle(2, &cat(&[&pid, MARK, &bu("true"), TUPLE, REDUCE])));
@@ -1368,6 +1371,7 @@ fn c_reads_number_lines_up_to_a_nul() {
         location: Location::default(),
         max_pickles: None,
         kind: kind::JOBLIB,
+        storages: None,
     };
     let py = read_stream(&stream, policy(), &Limits::default());
     assert!(py.findings.iter().any(|f| f.rule == "pickle.invalid"));

@@ -153,6 +153,15 @@ impl Named {
     }
 }
 
+/// A PyTorch storage as the loader builds it from a persistent id (see `storages`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Storage {
+    /// Elements of the storage type's dtype (bytes for an untyped storage).
+    pub(crate) numel: i64,
+    /// Bytes per element of that dtype, when the storage type is known.
+    pub(crate) elem: Option<u64>,
+}
+
 #[derive(Debug)]
 pub(crate) enum Kind<'a> {
     Tuple,
@@ -183,8 +192,8 @@ pub(crate) enum Kind<'a> {
         code: i64,
     },
     /// A persistent id resolved by the loader; for a PyTorch storage
-    /// (`('storage', storage_type, key, location, numel)`), its element count.
-    Persistent(Option<i64>),
+    /// (`('storage', storage_type, key, location, numel)`), its size.
+    Persistent(Option<Storage>),
     /// An out-of-band buffer.
     Buffer,
     /// The array joblib read in place of one of its wrappers.

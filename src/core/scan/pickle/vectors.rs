@@ -134,6 +134,7 @@ fn every_truncation_is_a_finding() {
                 location: Location::default(),
                 max_pickles: None,
                 kind,
+                storages: None,
             };
             let r = read_stream(&s, policy(), &limits);
             assert!(
