@@ -188,3 +188,41 @@ def test_archives_python_writes_are_not_disagreements(tmp_path):
     rep, disagree, _ = scanned(tmp_path, buf.getvalue())
     assert rep.safe
     assert not disagree, [f.message for f in disagree]
+
+
+def flagged(flags: int) -> bytes:
+    """One member, data.pkl (a benign pickle), with ``flags`` in both its headers."""
+    z = local(b"data.pkl", BENIGN, flags)
+    cd = central(b"data.pkl", BENIGN, 0, flags)
+    return z + cd + end(1, len(cd), len(z))
+
+
+@pytest.mark.parametrize("flags", [0, 0x2, 0x4, 0x6, 0x800])
+def test_flags_that_only_tune_the_reading_are_read(tmp_path, flags):
+    assert python_view(flagged(flags)) == {"data.pkl": BENIGN}
+    rep, _, _ = scanned(tmp_path, flagged(flags))
+    assert rep.safe, [str(f) for f in rep.findings]
+
+
+@pytest.mark.parametrize("bit", [5, 4, 7, 8, 9, 10, 12, 14, 15])
+def test_flags_not_implemented_are_unknown(tmp_path, bit):
+    """Compressed patched data (bit 5: Python's zipfile refuses it, and so does miniz) and
+    the reserved bits (which Python ignores): the bytes are scanned, and not safe."""
+    z = flagged(1 << bit)
+    if bit == 5:
+        assert python_view(z) == {"data.pkl": "NotImplementedError"}
+    rep, _, _ = scanned(tmp_path, z)
+    assert not rep.safe
+    (f,) = [f for f in rep.findings if f.rule == "container.unsupported"]
+    assert f.severity == "unknown" and f"{1 << bit:#06x}" in f.message
+    assert rep.files[0].streams == 1
+
+
+@pytest.mark.parametrize("bit", [6, 13])
+def test_strong_encryption_is_unknown(tmp_path, bit):
+    z = flagged(1 << bit)
+    if bit == 6:
+        assert python_view(z) == {"data.pkl": "NotImplementedError"}
+    rep, _, _ = scanned(tmp_path, z)
+    assert {f.rule: f.severity for f in rep.findings}.get("zip.encrypted") == "unknown"
+    assert not rep.safe

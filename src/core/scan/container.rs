@@ -1049,6 +1049,13 @@ impl<'a> FileScan<'a> {
             14 => Some(Codec::ZipLzma((e.flags & 2 == 0).then_some(e.uncompressed))),
             93 => Some(Codec::Zstd),
             95 => Some(Codec::Xz),
+            99 => {
+                let msg =
+                    "zip member encrypted with AES (WinZip method 99): its content cannot be read"
+                        .into();
+                self.note(path, Severity::Unknown, "zip.encrypted", msg);
+                return;
+            }
             m => {
                 let msg = format!("zip compression method {m} is not read: member not scanned");
                 self.note(path, Severity::Unknown, "container.unsupported", msg);
@@ -1072,6 +1079,16 @@ impl<'a> FileScan<'a> {
         if e.encrypted() {
             let msg = "encrypted zip member: its content cannot be read".into();
             self.note(path, Severity::Unknown, "zip.encrypted", msg);
+        }
+        // Python's zipfile and miniz refuse patched data; reserved bits they ignore, but
+        // what a writer meant by them is not known: either way the bytes read here need
+        // not be the member's content.
+        if let Some(why) = e.unsupported_flags() {
+            let msg = format!(
+                "zip member flags {:#06x}: {why}, not implemented here: its bytes were scanned as stored, which need not be what a reader makes of them",
+                e.flags
+            );
+            self.note(path, Severity::Unknown, "container.unsupported", msg);
         }
         if crc_ok == Some(false) {
             let msg = "zip member CRC-32 does not match its data (scanned all the same)".into();

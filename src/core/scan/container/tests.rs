@@ -1944,3 +1944,73 @@ fn real_torch_files_have_no_storage_finding() {
         );
     }
 }
+
+// Zip flags and methods this reader does not implement (issue 15, classes 2 and 3).
+
+fn flagged(flags: u16, method: Option<u16>) -> Out {
+    let mut e = m("data.pkl", &benign_pickle());
+    e.flags = flags;
+    e.method = method;
+    scan(&zip(&[e]))
+}
+
+#[test]
+fn zip_flags_not_implemented_are_unknown() {
+    // Read as they are: compression options (bits 1, 2), a data descriptor (3), UTF-8
+    // names (11).
+    for flags in [0u16, 2, 4, 6, 0x800, 0x806] {
+        let o = flagged(flags, None);
+        assert_eq!(o.worst(), Severity::Info, "{flags:#x}: {:?}", o.rules());
+    }
+    let mut d = m("data.pkl", &benign_pickle());
+    d.descriptor = true;
+    assert_eq!(scan(&zip(&[d])).worst(), Severity::Info);
+    // Compressed patched data (bit 5), each reserved bit (4, 7 to 10, 12, 14, 15): the
+    // member is scanned, and unknown.
+    for bit in [5u16, 4, 7, 8, 9, 10, 12, 14, 15] {
+        let o = flagged(1 << bit, None);
+        let f: Vec<_> = o
+            .findings
+            .iter()
+            .filter(|f| f.rule == "container.unsupported")
+            .collect();
+        assert_eq!(f.len(), 1, "bit {bit}: {:?}", o.rules());
+        assert_eq!(f[0].severity, Severity::Unknown);
+        assert!(
+            f[0].message.contains(&format!("{:#06x}", 1u16 << bit)),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(o.seen.len(), 1, "bit {bit}: scanned all the same");
+    }
+    // Strong encryption (6) and its masked headers (13), like traditional encryption (0).
+    for bit in [0u16, 6, 13] {
+        let o = flagged(1 << bit, None);
+        assert!(o.has("zip.encrypted"), "bit {bit}: {:?}", o.rules());
+        assert_eq!(o.worst(), Severity::Unknown);
+    }
+    // With a dangerous pickle, the worst stays the pickle's.
+    let mut e = m("data.pkl", &marked_pickle());
+    e.flags = 0x20;
+    let o = scan(&zip(&[e]));
+    assert!(o.has("container.unsupported"));
+    assert_eq!(o.worst(), Severity::Dangerous);
+}
+
+#[test]
+fn zip_methods_not_implemented_are_unknown() {
+    // Read: stored, deflate, bzip2, lzma, zstd, xz (tested with their data elsewhere).
+    // Not read: shrink, reduce 1-4, implode, tokenize, deflate64, DCL implode, IBM
+    // TERSE, LZ77, WavPack, PPMd: unknown, and the member is not scanned.
+    for method in [1u16, 2, 3, 4, 5, 6, 7, 9, 10, 18, 19, 97, 98] {
+        let o = flagged(0, Some(method));
+        assert!(o.has("container.unsupported"), "{method}: {:?}", o.rules());
+        assert_eq!(o.worst(), Severity::Unknown, "{method}");
+        assert!(o.seen.is_empty(), "{method}");
+    }
+    // AES (WinZip, method 99) is encryption.
+    let o = flagged(1, Some(99));
+    assert!(o.has("zip.encrypted"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Unknown);
+    assert!(o.seen.is_empty());
+}

@@ -35,9 +35,53 @@ pub(crate) struct Entry {
     pub truncated: bool,
 }
 
+/// General-purpose flag bits (APPNOTE 4.4.4) and what this reader does with them.
+pub(crate) mod flag {
+    /// Traditional (ZipCrypto) encryption.
+    pub(crate) const ENCRYPTED: u16 = 1;
+    /// Compression options (deflate level, the LZMA end marker): read.
+    pub(crate) const OPTIONS: u16 = 2 | 4;
+    /// Sizes and CRC in a data descriptor after the data: read.
+    pub(crate) const DESCRIPTOR: u16 = 8;
+    /// Compressed patched data: the member is a patch to apply to another file.
+    pub(crate) const PATCHED: u16 = 0x20;
+    /// Strong encryption (PKWARE's), and its masked local headers (encrypted central
+    /// directory).
+    pub(crate) const STRONG: u16 = 0x40 | 0x2000;
+    /// The name and comment are UTF-8: read (names are taken as UTF-8 when they are).
+    pub(crate) const UTF8: u16 = 0x800;
+    /// Bits APPNOTE leaves reserved or unused (4 "enhanced deflating", 7 to 10, 12
+    /// "enhanced compression", 14, 15): no reader here knows what they change.
+    pub(crate) const RESERVED: u16 = !(ENCRYPTED | OPTIONS | DESCRIPTOR | PATCHED | STRONG | UTF8);
+}
+
 impl Entry {
     pub(crate) fn encrypted(&self) -> bool {
-        self.flags & 1 != 0 || self.flags & 0x40 != 0
+        self.flags & (flag::ENCRYPTED | flag::STRONG) != 0
+    }
+
+    /// The flag bits set that change how the data is read and that this reader does not
+    /// implement (encryption apart), said in words.
+    pub(crate) fn unsupported_flags(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.flags & flag::PATCHED != 0 {
+            why.push(
+                "bit 5, compressed patched data (the member is a patch to another file)"
+                    .to_string(),
+            );
+        }
+        let reserved = self.flags & flag::RESERVED;
+        if reserved != 0 {
+            let bits: Vec<String> = (0..16)
+                .filter(|b| reserved & (1 << b) != 0)
+                .map(|b| b.to_string())
+                .collect();
+            why.push(format!(
+                "reserved bits {} (what they change is not defined)",
+                bits.join(", ")
+            ));
+        }
+        (!why.is_empty()).then(|| why.join("; "))
     }
 
     /// The member's raw (compressed) bytes that are present.
