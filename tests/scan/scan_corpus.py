@@ -621,6 +621,8 @@ _STORAGE_TYPES = {
     "int8": ("CharStorage", 1),
     "uint8": ("ByteStorage", 1),
     "bool": ("BoolStorage", 1),
+    "complex64": ("ComplexFloatStorage", 8),
+    "complex128": ("ComplexDoubleStorage", 16),
 }
 
 
@@ -1652,7 +1654,7 @@ def _structure_tricks(root: Path) -> list[Sample]:
     )
     bad = pickle_bytes(2, _ordered_dict() + MARK + binunicode("w") + small + SETITEMS)
     tmp = root / "_tmp.zip"
-    write_pytorch_zip(tmp, [t], data_pkl=bad)
+    write_pytorch_zip(tmp, [t], {"0": bytes(8)}, data_pkl=bad)
     add(
         "tensor_past_storage.pt",
         tmp.read_bytes(),
@@ -1668,7 +1670,46 @@ def _structure_tricks(root: Path) -> list[Sample]:
         "SETITEM into a rebuilt tensor (GHSA-63cw-57p8-fm3p)",
         "torch-structure",
     )
+    write_pytorch_zip(tmp, [t], {"0": bytes(t.nbytes - 4)})
+    add(
+        "storage_member_short.pt",
+        tmp.read_bytes(),
+        "storage member data/0 of 12 bytes where its persistent id gives 4 float32 (16 bytes)",
+        "torch-structure",
+    )
+    untyped = tup(
+        binunicode("storage"),
+        global_("torch.storage", "UntypedStorage"),
+        binunicode("0"),
+        binunicode("cpu"),
+        integer(10),
+    )
+    v3 = call(
+        global_("torch._utils", "_rebuild_tensor_v3"),
+        untyped + BINPERSID,
+        integer(0),
+        _ints((3,)),
+        _ints((1,)),
+        NEWFALSE,
+        _ordered_dict(),
+        global_("torch", "float32"),
+    )
+    v3_pkl = pickle_bytes(2, _ordered_dict() + MARK + binunicode("w") + v3 + SETITEMS)
+    write_pytorch_zip(tmp, [t], {"0": bytes(10)}, data_pkl=v3_pkl)
+    add(
+        "tensor_v3_past_storage.pt",
+        tmp.read_bytes(),
+        "_rebuild_tensor_v3 of 3 float32 (12 bytes) over an untyped storage of 10 bytes",
+        "torch-structure",
+    )
     tmp.unlink()
+    legacy = legacy_torch_bytes([t])
+    add(
+        "legacy_storage_truncated.pt",
+        legacy[:-1],
+        "legacy PyTorch file cut one byte short in its raw storage",
+        "torch-structure",
+    )
     return out
 
 
