@@ -10,8 +10,11 @@ they carry), joblib (raw and compressed), gzip/bz2/xz/lzma/zstd/LZ4 streams,
 HDF5 files, GGUF (header and chat templates), ONNX, TensorFlow SavedModels and
 safetensors; a folder is scanned file by file. Whatever
 magic number a file starts with, content that CPython's unpickler would import from is
-also read as a pickle. What cannot be read (encrypted members, unknown compression, rar)
-is ``unknown``, never safe.
+also read as a pickle. What cannot be read (encrypted members, unknown compression, zip
+flags the reader does not implement, rar) is ``unknown``, never safe. PyTorch checkpoints
+are checked for structure too: tensor views past their storage, storage bytes (zip members,
+the raw storages of legacy files) of another size than their persistent ids give, and
+writes into rebuilt tensors (``torch.tensor-*``, ``torch.storage-*`` findings).
 
 The policy is an allow-list first: globals known to be plain data constructors (numpy,
 PyTorch, pandas, scikit-learn, scipy, collections, ...) are fine; known-dangerous ones

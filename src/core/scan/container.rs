@@ -11,7 +11,8 @@
 //! a gzip in a tar is sniffed like a file.
 //!
 //! Stream kinds (`Stream::kind`): `pickle`; `torch-zip` (a pickle member of a PyTorch zip:
-//! persistent ids name storages); `torch-legacy` (a `torch.save` file of the legacy format:
+//! persistent ids name storages, and `Stream::storages` gives the sizes of the archive's
+//! `data/<key>` members beside it, which the reader checks against the ids); `torch-legacy` (a `torch.save` file of the legacy format:
 //! five pickles, then raw storage bytes; `max_pickles` 5); `joblib` (a pickle with joblib's
 //! array bytes inlined after each `NumpyArrayWrapper`, raw or decompressed, and every pickle
 //! in joblib's own zlib/lzma/`ZF` wrappers); `npy-object` (the pickle after an object
@@ -28,10 +29,13 @@
 //!
 //! What cannot be read is not safe: an archive or stream of a format no decoder here reads
 //! (rar, lzip, Unix compress), an encrypted zip member (whatever its ciphertext looks
-//! like) or 7z archive, an unknown zip compression method or 7z coder, a stream a decoder
-//! refuses (an lzma dictionary past `decompress::DICT_MEMORY`, a zstd window past
-//! `decompress::ZSTD_WINDOW`) is `Unknown` (`container.unsupported`, `zip.encrypted`,
-//! `container.encrypted`), never `Info`.
+//! like: flag bits 0, 6 and 13, or WinZip's AES method 99) or 7z archive, an unknown zip
+//! compression method (anything but stored, deflate, bzip2, lzma, zstd and xz) or 7z
+//! coder, a zip member flagged as compressed patched data (bit 5) or with a reserved flag
+//! bit (4, 7 to 10, 12, 14, 15; `zip::flag`: the member is scanned as stored all the
+//! same), a stream a decoder refuses (an lzma dictionary past `decompress::DICT_MEMORY`,
+//! a zstd window past `decompress::ZSTD_WINDOW`) is `Unknown` (`container.unsupported`,
+//! `zip.encrypted`, `container.encrypted`), never `Info`.
 //!
 //! Bounds (`Limits`): `max_depth` containers inside each other (archives and compressed
 //! streams alike; the file itself is depth 0); `max_members` members per file, counting

@@ -29,6 +29,12 @@
 //!   stream the container did not take for joblib's: it is read both ways, and what either
 //!   reading finds is reported).
 //!
+//! PyTorch structure (`torch-zip` and `torch-legacy` streams): `torch.tensor-out-of-bounds`,
+//! `torch.tensor-write` (see `tensors`), and `torch.storage-size-mismatch`,
+//! `torch.storage-missing`, `torch.storage-truncated`, `torch.storage-unchecked` (a
+//! storage's bytes against what its persistent id gives, see `storages`), all `Unknown`
+//! except a `SETITEM(S)` into a tensor (`Dangerous`).
+//!
 //! A stream is safe when at least one pickle was read to its `STOP` and no finding is
 //! above `Info`: every opcode of every pickle was read. Where loaders read the same bytes
 //! differently (an argument running past the end of its frame, see `machine`), the
@@ -45,7 +51,8 @@
 //! ids name storages: fine, and the storage type in them is a global classified like any
 //! other), `torch-legacy` (five stacked pickles; persistent ids name storages or, as
 //! `('module', cls, ...)`, return the class given in the id; the raw storage bytes after
-//! the fifth pickle are not pickles and not reported), `joblib` (Python's unpickler, with
+//! the fifth pickle are not pickles: they are measured against the ids, in the order of
+//! the key list the fifth pickle holds), `joblib` (Python's unpickler, with
 //! joblib's inline arrays: see `joblib`), `npy-object` (one pickle, as `numpy.load`
 //! reads it).
 //!

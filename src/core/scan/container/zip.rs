@@ -12,6 +12,8 @@
 //!   (or the Zip64 extra field), and data running past the end of the file is reported.
 //! * Nothing here allocates by a declared size: every length is checked against the bytes
 //!   actually there.
+//! * Flag bits are kept as found; which ones the scan reads and which make a member
+//!   unknown is in `flag` (`Entry::encrypted`, `Entry::unsupported_flags`).
 
 use flate2::{Decompress, FlushDecompress, Status};
 use std::collections::{HashMap, HashSet};

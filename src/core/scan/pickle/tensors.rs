@@ -2,12 +2,19 @@
 //! still make `torch.load(weights_only=True)` fail or write where it should not.
 //!
 //! * **A tensor rebuilt over too small a storage** (`torch.tensor-out-of-bounds`,
-//!   `unknown`). `torch._utils._rebuild_tensor`, `_rebuild_tensor_v2` and
-//!   `_rebuild_qtensor` take `(storage, storage_offset, size, stride, ...)`; the storage
-//!   comes from a persistent id `('storage', storage_type, key, location, numel)`. When all
-//!   of these are literal, the elements the view reaches (`offset + Σ (size_i - 1) *
-//!   stride_i + 1`, none when a size is 0) must fit in `numel`, and no size, stride or
-//!   offset may be negative. A view past its storage is never written by `torch.save`.
+//!   `unknown`). `torch._utils._rebuild_tensor`, `_rebuild_tensor_v2`, `_rebuild_tensor_v3`
+//!   and `_rebuild_qtensor` take `(storage, storage_offset, size, stride, ...)`; the
+//!   storage comes from a persistent id `('storage', storage_type, key, location, numel)`
+//!   (the first id of its key, see `storages`). When all of these are literal, the
+//!   elements the view reaches (`offset + Σ (size_i - 1) * stride_i + 1`, none when a size
+//!   is 0) must fit in the storage, and no size, stride or offset may be negative. Units:
+//!   `v2`, `v1` and `qtensor` view the storage in its own elements (`numel`, whatever the
+//!   element size); `v3` (torch 2's call for dtypes without a typed storage, `uint16`,
+//!   `float8_*`, ...: `(storage, offset, size, stride, requires_grad, hooks, dtype,
+//!   metadata)`, over `torch.storage.UntypedStorage` whose `numel` counts bytes) views its
+//!   `numel × element size` bytes as elements of `dtype` (`torch.float32`, a global), so
+//!   the view fits when `reach × itemsize(dtype)` bytes do, as ATen's `set_` checks it.
+//!   A view past its storage is never written by `torch.save`.
 //!   Current torch refuses it in `set_` (a `RuntimeError`: the load fails), older
 //!   versions and other readers of the format may read past the storage. That is a crash
 //!   or a read out of bounds, not code the file runs, hence `unknown` rather than
