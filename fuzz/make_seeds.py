@@ -26,6 +26,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEEDS = HERE / "seeds"
 FIXTURES = HERE.parent / "tests" / "rust" / "scan_fixtures"
+# Files torch itself wrote: v3 tensors over untyped storages and every typed storage (a zip),
+# and a legacy file's raw storages after its key list.
+TORCH_FILES = HERE.parent / "tests" / "scan" / "torch_files"
+REAL_TORCH = ("tensors_all_dtypes.pt", "linear_state_dict_legacy.pt")
 # The scanner corpus's own samples of a chat template and a SavedModel.
 sys.path.insert(0, str(HERE.parent / "tests" / "scan"))
 from scan_corpus import CHATML, SAVED_MODEL_PYFUNC  # noqa: E402
@@ -172,13 +176,15 @@ def main() -> None:
     fixtures = {
         p.name: p.read_bytes() for p in sorted(FIXTURES.iterdir()) if p.name != "make_fixtures.py"
     }
+    real_torch = {name: (TORCH_FILES / name).read_bytes() for name in REAL_TORCH}
     hub = hub_formats()
-    everything = {**pickles(), **zips(), **tars(), **streams(), **fixtures}
+    everything = {**pickles(), **zips(), **tars(), **streams(), **fixtures, **real_torch}
     for files in hub.values():
         everything.update(files)
     write("scan_file", everything)
     write("pickle", pickles())
-    write("zip", {**zips(), **{k: v for k, v in fixtures.items() if k.endswith(".zip")}})
+    zip_files = {k: v for k, v in fixtures.items() if k.endswith(".zip")}
+    write("zip", {**zips(), **zip_files, "tensors_all_dtypes.pt": real_torch[REAL_TORCH[0]]})
     write("tar", tars())
     for target, files in hub.items():
         write(target, files)
