@@ -210,7 +210,7 @@ impl<'a> Reader<'a, '_> {
                 return;
             };
             let count = i64::from_le_bytes(head.try_into().expect("8 bytes"));
-            if count != s.numel {
+            if count != s.numel || count < 0 {
                 self.rec.note("torch.storage-size-mismatch", Severity::Unknown, at, &key, None, || {
                     format!("storage {key:?} is recorded with {count} elements where its persistent id gives {} (torch.load fails: wrong byte size)", s.numel)
                 });
@@ -512,6 +512,13 @@ mod tests {
             &raw(1, 4),
         ]);
         assert_eq!(only(&legacy_findings(&d), "torch.storage-unchecked"), 1);
+        // A negative count, the same as its id's.
+        let neg = state_dict(&[tensor(&pid("FloatStorage", "0", -1, Some(NONE)), 0)]);
+        let f = legacy_findings(&legacy(&neg, &["0"], &raw(-1, 4)));
+        assert!(
+            f.iter().any(|x| x.rule == "torch.storage-size-mismatch"),
+            "{f:#?}"
+        );
         // Fewer than five pickles: nothing to check (the truncation is the pickle
         // reader's finding).
         let d = cat(&[&pickle(2, &int(1)), &pickle(2, &int(2)), &obj]);
