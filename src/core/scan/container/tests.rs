@@ -2014,3 +2014,30 @@ fn zip_methods_not_implemented_are_unknown() {
     assert_eq!(o.worst(), Severity::Unknown);
     assert!(o.seen.is_empty());
 }
+
+#[test]
+fn zip64_sizes_past_any_file_are_truncated_members() {
+    // A local header (no central directory) whose Zip64 extra field gives a compressed
+    // size near 2^64: the end of its data overflowed (found by the zip fuzzer).
+    let pkl = benign_pickle();
+    let name = b"archive/data.pkl";
+    let mut z = b"PK\x03\x04".to_vec();
+    z.extend(45u16.to_le_bytes());
+    z.extend(0u16.to_le_bytes());
+    z.extend(0u16.to_le_bytes());
+    z.extend([0u8; 4]);
+    z.extend(crc(&pkl).to_le_bytes());
+    z.extend(u32::MAX.to_le_bytes());
+    z.extend(u32::MAX.to_le_bytes());
+    z.extend((name.len() as u16).to_le_bytes());
+    z.extend(20u16.to_le_bytes());
+    z.extend(name);
+    z.extend(1u16.to_le_bytes());
+    z.extend(16u16.to_le_bytes());
+    z.extend(u64::MAX.to_le_bytes());
+    z.extend((u64::MAX - 8).to_le_bytes());
+    z.extend(&pkl);
+    let o = scan(&z);
+    assert!(o.has("container.truncated"), "{:?}", o.rules());
+    assert_eq!(o.worst(), Severity::Unknown);
+}

@@ -599,7 +599,7 @@ fn local_entry(d: &[u8], h: usize, max_out: u64) -> Option<Entry> {
         uncompressed,
         header: h as u64,
         data: data as u64,
-        truncated: data as u64 + compressed > d.len() as u64,
+        truncated: (data as u64).saturating_add(compressed) > d.len() as u64,
     })
 }
 
