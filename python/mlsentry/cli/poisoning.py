@@ -10,10 +10,10 @@ from .robustness import _features_and_labels
 
 
 def cmd_poisoning(args: argparse.Namespace) -> int:
-    from ..data import poisoning
+    from .. import data
 
     X, y = _features_and_labels(args)
-    report = poisoning(
+    report = data.poisoning(
         X,
         y,
         args.method,
