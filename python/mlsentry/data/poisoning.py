@@ -262,7 +262,7 @@ def _class_summary(label: Any, info: Mapping[str, Any], scores: np.ndarray) -> d
     for name, v in info["details"].items():
         if name == "converged":
             out[name] = bool(v)
-        elif name.endswith(("rows", "dims")):
+        elif name.endswith(("rows", "dims")) or name == "iterations":
             out[name] = int(v)
         else:
             out[name] = float(v)

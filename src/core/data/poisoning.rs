@@ -282,6 +282,7 @@ fn eigen_details(e: &linalg::Eigen) -> Vec<(&'static str, f64)> {
         ));
     }
     out.push(("converged", if e.converged { 1.0 } else { 0.0 }));
+    out.push(("iterations", e.iterations as f64));
     out
 }
 
