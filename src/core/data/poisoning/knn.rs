@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::core::progress::Progress;
 use crate::core::CoreResult;
 
-const QUERY_BLOCK: usize = 128;
+const QUERY_BLOCK: usize = 256;
 const REF_BLOCK: usize = 2048;
 
 /// The `k` nearest other rows of every row of `x`, nearest first (`n x k`, row-major).
