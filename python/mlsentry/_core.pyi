@@ -240,6 +240,7 @@ def data_poisoning(
     n_init: int = 4,
     seed: int = 0,
     k: int = 10,
+    cluster_analysis: str = "smaller",
     callback: _Callback = None,
 ) -> dict[str, Any]:
     """Scores the float64 rows `features` (n, d) with int64 class indices `labels` in

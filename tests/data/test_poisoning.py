@@ -114,6 +114,26 @@ def test_activation_clustering_splits_like_arts_pca_kmeans():
         assert rep.per_class[c]["suspect_cluster_rows"] == art_suspect.sum()
 
 
+def test_the_less_cohesive_cluster_can_be_the_suspect():
+    rng = np.random.default_rng(6)
+    wide = rng.normal(size=(140, 5)) * 2.0  # the larger, looser cluster
+    tight = rng.normal(size=(60, 5)) * 0.2 + 12.0
+    X = np.vstack([wide, tight, wide + 40.0, tight + 40.0])
+    y = np.repeat([0, 1], 200)
+    smaller = ms.data.poisoning(X, y, "activation_clustering")
+    loose = ms.data.poisoning(X, y, "activation_clustering", cluster_analysis="less_cohesive")
+    in_tight = np.r_[np.zeros(140, bool), np.ones(60, bool)]
+    in_tight = np.r_[in_tight, in_tight]
+    np.testing.assert_array_equal(smaller.scores > 0, in_tight)
+    np.testing.assert_array_equal(loose.scores > 0, ~in_tight)
+    c = loose.per_class[0]
+    assert c["suspect_cluster_rows"] == 140
+    assert c["suspect_cluster_spread"] > c["other_cluster_spread"]
+    assert loose.config["cluster_analysis"] == "less_cohesive"
+    with pytest.raises(InvalidInputError, match="cluster_analysis"):
+        ms.data.poisoning(X, y, "activation_clustering", cluster_analysis="silhouette")
+
+
 def test_activation_clustering_is_seeded():
     rng = np.random.default_rng(9)
     X, y = anisotropic(rng, 500, 12, 2)
@@ -214,6 +234,8 @@ def test_bad_inputs_raise_clear_errors():
         ms.data.poisoning(X, np.zeros(20, int))
     with pytest.raises(InvalidInputError, match=r"row 1 has class 5, outside 0\.\.1"):
         ms.data.poisoning(X, np.where(y == 1, 5, 0), n_classes=2)
+    with pytest.raises(InvalidInputError, match="n_classes"):
+        ms.data.poisoning(X, y, n_classes=10**12)
     with pytest.raises(InvalidInputError, match="19 labels for 20 rows"):
         ms.data.poisoning(X, y[:19])
     with pytest.raises(InvalidInputError, match="no rows"):

@@ -22,6 +22,7 @@ def cmd_poisoning(args: argparse.Namespace) -> int:
         centered=args.centered,
         nb_dims=args.nb_dims,
         n_init=args.n_init,
+        cluster_analysis=args.cluster_analysis,
         k=args.k,
         seed=args.seed,
         progress=show_progress(args),
@@ -83,6 +84,12 @@ def register(sub: Any) -> None:
         default=4,
         metavar="N",
         help="activation_clustering: k-means runs (default: %(default)s)",
+    )
+    p.add_argument(
+        "--cluster-analysis",
+        default="smaller",
+        choices=["smaller", "less_cohesive"],
+        help="activation_clustering: which cluster is suspect (default: %(default)s)",
     )
     p.add_argument(
         "--k", type=positive_int, default=10, help="knn: neighbours per row (default: %(default)s)"

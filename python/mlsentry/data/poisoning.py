@@ -23,6 +23,8 @@ from ..report import Report, count_of, fmt_number, html_table, name_part
 
 __all__ = ["METHODS", "PoisoningReport", "poisoning"]
 
+#: The most classes :func:`poisoning` accepts (``n_classes``).
+MAX_CLASSES = 1 << 24
 #: The scoring methods :func:`poisoning` accepts.
 METHODS = ("spectral", "activation_clustering", "knn")
 
@@ -37,6 +39,7 @@ def poisoning(
     centered: bool = True,
     nb_dims: int = 10,
     n_init: int = 4,
+    cluster_analysis: str = "smaller",
     k: int = 10,
     n_classes: Optional[int] = None,
     seed: int = 0,
@@ -73,6 +76,10 @@ def poisoning(
     nb_dims, n_init : int
         Activation clustering only: the PCA dimensions (ART's ``nb_dims``) and the k-means
         runs.
+    cluster_analysis : {"smaller", "less_cohesive"}
+        Activation clustering only: the suspect cluster of a class is the one with fewer
+        rows (ART's default), or the one whose rows lie farther from its centre on average
+        (``suspect_cluster_spread`` and ``other_cluster_spread`` in ``per_class``).
     k : int, default 10
         kNN only: neighbours per row (at most ``n - 1`` are used).
     n_classes : int, optional
@@ -116,6 +123,10 @@ def poisoning(
     mult = check_positive(multiplier, "multiplier")
     if not isinstance(centered, (bool, np.bool_)):
         raise InvalidTypeError(f"centered: expected a bool, got {type(centered).__name__}")
+    if cluster_analysis not in ("smaller", "less_cohesive"):
+        raise InvalidInputError(
+            f"cluster_analysis: expected smaller or less_cohesive, got {cluster_analysis!r}"
+        )
     nb_dims = check_int(nb_dims, "nb_dims", 1)
     n_init = check_int(n_init, "n_init", 1, 1000)
     k = check_int(k, "k", 1)
@@ -125,7 +136,7 @@ def poisoning(
     with progress_callback(progress, "poisoning", unit="row") as cb:
         out = _core.data_poisoning(
             X, codes, len(classes), method, fraction, mult, bool(centered), nb_dims, n_init,
-            seed, k, cb,
+            seed, k, cluster_analysis, cb,
         )  # fmt: skip
     scores = out["scores"]
     per_class = [
@@ -141,7 +152,7 @@ def poisoning(
     if method == "spectral":
         config["centered"] = bool(centered)
     elif method == "activation_clustering":
-        config.update(nb_dims=nb_dims, n_init=n_init, cluster_analysis="smaller")
+        config.update(nb_dims=nb_dims, n_init=n_init, cluster_analysis=cluster_analysis)
     else:
         config.update(k=k, standardised=True)
     report = PoisoningReport(
@@ -207,7 +218,7 @@ def _labels(labels: Any, n_classes: Optional[int]) -> tuple[np.ndarray, list[Any
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
         if y.dtype.kind not in "biuf":
             raise InvalidTypeError(f"labels: one-hot labels must be numeric, got {y.dtype}")
-        k = y.shape[1] if n_classes is None else check_int(n_classes, "n_classes", 1)
+        k = y.shape[1] if n_classes is None else check_int(n_classes, "n_classes", 1, MAX_CLASSES)
         if y.shape[1] != k:
             raise InvalidInputError(f"labels: {y.shape[1]} one-hot columns for {k} classes")
         return np.ascontiguousarray(np.argmax(y, axis=1), dtype=np.int64), list(range(k))
@@ -216,7 +227,7 @@ def _labels(labels: Any, n_classes: Optional[int]) -> tuple[np.ndarray, list[Any
     if y.ndim != 1:
         raise InvalidInputError(f"labels: expected one label per row, got shape {y.shape}")
     if n_classes is not None:
-        k = check_int(n_classes, "n_classes", 1)
+        k = check_int(n_classes, "n_classes", 1, MAX_CLASSES)
         if y.dtype.kind == "f":
             if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
                 raise InvalidInputError("labels: with n_classes, labels are whole class indices")
@@ -284,9 +295,10 @@ class PoisoningReport(Report):
     per_class : list of dict
         Per class: ``class``, ``rows``, ``suspects``, score quantiles (``score_min``,
         ``score_median``, ``score_q95``, ``score_max``) and the method's own numbers
-        (spectral: ``sigma_1``, ``sigma_ratio`` = sigma_2 / sigma_1, ``converged``;
-        activation clustering: also ``suspect_cluster_rows``, ``other_cluster_rows``,
-        ``dims``).
+        (spectral: ``sigma_1``, ``sigma_ratio`` = sigma_2 / sigma_1, ``converged``,
+        ``iterations``; activation clustering: also ``suspect_cluster_rows``,
+        ``other_cluster_rows``, their mean distances to their centres
+        ``suspect_cluster_spread`` and ``other_cluster_spread``, ``dims``).
     """
 
     schema: ClassVar[str] = "mlsentry/poisoning/v1"

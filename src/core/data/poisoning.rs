@@ -32,6 +32,18 @@ use rayon::prelude::*;
 use crate::core::progress::Progress;
 use crate::core::{CoreError, CoreResult};
 
+/// The most classes accepted (one list of rows is kept per class).
+pub const MAX_CLASSES: usize = 1 << 24;
+
+/// Which of the two clusters of a class is the suspect one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterAnalysis {
+    /// The one with fewer rows (ART's `cluster_analysis="smaller"`).
+    Smaller,
+    /// The one whose rows lie farther from its centre on average.
+    LessCohesive,
+}
+
 /// The method and its own parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Method {
@@ -42,6 +54,7 @@ pub enum Method {
         nb_dims: usize,
         n_init: usize,
         seed: u64,
+        analysis: ClusterAnalysis,
     },
     Knn {
         k: usize,
@@ -108,7 +121,16 @@ pub fn poisoning(
                         nb_dims,
                         n_init,
                         seed,
-                    } => clustering_class(x, rows, nb_dims, n_init, seed, c as u64, progress)?,
+                        analysis,
+                    } => {
+                        let run = Clustering {
+                            nb_dims,
+                            n_init,
+                            seed,
+                            analysis,
+                        };
+                        clustering_class(x, rows, &run, c as u64, progress)?
+                    }
                     Method::Knn { .. } => unreachable!("handled above"),
                 };
                 for (&i, v) in rows.iter().zip(s) {
@@ -287,15 +309,26 @@ fn eigen_details(e: &linalg::Eigen) -> Vec<(&'static str, f64)> {
 }
 
 /// Activation-clustering scores of one class.
-fn clustering_class(
-    x: ArrayView2<'_, f64>,
-    rows: &[usize],
+struct Clustering {
     nb_dims: usize,
     n_init: usize,
     seed: u64,
+    analysis: ClusterAnalysis,
+}
+
+fn clustering_class(
+    x: ArrayView2<'_, f64>,
+    rows: &[usize],
+    run: &Clustering,
     class: u64,
     progress: &Progress,
 ) -> CoreResult<ClassScores> {
+    let Clustering {
+        nb_dims,
+        n_init,
+        seed,
+        analysis,
+    } = *run;
     if rows.len() < 2 {
         return Ok((vec![0.0; rows.len()], Vec::new()));
     }
@@ -321,8 +354,12 @@ fn clustering_class(
         });
     let km = kmeans::kmeans(projected.view(), 2, n_init, seed, class, progress)?;
     let sizes = [0, 1].map(|c| km.labels.iter().filter(|&&l| l == c).count());
-    // The smaller cluster is the suspect one; on equal sizes, the second.
-    let suspect = if sizes[0] < sizes[1] { 0 } else { 1 };
+    let spread = mean_spread(projected.view(), &km);
+    // On a tie (equal sizes or spreads) the second cluster is the suspect one.
+    let suspect = match analysis {
+        ClusterAnalysis::Smaller => usize::from(sizes[0] >= sizes[1]),
+        ClusterAnalysis::LessCohesive => usize::from(spread[0] <= spread[1]),
+    };
     let (cs, co) = (km.centres.row(suspect), km.centres.row(1 - suspect));
     let scores = projected
         .outer_iter()
@@ -334,9 +371,40 @@ fn clustering_class(
         })
         .collect();
     details.push(("suspect_cluster_rows", sizes[suspect] as f64));
+    details.push(("suspect_cluster_spread", spread[suspect]));
+    details.push(("other_cluster_spread", spread[1 - suspect]));
     details.push(("other_cluster_rows", sizes[1 - suspect] as f64));
     details.push(("dims", dims as f64));
     Ok((scores, details))
+}
+
+/// The mean distance of each cluster's rows to its centre (0 for an empty cluster).
+fn mean_spread(p: ArrayView2<'_, f64>, km: &kmeans::Clustering) -> [f64; 2] {
+    let dist: Vec<f64> = p
+        .outer_iter()
+        .into_par_iter()
+        .zip(km.labels.par_iter())
+        .map(|(row, &l)| {
+            let c = km.centres.row(l);
+            row.iter()
+                .zip(c)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    [0, 1].map(|c| {
+        let (sum, n) = dist
+            .iter()
+            .zip(&km.labels)
+            .filter(|(_, &l)| l == c)
+            .fold((0.0, 0usize), |(s, n), (d, _)| (s + d, n + 1));
+        if n > 0 {
+            sum / n as f64
+        } else {
+            0.0
+        }
+    })
 }
 
 /// kNN label disagreement on standardised features.
@@ -452,6 +520,7 @@ mod tests {
             nb_dims: 10,
             n_init: 3,
             seed: 0,
+            analysis: ClusterAnalysis::Smaller,
         };
         let out = poisoning(x.view(), &y, 2, &params(m), &Progress::new()).unwrap();
         let found = out.suspects.iter().filter(|&&i| i / 2 < 50).count();
@@ -505,6 +574,7 @@ mod tests {
                 nb_dims: 10,
                 n_init: 2,
                 seed: 1,
+                analysis: ClusterAnalysis::Smaller,
             },
         ] {
             let run = |t: usize| {

@@ -4,7 +4,7 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::core::data::poisoning::{self, Method, Params};
+use crate::core::data::poisoning::{self, ClusterAnalysis, Method, Params};
 use crate::core::CoreError;
 use crate::py::runtime;
 
@@ -18,7 +18,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (
     features, labels, n_classes, method, expected_fraction, multiplier,
-    centered=true, nb_dims=10, n_init=4, seed=0, k=10, callback=None
+    centered=true, nb_dims=10, n_init=4, seed=0, k=10, cluster_analysis="smaller",
+    callback=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn data_poisoning<'py>(
@@ -34,14 +35,26 @@ fn data_poisoning<'py>(
     n_init: usize,
     seed: u64,
     k: usize,
+    cluster_analysis: &str,
     callback: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let analysis = match cluster_analysis {
+        "smaller" => ClusterAnalysis::Smaller,
+        "less_cohesive" => ClusterAnalysis::LessCohesive,
+        other => {
+            return Err(CoreError::invalid(format!(
+                "cluster_analysis: expected smaller or less_cohesive, got {other:?}"
+            ))
+            .into())
+        }
+    };
     let method = match method {
         "spectral" => Method::Spectral { centered },
         "activation_clustering" => Method::ActivationClustering {
             nb_dims,
             n_init,
             seed,
+            analysis,
         },
         "knn" => Method::Knn { k },
         other => {
