@@ -14,10 +14,14 @@
 //!   direction and scores 0.
 //! * `activation_clustering` (Chen et al. 2018, ART's `ActivationDefence`): per class the
 //!   centred rows are projected on their top `nb_dims` principal components (ART uses
-//!   FastICA; PCA keeps the same number of dimensions and needs no iteration of its own),
-//!   then split by 2-means; the smaller cluster is the suspect one. The score of a row is
-//!   `|p - c_other| - |p - c_suspect|` in the projected space: positive exactly for rows
-//!   of the suspect cluster, larger the more clearly they belong to it.
+//!   FastICA; PCA keeps the same number of dimensions, is deterministic and reuses the
+//!   eigen solver of the spectral method),
+//!   then split by 2-means (seeded k-means++ starts, the best of `n_init` runs); the
+//!   smaller cluster is the suspect one (or, with `LessCohesive`, the one whose rows lie
+//!   farther from its centre on average). The score of a row is
+//!   `|p - c_other| - |p - c_suspect|` in the projected space: positive for the rows of
+//!   the suspect cluster once k-means has converged (each row is then nearest its own
+//!   centre; 0 on a tie), larger the more clearly they belong to it.
 //! * `knn`: features standardised by column (mean 0, population standard deviation 1;
 //!   constant columns left at 0), then the share of a row's `k` nearest other rows
 //!   (Euclidean, ties to the lower index) whose label differs from its own.
