@@ -139,11 +139,14 @@ def poisoning(
             seed, k, cluster_analysis, cb,
         )  # fmt: skip
     scores = out["scores"]
+    # One stable sort by class, then each class's scores are a slice of it.
+    by_class = scores[np.argsort(codes, kind="stable")]
+    ends = np.cumsum(np.bincount(codes, minlength=len(classes)))
+    starts = ends - np.bincount(codes, minlength=len(classes))
     per_class = [
-        _class_summary(c, info, scores[codes == i]) for i, (c, info) in enumerate(
-            zip(classes, out["classes"])
-        )
-    ]  # fmt: skip
+        _class_summary(c, info, by_class[lo:hi])
+        for c, info, lo, hi in zip(classes, out["classes"], starts, ends)
+    ]
     config: dict[str, Any] = {
         "method": method,
         "expected_fraction": fraction,
