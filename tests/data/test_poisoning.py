@@ -79,6 +79,26 @@ def test_spectral_scores_are_the_papers_formula_and_arts(n, d):
         np.testing.assert_allclose(uncentred[y == c], art, rtol=1e-9, atol=1e-12 * art.max())
 
 
+@pytest.mark.parametrize(("ratio", "rtol"), [(0.99, 1e-9), (0.9999, 1e-7)])
+def test_nearly_equal_top_singular_values(ratio, rtol):
+    """The top direction is determined only to about (rounding / eigengap): with
+    sigma_2 / sigma_1 = 0.9999 both codes still agree to 1e-7 (and on most rows to 1e-11);
+    the report gives the ratio so a reader can tell."""
+    rng = np.random.default_rng(1)
+    n, d = 600, 300
+    A = rng.normal(size=(n, d))
+    U = np.linalg.qr(A - A.mean(axis=0))[0]  # orthonormal, zero-mean columns
+    V = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    s = np.linspace(1.0, 0.1, d)
+    s[:2] = [10.0, 10.0 * ratio]
+    X = np.vstack([U @ np.diag(s) @ V.T, rng.normal(size=(n, d))])
+    y = np.repeat([0, 1], n)
+    rep = ms.data.poisoning(X, y)
+    ref = paper_scores(X[:n])
+    np.testing.assert_allclose(rep.scores[:n], ref, rtol=rtol, atol=1e-12 * ref.max())
+    assert rep.per_class[0]["sigma_ratio"] == pytest.approx(ratio, rel=1e-12)
+
+
 def test_the_spectral_summary_reports_the_singular_values():
     rng = np.random.default_rng(5)
     X, y = anisotropic(rng, 600, 20, 2)
