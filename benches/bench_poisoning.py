@@ -94,6 +94,20 @@ def case_spectral_ours(rows: int, dims: int) -> Case:
     return Case(call=lambda: poisoning(X, y, "spectral", centered=False), extra=extra)
 
 
+def case_spectral_ours_centred(rows: int, dims: int) -> Case:
+    import numpy as np
+
+    poisoning = require("mlsentry.data", "poisoning")
+    X, y, planted = activations(rows, dims)
+
+    def extra(rep) -> dict:
+        flagged = np.zeros(rows, dtype=bool)
+        flagged[rep.suspects] = True
+        return {"recall": _recall(flagged, planted)}
+
+    return Case(call=lambda: poisoning(X, y, "spectral"), extra=extra)
+
+
 def case_spectral_art(rows: int, dims: int) -> Case:
     import numpy as np
 
@@ -146,10 +160,11 @@ def case_clustering_art(rows: int, dims: int) -> Case:
 
 
 OURS_S = "mlsentry: `data.poisoning(X, y, 'spectral', centered=False)`"
+OURS_SC = "mlsentry: `data.poisoning(X, y, 'spectral')` (the paper's centred score)"
 ART_S = "ART: `SpectralSignatureDefense.spectral_signature_scores` per class"
 OURS_C = "mlsentry: `data.poisoning(X, y, 'activation_clustering')`"
 ART_C = "ART: `cluster_activations` per class (FastICA + KMeans)"
-PEER_OF = {OURS_S: ART_S, OURS_C: ART_C}
+PEER_OF = {OURS_S: ART_S, OURS_SC: ART_S, OURS_C: ART_C}
 
 
 def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str], None]):
@@ -162,6 +177,7 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
     res = interleave(
         [
             Candidate(OURS_S, iso("case_spectral_ours")),
+            Candidate(OURS_SC, iso("case_spectral_ours_centred")),
             Candidate(ART_S, iso("case_spectral_art")),
             Candidate(OURS_C, iso("case_clustering_ours")),
             Candidate(ART_C, iso("case_clustering_art")),
@@ -181,7 +197,7 @@ def _first(m: Measurement, key: str) -> Any:
 def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int) -> Section:
     med = {name: m.median for name, m in res.items()}
     rows = []
-    for name in (OURS_S, ART_S, OURS_C, ART_C):
+    for name in (OURS_S, OURS_SC, ART_S, OURS_C, ART_C):
         m = res[name]
         peer = PEER_OF.get(name)
         recall = _first(m, "recall")
@@ -204,6 +220,10 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int) -> Section:
         "class) for spectral, the suspect (smaller) clusters for activation clustering. ART: "
         "its own rule on its scores (score at or above the 1 - 1.5 x 0.05 quantile of the "
         "class), and its smaller clusters.",
+        "ART's uncentred score |v . x| ranks rows by their distance from the plane through "
+        "the origin, not from the class mean (ART issue #1188): where a class mean lies far "
+        "along v, planted rows on the near side score low; the centred score has no such "
+        "blind side.",
         "Agreement: ours (`centered=False`) against ART's spectral scores of class 0 on the "
         "same rows, max |difference| / max score: "
         + ("not measured" if diff is None else f"{diff:.1e}")
