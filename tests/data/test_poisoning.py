@@ -239,6 +239,16 @@ def test_same_scores_on_any_thread_count(monkeypatch):
     assert runs[0] == runs[1]
 
 
+def test_progress_reaches_the_total():
+    X, y, _ = planted(seed=4, n_per_class=100, d=8, classes=3)
+    for method in ("spectral", "knn"):
+        seen: list[tuple[int, int]] = []
+        ms.data.poisoning(
+            X, y, method, progress=lambda done, total, s=seen: s.append((done, total))
+        )
+        assert seen and seen[-1] == (300, 300)
+
+
 # -- bad inputs ------------------------------------------------------------------------
 def test_bad_inputs_raise_clear_errors():
     X = np.random.default_rng(0).normal(size=(20, 3))

@@ -1,6 +1,7 @@
 //! Exact k nearest neighbours by blocked brute force: squared Euclidean distances as
 //! `|a|^2 + |b|^2 - 2 a.b` (clamped at 0) with the products done a block at a time, query
 //! blocks in parallel; neighbours ordered by (distance, index), the row itself excluded.
+//! Advances `progress` by the rows done (the caller sets the total).
 
 use ndarray::{s, Array1, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -16,7 +17,6 @@ pub fn neighbours(x: ArrayView2<'_, f64>, k: usize, progress: &Progress) -> Core
     let n = x.nrows();
     let k = k.min(n.saturating_sub(1));
     let norms: Array1<f64> = x.outer_iter().map(|r| r.dot(&r)).collect();
-    progress.add_total(n as u64);
     let blocks: Vec<CoreResult<Vec<usize>>> = (0..n.div_ceil(QUERY_BLOCK))
         .into_par_iter()
         .map(|b| {
