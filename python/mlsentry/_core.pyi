@@ -225,3 +225,25 @@ def scan_path(
     """Scans a file or folder with the built-in policy extended by `policy_text` (TOML or
     JSON). Returns ``{"findings": [(file, members, offset, global, severity, rule,
     message), ...], "files": [(path, format, streams, bytes), ...]}``."""
+
+# --- data: poisoning scores (src/py/data/poisoning.rs) ---
+
+def data_poisoning(
+    features: Any,
+    labels: Any,
+    n_classes: int,
+    method: str,
+    expected_fraction: float,
+    multiplier: float,
+    centered: bool = True,
+    nb_dims: int = 10,
+    n_init: int = 4,
+    seed: int = 0,
+    k: int = 10,
+    cluster_analysis: str = "smaller",
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """Scores the float64 rows `features` (n, d) with int64 class indices `labels` in
+    `0..n_classes` by `method` (spectral, activation_clustering, knn) and picks the
+    suspects, without the GIL. Returns ``{"scores", "suspects", "classes": [{"rows",
+    "suspects", "details"}, ...]}``."""

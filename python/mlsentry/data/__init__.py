@@ -13,7 +13,10 @@ and separate from the test data?
 The heavy work runs in Rust without the GIL.
 """
 
+from .poisoning import PoisoningReport, poisoning
+
 __all__: list[str] = []
+__all__ += ["PoisoningReport", "poisoning"]
 
 
 def __dir__() -> list[str]:
