@@ -126,8 +126,8 @@ impl Cells<'_> {
         let present = |v: &Option<&[u8]>| v.is_none_or(|v| v[i] != 0);
         match self {
             Cells::Float(v) => float_key(v[i]),
-            Cells::Int(v, m) if present(m) => int_key(i128::from(v[i]), v[i] as f64),
-            Cells::UInt(v, m) if present(m) => int_key(i128::from(v[i]), v[i] as f64),
+            Cells::Int(v, m) if present(m) => int_key(v[i]),
+            Cells::UInt(v, m) if present(m) => uint_key(v[i]),
             Cells::Tagged(k, v, m) if present(m) => Key::Tagged(*k, v[i]),
             Cells::Text(k, o, d, m) if present(m) => {
                 Key::Text(*k, &d[o[i] as usize..o[i + 1] as usize])
@@ -172,13 +172,28 @@ fn float_key(x: f64) -> Key<'static> {
     }
 }
 
+/// 2**63 and 2**64 as floats: the first values past `i64` and `u64`.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+
 #[inline]
-fn int_key(v: i128, as_float: f64) -> Key<'static> {
-    // `as_float as i128` is exact for every f64 in the i64/u64 range and saturates above.
-    if as_float as i128 == v {
-        float_key(as_float)
+fn int_key(v: i64) -> Key<'static> {
+    // `f as i64` is exact below 2**63 (and saturates there, hence the bound).
+    let f = v as f64;
+    if f < TWO_63 && f as i64 == v {
+        float_key(f)
     } else {
-        Key::Big(v)
+        Key::Big(i128::from(v))
+    }
+}
+
+#[inline]
+fn uint_key(v: u64) -> Key<'static> {
+    let f = v as f64;
+    if f < TWO_64 && f as u64 == v {
+        float_key(f)
+    } else {
+        Key::Big(i128::from(v))
     }
 }
 
@@ -272,7 +287,7 @@ fn hash_column(col: &Cells<'_>, r0: usize, hs: &mut [u64]) {
         }
         Cells::Int(v, None) => {
             for (h, &x) in hs.iter_mut().zip(&v[rows]) {
-                *h = combine(*h, hash_key(int_key(i128::from(x), x as f64)));
+                *h = combine(*h, hash_key(int_key(x)));
             }
         }
         Cells::Text(k, o, d, None) => {
@@ -522,27 +537,40 @@ pub fn leakage(
     let index = classes(train, &cols, &train_hashes, false, progress)?;
     let test_hashes = row_hashes(test, &cols, progress)?;
     progress.advance(train.n_rows as u64);
-    let mut hits: Vec<Hit> = vec![MISS; test.n_rows];
-    hits.par_chunks_mut(BLOCK)
+    // Probing in digest order walks the buckets in order: far fewer cache misses than
+    // probing in row order.
+    let mut order: Vec<(u64, u32)> = test_hashes
+        .iter()
         .enumerate()
-        .try_for_each(|(b, out)| {
+        .map(|(q, &h)| (h, q as u32))
+        .collect();
+    order.par_sort_unstable();
+    let found: Vec<Vec<(u32, Hit)>> = order
+        .par_chunks(BLOCK)
+        .map(|chunk| {
             progress.check()?;
-            for (k, hit) in out.iter_mut().enumerate() {
-                let q = b * BLOCK + k;
-                for &(_, first, count) in index.find(test_hashes[q]) {
-                    if train.rows_equal(first as usize, test, q, &cols) {
-                        *hit = Hit {
+            let mut out = Vec::new();
+            for &(h, q) in chunk {
+                for &(_, first, count) in index.find(h) {
+                    if train.rows_equal(first as usize, test, q as usize, &cols) {
+                        let hit = Hit {
                             kind: EXACT,
                             row: first,
                             distance: 0.0,
                             count: u64::from(count),
                         };
+                        out.push((q, hit));
                         break;
                     }
                 }
             }
-            Ok(())
-        })?;
+            Ok(out)
+        })
+        .collect::<CoreResult<_>>()?;
+    let mut hits: Vec<Hit> = vec![MISS; test.n_rows];
+    for (q, hit) in found.into_iter().flatten() {
+        hits[q as usize] = hit;
+    }
     let near_columns = match t {
         Some(t) => near(train, test, &mut hits, t, false, progress)?,
         None => Vec::new(),
@@ -656,8 +684,11 @@ struct NearIndex {
 }
 
 fn near_index(groups: &[u64], z: &[f64], ok: &[bool], d: usize, width: f64) -> NearIndex {
-    const K: usize = 4;
+    // The sort keys carry the group and the first K cells, so that the sorted index is
+    // read in order (gathering by row from `z` would miss the cache on every row).
+    const K: usize = 8;
     let mut entries: Vec<(u64, [i32; K], u32)> = (0..groups.len())
+        .into_par_iter()
         .filter(|&r| ok[r])
         .map(|r| {
             let mut c = [0i32; K];
@@ -681,7 +712,7 @@ fn near_index(groups: &[u64], z: &[f64], ok: &[bool], d: usize, width: f64) -> N
                 end += 1;
             }
             if end - start > 1 {
-                rows[start..end].sort_unstable_by_key(|&r| {
+                rows[start..end].sort_by_cached_key(|&r| {
                     let r = r as usize;
                     let rest: Vec<i32> = (K..d).map(|j| cell(z[r * d + j], width)).collect();
                     (rest, r)
@@ -692,14 +723,21 @@ fn near_index(groups: &[u64], z: &[f64], ok: &[bool], d: usize, width: f64) -> N
     }
     let mut cells = vec![0i32; rows.len() * d];
     cells
-        .par_chunks_mut(d.max(1))
-        .zip(rows.par_iter())
-        .for_each(|(out, &r)| {
-            for (j, o) in out.iter_mut().enumerate() {
-                *o = cell(z[r as usize * d + j], width);
+        .par_chunks_mut(d * BLOCK)
+        .enumerate()
+        .for_each(|(b, out)| {
+            for (k, row_cells) in out.chunks_mut(d).enumerate() {
+                let p = b * BLOCK + k;
+                // Within a run of ties the first K cells are equal: `entries[p]` holds them.
+                let head = d.min(K);
+                row_cells[..head].copy_from_slice(&entries[p].1[..head]);
+                let r = rows[p] as usize;
+                for (j, c) in row_cells.iter_mut().enumerate().skip(K) {
+                    *c = cell(z[r * d + j], width);
+                }
             }
         });
-    let groups = rows.iter().map(|&r| groups[r as usize]).collect();
+    let groups = entries.iter().map(|e| e.0).collect();
     NearIndex {
         rows,
         groups,
