@@ -583,7 +583,7 @@ def assert_no_leakage(
     0         1          exact  0         1
     """
     __tracebackhide__ = True
-    from .data import leakage
+    from . import data
 
-    report = leakage(train, test, max_share=max_share, **leakage_kwargs)
+    report = data.leakage(train, test, max_share=max_share, **leakage_kwargs)
     return _finish("assert_no_leakage", report, "" if report.passed else _leakage_table(report))

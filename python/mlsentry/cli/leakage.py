@@ -14,12 +14,12 @@ DEFAULT_NEAR_THRESHOLD = 0.01
 
 
 def cmd_leakage(args: argparse.Namespace) -> int:
-    from ..data import leakage
+    from .. import data
 
     columns: Any = split_names(args.columns, "--columns")
     if args.columns == "shared":
         columns = "shared"
-    report = leakage(
+    report = data.leakage(
         read_table(args.train),
         None if args.test is None else read_table(args.test),
         near_threshold=None if args.exact_only else args.near_threshold,

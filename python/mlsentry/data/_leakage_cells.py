@@ -162,7 +162,7 @@ def _pandas(s: Any, what: str) -> tuple:
 
 def cells(col: Any, what: str) -> tuple:
     """The core's tuple for one column: a pandas Series, a pyarrow (Chunked)Array or a
-    1-D numpy array (what ``mlsentry.drift.tables.table_columns`` gives)."""
+    1-D numpy array (what ``mlsentry._tables.table_columns`` gives)."""
     mod = _module(col)
     if mod == "pandas":
         return _pandas(col, what)

@@ -15,12 +15,10 @@ from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
-from .. import _core
+from .. import _core, integrity
 from .._progress import ProgressArg, progress_callback
-from ..drift.tables import list_array, table_columns
+from .._tables import list_array, table_columns
 from ..errors import InvalidInputError, InvalidTypeError, require
-from ..integrity import fingerprint as _fingerprint
-from ..integrity import record_check
 from ..report import Report, count_of, fmt_number, fmt_share, html_table
 from ._leakage_cells import cells
 
@@ -437,7 +435,7 @@ def _digest(obj: Any) -> Optional[str]:
         if isinstance(obj, Mapping):
             pd = require("pandas", "pandas", "fingerprinting a dict of columns")
             obj = pd.DataFrame(dict(obj))
-        return str(_fingerprint(obj))
+        return str(integrity.fingerprint(obj))
     except (ValueError, TypeError, ImportError):
         return None
 
@@ -573,7 +571,7 @@ def leakage(
         },
         inputs=inputs,
     )
-    record_check(
+    integrity.record_check(
         "data.leakage",
         report.passed,
         report.inputs,
