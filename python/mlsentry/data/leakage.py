@@ -305,7 +305,8 @@ class LeakageReport(Report):
                     [name, a, b]
                     for name, a, b in zip(self.columns, e["test_values"], e["train_values"])
                 ]
-                cls = ["" if a == b else "bad" for _, a, b in body]
+                # Exact pairs hold equal values even when their text differs (45 and 45.0).
+                cls = ["" if e["kind"] == "exact" or a == b else "bad" for _, a, b in body]
                 parts.append(f"<p>{html.escape(caption)}</p>")
                 parts.append(html_table(["column", left, right], body, row_classes=cls))
         return "".join(parts)
