@@ -757,7 +757,9 @@ fn near(
     progress: &Progress,
 ) -> CoreResult<Vec<usize>> {
     let m = reference.columns.len();
+    // One column per task: each sum runs in row order, whatever the thread count.
     let num: Vec<(usize, f64, f64)> = (0..m)
+        .into_par_iter()
         .filter(|&c| reference.columns[c].is_numeric() && query.columns[c].is_numeric())
         .filter_map(|c| scale(&reference.columns[c], reference.n_rows).map(|(mu, sd)| (c, mu, sd)))
         .collect();
