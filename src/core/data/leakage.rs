@@ -334,18 +334,9 @@ struct Classes {
 }
 
 impl Classes {
-    #[inline]
-    fn bucket(&self, h: u64) -> usize {
-        if self.bits == 0 {
-            0
-        } else {
-            (h >> (64 - self.bits)) as usize
-        }
-    }
-
     /// The classes with digest `h`.
     fn find(&self, h: u64) -> &[(u64, u32, u32)] {
-        let b = self.bucket(h);
+        let b = bucket_of(h, self.bits);
         let bucket = &self.classes[self.starts[b]..self.starts[b + 1]];
         let lo = bucket.partition_point(|c| c.0 < h);
         let hi = lo + bucket[lo..].partition_point(|c| c.0 == h);
@@ -353,29 +344,42 @@ impl Classes {
     }
 }
 
-/// `(digest, row)` of every row, scattered into `1 << bits` buckets by the digest's top
-/// bits (rows in order within a bucket), and where each bucket starts.
-fn scatter(hashes: &[u64], bits: u32) -> (Vec<(u64, u32)>, Vec<usize>) {
+/// The bucket of a digest: its top `bits` bits.
+#[inline]
+fn bucket_of(h: u64, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        (h >> (64 - bits)) as usize
+    }
+}
+
+/// Bits of the digest that give buckets of about 2,048 items: each bucket is sorted within
+/// the cache.
+fn bucket_bits(n: usize) -> u32 {
+    (usize::BITS - (n / 2048).leading_zeros()).min(16)
+}
+
+/// `items` scattered into `1 << bits` buckets by the top bits of `digest(item)` (in order
+/// within a bucket), and where each bucket starts.
+fn scatter<T: Copy + Default>(
+    items: &[T],
+    digest: impl Fn(&T) -> u64,
+    bits: u32,
+) -> (Vec<T>, Vec<usize>) {
     let nb = 1usize << bits;
-    let bucket = |h: u64| {
-        if bits == 0 {
-            0
-        } else {
-            (h >> (64 - bits)) as usize
-        }
-    };
     let mut starts = vec![0usize; nb + 1];
-    for &h in hashes {
-        starts[bucket(h) + 1] += 1;
+    for it in items {
+        starts[bucket_of(digest(it), bits) + 1] += 1;
     }
     for b in 0..nb {
         starts[b + 1] += starts[b];
     }
     let mut fill = starts.clone();
-    let mut out = vec![(0u64, 0u32); hashes.len()];
-    for (r, &h) in hashes.iter().enumerate() {
-        let b = bucket(h);
-        out[fill[b]] = (h, r as u32);
+    let mut out = vec![T::default(); items.len()];
+    for it in items {
+        let b = bucket_of(digest(it), bits);
+        out[fill[b]] = *it;
         fill[b] += 1;
     }
     (out, starts)
@@ -399,9 +403,13 @@ fn classes(
     with_members: bool,
     progress: &Progress,
 ) -> CoreResult<Classes> {
-    // About 2,048 rows per bucket: each bucket is sorted and split within the cache.
-    let bits = (usize::BITS - (t.n_rows / 2048).leading_zeros()).min(16);
-    let (mut rows, starts) = scatter(hashes, bits);
+    let bits = bucket_bits(t.n_rows);
+    let keyed: Vec<(u64, u32)> = hashes
+        .iter()
+        .enumerate()
+        .map(|(r, &h)| (h, r as u32))
+        .collect();
+    let (mut rows, starts) = scatter(&keyed, |e| e.0, bits);
     type Piece = (Vec<(u64, u32, u32)>, Vec<(u32, u32, u32)>);
     let pieces: Vec<Piece> = pieces_mut(&mut rows, &starts)
         .into_par_iter()
@@ -698,7 +706,7 @@ fn near_index(groups: &[u64], z: &[f64], ok: &[bool], d: usize, width: f64) -> N
             (groups[r], c, r as u32)
         })
         .collect();
-    entries.par_sort_unstable();
+    sort_by_group(&mut entries);
     let mut rows: Vec<u32> = entries.iter().map(|e| e.2).collect();
     if d > K {
         // Ties on the first K cells: order them by the remaining cells too.
@@ -743,6 +751,37 @@ fn near_index(groups: &[u64], z: &[f64], ok: &[bool], d: usize, width: f64) -> N
         groups,
         cells,
         d,
+    }
+}
+
+/// Sorts the near index's entries: by buckets of their group digest when the groups are
+/// many (each bucket sorted within the cache, in parallel), else in one parallel sort.
+fn sort_by_group<T: Ord + Copy + Default + Send + GroupKey>(entries: &mut Vec<T>) {
+    let n = entries.len();
+    let bits = bucket_bits(n);
+    let mut sizes = vec![0usize; 1 << bits];
+    for e in entries.iter() {
+        sizes[bucket_of(e.group(), bits)] += 1;
+    }
+    if bits == 0 || sizes.iter().any(|&s| s > n / 8) {
+        entries.par_sort_unstable();
+        return;
+    }
+    let (mut out, starts) = scatter(entries, |e| e.group(), bits);
+    pieces_mut(&mut out, &starts)
+        .into_par_iter()
+        .for_each(|piece| piece.sort_unstable());
+    *entries = out;
+}
+
+/// The group digest of a near-index entry.
+trait GroupKey {
+    fn group(&self) -> u64;
+}
+
+impl<const K: usize> GroupKey for (u64, [i32; K], u32) {
+    fn group(&self) -> u64 {
+        self.0
     }
 }
 
@@ -1075,6 +1114,45 @@ mod tests {
         assert_eq!(one.install(|| run(&tr, &te, Some(t))), l);
         let d = duplicates(&table, Some(t), &Progress::new()).unwrap();
         assert!(d.query.iter().zip(&d.reference).all(|(q, r)| r < q));
+    }
+
+    #[test]
+    fn near_search_with_many_groups_matches_brute_force() {
+        // Enough rows and groups for the index to be sorted bucket by bucket.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let (n, m, t) = (20_000usize, 2_000usize, 0.01);
+        let group: Vec<i64> = (0..n + m).map(|_| rng.gen_range(0..3000)).collect();
+        let x: Vec<f64> = (0..n + m).map(|_| rng.gen_range(0.0..1.0)).collect();
+        let table = |r: std::ops::Range<usize>| {
+            let cols = vec![
+                Cells::Tagged(KIND_DATETIME, &group[r.clone()], None),
+                Cells::Float(&x[r]),
+            ];
+            Table::new(cols, "t").unwrap()
+        };
+        let (tr, te) = (table(0..n), table(n..n + m));
+        let (_, sd) = scale(&tr.columns[1], n).unwrap();
+        let l = run(&tr, &te, Some(t));
+        let mut expect = Vec::new();
+        for q in 0..m {
+            let mut best: Option<(f64, usize)> = None;
+            let mut count = 0;
+            for r in 0..n {
+                let dist = ((x[r] - x[n + q]) / sd).abs();
+                if group[r] == group[n + q] && dist <= t {
+                    count += 1;
+                    if best.is_none_or(|(d, _)| dist < d) {
+                        best = Some((dist, r));
+                    }
+                }
+            }
+            if let Some((_, r)) = best {
+                expect.push((q as u64, r as u64, NEAR, count));
+            }
+        }
+        assert!(expect.len() > 20);
+        assert_eq!(pairs(&l), expect);
     }
 
     #[test]
