@@ -209,30 +209,58 @@ fn mum(a: u64, b: u64) -> u64 {
 }
 
 #[inline]
+fn r4(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[i..i + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+#[inline]
+fn r8(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// A 64-bit hash of a byte string. Short strings are read with a few overlapping fixed-size
+/// loads (as wyhash does); the digest only has to spread values, since every match is
+/// confirmed by comparing the bytes.
+#[inline]
 fn hash_bytes(kind: u8, b: &[u8]) -> u64 {
-    let mut h = mum(P0 ^ u64::from(kind), P1 ^ b.len() as u64);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = mum(h ^ u64::from_le_bytes(w), P2);
+    let n = b.len();
+    let seed = P0 ^ (n as u64).wrapping_mul(P1) ^ u64::from(kind);
+    if n <= 16 {
+        let (x, y) = if n >= 4 {
+            let k = (n >> 3) << 2;
+            (
+                (r4(b, 0) << 32) | r4(b, k),
+                (r4(b, n - 4) << 32) | r4(b, n - 4 - k),
+            )
+        } else if n > 0 {
+            let x = (u64::from(b[0]) << 16) | (u64::from(b[n >> 1]) << 8) | u64::from(b[n - 1]);
+            (x, 0)
+        } else {
+            (0, 0)
+        };
+        return mum(x ^ P1, y ^ seed);
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = mum(h ^ u64::from_le_bytes(w), P1);
+    let mut h = seed;
+    let mut i = 0;
+    while i + 8 < n {
+        h = mum(h ^ r8(b, i), P2);
+        i += 8;
     }
-    h
+    mum(h ^ r8(b, n - 8), P1)
 }
 
 #[inline]
 fn hash_key(k: Key<'_>) -> u64 {
+    // Cheap spreads: `combine` multiplies the row's state with each of them.
     match k {
         Key::Missing => P2,
-        Key::Float(bits) => mum(bits ^ P0, P1),
-        Key::Big(v) => mum((v as u64) ^ P1, ((v >> 64) as u64) ^ P2),
-        Key::Tagged(kind, v) => mum((v as u64) ^ P2, P0 ^ u64::from(kind)),
+        Key::Float(bits) => bits,
+        Key::Big(v) => (v as u64) ^ ((v >> 64) as u64).wrapping_mul(P1),
+        Key::Tagged(kind, v) => (v as u64).wrapping_add(u64::from(kind).wrapping_mul(P2)),
         Key::Text(kind, b) => hash_bytes(kind, b),
     }
 }
