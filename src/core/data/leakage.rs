@@ -12,10 +12,10 @@
 //! * a missing value of any column equals a missing value of any column.
 //!
 //! **Exact**: each row gets a 64-bit digest of its canonical values (column order as given),
-//! computed column by column over blocks of rows in parallel. Train rows are sorted by
-//! digest and split into classes of equal rows (every digest match is confirmed by
-//! comparing the values, so a collision never makes a false match); a test row probes the
-//! classes of its digest.
+//! computed column by column over blocks of rows in parallel. Test rows are split into
+//! classes of equal rows (sorted by digest in buckets of the digest's top bits) and put in
+//! a hash table; train rows stream past it in parallel blocks. Every digest match is
+//! confirmed by comparing the values, so a collision never makes a false match.
 //!
 //! **Near**: numeric columns (numeric on both sides, with a finite, non-zero train standard
 //! deviation) are standardised by the train mean and standard deviation (ddof 0); the other
@@ -348,27 +348,53 @@ fn row_hashes(t: &Table<'_>, cols: &[usize], progress: &Progress) -> CoreResult<
     Ok(out)
 }
 
-/// Rows grouped by digest into buckets (by the digest's top bits), each sorted by
-/// `(digest, row)` and split into classes of equal rows.
+/// Rows split into classes of equal rows (found by digest, confirmed by value).
 struct Classes {
-    /// Bits of the digest that pick the bucket.
-    bits: u32,
-    /// Bucket `b` holds classes `starts[b]..starts[b + 1]`.
-    starts: Vec<usize>,
     /// `(digest, first row, rows in the class)`, by bucket, then digest, then first row.
     classes: Vec<(u64, u32, u32)>,
     /// Per row: its class's first row and how many rows of the class come before it.
     member: Option<Vec<(u32, u32)>>,
 }
 
-impl Classes {
-    /// The classes with digest `h`.
-    fn find(&self, h: u64) -> &[(u64, u32, u32)] {
-        let b = bucket_of(h, self.bits);
-        let bucket = &self.classes[self.starts[b]..self.starts[b + 1]];
-        let lo = bucket.partition_point(|c| c.0 < h);
-        let hi = lo + bucket[lo..].partition_point(|c| c.0 == h);
-        &bucket[lo..hi]
+/// Classes by digest: an open-addressing table (linear probing) of class positions, keyed
+/// by the digest's low bits, holding its high half to skip most non-matches.
+struct DigestTable {
+    mask: usize,
+    /// `(high 32 bits of the digest, class position + 1)`; 0 marks an empty slot.
+    slots: Vec<(u32, u32)>,
+}
+
+impl DigestTable {
+    fn new(classes: &[(u64, u32, u32)]) -> Self {
+        let size = (2 * classes.len()).next_power_of_two().max(16);
+        let mask = size - 1;
+        let mut slots = vec![(0u32, 0u32); size];
+        for (i, &(h, _, _)) in classes.iter().enumerate() {
+            let mut s = (h as usize) & mask;
+            while slots[s].1 != 0 {
+                s = (s + 1) & mask;
+            }
+            slots[s] = ((h >> 32) as u32, i as u32 + 1);
+        }
+        DigestTable { mask, slots }
+    }
+
+    /// Calls `visit` with the position of every class whose digest may be `h`, until it
+    /// returns true.
+    #[inline]
+    fn find(&self, h: u64, mut visit: impl FnMut(usize) -> bool) {
+        let tag = (h >> 32) as u32;
+        let mut s = (h as usize) & self.mask;
+        loop {
+            let (t, i) = self.slots[s];
+            if i == 0 {
+                return;
+            }
+            if t == tag && visit(i as usize - 1) {
+                return;
+            }
+            s = (s + 1) & self.mask;
+        }
     }
 }
 
@@ -473,13 +499,10 @@ fn classes(
             Ok((cls, members))
         })
         .collect::<CoreResult<_>>()?;
-    let mut class_starts = Vec::with_capacity(pieces.len() + 1);
-    class_starts.push(0);
     let mut all = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
     let mut member = with_members.then(|| vec![(0u32, 0u32); t.n_rows]);
     for (cls, members) in pieces {
         all.extend(cls);
-        class_starts.push(all.len());
         if let Some(m) = member.as_mut() {
             for (row, first, rank) in members {
                 m[row as usize] = (first, rank);
@@ -487,8 +510,6 @@ fn classes(
         }
     }
     Ok(Classes {
-        bits,
-        starts: class_starts,
         classes: all,
         member,
     })
@@ -569,44 +590,64 @@ pub fn leakage(
     }
     let cols: Vec<usize> = (0..train.columns.len()).collect();
     progress.add_total((train.n_rows + test.n_rows) as u64);
-    let train_hashes = row_hashes(train, &cols, progress)?;
-    let index = classes(train, &cols, &train_hashes, false, progress)?;
+    // The test rows (the smaller side, usually) are grouped into classes of equal rows and
+    // put in a hash table; the train rows stream past it in parallel blocks.
     let test_hashes = row_hashes(test, &cols, progress)?;
+    let test_classes = classes(test, &cols, &test_hashes, true, progress)?;
+    let lookup = DigestTable::new(&test_classes.classes);
+    let train_hashes = row_hashes(train, &cols, progress)?;
     progress.advance(train.n_rows as u64);
-    // Probing in digest order walks the buckets in order: far fewer cache misses than
-    // probing in row order.
-    let mut order: Vec<(u64, u32)> = test_hashes
-        .iter()
-        .enumerate()
-        .map(|(q, &h)| (h, q as u32))
-        .collect();
-    order.par_sort_unstable();
-    let found: Vec<Vec<(u32, Hit)>> = order
+    let found: Vec<Vec<(u32, u32)>> = train_hashes
         .par_chunks(BLOCK)
-        .map(|chunk| {
+        .enumerate()
+        .map(|(b, hs)| {
             progress.check()?;
             let mut out = Vec::new();
-            for &(h, q) in chunk {
-                for &(_, first, count) in index.find(h) {
-                    if train.rows_equal(first as usize, test, q as usize, &cols) {
-                        let hit = Hit {
-                            kind: EXACT,
-                            row: first,
-                            distance: 0.0,
-                            count: u64::from(count),
-                        };
-                        out.push((q, hit));
-                        break;
+            for (k, &h) in hs.iter().enumerate() {
+                let r = b * BLOCK + k;
+                lookup.find(h, |ci| {
+                    let first = test_classes.classes[ci].1 as usize;
+                    let same = train.rows_equal(r, test, first, &cols);
+                    if same {
+                        out.push((ci as u32, r as u32));
                     }
-                }
+                    same
+                });
             }
             Ok(out)
         })
         .collect::<CoreResult<_>>()?;
-    let mut hits: Vec<Hit> = vec![MISS; test.n_rows];
-    for (q, hit) in found.into_iter().flatten() {
-        hits[q as usize] = hit;
+    // Blocks come in row order: the first match of a class is its lowest train row.
+    let n_classes = test_classes.classes.len();
+    let (mut first, mut count) = (vec![u32::MAX; n_classes], vec![0u64; n_classes]);
+    for (ci, r) in found.into_iter().flatten() {
+        let ci = ci as usize;
+        if first[ci] == u32::MAX {
+            first[ci] = r;
+        }
+        count[ci] += 1;
     }
+    let mut class_of = vec![0u32; test.n_rows];
+    for (ci, c) in test_classes.classes.iter().enumerate() {
+        class_of[c.1 as usize] = ci as u32;
+    }
+    let member = test_classes.member.unwrap_or_default();
+    let mut hits: Vec<Hit> = member
+        .iter()
+        .map(|&(first_row, _)| {
+            let ci = class_of[first_row as usize] as usize;
+            if first[ci] == u32::MAX {
+                MISS
+            } else {
+                Hit {
+                    kind: EXACT,
+                    row: first[ci],
+                    distance: 0.0,
+                    count: count[ci],
+                }
+            }
+        })
+        .collect();
     let near_columns = match t {
         Some(t) => near(train, test, &mut hits, t, false, progress)?,
         None => Vec::new(),
@@ -1031,6 +1072,23 @@ mod tests {
         assert_eq!(
             pairs(&run(&a, &b, None)),
             vec![(0, 4, EXACT, 1), (1, 0, EXACT, 3)]
+        );
+    }
+
+    #[test]
+    fn equal_test_rows_get_the_same_match() {
+        let train = [5.0, 1.0, 5.0, 5.0, 2.0];
+        let test = [5.0, 2.0, 5.0, 7.0, 2.0];
+        let a = Table::new(vec![Cells::Float(&train)], "a").unwrap();
+        let b = Table::new(vec![Cells::Float(&test)], "b").unwrap();
+        assert_eq!(
+            pairs(&run(&a, &b, None)),
+            vec![
+                (0, 0, EXACT, 3),
+                (1, 4, EXACT, 1),
+                (2, 0, EXACT, 3),
+                (4, 4, EXACT, 1)
+            ]
         );
     }
 
