@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_drift
 import bench_fingerprint
 import bench_integrity
+import bench_leakage
 import bench_poisoning
 import bench_robustness
 import bench_scan
@@ -47,6 +48,7 @@ BENCHES = {
     "robustness": bench_robustness,
     "scan": bench_scan,
     "poisoning": bench_poisoning,
+    "leakage": bench_leakage,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

@@ -247,3 +247,22 @@ def data_poisoning(
     `0..n_classes` by `method` (spectral, activation_clustering, knn) and picks the
     suspects, without the GIL. Returns ``{"scores", "suspects", "classes": [{"rows",
     "suspects", "details"}, ...]}``."""
+
+# --- data: leakage (src/py/data/leakage.rs) ---
+
+LEAKAGE_KINDS: list[tuple[str, int]]
+"""The kinds of tagged and text columns `leakage_pairs` takes: bool, datetime, timedelta,
+time (int64 nanoseconds), str, bytes."""
+
+def leakage_pairs(
+    train: list[tuple[Any, ...]],
+    test: list[tuple[Any, ...]] | None,
+    near_threshold: float | None,
+    progress: _Callback = None,
+) -> dict[str, Any]:
+    """Test rows of `test` found in `train` exactly or within `near_threshold` (None: exact
+    only); without `test`, rows of `train` that repeat an earlier row. Columns are matched
+    by position: `("float", f8)`, `("int", i8, valid)`, `("uint", u8, valid)`, `("tagged",
+    kind, i8, valid)`, `("text", kind, i8 offsets, u1 data, valid)` or `("null", n)`.
+    Returns arrays `test_index`, `train_index`, `kind` (1 exact, 2 near), `distance`,
+    `count` and the list `near_columns`."""

@@ -44,6 +44,7 @@ from .errors import FileChangedError, IntegrityError, InvalidInputError
 from .report import fmt_number, fmt_pvalue, fmt_share
 
 if TYPE_CHECKING:
+    from .data import LeakageReport
     from .drift import ColumnDrift, DriftReport
     from .integrity import Manifest, VerifyReport
     from .report import Report
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_ROWS",
     "assert_integrity",
     "assert_no_drift",
+    "assert_no_leakage",
     "assert_robust",
     "assert_safe_model",
 ]
@@ -523,3 +525,65 @@ def assert_safe_model(path: Any, policy: Any = None, **scan_kwargs: Any) -> Scan
 
     report = scan(path, policy, **scan_kwargs)
     return _finish("assert_safe_model", report, "" if report.passed else _findings_table(report))
+
+
+# -- data leakage ----------------------------------------------------------------------
+def _leakage_table(report: LeakageReport) -> str:
+    left, right = ("row", "earlier row") if report.one_table else ("test row", "train row")
+    rows = [
+        [p.test_index, p.train_index, p.kind, fmt_number(p.distance, 4), p.count]
+        for p in report.pairs
+    ]
+    return _table([left, right, "kind", "distance", "matching"], rows)
+
+
+def assert_no_leakage(
+    train: Any, test: Any = None, max_share: float = 0.0, **leakage_kwargs: Any
+) -> LeakageReport:
+    """Asserts that at most ``max_share`` of the test rows are also in ``train``.
+
+    Runs :func:`mlsentry.data.leakage` (exact and near duplicates; with ``test=None``, the
+    rows of ``train`` that repeat an earlier row) and fails when more than ``max_share``
+    of the rows are affected.
+
+    Parameters
+    ----------
+    train, test : table
+        Anything :func:`mlsentry.data.leakage` takes (pandas, polars, pyarrow, numpy, dict
+        of columns).
+    max_share : float, default 0.0
+        The share of affected test rows tolerated (0: none).
+    **leakage_kwargs
+        Passed to :func:`mlsentry.data.leakage` (``near_threshold``, ``columns``, ...).
+
+    Returns
+    -------
+    LeakageReport
+        The report, when the check passed.
+
+    Raises
+    ------
+    AssertionError
+        The check failed. The message has one row per affected test row: its position,
+        the train row it matches, exact or near, the distance in train standard
+        deviations and how many train rows match it. ``.report`` holds the report.
+
+    Examples
+    --------
+    >>> from mlsentry.testing import assert_no_leakage
+    >>> train = {"x": [0.5, 1.5, 2.5], "city": ["Oslo", "Rome", "Lima"]}
+    >>> assert_no_leakage(train, {"x": [9.0], "city": ["Oslo"]}).share
+    0.0
+    >>> assert_no_leakage(train, {"x": [1.5, 7.0], "city": ["Rome", "Kyiv"]})
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_no_leakage: Train/test leakage: FAILED: 1 of 2 test rows (50.0%) ...
+    test row  train row  kind   distance  matching
+    ...
+    0         1          exact  0         1
+    """
+    __tracebackhide__ = True
+    from . import data
+
+    report = data.leakage(train, test, max_share=max_share, **leakage_kwargs)
+    return _finish("assert_no_leakage", report, "" if report.passed else _leakage_table(report))

@@ -8,14 +8,19 @@ and separate from the test data?
   out-of-sample predicted probabilities (:func:`cross_val_pred_probs` computes them).
 - :func:`poisoning`: rows of each class that look planted (spectral signatures, activation
   clustering, label disagreement with the nearest neighbours), on features or activations.
-- :func:`leakage`: test rows that are also in the training data, exactly or nearly.
+- :func:`leakage`: test rows that are also in the training data, exactly or nearly
+  (numeric columns within ``near_threshold`` train standard deviations, the others
+  equal); with one table, the rows that repeat an earlier one. A
+  :class:`LeakageReport` with one :class:`LeakagePair` per affected test row.
 
 The heavy work runs in Rust without the GIL.
 """
 
+from .leakage import LeakagePair, LeakagePairs, LeakageReport, leakage
 from .poisoning import PoisoningReport, poisoning
 
 __all__: list[str] = []
+__all__ += ["LeakagePair", "LeakagePairs", "LeakageReport", "leakage"]
 __all__ += ["PoisoningReport", "poisoning"]
 
 

@@ -11,8 +11,9 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import _core
+from .._tables import dict_column
 from ..errors import InvalidInputError
-from .tables import Side, dict_column, factorize_objects, side_any
+from .tables import Side, factorize_objects, side_any
 
 #: Tests that need numbers, and tests that work on category counts (some work on both).
 NUMERIC_TESTS = tuple(_core.DRIFT_NUMERIC_TESTS)

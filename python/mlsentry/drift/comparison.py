@@ -17,6 +17,7 @@ import numpy as np
 from .. import _core
 from .._args import check_int, check_positive
 from .._progress import ProgressArg, progress_callback
+from .._tables import list_array, table_columns
 from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
@@ -42,7 +43,7 @@ from .result import (
     check_threshold,
     distance_drift,
 )
-from .tables import list_array, parse_text_pair, side_any, table_columns
+from .tables import parse_text_pair, side_any
 
 
 def _check_names(value: Any, name: str) -> Optional[list[str]]:

@@ -1,112 +1,18 @@
-"""Tables into columns, one library at a time (dicts and sequences, NumPy, pandas, pyarrow,
-polars), and one side of one column into what the core reads: ``float64`` values
-(NaN = missing) or integer codes with their categories (``-1`` = missing)."""
+"""One side of one column (split from its table by ``mlsentry._tables.table_columns``) into
+what the drift core reads, one library at a time (NumPy, pandas, pyarrow, polars):
+``float64`` values (NaN = missing) or integer codes with their categories (``-1`` =
+missing)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import InvalidInputError, InvalidTypeError
-
-
-def _module(obj: Any) -> str:
-    return type(obj).__module__.split(".", 1)[0]
-
-
-def _list_column(values: Any) -> np.ndarray:
-    """A list as a 1-D array, never turning numbers into strings (``[1, "a"]``) nor
-    booleans into numbers (``[True, 2]``): such lists stay object arrays."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in "iufUSO":
-        objects = np.empty(len(values), dtype=object)
-        objects[:] = list(values)
-        if arr.dtype.kind in "USO":
-            return objects
-        is_bool = np.isin(np.frompyfunc(type, 1, 1)(objects), [bool, np.bool_])
-        if is_bool.any():
-            return objects
-    return arr
-
-
-def list_array(values: Sequence[Any]) -> np.ndarray:
-    """A list of values (one column) or of rows (a 2-D table) as an array."""
-    if len(values) and isinstance(values[0], (list, tuple)):
-        return np.asarray(values)
-    return _list_column(values)
-
-
-def table_columns(obj: Any, what: str) -> list[tuple[str, Any]]:
-    """The ``(name, column)`` pairs of one side; a column is a pandas Series, a pyarrow
-    ChunkedArray or a 1-D numpy array."""
-    mod = _module(obj)
-    if mod == "pandas":
-        import pandas as pd
-
-        if isinstance(obj, pd.DataFrame):
-            return [(str(c), obj.iloc[:, i]) for i, c in enumerate(obj.columns)]
-        if isinstance(obj, pd.Series):
-            return [("0" if obj.name is None else str(obj.name), obj)]
-    if mod == "pyarrow":
-        import pyarrow as pa
-
-        if isinstance(obj, (pa.Table, pa.RecordBatch)):
-            return [(str(n), _chunked(obj.column(i))) for i, n in enumerate(obj.column_names)]
-        if isinstance(obj, (pa.Array, pa.ChunkedArray)):
-            return [("0", _chunked(obj))]
-    if mod == "polars":
-        import polars as pl
-
-        if isinstance(obj, pl.DataFrame):
-            return table_columns(obj.to_arrow(), what)
-        if isinstance(obj, pl.Series):
-            return [(obj.name or "0", _chunked(obj.to_arrow()))]
-    if isinstance(obj, Mapping):
-        return [(str(k), dict_column(v, f"{what}[{k!r}]")) for k, v in obj.items()]
-    if isinstance(obj, (list, tuple)):
-        obj = list_array(obj)
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.names is not None and obj.ndim == 1:
-            return [(str(f), obj[f]) for f in obj.dtype.names]
-        if obj.ndim == 1:
-            return [("0", obj)]
-        if obj.ndim == 2:
-            return [(str(j), obj[:, j]) for j in range(obj.shape[1])]
-        raise InvalidInputError(
-            f"{what}: expected a 1-D or 2-D array (rows x columns), got shape {obj.shape}"
-        )
-    raise InvalidTypeError(
-        f"{what}: expected a pandas or polars DataFrame, a pyarrow Table, a numpy array, "
-        f"a dict of columns or a list, got {type(obj).__name__}"
-    )
-
-
-def _chunked(col: Any) -> Any:
-    import pyarrow as pa
-
-    return col if isinstance(col, pa.ChunkedArray) else pa.chunked_array([col])
-
-
-def dict_column(v: Any, what: str) -> Any:
-    mod = _module(v)
-    if mod == "pandas":
-        import pandas as pd
-
-        if isinstance(v, pd.Series):
-            return v
-        if isinstance(v, pd.Index):
-            return pd.Series(v)
-    if mod == "pyarrow":
-        return _chunked(v)
-    if mod == "polars":
-        return _chunked(v.to_arrow())
-    arr = _list_column(v) if isinstance(v, (list, tuple)) else np.asarray(v)
-    if arr.ndim != 1:
-        raise InvalidInputError(f"{what}: expected a 1-D column, got shape {arr.shape}")
-    return arr
+from .._tables import chunked as _chunked
+from .._tables import module_name as _module
+from ..errors import InvalidTypeError
 
 
 # -- one side of one column ------------------------------------------------------------
