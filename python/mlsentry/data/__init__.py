@@ -13,7 +13,17 @@ and separate from the test data?
 The heavy work runs in Rust without the GIL.
 """
 
-__all__: list[str] = []
+from .schema import ColumnSchema, Schema, SchemaError
+from .validation import Anomaly, ValidationReport, validate
+
+__all__: list[str] = [
+    "Anomaly",
+    "ColumnSchema",
+    "Schema",
+    "SchemaError",
+    "ValidationReport",
+    "validate",
+]
 
 
 def __dir__() -> list[str]:
