@@ -514,3 +514,21 @@ def test_counts_agree_with_pandera(schema):
     # pandera fails a non-nullable column on any missing value; the schema allows a share.
     assert ("score", "not_nullable") not in theirs
     assert ours.get(("score", "missing_above_bound")) is not None
+
+
+def test_sliced_arrow_strings_with_nulls_and_chunks():
+    values = ["a", None, "b", "zz", "a", None, "b"] * 3
+    s = Schema.infer({"c": pa.chunked_array([values[:10], values[10:]])})
+    assert s["c"].domain == ["a", "b", "zz"]
+    assert s["c"].max_missing == pytest.approx(6 / 21 + 0.05, abs=1e-6)
+    arr = pa.array(values)
+    rep = validate({"c": arr.slice(3, 5)}, s)  # "zz", "a", None, "b", "a"
+    assert rep.passed
+    s["c"].domain = ["a", "b"]
+    rep = validate({"c": arr.slice(3, 5)}, s)
+    (a,) = rep.anomalies
+    assert (a.kind, a.rows, a.values) == ("unseen_category", (0,), ("zz",))
+    pandas_str = pd.Series(values, dtype="str").iloc[3:8].reset_index(drop=True)
+    assert validate({"c": pandas_str}, s).anomalies == rep.anomalies
+    binary = pa.array([v.encode() if v else None for v in values[3:8]], type=pa.binary())
+    assert validate({"c": binary}, s).anomalies == rep.anomalies

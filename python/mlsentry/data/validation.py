@@ -220,13 +220,11 @@ def _rule(col: Column, spec: ColumnSchema) -> tuple[Any, ...]:
     """The core's tuple for a column that has the expected type."""
     kind, data, exact, k = col.core()
     lo = hi = domain = None
-    if kind == "float":
+    if kind in ("float", "int"):
         lo = None if spec.min is None else float(spec.min)
         hi = None if spec.max is None else float(spec.max)
-        if spec.domain is not None and spec.type in ("int", "bool"):
-            domain = np.asarray([float(v) for v in spec.domain], dtype=np.float64)
-    elif spec.domain is not None:
-        domain = col.allowed_codes(spec.domain)
+    if spec.domain is not None and spec.type in ("int", "bool", "string"):
+        domain = col.domain_arg(spec.domain)
     return (kind, data, exact, k, lo, hi, domain, bool(spec.unique))
 
 

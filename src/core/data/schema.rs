@@ -2,13 +2,16 @@
 //! parallel.
 //!
 //! A column reaches the core as float64 values (numbers, booleans as 0/1, nanoseconds of
-//! dates; NaN is missing) or as category codes in `0..k` (negative is missing) whose values
-//! the caller holds. One pass over a column gathers what a schema is inferred from
-//! ([`infer`]: missing count, range, distinct values up to a cap, whether every value is
-//! distinct) or what a batch breaks ([`validate`]: missing values, values out of range,
-//! values outside the domain, repeated keys), each with the first rows where it happens.
-//! Results do not depend on the thread count: each column is read in row order by one
-//! thread.
+//! dates; NaN is missing), int64 values (never missing), category codes in `0..k`
+//! (negative is missing) whose values the caller holds, or Arrow-layout strings (offsets,
+//! bytes and an optional validity mask), read where they lie. What a schema is inferred
+//! from ([`infer`]: missing count, range, distinct values up to a cap, whether every value
+//! is distinct) and what a batch breaks ([`validate`]: missing values, values out of range,
+//! values outside the domain, repeated keys, each with the first rows where it happens)
+//! take one pass per question over a column, in row order, by one thread: results do not
+//! depend on the thread count. The range and missing passes run over blocks of rows with
+//! branch-free counts (vectorised), and go back over a block for its rows only while
+//! examples are still wanted.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -18,6 +21,56 @@ use rayon::prelude::*;
 
 use crate::core::progress::Progress;
 use crate::core::{CoreError, CoreResult};
+
+/// Rows per block of the counting passes.
+const BLOCK: usize = 4096;
+
+/// Strings in Arrow's layout: value `i` is `data[offsets[i]..offsets[i + 1]]`, missing
+/// where `valid[i]` is false.
+#[derive(Debug, Clone)]
+pub struct Strings<'a> {
+    pub offsets: &'a [i64],
+    pub data: &'a [u8],
+    pub valid: Option<&'a [bool]>,
+}
+
+impl<'a> Strings<'a> {
+    fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    fn check(&self) -> CoreResult<()> {
+        if self.offsets.is_empty() {
+            return Err(CoreError::invalid(
+                "strings: offsets hold at least one entry",
+            ));
+        }
+        if self.valid.as_ref().is_some_and(|v| v.len() != self.len()) {
+            return Err(CoreError::invalid("strings: a validity flag per value"));
+        }
+        let mut last = 0i64;
+        for &o in self.offsets {
+            if o < last || o as usize > self.data.len() {
+                return Err(CoreError::invalid(
+                    "strings: offsets out of order or past the data",
+                ));
+            }
+            last = o;
+        }
+        Ok(())
+    }
+
+    /// Value `i`, `None` when missing (offsets checked by `check`).
+    #[inline]
+    fn get(&self, i: usize) -> Option<&'a [u8]> {
+        if let Some(v) = self.valid {
+            if !v[i] {
+                return None;
+            }
+        }
+        Some(&self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize])
+    }
+}
 
 /// One column as the core reads it.
 #[derive(Debug, Clone)]
@@ -29,41 +82,45 @@ pub enum Column<'a> {
         values: ArrayView1<'a, f64>,
         exact: Option<ArrayView1<'a, i64>>,
     },
+    /// Integers with no missing value.
+    Int(ArrayView1<'a, i64>),
     /// Category codes in `0..k`; a negative code is a missing value.
     Codes {
         codes: ArrayView1<'a, i64>,
         k: usize,
     },
+    /// UTF-8 or binary strings in Arrow's layout.
+    Strings(Strings<'a>),
 }
 
 impl Column<'_> {
     fn len(&self) -> usize {
         match self {
             Column::Float { values, .. } => values.len(),
+            Column::Int(values) => values.len(),
             Column::Codes { codes, .. } => codes.len(),
+            Column::Strings(s) => s.len(),
         }
     }
 
     fn check_shapes(&self) -> CoreResult<()> {
-        if let Column::Float {
-            values,
-            exact: Some(exact),
-        } = self
-        {
-            if exact.len() != values.len() {
-                return Err(CoreError::invalid(format!(
-                    "exact integers: {} values for {} rows",
-                    exact.len(),
-                    values.len()
-                )));
-            }
+        match self {
+            Column::Float {
+                values,
+                exact: Some(exact),
+            } if exact.len() != values.len() => Err(CoreError::invalid(format!(
+                "exact integers: {} values for {} rows",
+                exact.len(),
+                values.len()
+            ))),
+            Column::Strings(s) => s.check(),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
-/// A fast, deterministic hasher for 64-bit keys (a multiply and a fold: the keys are
-/// numbers, not attacker-chosen strings, and are never iterated in hash order).
+/// A fast, deterministic hasher (a multiply and a fold per 8 bytes: the keys are numbers
+/// and short strings, and sets are never iterated in hash order into a result).
 #[derive(Default)]
 struct KeyHasher(u64);
 
@@ -73,8 +130,17 @@ impl Hasher for KeyHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.write_u64(u64::from_le_bytes([
+                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+            ]));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(buf));
         }
     }
 
@@ -84,7 +150,106 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeySet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
+type Fast = BuildHasherDefault<KeyHasher>;
+
+/// The hash of a byte string (what `KeyHasher` makes of its words and length).
+#[inline]
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = KeyHasher(bytes.len() as u64);
+    h.write(bytes);
+    h.finish()
+}
+
+/// A byte string with its hash computed once (hash sets then hash a `u64`).
+#[derive(Clone, Copy)]
+struct Hashed<'a>(u64, &'a [u8]);
+
+impl std::hash::Hash for Hashed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 && self.1 == other.1
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+/// A small set of byte strings for membership tests: open addressing on the hash, the
+/// strings compared only when the hashes agree.
+struct ByteTable<'a> {
+    slots: Vec<Option<(u64, &'a [u8])>>,
+    mask: usize,
+}
+
+impl<'a> ByteTable<'a> {
+    fn new(values: &'a [Vec<u8>]) -> Self {
+        let size = (values.len() * 2).next_power_of_two().max(8);
+        let mut t = ByteTable {
+            slots: vec![None; size],
+            mask: size - 1,
+        };
+        for v in values {
+            let h = hash_bytes(v);
+            if !t.contains_hashed(h, v) {
+                let mut i = (h as usize) & t.mask;
+                while t.slots[i].is_some() {
+                    i = (i + 1) & t.mask;
+                }
+                t.slots[i] = Some((h, v.as_slice()));
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn contains_hashed(&self, h: u64, bytes: &[u8]) -> bool {
+        let mut i = (h as usize) & self.mask;
+        while let Some((sh, sv)) = self.slots[i] {
+            if sh == h && sv == bytes {
+                return true;
+            }
+            i = (i + 1) & self.mask;
+        }
+        false
+    }
+
+    #[inline]
+    fn contains(&self, bytes: &[u8]) -> bool {
+        self.contains_hashed(hash_bytes(bytes), bytes)
+    }
+}
+
+/// Rows whose integer occurred in an earlier row, with a bitmap when the values span a
+/// range not much wider than the column (dense identifiers), else a hash set.
+fn int_duplicates(v: &[i64], keep: usize, out: &mut Tally) {
+    let (Some(&lo), Some(&hi)) = (v.iter().min(), v.iter().max()) else {
+        return;
+    };
+    let span = (hi as i128 - lo as i128) as u128;
+    if span < 16 * v.len() as u128 + 64 {
+        let mut bits = vec![0u64; (span / 64) as usize + 1];
+        for (i, &x) in v.iter().enumerate() {
+            let at = (x as i128 - lo as i128) as usize;
+            let (word, bit) = (at / 64, 1u64 << (at % 64));
+            if bits[word] & bit != 0 {
+                out.hit(i, keep);
+            }
+            bits[word] |= bit;
+        }
+        return;
+    }
+    let mut seen: HashSet<i64, Fast> = HashSet::with_capacity_and_hasher(v.len(), Fast::default());
+    for (i, &x) in v.iter().enumerate() {
+        if !seen.insert(x) {
+            out.hit(i, keep);
+        }
+    }
+}
+type KeySet = HashSet<u64, Fast>;
 
 /// The key of a present float value: its bits, with -0.0 read as 0.0.
 fn float_key(v: f64) -> u64 {
@@ -92,14 +257,6 @@ fn float_key(v: f64) -> u64 {
         0
     } else {
         v.to_bits()
-    }
-}
-
-/// The distinctness key of row `i` (present).
-fn row_key(values: &ArrayView1<'_, f64>, exact: &Option<ArrayView1<'_, i64>>, i: usize) -> u64 {
-    match exact {
-        Some(e) => e[i] as u64,
-        None => float_key(values[i]),
     }
 }
 
@@ -116,14 +273,25 @@ fn code_of(c: i64, k: usize) -> CoreResult<Option<usize>> {
     Ok(Some(c))
 }
 
+/// A view as a slice, copied only when the view is not contiguous.
+fn contiguous<'v, T: Copy>(view: &'v ArrayView1<'_, T>, owned: &'v mut Vec<T>) -> &'v [T] {
+    match view.as_slice() {
+        Some(s) => s,
+        None => {
+            *owned = view.to_vec();
+            owned
+        }
+    }
+}
+
 // -- inference -------------------------------------------------------------------------
 
 /// What a schema is inferred from, for one column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
     pub rows: usize,
     pub missing: usize,
-    /// Smallest and largest present value (float columns; infinities included).
+    /// Smallest and largest present value (float and int columns; infinities included).
     pub min: Option<f64>,
     pub max: Option<f64>,
     /// Distinct present values, exact up to the cap; `None` when not counted (a float
@@ -133,100 +301,165 @@ pub struct Profile {
     pub capped: bool,
     /// Every present value occurs once (only known when distinct values were counted).
     pub unique: bool,
-    /// The distinct values in increasing order (float columns, when not capped).
+    /// The distinct values in increasing order, when not capped: of a float column
+    /// (`values`), an int column (`ints`), a code column (`codes`, the codes present) or a
+    /// string column (`strings`, byte order).
     pub values: Vec<f64>,
-    /// The codes present, in increasing order (code columns, when not capped).
+    pub ints: Vec<i64>,
     pub codes: Vec<usize>,
+    pub strings: Vec<Vec<u8>>,
 }
 
 /// What to gather of one column for inference.
 #[derive(Debug, Clone)]
 pub struct ProfileInput<'a> {
     pub column: Column<'a>,
-    /// Count distinct values (and judge uniqueness): integers, booleans, dates. Code
-    /// columns are always counted.
+    /// Count distinct values (and judge uniqueness) of a float or int column. Code and
+    /// string columns are always counted.
     pub distinct: bool,
+}
+
+/// Distinct keys, counted until the cap is passed and a repeat was seen (nothing more to
+/// learn then).
+struct Distinct<K> {
+    seen: HashSet<K, Fast>,
+    unique: bool,
+    counting: bool,
+    cap: usize,
+}
+
+impl<K: std::hash::Hash + Eq> Distinct<K> {
+    fn new(cap: usize, on: bool) -> Self {
+        Distinct {
+            seen: HashSet::default(),
+            unique: on,
+            counting: on,
+            cap,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, key: K) {
+        if self.counting {
+            self.unique &= self.seen.insert(key);
+            self.counting = self.unique || self.seen.len() <= self.cap;
+        }
+    }
+
+    fn capped(&self) -> bool {
+        self.seen.len() > self.cap
+    }
 }
 
 /// One column's profile; `cap` bounds the distinct values kept as a domain.
 pub fn profile_column(input: &ProfileInput<'_>, cap: usize) -> CoreResult<Profile> {
     input.column.check_shapes()?;
+    let rows = input.column.len();
+    let mut p = Profile {
+        rows,
+        ..Profile::default()
+    };
     match &input.column {
-        Column::Float { values, exact } => Ok(profile_floats(values, exact, input.distinct, cap)),
-        Column::Codes { codes, k } => profile_codes(codes, *k, cap),
+        Column::Float { values, exact } => {
+            let mut owned = Vec::new();
+            let v = contiguous(values, &mut owned);
+            let (missing, lo, hi) = float_stats(v);
+            p.missing = missing;
+            if missing < rows {
+                (p.min, p.max) = (Some(lo), Some(hi));
+            }
+            let mut d = Distinct::new(cap, input.distinct);
+            for (i, &x) in v.iter().enumerate() {
+                if !d.counting {
+                    break;
+                }
+                if !x.is_nan() {
+                    d.add(exact.as_ref().map_or(float_key(x), |e| e[i] as u64));
+                }
+            }
+            finish_distinct(&mut p, &d, input.distinct);
+            // Exact integers beyond 2**53 would merge in float64: their domain is not kept.
+            if input.distinct && !d.capped() && exact.is_none() {
+                p.values = d.seen.iter().map(|&b| f64::from_bits(b)).collect();
+                p.values.sort_by(f64::total_cmp);
+            }
+        }
+        Column::Int(values) => {
+            let mut owned = Vec::new();
+            let v = contiguous(values, &mut owned);
+            if let (Some(lo), Some(hi)) = (v.iter().min(), v.iter().max()) {
+                (p.min, p.max) = (Some(*lo as f64), Some(*hi as f64));
+            }
+            let mut d = Distinct::new(cap, input.distinct);
+            for &x in v {
+                if !d.counting {
+                    break;
+                }
+                d.add(x);
+            }
+            finish_distinct(&mut p, &d, input.distinct);
+            if input.distinct && !d.capped() {
+                p.ints = d.seen.iter().copied().collect();
+                p.ints.sort_unstable();
+            }
+        }
+        Column::Codes { codes, k } => {
+            let mut counts = vec![0u64; *k];
+            for &c in codes.iter() {
+                match code_of(c, *k)? {
+                    None => p.missing += 1,
+                    Some(c) => counts[c] += 1,
+                }
+            }
+            let present: Vec<usize> = (0..*k).filter(|&c| counts[c] > 0).collect();
+            p.capped = present.len() > cap;
+            p.distinct = Some(present.len());
+            p.unique = counts.iter().all(|&n| n <= 1);
+            if !p.capped {
+                p.codes = present;
+            }
+        }
+        Column::Strings(s) => {
+            let mut d: Distinct<Hashed<'_>> = Distinct::new(cap, true);
+            for i in 0..rows {
+                match s.get(i) {
+                    None => p.missing += 1,
+                    Some(b) => d.add(Hashed(hash_bytes(b), b)),
+                }
+            }
+            finish_distinct(&mut p, &d, true);
+            if !d.capped() {
+                p.strings = d.seen.iter().map(|b| b.1.to_vec()).collect();
+                p.strings.sort_unstable();
+            }
+        }
     }
+    Ok(p)
 }
 
-fn profile_floats(
-    values: &ArrayView1<'_, f64>,
-    exact: &Option<ArrayView1<'_, i64>>,
-    distinct: bool,
-    cap: usize,
-) -> Profile {
-    let mut missing = 0usize;
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut seen = KeySet::default();
-    let mut unique = distinct;
-    let mut counting = distinct;
-    for (i, &v) in values.iter().enumerate() {
-        if v.is_nan() {
-            missing += 1;
-            continue;
-        }
-        lo = lo.min(v);
-        hi = hi.max(v);
-        if counting {
-            let fresh = seen.insert(row_key(values, exact, i));
-            unique &= fresh;
-            // Past the cap and with a repeat seen, nothing more is to be learnt.
-            counting = unique || seen.len() <= cap;
-        }
-    }
-    let present = values.len() - missing;
-    let capped = distinct && seen.len() > cap;
-    let mut kept = Vec::new();
-    if distinct && !capped {
-        // Exact integers beyond 2**53 would merge in float64: their domain is not kept.
-        if exact.is_none() {
-            kept = seen.iter().map(|&b| f64::from_bits(b)).collect();
-            kept.sort_by(f64::total_cmp);
-        }
-    }
-    Profile {
-        rows: values.len(),
-        missing,
-        min: (present > 0).then_some(lo),
-        max: (present > 0).then_some(hi),
-        distinct: distinct.then_some(seen.len()),
-        capped,
-        unique: distinct && unique,
-        values: kept,
-        codes: Vec::new(),
-    }
+fn finish_distinct<K: std::hash::Hash + Eq>(p: &mut Profile, d: &Distinct<K>, on: bool) {
+    p.distinct = on.then_some(d.seen.len());
+    p.capped = on && d.capped();
+    p.unique = on && d.unique;
 }
 
-fn profile_codes(codes: &ArrayView1<'_, i64>, k: usize, cap: usize) -> CoreResult<Profile> {
-    let mut counts = vec![0u64; k];
-    let mut missing = 0usize;
-    for &c in codes.iter() {
-        match code_of(c, k)? {
-            None => missing += 1,
-            Some(c) => counts[c] += 1,
+/// Missing count, smallest and largest present value, over blocks without branches.
+fn float_stats(v: &[f64]) -> (usize, f64, f64) {
+    let (mut missing, mut lo, mut hi) = (0usize, f64::INFINITY, f64::NEG_INFINITY);
+    for block in v.chunks(BLOCK) {
+        let mut m = 0usize;
+        let (mut a, mut b) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &x in block {
+            m += usize::from(x.is_nan());
+            // NaN never wins: `min`/`max` return the other operand.
+            a = a.min(x);
+            b = b.max(x);
         }
+        missing += m;
+        lo = lo.min(a);
+        hi = hi.max(b);
     }
-    let present: Vec<usize> = (0..k).filter(|&c| counts[c] > 0).collect();
-    let capped = present.len() > cap;
-    Ok(Profile {
-        rows: codes.len(),
-        missing,
-        min: None,
-        max: None,
-        distinct: Some(present.len()),
-        capped,
-        unique: counts.iter().all(|&n| n <= 1),
-        values: Vec::new(),
-        codes: if capped { Vec::new() } else { present },
-    })
+    (missing, lo, hi)
 }
 
 /// The profiles of many columns, in parallel.
@@ -254,15 +487,19 @@ pub fn infer(
 pub enum Domain {
     /// Float columns: the allowed values.
     Values(Vec<f64>),
+    /// Int columns: the allowed values.
+    Ints(Vec<i64>),
     /// Code columns: for each code `0..k`, whether its value is in the domain.
     Codes(Vec<bool>),
+    /// String columns: the allowed values (bytes).
+    Strings(Vec<Vec<u8>>),
 }
 
 /// The checks of one column of a batch.
 #[derive(Debug, Clone)]
 pub struct Rule<'a> {
     pub column: Column<'a>,
-    /// Bounds of the present values (float columns); NaN bounds are not allowed.
+    /// Bounds of the present values (float and int columns); NaN bounds are refused.
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub domain: Option<Domain>,
@@ -279,11 +516,29 @@ pub struct Tally {
 }
 
 impl Tally {
+    #[inline]
     fn hit(&mut self, row: usize, keep: usize) {
         self.count += 1;
         if self.rows.len() < keep {
             self.rows.push(row);
         }
+    }
+
+    /// Adds a block's count; finds its rows (with `is`) only while examples are wanted.
+    fn add_block<T: Copy>(
+        &mut self,
+        start: usize,
+        block: &[T],
+        count: usize,
+        keep: usize,
+        is: impl Fn(T) -> bool,
+    ) {
+        if count > 0 && self.rows.len() < keep {
+            let want = keep - self.rows.len();
+            let rows = block.iter().enumerate().filter(|(_, &x)| is(x));
+            self.rows.extend(rows.take(want).map(|(i, _)| start + i));
+        }
+        self.count += count;
     }
 }
 
@@ -305,107 +560,161 @@ fn check_rule(rule: &Rule<'_>) -> CoreResult<()> {
             return Err(CoreError::invalid(format!("{name}: NaN is not a bound")));
         }
     }
+    let ranged = rule.min.is_some() || rule.max.is_some();
     match (&rule.column, &rule.domain) {
         (Column::Codes { k, .. }, Some(Domain::Codes(flags))) if flags.len() != *k => Err(
             CoreError::invalid(format!("domain: {} flags for {k} codes", flags.len())),
         ),
-        (Column::Codes { .. }, Some(Domain::Values(_)))
-        | (Column::Float { .. }, Some(Domain::Codes(_))) => Err(CoreError::invalid(
+        (Column::Codes { .. } | Column::Strings(_), _) if ranged => Err(CoreError::invalid(
+            "a range applies to float and int columns only",
+        )),
+        (Column::Float { .. }, Some(Domain::Values(_)))
+        | (Column::Int(_), Some(Domain::Ints(_)))
+        | (Column::Codes { .. }, Some(Domain::Codes(_)))
+        | (Column::Strings(_), Some(Domain::Strings(_)))
+        | (_, None) => Ok(()),
+        _ => Err(CoreError::invalid(
             "domain: of another kind than the column",
         )),
-        (Column::Codes { .. }, _) if rule.min.is_some() || rule.max.is_some() => {
-            Err(CoreError::invalid("a range applies to float columns only"))
-        }
-        _ => Ok(()),
     }
 }
 
 /// One column's findings, keeping the first `examples` rows of each.
 pub fn validate_column(rule: &Rule<'_>, examples: usize) -> CoreResult<Findings> {
     check_rule(rule)?;
+    let keep = examples;
+    let mut out = Findings {
+        rows: rule.column.len(),
+        ..Findings::default()
+    };
     match &rule.column {
-        Column::Float { values, exact } => Ok(validate_floats(rule, values, exact, examples)),
-        Column::Codes { codes, k } => validate_codes(rule, codes, *k, examples),
-    }
-}
-
-fn validate_floats(
-    rule: &Rule<'_>,
-    values: &ArrayView1<'_, f64>,
-    exact: &Option<ArrayView1<'_, i64>>,
-    keep: usize,
-) -> Findings {
-    let mut out = Findings {
-        rows: values.len(),
-        ..Findings::default()
-    };
-    let lo = rule.min.unwrap_or(f64::NEG_INFINITY);
-    let hi = rule.max.unwrap_or(f64::INFINITY);
-    let allowed: Option<HashSet<u64, BuildHasherDefault<KeyHasher>>> = match &rule.domain {
-        Some(Domain::Values(v)) => Some(
-            v.iter()
-                .filter(|x| !x.is_nan())
-                .map(|&x| float_key(x))
-                .collect(),
-        ),
-        _ => None,
-    };
-    let mut seen = KeySet::default();
-    for (i, &v) in values.iter().enumerate() {
-        if v.is_nan() {
-            out.missing.hit(i, keep);
-            continue;
-        }
-        if v < lo || v > hi {
-            out.out_of_range.hit(i, keep);
-        }
-        if let Some(allowed) = &allowed {
-            if !allowed.contains(&float_key(v)) {
-                out.unseen.hit(i, keep);
+        Column::Float { values, exact } => {
+            let mut owned = Vec::new();
+            let v = contiguous(values, &mut owned);
+            float_pass(v, rule, keep, &mut out);
+            if let Some(Domain::Values(allowed)) = &rule.domain {
+                let allowed: KeySet = allowed.iter().map(|&x| float_key(x)).collect();
+                for (i, &x) in v.iter().enumerate() {
+                    if !x.is_nan() && !allowed.contains(&float_key(x)) {
+                        out.unseen.hit(i, keep);
+                    }
+                }
+            }
+            if rule.unique {
+                let mut seen = KeySet::with_capacity_and_hasher(v.len(), Fast::default());
+                for (i, &x) in v.iter().enumerate() {
+                    if x.is_nan() {
+                        continue;
+                    }
+                    let key = exact.as_ref().map_or(float_key(x), |e| e[i] as u64);
+                    if !seen.insert(key) {
+                        out.duplicate.hit(i, keep);
+                    }
+                }
             }
         }
-        if rule.unique && !seen.insert(row_key(values, exact, i)) {
-            out.duplicate.hit(i, keep);
-        }
-    }
-    out
-}
-
-fn validate_codes(
-    rule: &Rule<'_>,
-    codes: &ArrayView1<'_, i64>,
-    k: usize,
-    keep: usize,
-) -> CoreResult<Findings> {
-    let mut out = Findings {
-        rows: codes.len(),
-        ..Findings::default()
-    };
-    let allowed = match &rule.domain {
-        Some(Domain::Codes(flags)) => Some(flags),
-        _ => None,
-    };
-    let mut seen = if rule.unique {
-        vec![false; k]
-    } else {
-        Vec::new()
-    };
-    for (i, &c) in codes.iter().enumerate() {
-        let Some(c) = code_of(c, k)? else {
-            out.missing.hit(i, keep);
-            continue;
-        };
-        if allowed.is_some_and(|flags| !flags[c]) {
-            out.unseen.hit(i, keep);
-        }
-        if rule.unique {
-            if seen[c] {
-                out.duplicate.hit(i, keep);
+        Column::Int(values) => {
+            let mut owned = Vec::new();
+            let v = contiguous(values, &mut owned);
+            int_pass(v, rule, keep, &mut out);
+            if let Some(Domain::Ints(allowed)) = &rule.domain {
+                let allowed: HashSet<i64, Fast> = allowed.iter().copied().collect();
+                for (i, x) in v.iter().enumerate() {
+                    if !allowed.contains(x) {
+                        out.unseen.hit(i, keep);
+                    }
+                }
             }
-            seen[c] = true;
+            if rule.unique {
+                int_duplicates(v, keep, &mut out.duplicate);
+            }
+        }
+        Column::Codes { codes, k } => {
+            let allowed = match &rule.domain {
+                Some(Domain::Codes(flags)) => Some(flags),
+                _ => None,
+            };
+            let mut seen = if rule.unique {
+                vec![false; *k]
+            } else {
+                Vec::new()
+            };
+            for (i, &c) in codes.iter().enumerate() {
+                let Some(c) = code_of(c, *k)? else {
+                    out.missing.hit(i, keep);
+                    continue;
+                };
+                if allowed.is_some_and(|flags| !flags[c]) {
+                    out.unseen.hit(i, keep);
+                }
+                if rule.unique {
+                    if seen[c] {
+                        out.duplicate.hit(i, keep);
+                    }
+                    seen[c] = true;
+                }
+            }
+        }
+        Column::Strings(s) => {
+            let allowed = match &rule.domain {
+                Some(Domain::Strings(values)) => Some(ByteTable::new(values)),
+                _ => None,
+            };
+            let mut seen: HashSet<Hashed<'_>, Fast> = if rule.unique {
+                HashSet::with_capacity_and_hasher(s.len(), Fast::default())
+            } else {
+                HashSet::default()
+            };
+            for i in 0..s.len() {
+                let Some(b) = s.get(i) else {
+                    out.missing.hit(i, keep);
+                    continue;
+                };
+                if allowed.as_ref().is_some_and(|a| !a.contains(b)) {
+                    out.unseen.hit(i, keep);
+                }
+                if rule.unique && !seen.insert(Hashed(hash_bytes(b), b)) {
+                    out.duplicate.hit(i, keep);
+                }
+            }
         }
     }
     Ok(out)
+}
+
+/// Missing values and values out of range of a float column, block by block.
+fn float_pass(v: &[f64], rule: &Rule<'_>, keep: usize, out: &mut Findings) {
+    let lo = rule.min.unwrap_or(f64::NEG_INFINITY);
+    let hi = rule.max.unwrap_or(f64::INFINITY);
+    let outside = |x: f64| x < lo || x > hi; // false for NaN
+    for (b, block) in v.chunks(BLOCK).enumerate() {
+        let (mut m, mut r) = (0usize, 0usize);
+        for &x in block {
+            m += usize::from(x.is_nan());
+            r += usize::from(outside(x));
+        }
+        out.missing
+            .add_block(b * BLOCK, block, m, keep, f64::is_nan);
+        out.out_of_range
+            .add_block(b * BLOCK, block, r, keep, outside);
+    }
+}
+
+/// Values out of range of an int column, block by block (bounds rounded inwards to
+/// integers: `x < 2.5` is `x < 3` for an integer).
+fn int_pass(v: &[i64], rule: &Rule<'_>, keep: usize, out: &mut Findings) {
+    if rule.min.is_none() && rule.max.is_none() {
+        return;
+    }
+    // Saturating casts: an infinite or huge bound is no bound.
+    let lo = rule.min.map_or(i64::MIN, |x| x.ceil() as i64);
+    let hi = rule.max.map_or(i64::MAX, |x| x.floor() as i64);
+    let outside = |x: i64| x < lo || x > hi;
+    for (b, block) in v.chunks(BLOCK).enumerate() {
+        let r: usize = block.iter().map(|&x| usize::from(outside(x))).sum();
+        out.out_of_range
+            .add_block(b * BLOCK, block, r, keep, outside);
+    }
 }
 
 /// The findings of many columns, in parallel.
@@ -760,5 +1069,168 @@ mod tests {
         assert_eq!(back["a"][0], 1.5);
         assert!(toml_to_json("a = [").is_err());
         assert!(json_to_toml("[1]").is_err());
+    }
+
+    #[test]
+    fn int_columns() {
+        let v = [5i64, 3, 9, 3, 100, 5];
+        let col = Column::Int(ArrayView1::from(&v[..]));
+        let p = profile_column(
+            &ProfileInput {
+                column: col.clone(),
+                distinct: true,
+            },
+            10,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.min, p.max, p.distinct, p.unique),
+            (Some(3.0), Some(100.0), Some(4), false)
+        );
+        assert_eq!(p.ints, vec![3, 5, 9, 100]);
+        let rule = Rule {
+            column: col,
+            min: Some(2.5),
+            max: Some(9.0),
+            domain: Some(Domain::Ints(vec![3, 5])),
+            unique: true,
+        };
+        let f = validate_column(&rule, 5).unwrap();
+        assert_eq!(
+            f.out_of_range,
+            Tally {
+                count: 1,
+                rows: vec![4]
+            }
+        );
+        assert_eq!(
+            f.unseen,
+            Tally {
+                count: 2,
+                rows: vec![2, 4]
+            }
+        );
+        assert_eq!(
+            f.duplicate,
+            Tally {
+                count: 2,
+                rows: vec![3, 5]
+            }
+        );
+        assert_eq!(f.missing.count, 0);
+    }
+
+    #[test]
+    fn sparse_and_dense_int_keys_agree() {
+        let dense: Vec<i64> = (0..1000).map(|i| i % 700).collect();
+        let sparse: Vec<i64> = dense.iter().map(|&x| x * 1_000_003).collect();
+        let (mut a, mut b) = (Tally::default(), Tally::default());
+        int_duplicates(&dense, 3, &mut a);
+        int_duplicates(&sparse, 3, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            Tally {
+                count: 300,
+                rows: vec![700, 701, 702]
+            }
+        );
+        let extremes = [i64::MIN, i64::MAX, i64::MIN];
+        let mut c = Tally::default();
+        int_duplicates(&extremes, 3, &mut c);
+        assert_eq!(
+            c,
+            Tally {
+                count: 1,
+                rows: vec![2]
+            }
+        );
+    }
+
+    #[test]
+    fn string_columns() {
+        let data = b"alphabetagammaalpha";
+        let offsets = [0i64, 5, 9, 14, 14, 19];
+        let valid = [true, true, true, false, true];
+        let s = Strings {
+            offsets: &offsets,
+            data,
+            valid: Some(&valid),
+        };
+        let col = Column::Strings(s);
+        let p = profile_column(
+            &ProfileInput {
+                column: col.clone(),
+                distinct: true,
+            },
+            10,
+        )
+        .unwrap();
+        assert_eq!((p.missing, p.distinct, p.unique), (1, Some(3), false));
+        assert_eq!(
+            p.strings,
+            vec![b"alpha".to_vec(), b"beta".to_vec(), b"gamma".to_vec()]
+        );
+        let p = profile_column(
+            &ProfileInput {
+                column: col.clone(),
+                distinct: true,
+            },
+            2,
+        )
+        .unwrap();
+        assert!(p.capped && p.strings.is_empty());
+        let rule = Rule {
+            column: col,
+            min: None,
+            max: None,
+            domain: Some(Domain::Strings(vec![b"alpha".to_vec(), b"gamma".to_vec()])),
+            unique: true,
+        };
+        let f = validate_column(&rule, 5).unwrap();
+        assert_eq!(
+            f.missing,
+            Tally {
+                count: 1,
+                rows: vec![3]
+            }
+        );
+        assert_eq!(
+            f.unseen,
+            Tally {
+                count: 1,
+                rows: vec![1]
+            }
+        );
+        assert_eq!(
+            f.duplicate,
+            Tally {
+                count: 1,
+                rows: vec![4]
+            }
+        );
+        let bad = Strings {
+            offsets: &[0, 7],
+            data: b"abc",
+            valid: None,
+        };
+        let rule = Rule {
+            column: Column::Strings(bad),
+            min: None,
+            max: None,
+            domain: None,
+            unique: false,
+        };
+        assert!(validate_column(&rule, 5).is_err());
+    }
+
+    #[test]
+    fn byte_table_membership() {
+        let values: Vec<Vec<u8>> = (0..300)
+            .map(|i| format!("value-{i}").into_bytes())
+            .collect();
+        let t = ByteTable::new(&values);
+        assert!(values.iter().all(|v| t.contains(v)));
+        assert!(!t.contains(b"value-300") && !t.contains(b"") && !t.contains(b"value"));
     }
 }

@@ -3,10 +3,10 @@
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 use crate::core::data::schema::{
-    self, Column, Domain, Findings, Profile, ProfileInput, Rule, Tally,
+    self, Column, Domain, Findings, Profile, ProfileInput, Rule, Strings, Tally,
 };
 use crate::core::CoreError;
 use crate::py::runtime;
@@ -25,12 +25,19 @@ enum Held<'py> {
         PyReadonlyArray1<'py, f64>,
         Option<PyReadonlyArray1<'py, i64>>,
     ),
+    Int(PyReadonlyArray1<'py, i64>),
     Codes(PyReadonlyArray1<'py, i64>, usize),
+    Strings(
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, u8>,
+        Option<PyReadonlyArray1<'py, bool>>,
+    ),
 }
 
 impl<'py> Held<'py> {
-    /// `(kind, data, exact, k)`: kind `"float"` (float64 data, optional int64 exact keys)
-    /// or `"codes"` (int64 codes in `0..k`).
+    /// `(kind, data, exact, k)`: kind `"float"` (float64 data, optional int64 exact keys),
+    /// `"int"` (int64 data, no missing value), `"codes"` (int64 codes in `0..k`) or
+    /// `"strings"` (data = `(offsets int64, bytes uint8, valid bool or None)`).
     fn extract(
         kind: &str,
         data: &Bound<'py, PyAny>,
@@ -51,11 +58,46 @@ impl<'py> Held<'py> {
                     )
                 },
             )),
+            "int" => {
+                Ok(Held::Int(data.extract().map_err(|_| {
+                    type_error("values: expected a 1-D int64 array")
+                })?))
+            }
             "codes" => Ok(Held::Codes(
                 data.extract()
                     .map_err(|_| type_error("codes: expected a 1-D int64 array"))?,
                 k,
             )),
+            "strings" => {
+                let parts: (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>) = data
+                    .extract()
+                    .map_err(|_| type_error("strings: expected (offsets, bytes, valid)"))?;
+                let bytes: PyReadonlyArray1<'py, u8> = parts
+                    .1
+                    .extract()
+                    .map_err(|_| type_error("strings: expected uint8 bytes"))?;
+                let offsets: PyReadonlyArray1<'py, i64> = parts
+                    .0
+                    .extract()
+                    .map_err(|_| type_error("strings: expected int64 offsets"))?;
+                let valid: Option<PyReadonlyArray1<'py, bool>> = if parts.2.is_none() {
+                    None
+                } else {
+                    Some(
+                        parts
+                            .2
+                            .extract()
+                            .map_err(|_| type_error("strings: expected a bool mask"))?,
+                    )
+                };
+                let contiguous = bytes.as_slice().is_ok()
+                    && offsets.as_slice().is_ok()
+                    && valid.as_ref().is_none_or(|v| v.as_slice().is_ok());
+                if !contiguous {
+                    return Err(CoreError::invalid("strings: arrays must be contiguous").into());
+                }
+                Ok(Held::Strings(offsets, bytes, valid))
+            }
             other => Err(CoreError::invalid(format!("unknown column kind {other:?}")).into()),
         }
     }
@@ -66,10 +108,16 @@ impl<'py> Held<'py> {
                 values: v.as_array(),
                 exact: e.as_ref().map(|e| e.as_array()),
             },
+            Held::Int(v) => Column::Int(v.as_array()),
             Held::Codes(c, k) => Column::Codes {
                 codes: c.as_array(),
                 k: *k,
             },
+            Held::Strings(o, b, v) => Column::Strings(Strings {
+                offsets: o.as_slice().unwrap_or(&[]),
+                data: b.as_slice().unwrap_or(&[]),
+                valid: v.as_ref().map(|v| v.as_slice().unwrap_or(&[])),
+            }),
         }
     }
 }
@@ -97,6 +145,9 @@ fn profile_dict<'py>(py: Python<'py>, p: &Profile) -> PyResult<Bound<'py, PyDict
     d.set_item("values", PyArray1::from_slice(py, &p.values))?;
     let codes: Vec<i64> = p.codes.iter().map(|&c| c as i64).collect();
     d.set_item("codes", PyArray1::from_vec(py, codes))?;
+    d.set_item("ints", PyArray1::from_slice(py, &p.ints))?;
+    let strings: Vec<Bound<'py, PyBytes>> = p.strings.iter().map(|b| PyBytes::new(py, b)).collect();
+    d.set_item("strings", strings)?;
     Ok(d)
 }
 
@@ -155,14 +206,30 @@ fn findings_dict<'py>(py: Python<'py>, f: &Findings) -> PyResult<Bound<'py, PyDi
 
 enum HeldDomain<'py> {
     Values(PyReadonlyArray1<'py, f64>),
+    Ints(PyReadonlyArray1<'py, i64>),
     Flags(PyReadonlyArray1<'py, bool>),
+    Strings(Vec<String>),
 }
 
-impl HeldDomain<'_> {
+impl<'py> HeldDomain<'py> {
+    fn extract(kind: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let wrong = |what: &str| type_error(&format!("domain: expected {what}"));
+        Ok(match kind {
+            "float" => HeldDomain::Values(obj.extract().map_err(|_| wrong("a float64 array"))?),
+            "int" => HeldDomain::Ints(obj.extract().map_err(|_| wrong("an int64 array"))?),
+            "codes" => HeldDomain::Flags(obj.extract().map_err(|_| wrong("a bool array"))?),
+            _ => HeldDomain::Strings(obj.extract().map_err(|_| wrong("a list of str"))?),
+        })
+    }
+
     fn domain(&self) -> Domain {
         match self {
             HeldDomain::Values(v) => Domain::Values(v.as_array().to_vec()),
+            HeldDomain::Ints(v) => Domain::Ints(v.as_array().to_vec()),
             HeldDomain::Flags(f) => Domain::Codes(f.as_array().to_vec()),
+            HeldDomain::Strings(s) => {
+                Domain::Strings(s.iter().map(|s| s.as_bytes().to_vec()).collect())
+            }
         }
     }
 }
@@ -170,8 +237,8 @@ impl HeldDomain<'_> {
 /// The findings of a batch's columns against their rules, in parallel without the GIL.
 ///
 /// `columns` holds tuples `(kind, data, exact, k, min, max, domain, unique)`: `domain` is
-/// `None`, the allowed values (float64 array, float columns) or one bool per code (code
-/// columns). Returns one dict per column with `rows` and `(count, first rows)` for
+/// `None`, the allowed values (float64 or int64 array, list of str) or one bool per code
+/// (code columns). Returns one dict per column with `rows` and `(count, first rows)` for
 /// `missing`, `out_of_range`, `unseen` and `duplicate`.
 #[pyfunction]
 #[pyo3(signature = (columns, examples, callback=None))]
@@ -189,14 +256,8 @@ fn schema_validate<'py>(
         let data = Held::extract(&kind, &f[1], &f[2], k)?;
         let domain = if f[6].is_none() {
             None
-        } else if kind == "codes" {
-            Some(HeldDomain::Flags(f[6].extract().map_err(|_| {
-                type_error("domain: expected a 1-D bool array")
-            })?))
         } else {
-            Some(HeldDomain::Values(f[6].extract().map_err(|_| {
-                type_error("domain: expected a 1-D float64 array")
-            })?))
+            Some(HeldDomain::extract(&kind, &f[6])?)
         };
         let min: Option<f64> = f[4].extract()?;
         let max: Option<f64> = f[5].extract()?;
