@@ -15,14 +15,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..drift.tables import Side, side_any, table_columns
+from .._tables import Side, side_any, table_columns
 from ..errors import InvalidInputError
 
 TYPES = ("int", "float", "bool", "string", "datetime", "timedelta", "time", "null")
 
 
 def type_of(side: Side) -> str:
-    """The schema type of a column read by the drift tables."""
+    """The schema type of a column read by the shared table reader."""
     if side.group == "number":
         return "int" if side.integer else "float"
     if side.group == "text":
