@@ -35,6 +35,7 @@ import bench_integrity
 import bench_robustness
 import bench_scan
 import bench_signing
+import bench_validate
 from _timing import Goal, Section, Unavailable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ BENCHES = {
     "drift": bench_drift,
     "robustness": bench_robustness,
     "scan": bench_scan,
+    "validate": bench_validate,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
