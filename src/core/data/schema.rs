@@ -60,6 +60,18 @@ impl<'a> Strings<'a> {
         Ok(())
     }
 
+    /// Value `i` when it is 8 bytes or shorter: its length and its bytes as a
+    /// little-endian word (zero-padded), read with one load where the buffer allows.
+    #[inline]
+    fn short(&self, i: usize) -> Option<(usize, u64)> {
+        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
+        let len = b - a;
+        if len > 8 {
+            return None;
+        }
+        Some((len, load_short(self.data, a, len)))
+    }
+
     /// Value `i`, `None` when missing (offsets checked by `check`).
     #[inline]
     fn get(&self, i: usize) -> Option<&'a [u8]> {
@@ -177,6 +189,91 @@ impl PartialEq for Hashed<'_> {
 }
 
 impl Eq for Hashed<'_> {}
+
+/// The `len <= 8` bytes at `data[at..]` as a zero-padded little-endian word.
+#[inline]
+fn load_short(data: &[u8], at: usize, len: usize) -> u64 {
+    if let Some(word) = data.get(at..at + 8) {
+        let w = u64::from_le_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        if len == 8 {
+            w
+        } else {
+            w & ((1u64 << (8 * len)) - 1)
+        }
+    } else {
+        data[at..at + len]
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+    }
+}
+
+/// The domain of a string column: the values of 8 bytes or less as (length, word) pairs in
+/// an open-addressing table (one load, one multiply and a compare per row), longer ones in
+/// a [`ByteTable`].
+struct StringDomain<'a> {
+    short: Vec<(u64, u8)>, // (word, length + 1); length 0 marks an empty slot
+    mask: usize,
+    long: ByteTable<'a>,
+}
+
+impl<'a> StringDomain<'a> {
+    fn new(values: &'a [Vec<u8>]) -> Self {
+        let size = (values.len() * 2).next_power_of_two().max(8);
+        let mut d = StringDomain {
+            short: vec![(0, 0); size],
+            mask: size - 1,
+            long: ByteTable::new(values),
+        };
+        for v in values.iter().filter(|v| v.len() <= 8) {
+            let key = load_short(v, 0, v.len());
+            if !d.contains_short(v.len(), key) {
+                let mut i = Self::slot(v.len(), key) & d.mask;
+                while d.short[i].1 != 0 {
+                    i = (i + 1) & d.mask;
+                }
+                d.short[i] = (key, v.len() as u8 + 1);
+            }
+        }
+        d
+    }
+
+    #[inline]
+    fn slot(len: usize, key: u64) -> usize {
+        let m = u128::from(key ^ (len as u64).rotate_right(8)) * 0x9E37_79B9_7F4A_7C15u128;
+        ((m >> 64) as u64 ^ m as u64) as usize
+    }
+
+    #[inline]
+    fn contains_short(&self, len: usize, key: u64) -> bool {
+        let tag = len as u8 + 1;
+        let mut i = Self::slot(len, key) & self.mask;
+        loop {
+            let (k, t) = self.short[i];
+            if t == 0 {
+                return false;
+            }
+            if t == tag && k == key {
+                return true;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Whether row `i` (present) of `s` is in the domain.
+    #[inline]
+    fn contains_row(&self, s: &Strings<'_>, i: usize) -> bool {
+        match s.short(i) {
+            Some((len, key)) => self.contains_short(len, key),
+            None => {
+                let b = &s.data[s.offsets[i] as usize..s.offsets[i + 1] as usize];
+                self.long.contains(b)
+            }
+        }
+    }
+}
 
 /// A small set of byte strings for membership tests: open addressing on the hash, the
 /// strings compared only when the hashes agree.
@@ -657,7 +754,7 @@ pub fn validate_column(rule: &Rule<'_>, examples: usize) -> CoreResult<Findings>
         }
         Column::Strings(s) => {
             let allowed = match &rule.domain {
-                Some(Domain::Strings(values)) => Some(ByteTable::new(values)),
+                Some(Domain::Strings(values)) => Some(StringDomain::new(values)),
                 _ => None,
             };
             let mut seen: HashSet<Hashed<'_>, Fast> = if rule.unique {
@@ -666,15 +763,18 @@ pub fn validate_column(rule: &Rule<'_>, examples: usize) -> CoreResult<Findings>
                 HashSet::default()
             };
             for i in 0..s.len() {
-                let Some(b) = s.get(i) else {
+                if s.valid.is_some_and(|v| !v[i]) {
                     out.missing.hit(i, keep);
                     continue;
-                };
-                if allowed.as_ref().is_some_and(|a| !a.contains(b)) {
+                }
+                if allowed.as_ref().is_some_and(|a| !a.contains_row(s, i)) {
                     out.unseen.hit(i, keep);
                 }
-                if rule.unique && !seen.insert(Hashed(hash_bytes(b), b)) {
-                    out.duplicate.hit(i, keep);
+                if rule.unique {
+                    let b = &s.data[s.offsets[i] as usize..s.offsets[i + 1] as usize];
+                    if !seen.insert(Hashed(hash_bytes(b), b)) {
+                        out.duplicate.hit(i, keep);
+                    }
                 }
             }
         }
@@ -1222,6 +1322,47 @@ mod tests {
             unique: false,
         };
         assert!(validate_column(&rule, 5).is_err());
+    }
+
+    #[test]
+    fn string_domain_short_and_long_values() {
+        let values: Vec<Vec<u8>> = ["", "a", "ab", "abcdefgh", "abcdefghi", "\u{e9}t\u{e9}"]
+            .iter()
+            .map(|v| v.as_bytes().to_vec())
+            .collect();
+        let d = StringDomain::new(&values);
+        let rows = [
+            "ab",
+            "abc",
+            "",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefghi",
+            "abcdefghij",
+            "a\0",
+        ];
+        let mut data = Vec::new();
+        let mut offsets = vec![0i64];
+        for r in rows {
+            data.extend_from_slice(r.as_bytes());
+            offsets.push(data.len() as i64);
+        }
+        let s = Strings {
+            offsets: &offsets,
+            data: &data,
+            valid: None,
+        };
+        let got: Vec<bool> = (0..rows.len()).map(|i| d.contains_row(&s, i)).collect();
+        assert_eq!(got, [true, false, true, true, false, true, false, false]);
+        // Values at the very end of the buffer are read byte by byte.
+        assert_eq!(
+            load_short(b"xyz", 1, 2),
+            u64::from(b'y') | u64::from(b'z') << 8
+        );
+        assert_eq!(
+            load_short(b"xyzxyzxyz", 1, 2),
+            u64::from(b'y') | u64::from(b'z') << 8
+        );
     }
 
     #[test]
