@@ -201,8 +201,10 @@ def schema_infer(
 ) -> list[dict[str, Any]]:
     """Profiles columns for schema inference in parallel without the GIL. `columns` holds
     tuples `(kind, data, exact, k, distinct)`: kind `"float"` (float64 values, NaN missing,
-    optional int64 `exact` keys) or `"codes"` (int64 codes in `0..k`, -1 missing). Returns
-    per column rows, missing, min, max, distinct, capped, unique, values and codes."""
+    optional int64 `exact` keys), `"int"` (int64, no missing value), `"codes"` (int64 codes
+    in `0..k`, -1 missing) or `"strings"` (a list of Arrow chunks `(offsets int64, bytes
+    uint8, valid bool or None)`). Returns per column rows, missing, min, max, distinct,
+    capped, unique and the distinct values (values, ints, codes, strings)."""
 
 def schema_validate(
     columns: list[tuple[Any, ...]], examples: int, callback: _Callback = None

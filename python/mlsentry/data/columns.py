@@ -36,8 +36,8 @@ class Column:
 
     ``kind`` is how the core reads it: ``"float"`` (float64, NaN missing; ``exact`` int64
     keys when float64 rounds the integers), ``"int"`` (int64, never missing), ``"codes"``
-    (int64 codes into ``uniques``, -1 missing) or ``"strings"`` (``data`` is ``(offsets,
-    bytes, valid)`` of the Arrow array ``arrow``).
+    (int64 codes into ``uniques``, -1 missing) or ``"strings"`` (``data`` is a list of
+    ``(offsets, bytes, valid)``, one per chunk of the Arrow array ``arrow``).
     """
 
     name: str
@@ -72,8 +72,8 @@ class Column:
         if self.kind == "codes":
             return self.data >= 0
         if self.kind == "strings":
-            valid = self.data[2]
-            return np.ones(self.n, dtype=bool) if valid is None else valid
+            masks = [np.ones(len(o) - 1, bool) if v is None else v for o, _, v in self.data]
+            return np.concatenate(masks)
         return None  # int: all present
 
     def present_rows(self, limit: int) -> list[int]:
@@ -209,9 +209,9 @@ def _numpy_fast(name: str, arr: np.ndarray, dtype: str) -> Optional[Column]:
 
 
 def _arrow_strings(name: str, arr: Any, dtype: str) -> Optional[Column]:
-    """A pyarrow string or binary array (or chunked array) as offsets and bytes."""
+    """A pyarrow string or binary array (or chunked array) as offsets and bytes, chunk by
+    chunk, without copying the strings."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     t = arr.type
     if pa.types.is_string_view(t) or pa.types.is_binary_view(t):
@@ -220,22 +220,28 @@ def _arrow_strings(name: str, arr: Any, dtype: str) -> Optional[Column]:
     wide = pa.types.is_large_string(t) or pa.types.is_large_binary(t)
     if not (wide or pa.types.is_string(t) or pa.types.is_binary(t)):
         return None
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not isinstance(arr, pa.ChunkedArray):
+        arr = pa.chunked_array([arr], type=t)
+    chunks = [_string_chunk(c, wide) for c in arr.chunks if len(c)]
+    if not chunks:
+        chunks = [(np.zeros(1, dtype=np.int64), np.empty(0, np.uint8), None)]
+    return Column(name, len(arr), "string", dtype, "strings", chunks, arrow=arr)
+
+
+def _string_chunk(arr: Any, wide: bool) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    import pyarrow.compute as pc
+
     n = len(arr)
     _, off_buf, data_buf = arr.buffers()
-    if n == 0 or off_buf is None:
-        offsets = np.zeros(1, dtype=np.int64)
-    else:
-        raw = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
-        offsets = np.ascontiguousarray(raw[arr.offset : arr.offset + n + 1], dtype=np.int64)
+    raw = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
+    offsets = np.ascontiguousarray(raw[arr.offset : arr.offset + n + 1], dtype=np.int64)
     data = (
         np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
     )
     valid = None
     if arr.null_count:
         valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
-    return Column(name, n, "string", dtype, "strings", (offsets, data, valid), arrow=arr)
+    return offsets, data, valid
 
 
 def _column(name: str, col: Any, what: str) -> Column:

@@ -101,8 +101,8 @@ pub enum Column<'a> {
         codes: ArrayView1<'a, i64>,
         k: usize,
     },
-    /// UTF-8 or binary strings in Arrow's layout.
-    Strings(Strings<'a>),
+    /// UTF-8 or binary strings in Arrow's layout, in chunks (rows in chunk order).
+    Strings(Vec<Strings<'a>>),
 }
 
 impl Column<'_> {
@@ -111,7 +111,7 @@ impl Column<'_> {
             Column::Float { values, .. } => values.len(),
             Column::Int(values) => values.len(),
             Column::Codes { codes, .. } => codes.len(),
-            Column::Strings(s) => s.len(),
+            Column::Strings(chunks) => chunks.iter().map(Strings::len).sum(),
         }
     }
 
@@ -125,7 +125,7 @@ impl Column<'_> {
                 exact.len(),
                 values.len()
             ))),
-            Column::Strings(s) => s.check(),
+            Column::Strings(chunks) => chunks.iter().try_for_each(Strings::check),
             _ => Ok(()),
         }
     }
@@ -532,12 +532,14 @@ pub fn profile_column(input: &ProfileInput<'_>, cap: usize) -> CoreResult<Profil
                 p.codes = present;
             }
         }
-        Column::Strings(s) => {
+        Column::Strings(chunks) => {
             let mut d: Distinct<Hashed<'_>> = Distinct::new(cap, true);
-            for i in 0..rows {
-                match s.get(i) {
-                    None => p.missing += 1,
-                    Some(b) => d.add(Hashed(hash_bytes(b), b)),
+            for s in chunks {
+                for i in 0..s.len() {
+                    match s.get(i) {
+                        None => p.missing += 1,
+                        Some(b) => d.add(Hashed(hash_bytes(b), b)),
+                    }
                 }
             }
             finish_distinct(&mut p, &d, true);
@@ -768,30 +770,34 @@ pub fn validate_column(rule: &Rule<'_>, examples: usize) -> CoreResult<Findings>
                 }
             }
         }
-        Column::Strings(s) => {
+        Column::Strings(chunks) => {
             let allowed = match &rule.domain {
                 Some(Domain::Strings(values)) => Some(StringDomain::new(values)),
                 _ => None,
             };
             let mut seen: HashSet<Hashed<'_>, Fast> = if rule.unique {
-                HashSet::with_capacity_and_hasher(s.len(), Fast::default())
+                HashSet::with_capacity_and_hasher(out.rows, Fast::default())
             } else {
                 HashSet::default()
             };
-            for i in 0..s.len() {
-                if s.valid.is_some_and(|v| !v[i]) {
-                    out.missing.hit(i, keep);
-                    continue;
-                }
-                if allowed.as_ref().is_some_and(|a| !a.contains_row(s, i)) {
-                    out.unseen.hit(i, keep);
-                }
-                if rule.unique {
-                    let b = &s.data[s.offsets[i] as usize..s.offsets[i + 1] as usize];
-                    if !seen.insert(Hashed(hash_bytes(b), b)) {
-                        out.duplicate.hit(i, keep);
+            let mut base = 0;
+            for s in chunks {
+                for i in 0..s.len() {
+                    if s.valid.is_some_and(|v| !v[i]) {
+                        out.missing.hit(base + i, keep);
+                        continue;
+                    }
+                    if allowed.as_ref().is_some_and(|a| !a.contains_row(s, i)) {
+                        out.unseen.hit(base + i, keep);
+                    }
+                    if rule.unique {
+                        let b = &s.data[s.offsets[i] as usize..s.offsets[i + 1] as usize];
+                        if !seen.insert(Hashed(hash_bytes(b), b)) {
+                            out.duplicate.hit(base + i, keep);
+                        }
                     }
                 }
+                base += s.len();
             }
         }
     }
@@ -1275,7 +1281,7 @@ mod tests {
             data,
             valid: Some(&valid),
         };
-        let col = Column::Strings(s);
+        let col = Column::Strings(vec![s]);
         let p = profile_column(
             &ProfileInput {
                 column: col.clone(),
@@ -1333,7 +1339,7 @@ mod tests {
             valid: None,
         };
         let rule = Rule {
-            column: Column::Strings(bad),
+            column: Column::Strings(vec![bad]),
             min: None,
             max: None,
             domain: None,

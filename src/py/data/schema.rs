@@ -27,17 +27,64 @@ enum Held<'py> {
     ),
     Int(PyReadonlyArray1<'py, i64>),
     Codes(PyReadonlyArray1<'py, i64>, usize),
-    Strings(
-        PyReadonlyArray1<'py, i64>,
-        PyReadonlyArray1<'py, u8>,
-        Option<PyReadonlyArray1<'py, bool>>,
-    ),
+    Strings(Vec<HeldStrings<'py>>),
+}
+
+/// One chunk of Arrow strings: offsets, bytes and the optional validity mask.
+struct HeldStrings<'py>(
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, u8>,
+    Option<PyReadonlyArray1<'py, bool>>,
+);
+
+impl<'py> HeldStrings<'py> {
+    fn extract(chunk: &Bound<'py, PyTuple>) -> PyResult<Self> {
+        if chunk.len() != 3 {
+            return Err(type_error(
+                "strings: expected (offsets, bytes, valid) per chunk",
+            ));
+        }
+        let offsets: PyReadonlyArray1<'py, i64> = chunk
+            .get_item(0)?
+            .extract()
+            .map_err(|_| type_error("strings: expected int64 offsets"))?;
+        let bytes: PyReadonlyArray1<'py, u8> = chunk
+            .get_item(1)?
+            .extract()
+            .map_err(|_| type_error("strings: expected uint8 bytes"))?;
+        let valid_obj = chunk.get_item(2)?;
+        let valid: Option<PyReadonlyArray1<'py, bool>> = if valid_obj.is_none() {
+            None
+        } else {
+            Some(
+                valid_obj
+                    .extract()
+                    .map_err(|_| type_error("strings: expected a bool mask"))?,
+            )
+        };
+        let contiguous = bytes.as_slice().is_ok()
+            && offsets.as_slice().is_ok()
+            && valid.as_ref().is_none_or(|v| v.as_slice().is_ok());
+        if !contiguous {
+            return Err(CoreError::invalid("strings: arrays must be contiguous").into());
+        }
+        Ok(HeldStrings(offsets, bytes, valid))
+    }
+
+    fn strings(&self) -> Strings<'_> {
+        Strings {
+            offsets: self.0.as_slice().unwrap_or(&[]),
+            data: self.1.as_slice().unwrap_or(&[]),
+            valid: self.2.as_ref().map(|v| v.as_slice().unwrap_or(&[])),
+        }
+    }
 }
 
 impl<'py> Held<'py> {
     /// `(kind, data, exact, k)`: kind `"float"` (float64 data, optional int64 exact keys),
     /// `"int"` (int64 data, no missing value), `"codes"` (int64 codes in `0..k`) or
-    /// `"strings"` (data = `(offsets int64, bytes uint8, valid bool or None)`).
+    /// `"strings"` (data = a list of chunks `(offsets int64, bytes uint8, valid bool or
+    /// None)`).
     fn extract(
         kind: &str,
         data: &Bound<'py, PyAny>,
@@ -69,34 +116,14 @@ impl<'py> Held<'py> {
                 k,
             )),
             "strings" => {
-                let parts: (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>) = data
-                    .extract()
-                    .map_err(|_| type_error("strings: expected (offsets, bytes, valid)"))?;
-                let bytes: PyReadonlyArray1<'py, u8> = parts
-                    .1
-                    .extract()
-                    .map_err(|_| type_error("strings: expected uint8 bytes"))?;
-                let offsets: PyReadonlyArray1<'py, i64> = parts
-                    .0
-                    .extract()
-                    .map_err(|_| type_error("strings: expected int64 offsets"))?;
-                let valid: Option<PyReadonlyArray1<'py, bool>> = if parts.2.is_none() {
-                    None
-                } else {
-                    Some(
-                        parts
-                            .2
-                            .extract()
-                            .map_err(|_| type_error("strings: expected a bool mask"))?,
-                    )
-                };
-                let contiguous = bytes.as_slice().is_ok()
-                    && offsets.as_slice().is_ok()
-                    && valid.as_ref().is_none_or(|v| v.as_slice().is_ok());
-                if !contiguous {
-                    return Err(CoreError::invalid("strings: arrays must be contiguous").into());
+                let chunks: Vec<Bound<'py, PyTuple>> = data.extract().map_err(|_| {
+                    type_error("strings: expected a list of (offsets, bytes, valid)")
+                })?;
+                let mut held = Vec::with_capacity(chunks.len());
+                for chunk in &chunks {
+                    held.push(HeldStrings::extract(chunk)?);
                 }
-                Ok(Held::Strings(offsets, bytes, valid))
+                Ok(Held::Strings(held))
             }
             other => Err(CoreError::invalid(format!("unknown column kind {other:?}")).into()),
         }
@@ -113,11 +140,9 @@ impl<'py> Held<'py> {
                 codes: c.as_array(),
                 k: *k,
             },
-            Held::Strings(o, b, v) => Column::Strings(Strings {
-                offsets: o.as_slice().unwrap_or(&[]),
-                data: b.as_slice().unwrap_or(&[]),
-                valid: v.as_ref().map(|v| v.as_slice().unwrap_or(&[])),
-            }),
+            Held::Strings(chunks) => {
+                Column::Strings(chunks.iter().map(HeldStrings::strings).collect())
+            }
         }
     }
 }
