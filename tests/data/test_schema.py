@@ -532,3 +532,21 @@ def test_sliced_arrow_strings_with_nulls_and_chunks():
     assert validate({"c": pandas_str}, s).anomalies == rep.anomalies
     binary = pa.array([v.encode() if v else None for v in values[3:8]], type=pa.binary())
     assert validate({"c": binary}, s).anomalies == rep.anomalies
+
+
+def test_rows_are_counted_across_arrow_chunks():
+    s = Schema.infer({"k": ["a", "b", "c", "d"], "c": ["x", "y", "x", "y"]})
+    assert s["k"].unique
+    batch = pa.table(
+        {
+            "k": pa.chunked_array([["e", "f"], [], ["e", None, "g"], ["f"]]),
+            "c": pa.chunked_array([["x", "y", "x"], ["q", "x"], ["y"]]),
+        }
+    )
+    rep = validate(batch, s)
+    got = {(a.column, a.kind): (a.count, a.rows, a.values) for a in rep.anomalies}
+    assert got == {
+        ("k", "duplicate_key"): (2, (2, 5), ("e", "f")),
+        ("k", "missing_above_bound"): (1, (3,), (None,)),
+        ("c", "unseen_category"): (1, (3,), ("q",)),
+    }
