@@ -8,16 +8,19 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import InvalidInputError, InvalidTypeError, PathNotFoundError, require
+
+if TYPE_CHECKING:  # numpy is imported where used: the command line starts without it
+    import numpy as np
 
 
 def read_table(path: str, fmt: str = "auto") -> Any:
     """A CSV (pandas DataFrame), Parquet (pyarrow Table), ``.npy`` (NumPy array, no pickles)
     or raw (``bytes``) file, the format from ``fmt`` or the file's suffix."""
+    import numpy as np
+
     if not os.path.exists(path):
         raise PathNotFoundError(2, "No such file or directory", path)
     if fmt == "auto":
@@ -69,6 +72,8 @@ def _module(obj: Any) -> str:
 def _list_column(values: Any) -> np.ndarray:
     """A list as a 1-D array, never turning numbers into strings (``[1, "a"]``) nor
     booleans into numbers (``[True, 2]``): such lists stay object arrays."""
+    import numpy as np
+
     arr = np.asarray(values)
     if arr.dtype.kind in "iufUSO":
         objects = np.empty(len(values), dtype=object)
@@ -83,6 +88,8 @@ def _list_column(values: Any) -> np.ndarray:
 
 def list_array(values: Sequence[Any]) -> np.ndarray:
     """A list of values (one column) or of rows (a 2-D table) as an array."""
+    import numpy as np
+
     if len(values) and isinstance(values[0], (list, tuple)):
         return np.asarray(values)
     return _list_column(values)
@@ -91,6 +98,8 @@ def list_array(values: Sequence[Any]) -> np.ndarray:
 def table_columns(obj: Any, what: str) -> list[tuple[str, Any]]:
     """The ``(name, column)`` pairs of one side; a column is a pandas Series, a pyarrow
     ChunkedArray or a 1-D numpy array."""
+    import numpy as np
+
     mod = _module(obj)
     if mod == "pandas":
         import pandas as pd
@@ -140,6 +149,8 @@ def _chunked(col: Any) -> Any:
 
 
 def dict_column(v: Any, what: str) -> Any:
+    import numpy as np
+
     mod = _module(v)
     if mod == "pandas":
         import pandas as pd
@@ -178,6 +189,8 @@ class Side:
 
     def is_whole(self) -> bool:
         """All present values are whole numbers (an integer dtype, or floats like 3.0)."""
+        import numpy as np
+
         if self.integer:
             return True
         if self.values is None or self.group != "number":
@@ -201,12 +214,16 @@ def _float_side(
     integer: bool = False,
     exact: Optional[np.ndarray] = None,
 ) -> Side:
+    import numpy as np
+
     values = np.asarray(values, dtype=np.float64)
     return Side(len(values), group, dtype, values=values, integer=integer, exact=exact)
 
 
 def _exact(ints: np.ndarray, present: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
     """``ints`` when float64 would round some present value of them, else ``None``."""
+    import numpy as np
+
     if ints.size == 0:
         return None
     live = ints if present is None else ints[present]
@@ -221,6 +238,8 @@ def _exact(ints: np.ndarray, present: Optional[np.ndarray] = None) -> Optional[n
 def int_side(ints: np.ndarray, group: str, dtype: str, nulls: Optional[np.ndarray]) -> Side:
     """Integers (int64/uint64, or nanoseconds) with NaN where ``nulls`` is set, keeping
     the integers themselves when float64 would round them."""
+    import numpy as np
+
     values = ints.astype(np.float64)
     if nulls is not None and nulls.any():
         values[nulls] = np.nan
@@ -231,12 +250,16 @@ def int_side(ints: np.ndarray, group: str, dtype: str, nulls: Optional[np.ndarra
 
 def _ns_side(values: np.ndarray, group: str, dtype: str) -> Side:
     """datetime64/timedelta64 as nanoseconds; NaT is missing."""
+    import numpy as np
+
     unit = "M8[ns]" if values.dtype.kind == "M" else "m8[ns]"
     ints = values.astype(unit).view(np.int64)
     return int_side(ints, group, dtype, np.isnat(values))
 
 
 def _side_numpy(arr: np.ndarray, what: str) -> Side:
+    import numpy as np
+
     kind = arr.dtype.kind
     dtype = str(arr.dtype)
     if kind == "f":
@@ -260,6 +283,8 @@ def _side_numpy(arr: np.ndarray, what: str) -> Side:
 
 def _factorize_plain(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a numpy string/bytes array (no missing values)."""
+    import numpy as np
+
     try:
         import pandas as pd
     except ImportError:
@@ -281,6 +306,7 @@ def _need_pandas(what: str) -> Any:
 
 
 def _objects_to_float(arr: np.ndarray) -> np.ndarray:
+    import numpy as np
     import pandas as pd
 
     out = np.full(len(arr), np.nan)
@@ -291,6 +317,7 @@ def _objects_to_float(arr: np.ndarray) -> np.ndarray:
 
 def _side_objects(arr: np.ndarray, what: str) -> Side:
     """An object column: its kind is that of its values (``pandas.api.types.infer_dtype``)."""
+
     pd = _need_pandas(what)
     inferred = pd.api.types.infer_dtype(arr, skipna=True)
     n = len(arr)
@@ -330,6 +357,8 @@ def factorize_objects(
     whether the values were of several kinds. Without pandas (numpy is the only runtime
     dependency), values of one kind are coded with numpy (see ``_factorize_one_kind``).
     """
+    import numpy as np
+
     try:
         import pandas as pd
     except ImportError:
@@ -368,6 +397,8 @@ def _factorize_one_kind(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndar
     values must be of one kind (all strings, all bytes, all booleans or all numbers),
     which numpy can sort; mixing kinds needs pandas. Used on the distinct values of the
     two sides (object columns themselves need pandas), so its per-value steps are few."""
+    import numpy as np
+
     is_missing = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and v != v), 1, 1)
     missing = is_missing(arr).astype(bool)
     present = arr[~missing]
@@ -386,6 +417,8 @@ def _factorize_one_kind(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndar
 
 
 def _kind(value: Any) -> str:
+    import numpy as np
+
     if isinstance(value, (bool, np.bool_)):
         return "booleans"
     if isinstance(value, (int, float, np.number)):
@@ -394,6 +427,7 @@ def _kind(value: Any) -> str:
 
 
 def _side_pandas(s: Any, what: str) -> Side:
+    import numpy as np
     import pandas as pd
 
     dtype = s.dtype
@@ -436,6 +470,8 @@ def _side_pandas(s: Any, what: str) -> Side:
 
 def _group_of_values(values: Any, what: str) -> str:
     """The group of the categories of a pandas categorical or an arrow dictionary."""
+    import numpy as np
+
     side = side_any(values if isinstance(values, np.ndarray) else _plain(values), what)
     return "text" if side.group == "null" else side.group
 
@@ -450,6 +486,7 @@ def _plain(values: Any) -> Any:
 
 def _arrowint_side(col: Any, group: str, name: str) -> Side:
     """An arrow integer column (or nanoseconds) as an exact integer side."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -461,6 +498,7 @@ def _arrowint_side(col: Any, group: str, name: str) -> Side:
 
 
 def _arrow_float(col: Any) -> np.ndarray:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -523,6 +561,7 @@ def _arrow_is_text(t: Any) -> bool:
 
 
 def _arrow_codes(col: Any, what: str, name: str, categorical_dtype: bool = False) -> Side:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -539,6 +578,8 @@ def _arrow_codes(col: Any, what: str, name: str, categorical_dtype: bool = False
 
 
 def side_any(col: Any, what: str) -> Side:
+    import numpy as np
+
     mod = _module(col)
     if mod == "pandas":
         return _side_pandas(col, what)
