@@ -37,6 +37,7 @@ import bench_poisoning
 import bench_robustness
 import bench_scan
 import bench_signing
+import bench_validate
 from _timing import Goal, Section, Unavailable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ BENCHES = {
     "scan": bench_scan,
     "poisoning": bench_poisoning,
     "leakage": bench_leakage,
+    "validate": bench_validate,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

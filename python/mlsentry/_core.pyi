@@ -194,6 +194,31 @@ def drift_compare(
     `0..k` (-1 = missing). Returns one dict per column: test, outcome, effect,
     missing_test, counts, error and the plot's histogram (`hist_*`)."""
 
+# --- data: schema inference and validation (src/py/data/schema.rs) ---
+
+def schema_infer(
+    columns: list[tuple[Any, ...]], cap: int, callback: _Callback = None
+) -> list[dict[str, Any]]:
+    """Profiles columns for schema inference in parallel without the GIL. `columns` holds
+    tuples `(kind, data, exact, k, distinct)`: kind `"float"` (float64 values, NaN missing,
+    optional int64 `exact` keys), `"int"` (int64, no missing value), `"codes"` (int64 codes
+    in `0..k`, -1 missing) or `"strings"` (a list of Arrow chunks `(offsets int64, bytes
+    uint8, valid bool or None)`). Returns per column rows, missing, min, max, distinct,
+    capped, unique and the distinct values (values, ints, codes, strings)."""
+
+def schema_validate(
+    columns: list[tuple[Any, ...]], examples: int, callback: _Callback = None
+) -> list[dict[str, Any]]:
+    """Checks columns of a batch in parallel without the GIL. `columns` holds tuples
+    `(kind, data, exact, k, min, max, domain, unique)`. Returns per column `rows` and
+    `(count, first rows)` for missing, out_of_range, unseen and duplicate."""
+
+def schema_toml_to_json(text: str) -> str:
+    """A TOML document as JSON text."""
+
+def schema_json_to_toml(text: str) -> str:
+    """A JSON object as TOML text (keys sorted, null members left out)."""
+
 # --- robustness (src/py/robustness.rs) ---
 
 def robustness_attack(

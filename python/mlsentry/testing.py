@@ -44,7 +44,7 @@ from .errors import FileChangedError, IntegrityError, InvalidInputError
 from .report import fmt_number, fmt_pvalue, fmt_share
 
 if TYPE_CHECKING:
-    from .data import LeakageReport
+    from .data import LeakageReport, ValidationReport
     from .drift import ColumnDrift, DriftReport
     from .integrity import Manifest, VerifyReport
     from .report import Report
@@ -58,6 +58,7 @@ __all__ = [
     "assert_no_leakage",
     "assert_robust",
     "assert_safe_model",
+    "assert_valid",
 ]
 
 #: Rows of a failure table shown at most; the rest are counted ("... and K more").
@@ -587,3 +588,69 @@ def assert_no_leakage(
 
     report = data.leakage(train, test, max_share=max_share, **leakage_kwargs)
     return _finish("assert_no_leakage", report, "" if report.passed else _leakage_table(report))
+
+
+# -- data schema -----------------------------------------------------------------------
+def assert_valid(data: Any, schema: Any, **validate_kwargs: Any) -> ValidationReport:
+    """Asserts that ``data`` fits ``schema``: no anomaly is an error.
+
+    Runs :func:`mlsentry.data.validate` and fails when its report does not pass.
+
+    Parameters
+    ----------
+    data : table
+        Anything :func:`mlsentry.data.validate` takes (pandas, polars, pyarrow, dict of
+        columns, 2-D numpy).
+    schema : Schema or path
+        A :class:`mlsentry.data.Schema` or a schema file (``.json``/``.toml``).
+    **validate_kwargs
+        Passed to :func:`mlsentry.data.validate` (``examples``, ``fingerprint``, ...).
+
+    Returns
+    -------
+    ValidationReport
+        The report, when no anomaly is an error (warnings are allowed).
+
+    Raises
+    ------
+    AssertionError
+        One row per anomaly, errors first: column, kind, severity, rows concerned, what
+        was expected and the first example rows with their values. ``.report`` holds the
+        report.
+
+    Examples
+    --------
+    >>> import mlsentry as ms
+    >>> from mlsentry.testing import assert_valid
+    >>> schema = ms.data.Schema.infer({"plan": ["a", "b", "a"], "price": [9.5, 12.0, 30.0]})
+    >>> assert_valid({"plan": ["b", "a"], "price": [10.0, 11.0]}, schema).passed
+    True
+    >>> assert_valid({"plan": ["b", "gold"], "price": [10.0, 11.0]}, schema)
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_valid: Schema validation: FAILED: 1 error, 0 warnings in 2 rows ...
+    column  kind             severity  rows  detail ...
+    ...
+    plan    unseen_category  error     1     values outside the domain of 2 values  1: 'gold'
+    """
+    __tracebackhide__ = True
+    from .data import validate
+
+    report = validate(data, schema, **validate_kwargs)
+    return _finish("assert_valid", report, "" if report.passed else _anomalies_table(report))
+
+
+def _anomalies_table(report: ValidationReport) -> str:
+    headers = ["column", "kind", "severity", "rows", "detail", "examples (row: value)"]
+    rows = [
+        [
+            a.column,
+            a.kind,
+            a.severity,
+            a.count,
+            a.detail,
+            ", ".join(f"{r}: {v!r}" for r, v in zip(a.rows, a.values)),
+        ]
+        for a in sorted(report.anomalies, key=lambda a: a.severity != "error")
+    ]
+    return _table(headers, rows)

@@ -18,10 +18,23 @@ The heavy work runs in Rust without the GIL.
 
 from .leakage import LeakagePair, LeakagePairs, LeakageReport, leakage
 from .poisoning import PoisoningReport, poisoning
+from .schema import ColumnSchema, Schema, SchemaError
+from .validation import Anomaly, ValidationReport, validate
 
-__all__: list[str] = []
-__all__ += ["LeakagePair", "LeakagePairs", "LeakageReport", "leakage"]
-__all__ += ["PoisoningReport", "poisoning"]
+__all__ = [
+    "Anomaly",
+    "ColumnSchema",
+    "LeakagePair",
+    "LeakagePairs",
+    "LeakageReport",
+    "PoisoningReport",
+    "Schema",
+    "SchemaError",
+    "ValidationReport",
+    "leakage",
+    "poisoning",
+    "validate",
+]
 
 
 def __dir__() -> list[str]:
