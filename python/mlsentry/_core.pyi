@@ -225,3 +225,30 @@ def scan_path(
     """Scans a file or folder with the built-in policy extended by `policy_text` (TOML or
     JSON). Returns ``{"findings": [(file, members, offset, global, severity, rule,
     message), ...], "files": [(path, format, streams, bytes), ...]}``."""
+
+# --- data: label issues (src/py/data/labels.rs) ---
+
+LABEL_FILTERS: list[str]
+LABEL_RANKINGS: list[str]
+LABEL_ROW_SUM_TOLERANCE: float
+
+def label_issues(
+    labels: Any,
+    pred_probs: Any,
+    method: str = "prune_by_noise_rate",
+    rank_by: str = "self_confidence",
+    frac_noise: float = 1.0,
+    min_examples_per_class: int = 1,
+    calibrated_joint: Any = None,
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """Confident learning on out-of-sample probabilities without the GIL: int64 `labels`
+    (n,), float64 or float32 `pred_probs` (n, k) read in place. Returns numpy arrays: mask,
+    ranked, scores, thresholds, confident_joint, joint, noise_matrix (k x k) and the
+    given, flagged and true counts per class. `calibrated_joint` (k x k int64) replaces
+    the Rust calibration."""
+
+def label_confident_joint(
+    labels: Any, pred_probs: Any, callback: _Callback = None
+) -> tuple[Any, Any]:
+    """The uncalibrated confident joint (k x k int64) and the rows given each label."""

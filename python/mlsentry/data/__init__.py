@@ -13,7 +13,23 @@ and separate from the test data?
 The heavy work runs in Rust without the GIL.
 """
 
-__all__: list[str] = []
+from .labels import (
+    LABEL_FILTERS,
+    LABEL_RANKINGS,
+    ClassCounts,
+    LabelIssuesReport,
+    cross_val_pred_probs,
+    label_issues,
+)
+
+__all__: list[str] = [
+    "LABEL_FILTERS",
+    "LABEL_RANKINGS",
+    "ClassCounts",
+    "LabelIssuesReport",
+    "cross_val_pred_probs",
+    "label_issues",
+]
 
 
 def __dir__() -> list[str]:
