@@ -96,7 +96,8 @@ def test_planted_rows_are_found():
     true = planted(4000, 4, 7, flip=0.0)[0]
     rep = ms.data.label_issues(labels, p)
     wrong = labels != true
-    # Most flagged rows are truly mislabelled (the model is weak: logit +2.5), and the noise estimate is near 8% * 3/4.
+    # Most flagged rows are truly mislabelled (the model is weak: logit +2.5), and the
+    # noise estimate is near 8% * 3/4.
     assert (wrong[rep.mask]).mean() > 0.6
     assert 0.03 < rep.estimated_noise < 0.09
 
