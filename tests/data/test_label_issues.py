@@ -288,3 +288,22 @@ def test_html_shows_classes_worst_rows_and_noise_matrix(tmp_path):
     assert "The largest noise rates" in html
     wide.save(tmp_path / "wide.html")
     assert (tmp_path / "wide.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_assert_no_label_issues_tolerates_a_share_and_shows_the_worst_rows():
+    from mlsentry import testing
+
+    labels, p = planted(1000, 3, 21)
+    rep = ms.data.label_issues(labels, p)
+    assert testing.assert_no_label_issues(labels, p, max_share=rep.share).passed
+    with pytest.raises(AssertionError) as failure:
+        testing.assert_no_label_issues(labels, p, method="both")
+    message = str(failure.value)
+    assert message.startswith("assert_no_label_issues: Label issues: FAILED")
+    assert "row  given  predicted  score" in message
+    both = failure.value.report
+    worst = both.ranked[0]
+    assert f"\n{worst} " in message
+    lines = message.splitlines()
+    assert lines[-1] == f"... and {both.n_issues - testing.MAX_ROWS} more"
+    assert len(lines) == 1 + 2 + testing.MAX_ROWS + 1  # headline, header, rows, rest
