@@ -239,16 +239,11 @@ def label_issues(
     rank_by: str = "self_confidence",
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
-    calibrated_joint: Any = None,
+    calibrate: Callable[[Any, Any], Any] | None = None,
     callback: _Callback = None,
 ) -> dict[str, Any]:
     """Confident learning on out-of-sample probabilities without the GIL: int64 `labels`
     (n,), float64 or float32 `pred_probs` (n, k) read in place. Returns numpy arrays: mask,
     ranked, scores, thresholds, confident_joint, joint, noise_matrix (k x k) and the
-    given, flagged and true counts per class. `calibrated_joint` (k x k int64) replaces
-    the Rust calibration."""
-
-def label_confident_joint(
-    labels: Any, pred_probs: Any, callback: _Callback = None
-) -> tuple[Any, Any]:
-    """The uncalibrated confident joint (k x k int64) and the rows given each label."""
+    given, flagged and true counts per class. `calibrate(raw, given)` (k x k int64 and
+    (k,) int64 in, k x k integers out) replaces the Rust calibration."""

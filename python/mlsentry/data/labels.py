@@ -1,8 +1,9 @@
 """Label issues by confident learning: which rows' given labels are probably wrong.
 
 The work (thresholds, confident joint, pruning, scores) runs in Rust without the GIL; the
-k x k calibration rounding runs here with numpy, so that its ties fall exactly as in
-cleanlab on the same machine (see :func:`label_issues`).
+k x k calibration rounding runs here with numpy (Rust calls back for it), so that its ties
+fall exactly as in cleanlab on the same machine: cleanlab orders rounding remainders with
+numpy's default argsort, which is not stable, and equal remainders are common there.
 """
 
 from __future__ import annotations
@@ -452,10 +453,8 @@ def label_issues(
         )
     y = _labels_array(labels)
     p = _probs_array(pred_probs)
-    raw, given = _core.label_confident_joint(y, p)
-    calibrated = _calibrate(raw, given)
     out = _core.label_issues(
-        y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), calibrated
+        y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), _calibrate
     )
     ranked = out["ranked"]
     worst_rows = ranked[:WORST_ROWS]

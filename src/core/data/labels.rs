@@ -25,8 +25,9 @@
 mod counts;
 
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 pub use counts::{pairwise_sum, Prob};
@@ -183,8 +184,125 @@ fn cmp<T: Prob>(a: T, b: T) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
-/// Checks the inputs as cleanlab's `assert_valid_inputs` does, plus finiteness and row sums.
-fn validate<T: Prob>(probs: &ArrayView2<T>, labels: &[i64], opts: &Options) -> CoreResult<usize> {
+/// `f(i, row, scratch)` for every row, in parallel, results in row order. A standard-layout
+/// array is read in place; other layouts are copied one row (k values) at a time.
+fn map_rows<T, R, F>(probs: &ArrayView2<T>, f: F) -> Vec<R>
+where
+    T: Prob,
+    R: Send,
+    F: Fn(usize, &[T], &mut Vec<T>) -> R + Sync + Send,
+{
+    let (n, k) = probs.dim();
+    match probs.as_slice() {
+        Some(flat) => flat
+            .par_chunks_exact(k)
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .enumerate()
+            .map_init(Vec::new, |scratch, (i, row)| f(i, row, scratch))
+            .collect(),
+        None => (0..n)
+            .into_par_iter()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .map_init(
+                || (Vec::with_capacity(k), Vec::new()),
+                |(row, scratch), i| {
+                    row.clear();
+                    row.extend(probs.row(i).iter().copied());
+                    f(i, row, scratch)
+                },
+            )
+            .collect(),
+    }
+}
+
+/// Why a row of probabilities is refused (0: it is fine).
+const ROW_OK: u8 = 0;
+const ROW_NOT_FINITE: u8 = 1;
+const ROW_OUT_OF_RANGE: u8 = 2;
+const ROW_SUM: u8 = 3;
+const ROW_NOT_EXACT: u8 = 4;
+
+/// Whether a row passes every check of `row_status`, without branches in the loop
+/// (NaN fails every comparison).
+fn row_ok<T: Prob>(row: &[T], exact: bool) -> bool {
+    let (low, high) = if exact {
+        (T::ZERO, T::from_f64(1.0))
+    } else {
+        (T::from_f64(-FUZZ), T::from_f64(1.0 + FUZZ))
+    };
+    let mut ok = true;
+    let mut sum = 0.0f64;
+    for &p in row {
+        ok &= p >= low && p <= high;
+        sum += p.to_f64();
+    }
+    ok && (sum - 1.0).abs() <= ROW_SUM_TOLERANCE
+}
+
+fn row_status<T: Prob>(row: &[T], exact: bool) -> u8 {
+    let low = T::from_f64(-FUZZ);
+    let high = T::from_f64(1.0 + FUZZ);
+    let mut sum = 0.0f64;
+    let mut inexact = false;
+    for &p in row {
+        if !p.is_finite() {
+            return ROW_NOT_FINITE;
+        }
+        if p < low || p > high {
+            return ROW_OUT_OF_RANGE;
+        }
+        inexact |= p < T::ZERO || p > T::from_f64(1.0);
+        sum += p.to_f64();
+    }
+    if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
+        ROW_SUM
+    } else if exact && inexact {
+        ROW_NOT_EXACT
+    } else {
+        ROW_OK
+    }
+}
+
+fn row_error<T: Prob>(i: usize, row: &[T], status: u8) -> CoreError {
+    let low = T::from_f64(-FUZZ);
+    let high = T::from_f64(1.0 + FUZZ);
+    CoreError::invalid(match status {
+        ROW_NOT_FINITE => {
+            let p = row
+                .iter()
+                .find(|p| !p.is_finite())
+                .copied()
+                .unwrap_or(T::ZERO);
+            format!("pred_probs row {i} holds {p:?}: probabilities must be finite")
+        }
+        ROW_OUT_OF_RANGE => {
+            let p = row
+                .iter()
+                .find(|&&p| p < low || p > high)
+                .copied()
+                .unwrap_or(T::ZERO);
+            format!("pred_probs row {i} holds {p:?}: probabilities must be between 0 and 1")
+        }
+        ROW_SUM => {
+            let s: f64 = row.iter().map(|p| p.to_f64()).sum();
+            format!(
+                "pred_probs row {i} sums to {s}, not 1 (tolerance {ROW_SUM_TOLERANCE}): pass \
+                 predicted probabilities, e.g. softmax outputs or predict_proba"
+            )
+        }
+        _ => format!(
+            "pred_probs row {i} has a value outside [0, 1]: confidence_weighted_entropy \
+             needs exact probabilities"
+        ),
+    })
+}
+
+/// Checks shapes, options and labels as cleanlab's `assert_valid_inputs` does.
+fn validate_shape<T: Prob>(
+    probs: &ArrayView2<T>,
+    labels: &[i64],
+    opts: &Options,
+) -> CoreResult<usize> {
     let (n, k) = probs.dim();
     if n == 0 {
         return Err(CoreError::invalid(
@@ -218,51 +336,6 @@ fn validate<T: Prob>(probs: &ArrayView2<T>, labels: &[i64], opts: &Options) -> C
             k - 1
         )));
     }
-    let low = T::from_f64(-FUZZ);
-    let high = T::from_f64(1.0 + FUZZ);
-    let bad_row = (0..n)
-        .into_par_iter()
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .position_first(|i| {
-            let row = probs.row(i);
-            let mut sum = 0.0f64;
-            for &p in row {
-                if !p.is_finite() || p < low || p > high {
-                    return true;
-                }
-                sum += p.to_f64();
-            }
-            (sum - 1.0).abs() > ROW_SUM_TOLERANCE
-        });
-    if let Some(i) = bad_row {
-        let row = probs.row(i);
-        let msg = if let Some(p) = row.iter().find(|p| !p.is_finite()) {
-            format!("pred_probs row {i} holds {p:?}: probabilities must be finite")
-        } else if let Some(p) = row.iter().find(|&&p| p < low || p > high) {
-            format!("pred_probs row {i} holds {p:?}: probabilities must be between 0 and 1")
-        } else {
-            let s: f64 = row.iter().map(|p| p.to_f64()).sum();
-            format!(
-                "pred_probs row {i} sums to {s}, not 1 (tolerance {ROW_SUM_TOLERANCE}): pass \
-                 predicted probabilities, e.g. softmax outputs or predict_proba"
-            )
-        };
-        return Err(CoreError::invalid(msg));
-    }
-    if opts.rank_by == RankBy::ConfidenceWeightedEntropy {
-        let zero = T::ZERO;
-        let one = T::from_f64(1.0);
-        if let Some(i) = (0..n)
-            .into_par_iter()
-            .with_min_len(MIN_ROWS_PER_TASK)
-            .position_first(|i| probs.row(i).iter().any(|&p| p < zero || p > one))
-        {
-            return Err(CoreError::invalid(format!(
-                "pred_probs row {i} has a value outside [0, 1]: confidence_weighted_entropy \
-                 needs exact probabilities"
-            )));
-        }
-    }
     Ok(k)
 }
 
@@ -295,7 +368,7 @@ impl Groups {
     }
 }
 
-/// cleanlab's `get_confident_thresholds`, returned as the values rows are compared with
+/// cleanlab's `get_confident_thresholds`, returned with the values rows are compared with
 /// (`threshold - 1e-6`), in f64. With every class present numpy subtracts in the
 /// probabilities' type; with a class missing its threshold list becomes float64.
 fn compare_thresholds<T: Prob>(self_conf: &[T], groups: &Groups, k: usize) -> (Vec<f64>, Vec<f64>) {
@@ -334,7 +407,7 @@ fn compare_thresholds<T: Prob>(self_conf: &[T], groups: &Groups, k: usize) -> (V
 }
 
 /// The label-quality score of one row (cleanlab's `rank` module), as f64.
-fn row_score<T: Prob>(row: &ArrayView1<T>, label: usize, rank_by: RankBy, buf: &mut Vec<T>) -> f64 {
+fn row_score<T: Prob>(row: &[T], label: usize, rank_by: RankBy, scratch: &mut Vec<T>) -> f64 {
     let sc = row[label];
     match rank_by {
         RankBy::SelfConfidence => sc.to_f64(),
@@ -349,11 +422,10 @@ fn row_score<T: Prob>(row: &ArrayView1<T>, label: usize, rank_by: RankBy, buf: &
             ((sc - other + T::from_f64(1.0)) / T::from_f64(2.0)).to_f64()
         }
         RankBy::ConfidenceWeightedEntropy => {
-            buf.clear();
-            buf.extend(row.iter().map(|p| p.xlogx()));
-            let k = row.len();
+            scratch.clear();
+            scratch.extend(row.iter().map(|p| p.xlogx()));
             // -np.sum(xlogy(p, p), axis=1) in T, then / np.log(k), a float64.
-            let entropy = (T::ZERO - pairwise_sum(buf)).to_f64() / (k as f64).ln();
+            let entropy = (T::ZERO - pairwise_sum(scratch)).to_f64() / (row.len() as f64).ln();
             let floor = T::from_f64(CLIP_FLOOR);
             let sc = if sc < floor { floor } else { sc };
             let s = entropy / sc.to_f64();
@@ -364,11 +436,11 @@ fn row_score<T: Prob>(row: &ArrayView1<T>, label: usize, rank_by: RankBy, buf: &
 
 /// Scans one row: confident guess, argmax, the `_reduce_issues` test and the score.
 fn row_facts<T: Prob>(
-    row: ArrayView1<T>,
+    row: &[T],
     label: usize,
     cut: &[f64],
     rank_by: RankBy,
-    buf: &mut Vec<T>,
+    scratch: &mut Vec<T>,
 ) -> RowFacts {
     let mut confident = 0usize;
     let mut first_confident = u32::MAX;
@@ -378,8 +450,8 @@ fn row_facts<T: Prob>(
     let lifted = row[label] + T::from_f64(FUZZ);
     let mut lifted_argmax = 0usize;
     let mut lifted_best = if label == 0 { lifted } else { row[0] };
-    for (j, &p) in row.iter().enumerate() {
-        if p.to_f64() >= cut[j] {
+    for (j, (&p, &t)) in row.iter().zip(cut).enumerate() {
+        if p.to_f64() >= t {
             if confident == 0 {
                 first_confident = j as u32;
             }
@@ -404,92 +476,209 @@ fn row_facts<T: Prob>(
         guess,
         argmax: argmax as u32,
         label_wins: lifted_argmax == label,
-        score: row_score(&row, label, rank_by, buf),
+        score: row_score(row, label, rank_by, scratch),
     }
 }
 
-/// Marks the `count` rows of `rows` that come first under `order` (a total order).
-fn mark_first<F>(rows: &[usize], count: usize, mask: &mut [bool], order: F)
-where
-    F: Fn(usize, usize) -> Ordering,
-{
-    let count = count.min(rows.len());
-    if count == 0 {
-        return;
-    }
-    let mut pos: Vec<usize> = (0..rows.len()).collect();
-    if count < pos.len() {
-        pos.select_nth_unstable_by(count - 1, |&a, &b| order(a, b));
-    }
-    for &p in &pos[..count] {
-        mask[p] = true;
-    }
+/// Keeps the `cap` smallest `(key, row)` pairs offered (ordered by key, then row: equal keys
+/// keep the earlier row, as a stable argsort would). Candidates below the current cut are
+/// buffered; at twice `cap` the buffer is cut back to the `cap` smallest, so each offer
+/// costs O(1) amortised and the memory stays under 2 * cap pairs.
+struct Keeper<T> {
+    cap: usize,
+    buf: Vec<(T, usize)>,
+    /// The largest kept pair after the last cut: only smaller pairs can still be kept.
+    cut: Option<(T, usize)>,
 }
 
-/// The pruning filters for one given class `c`: a mask over `groups.of(c)`.
-fn prune_class<T: Prob>(
-    probs: &ArrayView2<T>,
-    rows: &[usize],
-    c: usize,
-    prune: &[i64],
-    k: usize,
-    opts: &Options,
-) -> (Vec<bool>, Vec<bool>) {
-    let m = rows.len();
-    let by_class = matches!(opts.filter, Filter::PruneByClass | Filter::Both);
-    let by_rate = matches!(opts.filter, Filter::PruneByNoiseRate | Filter::Both);
-    let mut class_mask = vec![false; m];
-    let mut rate_mask = vec![false; m];
-    // cleanlab prunes nothing in a class of at most `min_examples_per_class` rows, and
-    // writes no mask back for a class of one row.
-    if m <= opts.min_examples_per_class || m <= 1 {
-        return (class_mask, rate_mask);
-    }
-    if by_class {
-        let keep = prune[c * k + c].max(0) as usize;
-        let own: Vec<T> = rows.iter().map(|&i| probs[[i, c]]).collect();
-        mark_first(rows, m.saturating_sub(keep), &mut class_mask, |a, b| {
-            cmp(own[a], own[b]).then(a.cmp(&b))
-        });
-    }
-    if by_rate {
-        let mut margin: Vec<T> = vec![T::ZERO; m];
-        for j in 0..k {
-            let count = prune[j * k + c];
-            if j == c || count <= 0 {
-                continue;
-            }
-            for (slot, &i) in margin.iter_mut().zip(rows) {
-                *slot = probs[[i, j]] - probs[[i, c]];
-            }
-            mark_first(rows, count as usize, &mut rate_mask, |a, b| {
-                cmp(margin[b], margin[a]).then(a.cmp(&b))
-            });
+fn before<T: Prob>(a: &(T, usize), b: &(T, usize)) -> Ordering {
+    cmp(a.0, b.0).then(a.1.cmp(&b.1))
+}
+
+impl<T: Prob> Keeper<T> {
+    fn new(cap: usize) -> Self {
+        Keeper {
+            cap,
+            buf: Vec::new(),
+            cut: None,
         }
     }
-    (class_mask, rate_mask)
+
+    fn offer(&mut self, key: T, row: usize) {
+        let pair = (key, row);
+        if self.cap == 0
+            || self
+                .cut
+                .is_some_and(|c| before(&pair, &c) != Ordering::Less)
+        {
+            return;
+        }
+        self.buf.push(pair);
+        if self.buf.len() >= 2 * self.cap {
+            self.shrink();
+        }
+    }
+
+    fn shrink(&mut self) {
+        if self.buf.len() > self.cap {
+            self.buf.select_nth_unstable_by(self.cap - 1, before);
+            self.buf.truncate(self.cap);
+            self.cut = self.buf.iter().copied().max_by(before);
+        }
+    }
+
+    fn merge(&mut self, other: Keeper<T>) {
+        self.buf.extend(other.buf);
+        self.shrink();
+    }
+
+    fn rows(mut self) -> Vec<usize> {
+        self.shrink();
+        self.buf.into_iter().map(|(_, row)| row).collect()
+    }
 }
 
-/// What one scan of the rows gives: everything but the calibration and the filter.
-struct Scan {
+/// One selection of the pruning filters: among the rows given one class c, the `cap` with
+/// the smallest keys.
+#[derive(Clone, Copy)]
+struct Selection {
+    /// `None`: by self-confidence (prune_by_class); `Some(j)`: by `p[c] - p[j]`
+    /// (prune_by_noise_rate towards true class j; `a - b` is exactly `-(b - a)`, so the
+    /// smallest keys are cleanlab's largest margins `p[j] - p[class]`).
+    other: Option<usize>,
+    cap: usize,
+}
+
+/// The selections of the pruning filters, grouped by class (`start[c]..start[c + 1]`).
+fn selections(
+    prune: &[i64],
+    given: &[usize],
     k: usize,
-    labels: Vec<usize>,
-    groups: Groups,
-    given_counts: Vec<usize>,
-    thresholds: Vec<f64>,
-    facts: Vec<RowFacts>,
-    raw_joint: Vec<i64>,
+    opts: &Options,
+) -> (Vec<Selection>, Vec<usize>) {
+    let by_class = matches!(opts.filter, Filter::PruneByClass | Filter::Both);
+    let by_rate = matches!(opts.filter, Filter::PruneByNoiseRate | Filter::Both);
+    let mut sel = Vec::new();
+    let mut start = vec![0usize; k + 1];
+    for c in 0..k {
+        let m = given[c];
+        // cleanlab prunes nothing in a class of at most `min_examples_per_class` rows, and
+        // writes no mask back for a class of one row.
+        if m > opts.min_examples_per_class && m > 1 {
+            let keep = prune[c * k + c].max(0) as usize;
+            if by_class && m > keep {
+                sel.push(Selection {
+                    other: None,
+                    cap: m - keep,
+                });
+            }
+            if by_rate {
+                for j in (0..k).filter(|&j| j != c && prune[j * k + c] > 0) {
+                    let cap = (prune[j * k + c] as usize).min(m);
+                    sel.push(Selection {
+                        other: Some(j),
+                        cap,
+                    });
+                }
+            }
+        }
+        start[c + 1] = sel.len();
+    }
+    (sel, start)
 }
 
-fn scan<T: Prob>(
+/// Runs every selection in one pass over the rows, in row order (memory is streamed, not
+/// gathered), in parallel over blocks of rows whose heaps are merged after. Keys tie-break
+/// on the row index, so the result does not depend on the blocks. Returns the rows kept by
+/// each selection.
+fn select_rows<T: Prob>(
     probs: &ArrayView2<T>,
+    labels: &[usize],
+    self_conf: &[T],
+    sel: &[Selection],
+    start: &[usize],
+) -> Vec<Vec<usize>> {
+    let (n, k) = probs.dim();
+    if sel.is_empty() {
+        return Vec::new();
+    }
+    let flat = probs.as_slice();
+    let block = n
+        .div_ceil(4 * rayon::current_num_threads())
+        .max(MIN_ROWS_PER_TASK);
+    let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
+    let heaps = (0..n.div_ceil(block))
+        .into_par_iter()
+        .map(|b| {
+            let mut heaps = empty();
+            let mut row_buf: Vec<T> = Vec::new();
+            for i in b * block..((b + 1) * block).min(n) {
+                let c = labels[i];
+                let range = start[c]..start[c + 1];
+                if range.is_empty() {
+                    continue;
+                }
+                let row: &[T] = match flat {
+                    Some(f) => &f[i * k..(i + 1) * k],
+                    None => {
+                        row_buf.clear();
+                        row_buf.extend(probs.row(i).iter().copied());
+                        &row_buf
+                    }
+                };
+                let own = row[c];
+                for (keeper, s) in heaps[range.clone()].iter_mut().zip(&sel[range]) {
+                    let key = match s.other {
+                        None => self_conf[i],
+                        Some(j) => own - row[j],
+                    };
+                    keeper.offer(key, i);
+                }
+            }
+            heaps
+        })
+        .reduce(empty, |mut a, b| {
+            for (ka, kb) in a.iter_mut().zip(b) {
+                ka.merge(kb);
+            }
+            a
+        });
+    heaps.into_iter().map(Keeper::rows).collect()
+}
+
+/// Computes the calibrated confident joint from the raw one and the given-label counts.
+pub type Calibrate<'a> = &'a (dyn Fn(&[i64], &[usize]) -> CoreResult<Vec<i64>> + Sync);
+
+/// Finds label issues in `labels` given out-of-sample `probs` (n x k).
+///
+/// `calibrate`: how the raw confident joint (`[given * k + true]`, diagonal at least 1) is
+/// calibrated; `None` calibrates here (ties between rounding remainders by index). The
+/// Python layer passes numpy's own rounding, so that tied remainders are broken exactly as
+/// cleanlab breaks them on the same machine.
+pub fn find_label_issues<T: Prob>(
+    probs: ArrayView2<T>,
     labels: &[i64],
     opts: &Options,
+    calibrate: Option<Calibrate<'_>>,
     progress: &Progress,
-) -> CoreResult<Scan> {
-    let k = validate(probs, labels, opts)?;
+) -> CoreResult<LabelIssues> {
+    let k = validate_shape(&probs, labels, opts)?;
     let n = labels.len();
     progress.add_total(3 * n as u64);
+    let exact = opts.rank_by == RankBy::ConfidenceWeightedEntropy;
+    // The first refused row, whatever the order the tasks ran in.
+    let first_bad = AtomicUsize::new(usize::MAX);
+    let self_conf: Vec<T> = map_rows(&probs, |i, row, _| {
+        if !row_ok(row, exact) {
+            first_bad.fetch_min(i, AtomicOrdering::Relaxed);
+        }
+        row[labels[i] as usize]
+    });
+    let bad = first_bad.into_inner();
+    if bad != usize::MAX {
+        let row: Vec<T> = probs.row(bad).iter().copied().collect();
+        return Err(row_error(bad, &row, row_status(&row, exact)));
+    }
     let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
     let groups = Groups::new(&labels, k);
     let given_counts: Vec<usize> = (0..k).map(|c| groups.of(c).len()).collect();
@@ -498,24 +687,13 @@ fn scan<T: Prob>(
             "labels must contain at least 2 classes: every row has the same label",
         ));
     }
-
-    let self_conf: Vec<T> = (0..n)
-        .into_par_iter()
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .map(|i| probs[[i, labels[i]]])
-        .collect();
     let (thresholds, cut) = compare_thresholds(&self_conf, &groups, k);
-    drop(self_conf);
     progress.advance(n as u64);
     progress.check()?;
 
-    let facts: Vec<RowFacts> = (0..n)
-        .into_par_iter()
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .map_init(Vec::new, |buf, i| {
-            row_facts(probs.row(i), labels[i], &cut, opts.rank_by, buf)
-        })
-        .collect();
+    let facts: Vec<RowFacts> = map_rows(&probs, |i, row, scratch| {
+        row_facts(row, labels[i], &cut, opts.rank_by, scratch)
+    });
     progress.advance(n as u64);
     progress.check()?;
 
@@ -528,59 +706,16 @@ fn scan<T: Prob>(
     for c in 0..k {
         raw_joint[c * k + c] = raw_joint[c * k + c].max(1);
     }
-    Ok(Scan {
-        k,
-        labels,
-        groups,
-        given_counts,
-        thresholds,
-        facts,
-        raw_joint,
-    })
-}
-
-/// The uncalibrated confident joint (`[given * k + true]`, diagonal at least 1) and the
-/// number of rows given each label: cleanlab's `compute_confident_joint(calibrate=False)`.
-pub fn raw_confident_joint<T: Prob>(
-    probs: ArrayView2<T>,
-    labels: &[i64],
-    progress: &Progress,
-) -> CoreResult<(Vec<i64>, Vec<usize>)> {
-    let s = scan(&probs, labels, &Options::default(), progress)?;
-    Ok((s.raw_joint, s.given_counts))
-}
-
-/// Finds label issues in `labels` given out-of-sample `probs` (n x k).
-///
-/// `calibrated`: the calibrated confident joint when the caller computed it (the Python
-/// layer rounds with numpy's own argsort, so that tied remainders are broken exactly as
-/// cleanlab breaks them on the same machine); `None` calibrates here, ties by index.
-pub fn find_label_issues<T: Prob>(
-    probs: ArrayView2<T>,
-    labels: &[i64],
-    opts: &Options,
-    calibrated: Option<&[i64]>,
-    progress: &Progress,
-) -> CoreResult<LabelIssues> {
-    let Scan {
-        k,
-        labels,
-        groups,
-        given_counts,
-        thresholds,
-        facts,
-        raw_joint,
-    } = scan(&probs, labels, opts, progress)?;
-    let n = labels.len();
-    let confident_joint = match calibrated {
+    let confident_joint = match calibrate {
         None => counts::calibrate(&raw_joint, &given_counts, k),
-        Some(c) => {
+        Some(f) => {
+            let c = f(&raw_joint, &given_counts)?;
             if c.len() != k * k || c.iter().any(|&x| x < 0) {
                 return Err(CoreError::invalid(format!(
                     "the calibrated confident joint must be a {k} x {k} matrix of counts"
                 )));
             }
-            c.to_vec()
+            c
         }
     };
 
@@ -603,18 +738,26 @@ pub fn find_label_issues<T: Prob>(
                 opts.min_examples_per_class,
                 opts.frac_noise,
             );
-            let per_class: Vec<(Vec<bool>, Vec<bool>)> = (0..k)
-                .into_par_iter()
-                .map(|c| prune_class(&probs, groups.of(c), c, &prune, k, opts))
-                .collect();
-            for (c, (by_class, by_rate)) in per_class.iter().enumerate() {
-                for (p, &i) in groups.of(c).iter().enumerate() {
-                    mask[i] = match opts.filter {
-                        Filter::PruneByClass => by_class[p],
-                        Filter::PruneByNoiseRate => by_rate[p],
-                        _ => by_class[p] && by_rate[p],
-                    };
+            let (sel, start) = selections(&prune, &given_counts, k, opts);
+            let kept = select_rows(&probs, &labels, &self_conf, &sel, &start);
+            let mut by_class = vec![false; n];
+            let mut by_rate = vec![false; n];
+            for (s, rows) in sel.iter().zip(&kept) {
+                let target = if s.other.is_none() {
+                    &mut by_class
+                } else {
+                    &mut by_rate
+                };
+                for &i in rows {
+                    target[i] = true;
                 }
+            }
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = match opts.filter {
+                    Filter::PruneByClass => by_class[i],
+                    Filter::PruneByNoiseRate => by_rate[i],
+                    _ => by_class[i] && by_rate[i],
+                };
             }
         }
     }
@@ -626,8 +769,13 @@ pub fn find_label_issues<T: Prob>(
     progress.advance(n as u64);
 
     let scores: Vec<f64> = facts.iter().map(|f| f.score).collect();
-    let mut ranked: Vec<usize> = (0..n).filter(|&i| mask[i]).collect();
-    ranked.par_sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
+    // (score, row) pairs are all distinct, so an unstable sort of them is deterministic.
+    let mut keyed: Vec<(f64, usize)> = (0..n)
+        .filter(|&i| mask[i])
+        .map(|i| (scores[i], i))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let ranked: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut flagged_counts = vec![0usize; k];
     for &i in &ranked {
         flagged_counts[labels[i]] += 1;
@@ -713,8 +861,15 @@ mod tests {
         assert_eq!(r.given_counts, vec![5, 5]);
         assert_eq!(r.flagged_counts, vec![1, 1]);
         assert_eq!(r.true_counts, vec![5, 5]);
-        let (raw, given) = raw_confident_joint(p.view(), &labels, &Progress::new()).unwrap();
-        assert_eq!((raw, given), (vec![4, 1, 1, 4], vec![5, 5]));
+        let seen = std::sync::Mutex::new(None);
+        let spy = |raw: &[i64], given: &[usize]| {
+            *seen.lock().unwrap() = Some((raw.to_vec(), given.to_vec()));
+            Ok(counts::calibrate(raw, given, 2))
+        };
+        let opts = Options::default();
+        find_label_issues(p.view(), &labels, &opts, Some(&spy), &Progress::new()).unwrap();
+        let raw_and_given = seen.lock().unwrap().take();
+        assert_eq!(raw_and_given, Some((vec![4, 1, 1, 4], vec![5, 5])));
     }
 
     #[test]
@@ -722,12 +877,16 @@ mod tests {
         let (p, labels) = two_classes();
         let opts = Options::default();
         // Keep all of class 0 (no noise counted in its column): only row 8 is pruned.
-        let cal = [5, 0, 1, 4];
+        let cal = |_: &[i64], _: &[usize]| Ok(vec![5, 0, 1, 4]);
         let r = find_label_issues(p.view(), &labels, &opts, Some(&cal), &Progress::new()).unwrap();
         assert_eq!(r.ranked, vec![8]);
-        assert_eq!(r.confident_joint, cal.to_vec());
-        let bad = find_label_issues(p.view(), &labels, &opts, Some(&[1, 2]), &Progress::new());
+        assert_eq!(r.confident_joint, vec![5, 0, 1, 4]);
+        let short = |_: &[i64], _: &[usize]| Ok(vec![1, 2]);
+        let bad = find_label_issues(p.view(), &labels, &opts, Some(&short), &Progress::new());
         assert!(bad.unwrap_err().to_string().contains("2 x 2"));
+        let failing = |_: &[i64], _: &[usize]| Err(CoreError::invalid("no numpy"));
+        let bad = find_label_issues(p.view(), &labels, &opts, Some(&failing), &Progress::new());
+        assert!(bad.unwrap_err().to_string().contains("no numpy"));
     }
 
     #[test]

@@ -5,14 +5,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::core::data::labels::{
-    find_label_issues, raw_confident_joint, Filter, LabelIssues, Options, RankBy, ROW_SUM_TOLERANCE,
+    find_label_issues, Calibrate, Filter, LabelIssues, Options, RankBy, ROW_SUM_TOLERANCE,
 };
-use crate::core::CoreError;
+use crate::core::{CoreError, CoreResult};
 use crate::py::runtime;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(label_issues, m)?)?;
-    m.add_function(wrap_pyfunction!(label_confident_joint, m)?)?;
     m.add("LABEL_FILTERS", Filter::NAMES.to_vec())?;
     m.add("LABEL_RANKINGS", RankBy::NAMES.to_vec())?;
     m.add("LABEL_ROW_SUM_TOLERANCE", ROW_SUM_TOLERANCE)?;
@@ -37,39 +36,6 @@ impl<'py> HeldProbs<'py> {
             .into())
         }
     }
-}
-
-fn label_slice<'a>(labels: &'a PyReadonlyArray1<'_, i64>) -> PyResult<&'a [i64]> {
-    labels.as_slice().map_err(|_| {
-        CoreError::InvalidType("labels: expected a contiguous int64 array".into()).into()
-    })
-}
-
-/// The uncalibrated confident joint (k x k int64, diagonal at least 1) and the number of
-/// rows given each label, without the GIL.
-#[pyfunction]
-#[pyo3(signature = (labels, pred_probs, callback=None))]
-fn label_confident_joint<'py>(
-    py: Python<'py>,
-    labels: PyReadonlyArray1<'py, i64>,
-    pred_probs: &Bound<'py, PyAny>,
-    callback: Option<&Bound<'py, PyAny>>,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i64>>)> {
-    let held = HeldProbs::extract(pred_probs)?;
-    let labels = label_slice(&labels)?;
-    let (raw, given) = match &held {
-        HeldProbs::F64(a) => {
-            let view = a.as_array();
-            runtime::run(py, callback, move |p| raw_confident_joint(view, labels, p))?
-        }
-        HeldProbs::F32(a) => {
-            let view = a.as_array();
-            runtime::run(py, callback, move |p| raw_confident_joint(view, labels, p))?
-        }
-    };
-    let k = given.len();
-    let given: Vec<i64> = given.iter().map(|&c| c as i64).collect();
-    Ok((square(py, raw, k)?, PyArray1::from_vec(py, given)))
 }
 
 fn square<'py>(
@@ -104,14 +70,31 @@ fn output<'py>(py: Python<'py>, r: LabelIssues) -> PyResult<Bound<'py, PyDict>> 
     Ok(d)
 }
 
+/// `calibrate(raw, given)` in Python: the raw confident joint (k x k int64) and the
+/// given-label counts in, the calibrated joint (k x k integers) out. Called once, from the
+/// worker thread, which takes the GIL for it.
+fn call_calibrate(f: &Py<PyAny>, raw: &[i64], given: &[usize]) -> CoreResult<Vec<i64>> {
+    Python::attach(|py| -> PyResult<Vec<i64>> {
+        let k = given.len();
+        let raw = square(py, raw.to_vec(), k)?;
+        let given: Vec<i64> = given.iter().map(|&c| c as i64).collect();
+        let out = f.call1(py, (raw, PyArray1::from_vec(py, given)))?;
+        let out: PyReadonlyArray2<'_, i64> = out.extract(py)?;
+        let values: Vec<i64> = out.as_array().iter().copied().collect();
+        Ok(values)
+    })
+    .map_err(|e| CoreError::invalid(format!("calibrating the confident joint failed: {e}")))
+}
+
 /// Confident learning on out-of-sample probabilities, without the GIL.
 ///
 /// `labels`: int64 (n,); `pred_probs`: float64 or float32 (n, k), any strides, read in
-/// place; `calibrated_joint`: the calibrated confident joint (k x k int64) or None to
-/// calibrate in Rust. Returns a dict of numpy arrays (see `LabelIssues`).
+/// place; `calibrate`: a Python function `(raw, given) -> calibrated` for the k x k
+/// calibration, or None to calibrate in Rust. Returns a dict of numpy arrays (see
+/// `LabelIssues`).
 #[pyfunction]
 #[pyo3(signature = (labels, pred_probs, method="prune_by_noise_rate", rank_by="self_confidence",
-                    frac_noise=1.0, min_examples_per_class=1, calibrated_joint=None, callback=None))]
+                    frac_noise=1.0, min_examples_per_class=1, calibrate=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 fn label_issues<'py>(
     py: Python<'py>,
@@ -121,7 +104,7 @@ fn label_issues<'py>(
     rank_by: &str,
     frac_noise: f64,
     min_examples_per_class: usize,
-    calibrated_joint: Option<PyReadonlyArray2<'py, i64>>,
+    calibrate: Option<Bound<'py, PyAny>>,
     callback: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts = Options {
@@ -131,10 +114,21 @@ fn label_issues<'py>(
         min_examples_per_class,
     };
     let held = HeldProbs::extract(pred_probs)?;
-    let labels = label_slice(&labels)?;
-    let calibrated: Option<Vec<i64>> =
-        calibrated_joint.map(|c| c.as_array().iter().copied().collect());
-    let cal = calibrated.as_deref();
+    let labels = labels.as_slice().map_err(|_| {
+        PyErr::from(CoreError::InvalidType(
+            "labels: expected a contiguous int64 array".into(),
+        ))
+    })?;
+    let calibrate: Option<Py<PyAny>> = calibrate.map(Bound::unbind);
+    let by_python = |raw: &[i64], given: &[usize]| match &calibrate {
+        Some(f) => call_calibrate(f, raw, given),
+        None => Err(CoreError::invalid("no calibration function")),
+    };
+    let cal: Option<Calibrate<'_>> = if calibrate.is_some() {
+        Some(&by_python)
+    } else {
+        None
+    };
     let result = match &held {
         HeldProbs::F64(a) => {
             let view = a.as_array();
