@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_drift
 import bench_fingerprint
 import bench_integrity
+import bench_labels
 import bench_robustness
 import bench_scan
 import bench_signing
@@ -45,6 +46,7 @@ BENCHES = {
     "drift": bench_drift,
     "robustness": bench_robustness,
     "scan": bench_scan,
+    "labels": bench_labels,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
