@@ -339,14 +339,16 @@ fn validate_shape<T: Prob>(
     Ok(k)
 }
 
-/// Rows grouped by given label, in row order within a class.
-struct Groups {
+/// The self-confidences grouped by given label, in row order within a class: class `c`
+/// holds `values[start[c]..start[c + 1]]` (what numpy's `pred_probs[:, c][labels == c]`
+/// holds, for its mean).
+struct ByClass<T> {
     start: Vec<usize>,
-    rows: Vec<usize>,
+    values: Vec<T>,
 }
 
-impl Groups {
-    fn new(labels: &[usize], k: usize) -> Self {
+impl<T: Prob> ByClass<T> {
+    fn new(self_conf: &[T], labels: &[usize], k: usize) -> Self {
         let mut start = vec![0usize; k + 1];
         for &l in labels {
             start[l + 1] += 1;
@@ -355,32 +357,31 @@ impl Groups {
             start[c + 1] += start[c];
         }
         let mut next = start.clone();
-        let mut rows = vec![0usize; labels.len()];
-        for (i, &l) in labels.iter().enumerate() {
-            rows[next[l]] = i;
+        let mut values = vec![T::ZERO; labels.len()];
+        for (&v, &l) in self_conf.iter().zip(labels) {
+            values[next[l]] = v;
             next[l] += 1;
         }
-        Groups { start, rows }
+        ByClass { start, values }
     }
 
-    fn of(&self, c: usize) -> &[usize] {
-        &self.rows[self.start[c]..self.start[c + 1]]
+    fn of(&self, c: usize) -> &[T] {
+        &self.values[self.start[c]..self.start[c + 1]]
     }
 }
 
 /// cleanlab's `get_confident_thresholds`, returned with the values rows are compared with
 /// (`threshold - 1e-6`), in f64. With every class present numpy subtracts in the
 /// probabilities' type; with a class missing its threshold list becomes float64.
-fn compare_thresholds<T: Prob>(self_conf: &[T], groups: &Groups, k: usize) -> (Vec<f64>, Vec<f64>) {
+fn compare_thresholds<T: Prob>(groups: &ByClass<T>, k: usize) -> (Vec<f64>, Vec<f64>) {
     let means: Vec<Option<T>> = (0..k)
         .into_par_iter()
         .map(|c| {
-            let rows = groups.of(c);
-            if rows.is_empty() {
+            let vals = groups.of(c);
+            if vals.is_empty() {
                 None
             } else {
-                let vals: Vec<T> = rows.iter().map(|&i| self_conf[i]).collect();
-                Some(counts::numpy_mean(&vals))
+                Some(counts::numpy_mean(vals))
             }
         })
         .collect();
@@ -665,35 +666,45 @@ pub fn find_label_issues<T: Prob>(
     let k = validate_shape(&probs, labels, opts)?;
     let n = labels.len();
     progress.add_total(3 * n as u64);
-    let exact = opts.rank_by == RankBy::ConfidenceWeightedEntropy;
-    // The first refused row, whatever the order the tasks ran in.
-    let first_bad = AtomicUsize::new(usize::MAX);
-    let self_conf: Vec<T> = map_rows(&probs, |i, row, _| {
-        if !row_ok(row, exact) {
-            first_bad.fetch_min(i, AtomicOrdering::Relaxed);
-        }
-        row[labels[i] as usize]
-    });
-    let bad = first_bad.into_inner();
-    if bad != usize::MAX {
-        let row: Vec<T> = probs.row(bad).iter().copied().collect();
-        return Err(row_error(bad, &row, row_status(&row, exact)));
-    }
     let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
-    let groups = Groups::new(&labels, k);
+    // Pass 1: one value per row (for k in the hundreds, a small part of the memory).
+    let flat = probs.as_slice();
+    let self_conf: Vec<T> = (0..n)
+        .into_par_iter()
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .map(|i| match flat {
+            Some(f) => f[i * k + labels[i]],
+            None => probs[[i, labels[i]]],
+        })
+        .collect();
+    let groups = ByClass::new(&self_conf, &labels, k);
     let given_counts: Vec<usize> = (0..k).map(|c| groups.of(c).len()).collect();
     if given_counts.iter().filter(|&&c| c > 0).count() < 2 {
         return Err(CoreError::invalid(
             "labels must contain at least 2 classes: every row has the same label",
         ));
     }
-    let (thresholds, cut) = compare_thresholds(&self_conf, &groups, k);
+    // Thresholds from unchecked rows are thrown away below if a row is refused.
+    let (thresholds, cut) = compare_thresholds(&groups, k);
+    drop(groups);
     progress.advance(n as u64);
     progress.check()?;
 
+    // Pass 2: every value of every row, checked and scanned.
+    let exact = opts.rank_by == RankBy::ConfidenceWeightedEntropy;
+    // The first refused row, whatever the order the tasks ran in.
+    let first_bad = AtomicUsize::new(usize::MAX);
     let facts: Vec<RowFacts> = map_rows(&probs, |i, row, scratch| {
+        if !row_ok(row, exact) {
+            first_bad.fetch_min(i, AtomicOrdering::Relaxed);
+        }
         row_facts(row, labels[i], &cut, opts.rank_by, scratch)
     });
+    let bad = first_bad.into_inner();
+    if bad != usize::MAX {
+        let row: Vec<T> = probs.row(bad).iter().copied().collect();
+        return Err(row_error(bad, &row, row_status(&row, exact)));
+    }
     progress.advance(n as u64);
     progress.check()?;
 
