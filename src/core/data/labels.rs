@@ -222,23 +222,6 @@ const ROW_OUT_OF_RANGE: u8 = 2;
 const ROW_SUM: u8 = 3;
 const ROW_NOT_EXACT: u8 = 4;
 
-/// Whether a row passes every check of `row_status`, without branches in the loop
-/// (NaN fails every comparison).
-fn row_ok<T: Prob>(row: &[T], exact: bool) -> bool {
-    let (low, high) = if exact {
-        (T::ZERO, T::from_f64(1.0))
-    } else {
-        (T::from_f64(-FUZZ), T::from_f64(1.0 + FUZZ))
-    };
-    let mut ok = true;
-    let mut sum = 0.0f64;
-    for &p in row {
-        ok &= p >= low && p <= high;
-        sum += p.to_f64();
-    }
-    ok && (sum - 1.0).abs() <= ROW_SUM_TOLERANCE
-}
-
 fn row_status<T: Prob>(row: &[T], exact: bool) -> u8 {
     let low = T::from_f64(-FUZZ);
     let high = T::from_f64(1.0 + FUZZ);
@@ -436,13 +419,23 @@ fn row_score<T: Prob>(row: &[T], label: usize, rank_by: RankBy, scratch: &mut Ve
 }
 
 /// Scans one row: confident guess, argmax, the `_reduce_issues` test and the score.
+/// `ok` is cleared when the row fails `row_ok`'s checks (done in the same loop).
 fn row_facts<T: Prob>(
     row: &[T],
     label: usize,
     cut: &[f64],
     rank_by: RankBy,
     scratch: &mut Vec<T>,
+    ok: &mut bool,
 ) -> RowFacts {
+    let exact = rank_by == RankBy::ConfidenceWeightedEntropy;
+    let (low, high) = if exact {
+        (T::ZERO, T::from_f64(1.0))
+    } else {
+        (T::from_f64(-FUZZ), T::from_f64(1.0 + FUZZ))
+    };
+    let mut valid = true;
+    let mut sum = 0.0f64;
     let mut confident = 0usize;
     let mut first_confident = u32::MAX;
     let mut argmax = 0usize;
@@ -452,6 +445,8 @@ fn row_facts<T: Prob>(
     let mut lifted_argmax = 0usize;
     let mut lifted_best = if label == 0 { lifted } else { row[0] };
     for (j, (&p, &t)) in row.iter().zip(cut).enumerate() {
+        valid &= p >= low && p <= high;
+        sum += p.to_f64();
         if p.to_f64() >= t {
             if confident == 0 {
                 first_confident = j as u32;
@@ -468,6 +463,7 @@ fn row_facts<T: Prob>(
             lifted_argmax = j;
         }
     }
+    *ok = valid && (sum - 1.0).abs() <= ROW_SUM_TOLERANCE;
     let guess = match confident {
         0 => u32::MAX,
         1 => first_confident,
@@ -695,10 +691,12 @@ pub fn find_label_issues<T: Prob>(
     // The first refused row, whatever the order the tasks ran in.
     let first_bad = AtomicUsize::new(usize::MAX);
     let facts: Vec<RowFacts> = map_rows(&probs, |i, row, scratch| {
-        if !row_ok(row, exact) {
+        let mut ok = true;
+        let facts = row_facts(row, labels[i], &cut, opts.rank_by, scratch, &mut ok);
+        if !ok {
             first_bad.fetch_min(i, AtomicOrdering::Relaxed);
         }
-        row_facts(row, labels[i], &cut, opts.rank_by, scratch)
+        facts
     });
     let bad = first_bad.into_inner();
     if bad != usize::MAX {
