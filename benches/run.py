@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_drift
 import bench_fingerprint
 import bench_integrity
+import bench_labels
 import bench_leakage
 import bench_poisoning
 import bench_robustness
@@ -51,6 +52,7 @@ BENCHES = {
     "poisoning": bench_poisoning,
     "leakage": bench_leakage,
     "validate": bench_validate,
+    "labels": bench_labels,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

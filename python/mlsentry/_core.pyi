@@ -291,3 +291,25 @@ def leakage_pairs(
     kind, i8, valid)`, `("text", kind, i8 offsets, u1 data, valid)` or `("null", n)`.
     Returns arrays `test_index`, `train_index`, `kind` (1 exact, 2 near), `distance`,
     `count` and the list `near_columns`."""
+
+# --- data: label issues (src/py/data/labels.rs) ---
+
+LABEL_FILTERS: list[str]
+LABEL_RANKINGS: list[str]
+LABEL_ROW_SUM_TOLERANCE: float
+
+def label_issues(
+    labels: Any,
+    pred_probs: Any,
+    method: str = "prune_by_noise_rate",
+    rank_by: str = "self_confidence",
+    frac_noise: float = 1.0,
+    min_examples_per_class: int = 1,
+    calibrate: Callable[[Any, Any], Any] | None = None,
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """Confident learning on out-of-sample probabilities without the GIL: int64 `labels`
+    (n,), float64 or float32 `pred_probs` (n, k) read in place. Returns numpy arrays: mask,
+    ranked, scores, thresholds, confident_joint, joint, noise_matrix (k x k) and the
+    given, flagged and true counts per class. `calibrate(raw, given)` (k x k int64 and
+    (k,) int64 in, k x k integers out) replaces the Rust calibration."""

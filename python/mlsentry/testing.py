@@ -44,7 +44,7 @@ from .errors import FileChangedError, IntegrityError, InvalidInputError
 from .report import fmt_number, fmt_pvalue, fmt_share
 
 if TYPE_CHECKING:
-    from .data import LeakageReport, ValidationReport
+    from .data import LabelIssuesReport, LeakageReport, ValidationReport
     from .drift import ColumnDrift, DriftReport
     from .integrity import Manifest, VerifyReport
     from .report import Report
@@ -55,6 +55,7 @@ __all__ = [
     "MAX_ROWS",
     "assert_integrity",
     "assert_no_drift",
+    "assert_no_label_issues",
     "assert_no_leakage",
     "assert_robust",
     "assert_safe_model",
@@ -654,3 +655,79 @@ def _anomalies_table(report: ValidationReport) -> str:
         for a in sorted(report.anomalies, key=lambda a: a.severity != "error")
     ]
     return _table(headers, rows)
+
+
+# -- label issues ----------------------------------------------------------------------
+def _label_issues_table(report: Any) -> str:
+    shown = report.worst[: max(int(MAX_ROWS), 1)]
+    rows = [
+        [
+            w["row"],
+            w["given"],
+            w["predicted"],
+            fmt_number(w["score"]),
+            fmt_number(w["p_given"]),
+            fmt_number(w["p_predicted"]),
+        ]
+        for w in shown
+    ]
+    headers = ["row", "given", "predicted", "score", "P(given)", "P(predicted)"]
+    table = _table(headers, rows)
+    if report.n_issues > len(shown):
+        table += f"\n... and {report.n_issues - len(shown)} more"
+    return table
+
+
+def assert_no_label_issues(
+    labels: Any, pred_probs: Any, max_share: float = 0.0, **kwargs: Any
+) -> LabelIssuesReport:
+    """Asserts that at most ``max_share`` of the rows have a label that is probably wrong.
+
+    Runs :func:`mlsentry.data.label_issues` (confident learning, as cleanlab's
+    ``find_label_issues``) with the bar ``max_share`` and fails when more rows are flagged.
+
+    Parameters
+    ----------
+    labels : sequence of int
+        Given labels, class indices ``0..k-1``.
+    pred_probs : array (n, k)
+        Out-of-sample predicted probabilities (see
+        :func:`mlsentry.data.cross_val_pred_probs`).
+    max_share : float
+        The share of flagged rows tolerated (default 0: none).
+    **kwargs
+        Passed to :func:`mlsentry.data.label_issues` (``method``, ``rank_by``, ...).
+
+    Returns
+    -------
+    LabelIssuesReport
+        The report, when the check passed.
+
+    Raises
+    ------
+    AssertionError
+        Too many rows flagged. The message has the worst rows (lowest label quality
+        first): row, given label, predicted label, score, probability of the given and of
+        the predicted label. ``.report`` holds the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlsentry.testing import assert_no_label_issues
+    >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    >>> assert_no_label_issues([0, 0, 1, 1], p).n_issues
+    0
+    >>> assert_no_label_issues([0, 0, 1, 0], p)
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_no_label_issues: Label issues: FAILED: 1 row of 4 flagged ...
+    row  given  predicted  score  P(given)  P(predicted)
+    ...
+    3    0      1          0.1    0.1       0.9
+    """
+    __tracebackhide__ = True
+    from .data import label_issues
+
+    report = label_issues(labels, pred_probs, max_share=max_share, **kwargs)
+    table = "" if report.passed else _label_issues_table(report)
+    return _finish("assert_no_label_issues", report, table)

@@ -16,14 +16,26 @@ and separate from the test data?
 The heavy work runs in Rust without the GIL.
 """
 
+from .labels import (
+    LABEL_FILTERS,
+    LABEL_RANKINGS,
+    ClassCounts,
+    LabelIssuesReport,
+    cross_val_pred_probs,
+    label_issues,
+)
 from .leakage import LeakagePair, LeakagePairs, LeakageReport, leakage
 from .poisoning import PoisoningReport, poisoning
 from .schema import ColumnSchema, Schema, SchemaError
 from .validation import Anomaly, ValidationReport, validate
 
 __all__ = [
+    "LABEL_FILTERS",
+    "LABEL_RANKINGS",
     "Anomaly",
+    "ClassCounts",
     "ColumnSchema",
+    "LabelIssuesReport",
     "LeakagePair",
     "LeakagePairs",
     "LeakageReport",
@@ -31,6 +43,8 @@ __all__ = [
     "Schema",
     "SchemaError",
     "ValidationReport",
+    "cross_val_pred_probs",
+    "label_issues",
     "leakage",
     "poisoning",
     "validate",

@@ -1,1 +1,991 @@
-//! (filled by its issue-17 branch)
+//! Label issues by confident learning (Northcutt, Jiang and Chuang, "Confident Learning:
+//! Estimating Uncertainty in Dataset Labels", JAIR 2021), with the semantics of cleanlab
+//! 2.9's `filter.find_label_issues(labels, pred_probs, filter_by=..., return_indices_ranked_by=...)`
+//! for single-label classification.
+//!
+//! The steps, each as cleanlab does them:
+//! 1. per-class thresholds: the mean self-confidence of the rows given that class (numpy's
+//!    pairwise mean), at least `2e-6`; a class no row is given gets threshold 2;
+//! 2. the confident joint: a row counts towards (given label, guessed true class) when at
+//!    least one probability reaches its class threshold minus `1e-6`; the guess is the only
+//!    such class, or the argmax when several reach theirs. The diagonal is at least 1;
+//! 3. calibration: rows scaled to the given-label counts, the total to n, rows rounded
+//!    preserving their totals (`counts` has the exact arithmetic);
+//! 4. the filter (`Filter`), then rows whose given label is (within `1e-6`) the argmax are
+//!    never flagged;
+//! 5. label-quality scores (`RankBy`) for every row; flagged rows ranked by score.
+//!
+//! Ties: numpy's default argsort is not stable; where cleanlab orders by it (which rows of a
+//! class are pruned, the ranking), equal values are ordered here by row index. Only exact
+//! ties at a cut can make the two differ.
+//!
+//! Memory: nothing of size n x k is allocated; the probabilities are read in place
+//! (float32 or float64, any strides) and the per-row state is a few scalars.
+
+mod counts;
+
+use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+
+pub use counts::{pairwise_sum, Prob};
+
+use crate::core::progress::Progress;
+use crate::core::{CoreError, CoreResult};
+
+/// cleanlab's `FLOATING_POINT_COMPARISON`.
+const FUZZ: f64 = 1e-6;
+/// cleanlab's `CONFIDENT_THRESHOLDS_LOWER_BOUND`.
+const THRESHOLD_FLOOR: f64 = 2e-6;
+/// cleanlab's `CLIPPING_LOWER_BOUND`.
+const CLIP_FLOOR: f64 = 1e-6;
+/// How far a row's probabilities may sum from 1 (cleanlab does not check; a row that does
+/// not sum to 1 is not a probability vector and its thresholds mean nothing).
+pub const ROW_SUM_TOLERANCE: f64 = 1e-4;
+/// Rows per parallel task.
+const MIN_ROWS_PER_TASK: usize = 4096;
+
+/// Which rows to flag (cleanlab's `filter_by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// Per given class k and true class j, the `prune_count[j][k]` rows with the largest
+    /// margin `p[j] - p[k]` (cleanlab's default).
+    PruneByNoiseRate,
+    /// Per given class, the rows beyond the calibrated diagonal count with the lowest
+    /// self-confidence.
+    PruneByClass,
+    /// Flagged by both of the above.
+    Both,
+    /// The off-diagonal rows of the confident joint.
+    ConfidentLearning,
+    /// The argmax is not the given label.
+    PredictedNeqGiven,
+}
+
+impl Filter {
+    pub const NAMES: [&'static str; 5] = [
+        "prune_by_noise_rate",
+        "prune_by_class",
+        "both",
+        "confident_learning",
+        "predicted_neq_given",
+    ];
+
+    pub fn parse(name: &str) -> CoreResult<Self> {
+        Ok(match name {
+            "prune_by_noise_rate" => Filter::PruneByNoiseRate,
+            "prune_by_class" => Filter::PruneByClass,
+            "both" => Filter::Both,
+            "confident_learning" => Filter::ConfidentLearning,
+            "predicted_neq_given" => Filter::PredictedNeqGiven,
+            _ => {
+                return Err(CoreError::invalid(format!(
+                    "method must be one of {}, got {name:?}",
+                    Self::NAMES.join(", ")
+                )))
+            }
+        })
+    }
+}
+
+/// How label quality is scored (cleanlab's `rank.get_label_quality_scores` methods).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankBy {
+    SelfConfidence,
+    NormalizedMargin,
+    ConfidenceWeightedEntropy,
+}
+
+impl RankBy {
+    pub const NAMES: [&'static str; 3] = [
+        "self_confidence",
+        "normalized_margin",
+        "confidence_weighted_entropy",
+    ];
+
+    pub fn parse(name: &str) -> CoreResult<Self> {
+        Ok(match name {
+            "self_confidence" => RankBy::SelfConfidence,
+            "normalized_margin" => RankBy::NormalizedMargin,
+            "confidence_weighted_entropy" => RankBy::ConfidenceWeightedEntropy,
+            _ => {
+                return Err(CoreError::invalid(format!(
+                    "rank_by must be one of {}, got {name:?}",
+                    Self::NAMES.join(", ")
+                )))
+            }
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub filter: Filter,
+    pub rank_by: RankBy,
+    /// cleanlab's `frac_noise` (pruning filters only): the share of the estimated issues
+    /// to flag, in (0, 1].
+    pub frac_noise: f64,
+    /// cleanlab's `min_examples_per_class`: pruning keeps at least this many rows per class.
+    pub min_examples_per_class: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            filter: Filter::PruneByNoiseRate,
+            rank_by: RankBy::SelfConfidence,
+            frac_noise: 1.0,
+            min_examples_per_class: 1,
+        }
+    }
+}
+
+/// What `find_label_issues` returns. Matrices are row-major k x k.
+#[derive(Clone, Debug)]
+pub struct LabelIssues {
+    pub k: usize,
+    /// One flag per row.
+    pub mask: Vec<bool>,
+    /// The flagged rows, lowest score first (ties by row index).
+    pub ranked: Vec<usize>,
+    /// The label-quality score of every row (low = worse), as f64.
+    pub scores: Vec<f64>,
+    /// Per-class thresholds, as f64.
+    pub thresholds: Vec<f64>,
+    /// The calibrated confident joint: `[given * k + true]`.
+    pub confident_joint: Vec<i64>,
+    /// The calibrated confident joint over its total (`estimate_joint`).
+    pub joint: Vec<f64>,
+    /// `P(given = i | true = j)` at `[i * k + j]` (`estimate_latent`'s noise matrix).
+    pub noise_matrix: Vec<f64>,
+    /// Rows given each label.
+    pub given_counts: Vec<usize>,
+    /// Flagged rows per given label.
+    pub flagged_counts: Vec<usize>,
+    /// Rows estimated to truly belong to each class (column sums of the calibrated joint).
+    pub true_counts: Vec<i64>,
+}
+
+/// The facts about one row the filters and scores need.
+#[derive(Clone, Copy)]
+struct RowFacts {
+    /// The confidently guessed true class, `u32::MAX` when no class reached its threshold.
+    guess: u32,
+    /// `argmax(p)`.
+    argmax: u32,
+    /// The given label is the argmax once it gets `1e-6` more (cleanlab's `_reduce_issues`).
+    label_wins: bool,
+    score: f64,
+}
+
+fn cmp<T: Prob>(a: T, b: T) -> Ordering {
+    a.partial_cmp(&b).unwrap_or(Ordering::Equal)
+}
+
+/// `f(i, row, scratch)` for every row, in parallel, results in row order. A standard-layout
+/// array is read in place; other layouts are copied one row (k values) at a time.
+fn map_rows<T, R, F>(probs: &ArrayView2<T>, f: F) -> Vec<R>
+where
+    T: Prob,
+    R: Send,
+    F: Fn(usize, &[T], &mut Vec<T>) -> R + Sync + Send,
+{
+    let (n, k) = probs.dim();
+    match probs.as_slice() {
+        Some(flat) => flat
+            .par_chunks_exact(k)
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .enumerate()
+            .map_init(Vec::new, |scratch, (i, row)| f(i, row, scratch))
+            .collect(),
+        None => (0..n)
+            .into_par_iter()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .map_init(
+                || (Vec::with_capacity(k), Vec::new()),
+                |(row, scratch), i| {
+                    row.clear();
+                    row.extend(probs.row(i).iter().copied());
+                    f(i, row, scratch)
+                },
+            )
+            .collect(),
+    }
+}
+
+/// Why a row of probabilities is refused (0: it is fine).
+const ROW_OK: u8 = 0;
+const ROW_NOT_FINITE: u8 = 1;
+const ROW_OUT_OF_RANGE: u8 = 2;
+const ROW_SUM: u8 = 3;
+const ROW_NOT_EXACT: u8 = 4;
+
+fn row_status<T: Prob>(row: &[T], exact: bool) -> u8 {
+    let low = T::from_f64(-FUZZ);
+    let high = T::from_f64(1.0 + FUZZ);
+    let mut sum = 0.0f64;
+    let mut inexact = false;
+    for &p in row {
+        if !p.is_finite() {
+            return ROW_NOT_FINITE;
+        }
+        if p < low || p > high {
+            return ROW_OUT_OF_RANGE;
+        }
+        inexact |= p < T::ZERO || p > T::from_f64(1.0);
+        sum += p.to_f64();
+    }
+    if (sum - 1.0).abs() > ROW_SUM_TOLERANCE {
+        ROW_SUM
+    } else if exact && inexact {
+        ROW_NOT_EXACT
+    } else {
+        ROW_OK
+    }
+}
+
+fn row_error<T: Prob>(i: usize, row: &[T], status: u8) -> CoreError {
+    let low = T::from_f64(-FUZZ);
+    let high = T::from_f64(1.0 + FUZZ);
+    CoreError::invalid(match status {
+        ROW_NOT_FINITE => {
+            let p = row
+                .iter()
+                .find(|p| !p.is_finite())
+                .copied()
+                .unwrap_or(T::ZERO);
+            format!("pred_probs row {i} holds {p:?}: probabilities must be finite")
+        }
+        ROW_OUT_OF_RANGE => {
+            let p = row
+                .iter()
+                .find(|&&p| p < low || p > high)
+                .copied()
+                .unwrap_or(T::ZERO);
+            format!("pred_probs row {i} holds {p:?}: probabilities must be between 0 and 1")
+        }
+        ROW_SUM => {
+            let s: f64 = row.iter().map(|p| p.to_f64()).sum();
+            format!(
+                "pred_probs row {i} sums to {s}, not 1 (tolerance {ROW_SUM_TOLERANCE}): pass \
+                 predicted probabilities, e.g. softmax outputs or predict_proba"
+            )
+        }
+        _ => format!(
+            "pred_probs row {i} has a value outside [0, 1]: confidence_weighted_entropy \
+             needs exact probabilities"
+        ),
+    })
+}
+
+/// Checks shapes, options and labels as cleanlab's `assert_valid_inputs` does.
+fn validate_shape<T: Prob>(
+    probs: &ArrayView2<T>,
+    labels: &[i64],
+    opts: &Options,
+) -> CoreResult<usize> {
+    let (n, k) = probs.dim();
+    if n == 0 {
+        return Err(CoreError::invalid(
+            "pred_probs is empty: there are no rows to check",
+        ));
+    }
+    if labels.len() != n {
+        return Err(CoreError::invalid(format!(
+            "labels has {} entries but pred_probs has {n} rows",
+            labels.len()
+        )));
+    }
+    if k < 2 {
+        return Err(CoreError::invalid(format!(
+            "pred_probs must have at least 2 columns (one per class), got {k}"
+        )));
+    }
+    if !(opts.frac_noise > 0.0 && opts.frac_noise <= 1.0) {
+        return Err(CoreError::invalid(format!(
+            "frac_noise must be in (0, 1], got {}",
+            opts.frac_noise
+        )));
+    }
+    if let Some(i) = labels
+        .par_iter()
+        .position_first(|&l| l < 0 || l >= k as i64)
+    {
+        return Err(CoreError::invalid(format!(
+            "labels[{i}] = {} is out of range: pred_probs has {k} columns, so labels must be in 0..{}",
+            labels[i],
+            k - 1
+        )));
+    }
+    Ok(k)
+}
+
+/// The self-confidences grouped by given label, in row order within a class: class `c`
+/// holds `values[start[c]..start[c + 1]]` (what numpy's `pred_probs[:, c][labels == c]`
+/// holds, for its mean).
+struct ByClass<T> {
+    start: Vec<usize>,
+    values: Vec<T>,
+}
+
+impl<T: Prob> ByClass<T> {
+    fn new(self_conf: &[T], labels: &[usize], k: usize) -> Self {
+        let mut start = vec![0usize; k + 1];
+        for &l in labels {
+            start[l + 1] += 1;
+        }
+        for c in 0..k {
+            start[c + 1] += start[c];
+        }
+        let mut next = start.clone();
+        let mut values = vec![T::ZERO; labels.len()];
+        for (&v, &l) in self_conf.iter().zip(labels) {
+            values[next[l]] = v;
+            next[l] += 1;
+        }
+        ByClass { start, values }
+    }
+
+    fn of(&self, c: usize) -> &[T] {
+        &self.values[self.start[c]..self.start[c + 1]]
+    }
+}
+
+/// cleanlab's `get_confident_thresholds`, returned with the values rows are compared with
+/// (`threshold - 1e-6`), in f64. With every class present numpy subtracts in the
+/// probabilities' type; with a class missing its threshold list becomes float64.
+fn compare_thresholds<T: Prob>(groups: &ByClass<T>, k: usize) -> (Vec<f64>, Vec<f64>) {
+    let means: Vec<Option<T>> = (0..k)
+        .into_par_iter()
+        .map(|c| {
+            let vals = groups.of(c);
+            if vals.is_empty() {
+                None
+            } else {
+                Some(counts::numpy_mean(vals))
+            }
+        })
+        .collect();
+    let all_present = means.iter().all(Option::is_some);
+    let floor = T::from_f64(THRESHOLD_FLOOR);
+    let mut thresholds = Vec::with_capacity(k);
+    let mut cut = Vec::with_capacity(k);
+    for m in means {
+        let (t, c) = match m {
+            Some(m) if all_present => {
+                let t = if m < floor { floor } else { m };
+                (t.to_f64(), (t - T::from_f64(FUZZ)).to_f64())
+            }
+            Some(m) => {
+                let t = m.to_f64().max(THRESHOLD_FLOOR);
+                (t, t - FUZZ)
+            }
+            None => (2.0, 2.0 - FUZZ),
+        };
+        thresholds.push(t);
+        cut.push(c);
+    }
+    (thresholds, cut)
+}
+
+/// The label-quality score of one row (cleanlab's `rank` module), as f64.
+fn row_score<T: Prob>(row: &[T], label: usize, rank_by: RankBy, scratch: &mut Vec<T>) -> f64 {
+    let sc = row[label];
+    match rank_by {
+        RankBy::SelfConfidence => sc.to_f64(),
+        RankBy::NormalizedMargin => {
+            let mut other: Option<T> = None;
+            for (j, &p) in row.iter().enumerate() {
+                if j != label && other.is_none_or(|o| p > o) {
+                    other = Some(p);
+                }
+            }
+            let other = other.unwrap_or(T::ZERO);
+            ((sc - other + T::from_f64(1.0)) / T::from_f64(2.0)).to_f64()
+        }
+        RankBy::ConfidenceWeightedEntropy => {
+            scratch.clear();
+            scratch.extend(row.iter().map(|p| p.xlogx()));
+            // -np.sum(xlogy(p, p), axis=1) in T, then / np.log(k), a float64.
+            let entropy = (T::ZERO - pairwise_sum(scratch)).to_f64() / (row.len() as f64).ln();
+            let floor = T::from_f64(CLIP_FLOOR);
+            let sc = if sc < floor { floor } else { sc };
+            let s = entropy / sc.to_f64();
+            (s + 1.0).ln() / s.max(CLIP_FLOOR)
+        }
+    }
+}
+
+/// Scans one row: confident guess, argmax, the `_reduce_issues` test and the score.
+/// `ok` is cleared when the row fails `row_ok`'s checks (done in the same loop).
+fn row_facts<T: Prob>(
+    row: &[T],
+    label: usize,
+    cut: &[f64],
+    rank_by: RankBy,
+    scratch: &mut Vec<T>,
+    ok: &mut bool,
+) -> RowFacts {
+    let exact = rank_by == RankBy::ConfidenceWeightedEntropy;
+    let (low, high) = if exact {
+        (T::ZERO, T::from_f64(1.0))
+    } else {
+        (T::from_f64(-FUZZ), T::from_f64(1.0 + FUZZ))
+    };
+    let mut valid = true;
+    let mut sum = 0.0f64;
+    let mut confident = 0usize;
+    let mut first_confident = u32::MAX;
+    let mut argmax = 0usize;
+    let mut best = row[0];
+    // `pred_probs_copy[i, label] += 1e-6; argmax(...)`, in T.
+    let lifted = row[label] + T::from_f64(FUZZ);
+    let mut lifted_argmax = 0usize;
+    let mut lifted_best = if label == 0 { lifted } else { row[0] };
+    for (j, (&p, &t)) in row.iter().zip(cut).enumerate() {
+        valid &= p >= low && p <= high;
+        sum += p.to_f64();
+        if p.to_f64() >= t {
+            if confident == 0 {
+                first_confident = j as u32;
+            }
+            confident += 1;
+        }
+        if p > best {
+            best = p;
+            argmax = j;
+        }
+        let q = if j == label { lifted } else { p };
+        if q > lifted_best {
+            lifted_best = q;
+            lifted_argmax = j;
+        }
+    }
+    *ok = valid && (sum - 1.0).abs() <= ROW_SUM_TOLERANCE;
+    let guess = match confident {
+        0 => u32::MAX,
+        1 => first_confident,
+        _ => argmax as u32,
+    };
+    RowFacts {
+        guess,
+        argmax: argmax as u32,
+        label_wins: lifted_argmax == label,
+        score: row_score(row, label, rank_by, scratch),
+    }
+}
+
+/// Keeps the `cap` smallest `(key, row)` pairs offered (ordered by key, then row: equal keys
+/// keep the earlier row, as a stable argsort would). Candidates below the current cut are
+/// buffered; at twice `cap` the buffer is cut back to the `cap` smallest, so each offer
+/// costs O(1) amortised and the memory stays under 2 * cap pairs.
+struct Keeper<T> {
+    cap: usize,
+    buf: Vec<(T, usize)>,
+    /// The largest kept pair after the last cut: only smaller pairs can still be kept.
+    cut: Option<(T, usize)>,
+}
+
+fn before<T: Prob>(a: &(T, usize), b: &(T, usize)) -> Ordering {
+    cmp(a.0, b.0).then(a.1.cmp(&b.1))
+}
+
+impl<T: Prob> Keeper<T> {
+    fn new(cap: usize) -> Self {
+        Keeper {
+            cap,
+            buf: Vec::new(),
+            cut: None,
+        }
+    }
+
+    fn offer(&mut self, key: T, row: usize) {
+        let pair = (key, row);
+        if self.cap == 0
+            || self
+                .cut
+                .is_some_and(|c| before(&pair, &c) != Ordering::Less)
+        {
+            return;
+        }
+        self.buf.push(pair);
+        if self.buf.len() >= 2 * self.cap {
+            self.shrink();
+        }
+    }
+
+    fn shrink(&mut self) {
+        if self.buf.len() > self.cap {
+            self.buf.select_nth_unstable_by(self.cap - 1, before);
+            self.buf.truncate(self.cap);
+            self.cut = self.buf.iter().copied().max_by(before);
+        }
+    }
+
+    fn merge(&mut self, other: Keeper<T>) {
+        self.buf.extend(other.buf);
+        self.shrink();
+    }
+
+    fn rows(mut self) -> Vec<usize> {
+        self.shrink();
+        self.buf.into_iter().map(|(_, row)| row).collect()
+    }
+}
+
+/// One selection of the pruning filters: among the rows given one class c, the `cap` with
+/// the smallest keys.
+#[derive(Clone, Copy)]
+struct Selection {
+    /// `None`: by self-confidence (prune_by_class); `Some(j)`: by `p[c] - p[j]`
+    /// (prune_by_noise_rate towards true class j; `a - b` is exactly `-(b - a)`, so the
+    /// smallest keys are cleanlab's largest margins `p[j] - p[class]`).
+    other: Option<usize>,
+    cap: usize,
+}
+
+/// The selections of the pruning filters, grouped by class (`start[c]..start[c + 1]`).
+fn selections(
+    prune: &[i64],
+    given: &[usize],
+    k: usize,
+    opts: &Options,
+) -> (Vec<Selection>, Vec<usize>) {
+    let by_class = matches!(opts.filter, Filter::PruneByClass | Filter::Both);
+    let by_rate = matches!(opts.filter, Filter::PruneByNoiseRate | Filter::Both);
+    let mut sel = Vec::new();
+    let mut start = vec![0usize; k + 1];
+    for c in 0..k {
+        let m = given[c];
+        // cleanlab prunes nothing in a class of at most `min_examples_per_class` rows, and
+        // writes no mask back for a class of one row.
+        if m > opts.min_examples_per_class && m > 1 {
+            let keep = prune[c * k + c].max(0) as usize;
+            if by_class && m > keep {
+                sel.push(Selection {
+                    other: None,
+                    cap: m - keep,
+                });
+            }
+            if by_rate {
+                for j in (0..k).filter(|&j| j != c && prune[j * k + c] > 0) {
+                    let cap = (prune[j * k + c] as usize).min(m);
+                    sel.push(Selection {
+                        other: Some(j),
+                        cap,
+                    });
+                }
+            }
+        }
+        start[c + 1] = sel.len();
+    }
+    (sel, start)
+}
+
+/// Runs every selection in one pass over the rows, in row order (memory is streamed, not
+/// gathered), in parallel over blocks of rows whose heaps are merged after. Keys tie-break
+/// on the row index, so the result does not depend on the blocks. Returns the rows kept by
+/// each selection.
+fn select_rows<T: Prob>(
+    probs: &ArrayView2<T>,
+    labels: &[usize],
+    self_conf: &[T],
+    sel: &[Selection],
+    start: &[usize],
+) -> Vec<Vec<usize>> {
+    let (n, k) = probs.dim();
+    if sel.is_empty() {
+        return Vec::new();
+    }
+    let flat = probs.as_slice();
+    let block = n
+        .div_ceil(4 * rayon::current_num_threads())
+        .max(MIN_ROWS_PER_TASK);
+    let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
+    let heaps = (0..n.div_ceil(block))
+        .into_par_iter()
+        .map(|b| {
+            let mut heaps = empty();
+            let mut row_buf: Vec<T> = Vec::new();
+            for i in b * block..((b + 1) * block).min(n) {
+                let c = labels[i];
+                let range = start[c]..start[c + 1];
+                if range.is_empty() {
+                    continue;
+                }
+                let row: &[T] = match flat {
+                    Some(f) => &f[i * k..(i + 1) * k],
+                    None => {
+                        row_buf.clear();
+                        row_buf.extend(probs.row(i).iter().copied());
+                        &row_buf
+                    }
+                };
+                let own = row[c];
+                for (keeper, s) in heaps[range.clone()].iter_mut().zip(&sel[range]) {
+                    let key = match s.other {
+                        None => self_conf[i],
+                        Some(j) => own - row[j],
+                    };
+                    keeper.offer(key, i);
+                }
+            }
+            heaps
+        })
+        .reduce(empty, |mut a, b| {
+            for (ka, kb) in a.iter_mut().zip(b) {
+                ka.merge(kb);
+            }
+            a
+        });
+    heaps.into_iter().map(Keeper::rows).collect()
+}
+
+/// Computes the calibrated confident joint from the raw one and the given-label counts.
+pub type Calibrate<'a> = &'a (dyn Fn(&[i64], &[usize]) -> CoreResult<Vec<i64>> + Sync);
+
+/// Finds label issues in `labels` given out-of-sample `probs` (n x k).
+///
+/// `calibrate`: how the raw confident joint (`[given * k + true]`, diagonal at least 1) is
+/// calibrated; `None` calibrates here (ties between rounding remainders by index). The
+/// Python layer passes numpy's own rounding, so that tied remainders are broken exactly as
+/// cleanlab breaks them on the same machine.
+pub fn find_label_issues<T: Prob>(
+    probs: ArrayView2<T>,
+    labels: &[i64],
+    opts: &Options,
+    calibrate: Option<Calibrate<'_>>,
+    progress: &Progress,
+) -> CoreResult<LabelIssues> {
+    let k = validate_shape(&probs, labels, opts)?;
+    let n = labels.len();
+    progress.add_total(3 * n as u64);
+    let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
+    // Pass 1: one value per row (for k in the hundreds, a small part of the memory).
+    let flat = probs.as_slice();
+    let self_conf: Vec<T> = (0..n)
+        .into_par_iter()
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .map(|i| match flat {
+            Some(f) => f[i * k + labels[i]],
+            None => probs[[i, labels[i]]],
+        })
+        .collect();
+    let groups = ByClass::new(&self_conf, &labels, k);
+    let given_counts: Vec<usize> = (0..k).map(|c| groups.of(c).len()).collect();
+    if given_counts.iter().filter(|&&c| c > 0).count() < 2 {
+        return Err(CoreError::invalid(
+            "labels must contain at least 2 classes: every row has the same label",
+        ));
+    }
+    // Thresholds from unchecked rows are thrown away below if a row is refused.
+    let (thresholds, cut) = compare_thresholds(&groups, k);
+    drop(groups);
+    progress.advance(n as u64);
+    progress.check()?;
+
+    // Pass 2: every value of every row, checked and scanned.
+    let exact = opts.rank_by == RankBy::ConfidenceWeightedEntropy;
+    // The first refused row, whatever the order the tasks ran in.
+    let first_bad = AtomicUsize::new(usize::MAX);
+    let facts: Vec<RowFacts> = map_rows(&probs, |i, row, scratch| {
+        let mut ok = true;
+        let facts = row_facts(row, labels[i], &cut, opts.rank_by, scratch, &mut ok);
+        if !ok {
+            first_bad.fetch_min(i, AtomicOrdering::Relaxed);
+        }
+        facts
+    });
+    let bad = first_bad.into_inner();
+    if bad != usize::MAX {
+        let row: Vec<T> = probs.row(bad).iter().copied().collect();
+        return Err(row_error(bad, &row, row_status(&row, exact)));
+    }
+    progress.advance(n as u64);
+    progress.check()?;
+
+    let mut raw_joint = vec![0i64; k * k];
+    for (f, &l) in facts.iter().zip(&labels) {
+        if f.guess != u32::MAX {
+            raw_joint[l * k + f.guess as usize] += 1;
+        }
+    }
+    for c in 0..k {
+        raw_joint[c * k + c] = raw_joint[c * k + c].max(1);
+    }
+    let confident_joint = match calibrate {
+        None => counts::calibrate(&raw_joint, &given_counts, k),
+        Some(f) => {
+            let c = f(&raw_joint, &given_counts)?;
+            if c.len() != k * k || c.iter().any(|&x| x < 0) {
+                return Err(CoreError::invalid(format!(
+                    "the calibrated confident joint must be a {k} x {k} matrix of counts"
+                )));
+            }
+            c
+        }
+    };
+
+    let mut mask = vec![false; n];
+    match opts.filter {
+        Filter::ConfidentLearning => {
+            for (i, f) in facts.iter().enumerate() {
+                mask[i] = f.guess != u32::MAX && f.guess as usize != labels[i];
+            }
+        }
+        Filter::PredictedNeqGiven => {
+            for (i, f) in facts.iter().enumerate() {
+                mask[i] = f.argmax as usize != labels[i];
+            }
+        }
+        _ => {
+            let prune = counts::prune_counts(
+                &confident_joint,
+                k,
+                opts.min_examples_per_class,
+                opts.frac_noise,
+            );
+            let (sel, start) = selections(&prune, &given_counts, k, opts);
+            let kept = select_rows(&probs, &labels, &self_conf, &sel, &start);
+            let mut by_class = vec![false; n];
+            let mut by_rate = vec![false; n];
+            for (s, rows) in sel.iter().zip(&kept) {
+                let target = if s.other.is_none() {
+                    &mut by_class
+                } else {
+                    &mut by_rate
+                };
+                for &i in rows {
+                    target[i] = true;
+                }
+            }
+            for (i, m) in mask.iter_mut().enumerate() {
+                *m = match opts.filter {
+                    Filter::PruneByClass => by_class[i],
+                    Filter::PruneByNoiseRate => by_rate[i],
+                    _ => by_class[i] && by_rate[i],
+                };
+            }
+        }
+    }
+    for (m, f) in mask.iter_mut().zip(&facts) {
+        if f.label_wins {
+            *m = false;
+        }
+    }
+    progress.advance(n as u64);
+
+    let scores: Vec<f64> = facts.iter().map(|f| f.score).collect();
+    // (score, row) pairs are all distinct, so an unstable sort of them is deterministic.
+    let mut keyed: Vec<(f64, usize)> = (0..n)
+        .filter(|&i| mask[i])
+        .map(|i| (scores[i], i))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let ranked: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    let mut flagged_counts = vec![0usize; k];
+    for &i in &ranked {
+        flagged_counts[labels[i]] += 1;
+    }
+    let true_counts: Vec<i64> = (0..k)
+        .map(|j| (0..k).map(|i| confident_joint[i * k + j]).sum())
+        .collect();
+    Ok(LabelIssues {
+        k,
+        joint: counts::joint(&confident_joint),
+        noise_matrix: counts::noise_matrix(&confident_joint, k),
+        mask,
+        ranked,
+        scores,
+        thresholds,
+        confident_joint,
+        given_counts,
+        flagged_counts,
+        true_counts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array2};
+
+    fn run(p: &Array2<f64>, labels: &[i64], filter: Filter) -> LabelIssues {
+        let opts = Options {
+            filter,
+            ..Options::default()
+        };
+        find_label_issues(p.view(), labels, &opts, None, &Progress::new()).unwrap()
+    }
+
+    /// Two classes, five rows each; rows 3 and 8 look like the other class.
+    fn two_classes() -> (Array2<f64>, Vec<i64>) {
+        let p = array![
+            [0.9, 0.1],
+            [0.8, 0.2],
+            [0.85, 0.15],
+            [0.1, 0.9],
+            [0.7, 0.3],
+            [0.2, 0.8],
+            [0.1, 0.9],
+            [0.3, 0.7],
+            [0.95, 0.05],
+            [0.25, 0.75],
+        ];
+        (p, vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    }
+
+    #[test]
+    fn flags_the_planted_rows_with_every_filter() {
+        let (p, labels) = two_classes();
+        for filter in [
+            Filter::PruneByNoiseRate,
+            Filter::PruneByClass,
+            Filter::Both,
+            Filter::ConfidentLearning,
+            Filter::PredictedNeqGiven,
+        ] {
+            let r = run(&p, &labels, filter);
+            let flagged: Vec<usize> = (0..10).filter(|&i| r.mask[i]).collect();
+            assert_eq!(flagged, vec![3, 8], "{filter:?}");
+            // Row 8 has self-confidence 0.05, row 3 has 0.1: row 8 first.
+            assert_eq!(r.ranked, vec![8, 3]);
+        }
+    }
+
+    #[test]
+    fn thresholds_and_confident_joint_by_hand() {
+        let (p, labels) = two_classes();
+        let r = run(&p, &labels, Filter::ConfidentLearning);
+        // Class 0: mean of 0.9, 0.8, 0.85, 0.1, 0.7 = 0.67; class 1: 0.8, 0.9, 0.7, 0.05, 0.75.
+        assert!((r.thresholds[0] - 0.67).abs() < 1e-12);
+        assert!((r.thresholds[1] - 0.64).abs() < 1e-12);
+        // Confident counts: given 0 -> true 0 rows 0, 1, 2, 4; row 3 -> true 1. Given 1:
+        // rows 5, 6, 7, 9 -> true 1, row 8 -> true 0. Calibration keeps them (n = 10).
+        assert_eq!(r.confident_joint, vec![4, 1, 1, 4]);
+        assert_eq!(r.joint, vec![0.4, 0.1, 0.1, 0.4]);
+        assert_eq!(r.noise_matrix, vec![0.8, 0.2, 0.2, 0.8]);
+        assert_eq!(r.given_counts, vec![5, 5]);
+        assert_eq!(r.flagged_counts, vec![1, 1]);
+        assert_eq!(r.true_counts, vec![5, 5]);
+        let seen = std::sync::Mutex::new(None);
+        let spy = |raw: &[i64], given: &[usize]| {
+            *seen.lock().unwrap() = Some((raw.to_vec(), given.to_vec()));
+            Ok(counts::calibrate(raw, given, 2))
+        };
+        let opts = Options::default();
+        find_label_issues(p.view(), &labels, &opts, Some(&spy), &Progress::new()).unwrap();
+        let raw_and_given = seen.lock().unwrap().take();
+        assert_eq!(raw_and_given, Some((vec![4, 1, 1, 4], vec![5, 5])));
+    }
+
+    #[test]
+    fn a_calibrated_joint_from_the_caller_drives_the_pruning() {
+        let (p, labels) = two_classes();
+        let opts = Options::default();
+        // Keep all of class 0 (no noise counted in its column): only row 8 is pruned.
+        let cal = |_: &[i64], _: &[usize]| Ok(vec![5, 0, 1, 4]);
+        let r = find_label_issues(p.view(), &labels, &opts, Some(&cal), &Progress::new()).unwrap();
+        assert_eq!(r.ranked, vec![8]);
+        assert_eq!(r.confident_joint, vec![5, 0, 1, 4]);
+        let short = |_: &[i64], _: &[usize]| Ok(vec![1, 2]);
+        let bad = find_label_issues(p.view(), &labels, &opts, Some(&short), &Progress::new());
+        assert!(bad.unwrap_err().to_string().contains("2 x 2"));
+        let failing = |_: &[i64], _: &[usize]| Err(CoreError::invalid("no numpy"));
+        let bad = find_label_issues(p.view(), &labels, &opts, Some(&failing), &Progress::new());
+        assert!(bad.unwrap_err().to_string().contains("no numpy"));
+    }
+
+    #[test]
+    fn scores_by_method() {
+        let (p, labels) = two_classes();
+        let opts = Options {
+            rank_by: RankBy::NormalizedMargin,
+            ..Options::default()
+        };
+        let r = find_label_issues(p.view(), &labels, &opts, None, &Progress::new()).unwrap();
+        assert!((r.scores[0] - (0.9 - 0.1 + 1.0) / 2.0).abs() < 1e-15);
+        assert!((r.scores[8] - (0.05 - 0.95 + 1.0) / 2.0).abs() < 1e-15);
+        let opts = Options {
+            rank_by: RankBy::ConfidenceWeightedEntropy,
+            ..Options::default()
+        };
+        let r = find_label_issues(p.view(), &labels, &opts, None, &Progress::new()).unwrap();
+        let h = -(0.9f64 * 0.9f64.ln() + 0.1 * 0.1f64.ln()) / 2f64.ln();
+        let s = h / 0.9;
+        assert!((r.scores[0] - (s + 1.0).ln() / s).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_close_second_is_not_an_issue() {
+        // Row 1 is given class 1 and p[1] is within 1e-6 of the argmax: never flagged.
+        let p = array![[0.9, 0.1], [0.5000004, 0.4999996], [0.2, 0.8], [0.1, 0.9]];
+        let r = run(&p, &[0, 1, 1, 1], Filter::PredictedNeqGiven);
+        assert_eq!(r.mask, vec![false, false, false, false]);
+    }
+
+    #[test]
+    fn float32_input_gives_the_same_flags() {
+        let (p, labels) = two_classes();
+        let p32 = p.mapv(|x| x as f32);
+        let r = find_label_issues(
+            p32.view(),
+            &labels,
+            &Options::default(),
+            None,
+            &Progress::new(),
+        )
+        .unwrap();
+        assert_eq!(r.ranked, vec![8, 3]);
+    }
+
+    #[test]
+    fn strided_views_are_read_in_place() {
+        let (p, labels) = two_classes();
+        let wide = ndarray::concatenate![ndarray::Axis(1), p, p];
+        let view = wide.slice(ndarray::s![.., 0..2]);
+        let r =
+            find_label_issues(view, &labels, &Options::default(), None, &Progress::new()).unwrap();
+        assert_eq!(r.ranked, vec![8, 3]);
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_a_reason() {
+        let (p, labels) = two_classes();
+        let err = |p: &Array2<f64>, l: &[i64]| {
+            find_label_issues(p.view(), l, &Options::default(), None, &Progress::new())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(&p, &labels[..9]).contains("10 rows"));
+        assert!(err(&p, &[0, 0, 0, 0, 0, 1, 1, 1, 1, 2]).contains("labels[9] = 2"));
+        assert!(err(&p, &[0; 10]).contains("at least 2 classes"));
+        assert!(err(&p, &[0, 0, 0, 0, 0, 1, 1, 1, 1, -1]).contains("out of range"));
+        let mut q = p.clone();
+        q[[4, 1]] = f64::NAN;
+        assert!(err(&q, &labels).contains("row 4"));
+        let mut q = p.clone();
+        q[[2, 0]] = 0.5;
+        assert!(err(&q, &labels).contains("sums to"));
+        let mut q = p.clone();
+        q[[2, 0]] = 1.2;
+        q[[2, 1]] = -0.2;
+        assert!(err(&q, &labels).contains("between 0 and 1"));
+        assert!(err(&Array2::zeros((0, 2)), &[]).contains("empty"));
+        assert!(err(&Array2::ones((2, 1)), &[0, 0]).contains("at least 2 columns"));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for name in Filter::NAMES {
+            assert!(Filter::parse(name).is_ok());
+        }
+        for name in RankBy::NAMES {
+            assert!(RankBy::parse(name).is_ok());
+        }
+        assert!(Filter::parse("nope").is_err());
+        assert!(RankBy::parse("nope").is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! The k x k count matrices of confident learning, computed with the same floating-point
+//! operations, in the same order, as numpy does them in cleanlab 2.9 (`count.py`,
+//! `filter.py`, `internal/util.py`), so that integer rounding lands on the same side.
+//!
+//! Matrices are row-major `Vec`s of length `k * k`; `m[i * k + j]` is row `i`, column `j`.
+
+/// cleanlab's `TINY_VALUE`, the floor of every denominator.
+const TINY: f64 = 1e-100;
+/// cleanlab's `FLOATING_POINT_COMPARISON`.
+const FUZZ: f64 = 1e-6;
+
+/// The float types probabilities come in (numpy float32 and float64), with the handful of
+/// operations the confident-learning arithmetic needs, done in the type itself as numpy does.
+pub trait Prob:
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Div<Output = Self>
+    + 'static
+{
+    const ZERO: Self;
+    fn from_f64(x: f64) -> Self;
+    fn from_usize(n: usize) -> Self;
+    fn to_f64(self) -> f64;
+    fn is_finite(self) -> bool;
+    /// `scipy.special.xlogy(x, x)`, in the type itself (`x * logf(x)` for float32).
+    fn xlogx(self) -> Self;
+}
+
+impl Prob for f64 {
+    const ZERO: Self = 0.0;
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn from_usize(n: usize) -> Self {
+        n as f64
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+    fn xlogx(self) -> Self {
+        if self == 0.0 {
+            0.0
+        } else {
+            self * self.ln()
+        }
+    }
+}
+
+impl Prob for f32 {
+    const ZERO: Self = 0.0;
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn from_usize(n: usize) -> Self {
+        n as f32
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+    fn xlogx(self) -> Self {
+        if self == 0.0 {
+            0.0
+        } else {
+            self * self.ln()
+        }
+    }
+}
+
+/// numpy's pairwise summation (`np.sum` of a contiguous 1-D array): a plain loop below 8
+/// values, eight interleaved accumulators up to 128, halves (cut at a multiple of 8) above.
+pub fn pairwise_sum<T: Prob>(a: &[T]) -> T {
+    let n = a.len();
+    if n < 8 {
+        let mut s = T::ZERO;
+        for &x in a {
+            s = s + x;
+        }
+        s
+    } else if n <= 128 {
+        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+        let whole = n - n % 8;
+        let mut i = 8;
+        while i < whole {
+            for (j, acc) in r.iter_mut().enumerate() {
+                *acc = *acc + a[i + j];
+            }
+            i += 8;
+        }
+        let mut s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[whole..] {
+            s = s + x;
+        }
+        s
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        pairwise_sum(&a[..half]) + pairwise_sum(&a[half..])
+    }
+}
+
+/// `np.mean` of a contiguous 1-D array: the pairwise sum divided by the count, in `T`.
+pub fn numpy_mean<T: Prob>(a: &[T]) -> T {
+    pairwise_sum(a) / T::from_usize(a.len())
+}
+
+/// cleanlab's `round_preserving_sum` of one row: round half to even, then move the
+/// rounding error onto the entries with the largest (or smallest) remainders. Ties between
+/// remainders are broken as a stable argsort would (numpy's argsort is not stable, so a tie
+/// exactly at the cut is the one place results may differ; it needs equal remainders).
+fn round_preserving_sum(row: &[f64]) -> Vec<i64> {
+    let mut ints: Vec<f64> = row.iter().map(|x| x.round_ties_even()).collect();
+    let orig_sum = pairwise_sum(row).round_ties_even();
+    let mut int_sum = pairwise_sum(&ints).round_ties_even();
+    while (int_sum - orig_sum).abs() > FUZZ {
+        let diff = (orig_sum - int_sum).round_ties_even();
+        let up = diff >= 0.0;
+        let changes = (diff.abs() as usize).min(row.len());
+        let rem: Vec<f64> = row.iter().zip(&ints).map(|(f, i)| f - i).collect();
+        let mut order: Vec<usize> = (0..row.len()).collect();
+        // A stable ascending argsort; `[::-1]` reverses it for increments.
+        order.sort_by(|&a, &b| rem[a].total_cmp(&rem[b]));
+        if up {
+            order.reverse();
+        }
+        let step = if up { 1.0 } else { -1.0 };
+        for &i in &order[..changes] {
+            ints[i] += step;
+        }
+        int_sum = pairwise_sum(&ints).round_ties_even();
+    }
+    ints.iter().map(|&x| x as i64).collect()
+}
+
+/// cleanlab's `round_preserving_row_totals`.
+fn round_rows(m: &[f64], k: usize) -> Vec<i64> {
+    m.chunks(k).flat_map(round_preserving_sum).collect()
+}
+
+/// cleanlab's `calibrate_confident_joint`: rows scaled to the given-label counts, the
+/// whole scaled to the number of rows, each row rounded preserving its total.
+pub fn calibrate(cj: &[i64], label_counts: &[usize], k: usize) -> Vec<i64> {
+    let n: usize = label_counts.iter().sum();
+    let mut m = vec![0.0f64; k * k];
+    for i in 0..k {
+        let row = &cj[i * k..(i + 1) * k];
+        let total = (row.iter().sum::<i64>() as f64).max(TINY);
+        for j in 0..k {
+            m[i * k + j] = row[j] as f64 / total * label_counts[i] as f64;
+        }
+    }
+    // cleanlab's matrix is Fortran-ordered (a transposed confusion matrix) and numpy sums
+    // it in memory order: column by column.
+    let by_column: Vec<f64> = (0..k * k).map(|x| m[(x % k) * k + x / k]).collect();
+    let total = pairwise_sum(&by_column).max(TINY);
+    for x in &mut m {
+        *x = *x / total * n as f64;
+    }
+    round_rows(&m, k)
+}
+
+/// cleanlab's `_keep_at_least_n_per_class(confident_joint.T, n, frac_noise)`: the prune
+/// count matrix (transposed to the joint: column `k` holds how many rows given label `k` to
+/// prune towards each true class `j`, its diagonal how many to keep).
+pub fn prune_counts(calibrated: &[i64], k: usize, min_keep: usize, frac_noise: f64) -> Vec<i64> {
+    // m = confident_joint.T
+    let m: Vec<i64> = (0..k * k)
+        .map(|x| calibrated[(x % k) * k + x / k])
+        .collect();
+    let mut new = vec![0.0f64; k * k];
+    let mut new_diag = vec![0i64; k];
+    for j in 0..k {
+        let d = m[j * k + j];
+        new_diag[j] = d.max(min_keep as i64);
+        let raised = (new_diag[j] - d) as f64;
+        let nonzero = (0..k).filter(|&i| m[i * k + j] != 0).count() as f64;
+        let per_rate = raised / (nonzero - 1.0).max(1.0);
+        for i in 0..k {
+            let v = m[i * k + j] as f64 - per_rate;
+            new[i * k + j] = if v < 0.0 { 0.0 } else { v };
+        }
+    }
+    for j in 0..k {
+        new[j * k + j] = new_diag[j] as f64;
+    }
+    // `_reduce_prune_counts`: off-diagonal counts times frac_noise, the removed amount
+    // moved onto the diagonal (column sums accumulated row by row, as numpy's axis-0 sum),
+    // then truncated to integers.
+    let mut reduced: Vec<f64> = new.iter().map(|x| x * frac_noise).collect();
+    let mut moved = vec![0.0f64; k];
+    for j in 0..k {
+        reduced[j * k + j] = new[j * k + j];
+    }
+    for i in 0..k {
+        for j in 0..k {
+            moved[j] += new[i * k + j] - reduced[i * k + j];
+        }
+    }
+    for j in 0..k {
+        reduced[j * k + j] = new[j * k + j] + moved[j];
+    }
+    // Already whole numbers: cleanlab's final `round_preserving_row_totals` keeps them.
+    reduced.iter().map(|&x| x as i64).collect()
+}
+
+/// `clip_noise_rates`: off-diagonal rates clipped to [0, 0.9999], columns renormalised.
+fn clip_noise_rates(nm: &mut [f64], k: usize) {
+    for i in 0..k {
+        for j in 0..k {
+            if i != j {
+                nm[i * k + j] = nm[i * k + j].clamp(0.0, 0.9999);
+            }
+        }
+    }
+    let mut col = vec![0.0f64; k];
+    for i in 0..k {
+        for j in 0..k {
+            col[j] += nm[i * k + j];
+        }
+    }
+    for i in 0..k {
+        for j in 0..k {
+            nm[i * k + j] /= col[j].max(TINY);
+        }
+    }
+}
+
+/// The noise matrix of cleanlab's `estimate_latent(confident_joint, labels)`:
+/// `P(given = i | true = j)` at `[i * k + j]`, each column summing to 1.
+pub fn noise_matrix(calibrated: &[i64], k: usize) -> Vec<f64> {
+    let mut col = vec![0i64; k];
+    for i in 0..k {
+        for j in 0..k {
+            col[j] += calibrated[i * k + j];
+        }
+    }
+    let mut nm: Vec<f64> = (0..k * k)
+        .map(|x| calibrated[x] as f64 / (col[x % k] as f64).max(TINY))
+        .collect();
+    clip_noise_rates(&mut nm, k);
+    nm
+}
+
+/// `estimate_joint`: the calibrated confident joint over its total.
+pub fn joint(calibrated: &[i64]) -> Vec<f64> {
+    let total = (calibrated.iter().sum::<i64>() as f64).max(TINY);
+    calibrated.iter().map(|&c| c as f64 / total).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_sum_follows_numpy_blocks() {
+        let a: Vec<f64> = (0..300).map(|i| 0.1 * i as f64).collect();
+        let naive: f64 = a.iter().sum();
+        assert!((pairwise_sum(&a) - naive).abs() < 1e-9);
+        // Below 8 values it is a plain left-to-right loop.
+        let small = [1e16, 1.0, -1e16];
+        assert_eq!(pairwise_sum(&small), (1e16 + 1.0) - 1e16);
+        assert_eq!(numpy_mean(&[1.0f32, 2.0, 4.5]), 7.5 / 3.0);
+    }
+
+    #[test]
+    fn rounding_keeps_row_totals() {
+        // 0.5 rounds to even (0), the row total 3 is kept by raising the largest remainder.
+        assert_eq!(round_preserving_sum(&[0.5, 1.4, 1.1]), vec![1, 1, 1]);
+        assert_eq!(round_preserving_sum(&[2.5, 0.5]), vec![2, 1]);
+        // Equal remainders: the last of them is raised first, as argsort(...)[::-1] does.
+        assert_eq!(round_preserving_sum(&[1.4, 1.4, 0.2]), vec![1, 2, 0]);
+        assert_eq!(round_preserving_sum(&[1.6, 1.6, 0.8]), vec![1, 2, 1]);
+    }
+
+    #[test]
+    fn calibration_scales_rows_to_label_counts() {
+        // Given labels: 6 of class 0, 4 of class 1; confident counts from 3 + 2 rows.
+        let cj = [2, 1, 1, 1];
+        let cal = calibrate(&cj, &[6, 4], 2);
+        assert_eq!(cal, vec![4, 2, 2, 2]);
+        let j = joint(&cal);
+        assert!((j.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        let nm = noise_matrix(&cal, 2);
+        // Columns: true 0 has counts (4, 2), true 1 has (2, 2).
+        assert!((nm[0] - 4.0 / 6.0).abs() < 1e-15);
+        assert!((nm[2] - 2.0 / 6.0).abs() < 1e-15);
+        assert!((nm[1] - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn prune_counts_keep_at_least_n() {
+        // Column 1 (given label 1) has diagonal 0: raised to 1, taken evenly from the noise.
+        let cal = [5, 0, 3, 0];
+        let p = prune_counts(&cal, 2, 1, 1.0);
+        // m = cal.T = [[5, 3], [0, 0]]; column 1: diag 0 -> 1, noise 3 -> 2.
+        assert_eq!(p, vec![5, 2, 0, 1]);
+        let half = prune_counts(&[5, 4, 0, 1], 2, 1, 0.5);
+        // m = [[5, 0], [4, 1]]: column 0 noise 4 halved to 2, diagonal 5 + 2.
+        assert_eq!(half, vec![7, 0, 2, 1]);
+    }
+}
