@@ -18,10 +18,11 @@ import mlsentry as ms
 PACKAGE_DIR = Path(ms.__file__).resolve().parent
 
 # -- public names -----------------------------------------------------------------------
-# DESIGN.md §3, wave 1, plus the names each capability exported before the package layout.
+# DESIGN.md §3: wave 1, plus the names each capability exported before the package layout,
+# and the wave-2 capabilities as they land.
 PUBLIC = {
     "mlsentry": [
-        "fingerprint", "integrity", "drift", "robustness", "scan", "errors", "Report",
+        "fingerprint", "integrity", "data", "drift", "robustness", "scan", "errors", "Report",
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
         "InvalidInputError", "InvalidTypeError", "num_threads", "__version__",
     ],
@@ -42,6 +43,11 @@ PUBLIC = {
         "RobustnessReport", "ATTACKS",
     ],
     "mlsentry.scan": ["scan", "ScanReport", "Finding", "FileSummary"],
+    "mlsentry.data": [
+        "Schema", "ColumnSchema", "SchemaError", "validate", "ValidationReport", "Anomaly",
+        "label_issues", "LabelIssuesReport", "cross_val_pred_probs", "poisoning",
+        "PoisoningReport", "leakage", "LeakageReport", "LeakagePair",
+    ],
     "mlsentry.errors": [
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
         "ManifestError", "KeyFormatError", "FileChangedError", "PathNotFoundError",
@@ -50,6 +56,7 @@ PUBLIC = {
     "mlsentry.report": ["Report", "html_table"],
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
+        "assert_valid", "assert_no_label_issues", "assert_no_leakage",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",
@@ -66,6 +73,7 @@ METHODS = {
     ("mlsentry.integrity", "Manifest"): ["root", "files", "to_json", "from_json", "save", "load"],
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
+    ("mlsentry.data", "Schema"): ["infer", "save", "load"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -73,7 +81,7 @@ METHODS = {
 }  # fmt: skip
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
-    "drift", "scan", "robustness",
+    "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
 ]  # fmt: skip
 
 
@@ -117,7 +125,14 @@ def test_entry_points_resolve():
 
 
 @pytest.mark.parametrize(
-    "module", ["mlsentry.integrity", "mlsentry.drift", "mlsentry.robustness", "mlsentry.scan"]
+    "module",
+    [
+        "mlsentry.data",
+        "mlsentry.integrity",
+        "mlsentry.drift",
+        "mlsentry.robustness",
+        "mlsentry.scan",
+    ],
 )
 def test_tab_completion_shows_the_public_api_only(module):
     mod = importlib.import_module(module)

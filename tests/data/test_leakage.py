@@ -342,7 +342,7 @@ def test_cli(csv_files, tmp_path, capsys):
 
 def test_cli_default_threshold_matches_the_api():
     from mlsentry.cli.leakage import DEFAULT_NEAR_THRESHOLD
-    from mlsentry.data.leakage import DEFAULT_NEAR_THRESHOLD as API_DEFAULT
+    from mlsentry.data.duplicates import DEFAULT_NEAR_THRESHOLD as API_DEFAULT
 
     assert DEFAULT_NEAR_THRESHOLD == API_DEFAULT == T
 

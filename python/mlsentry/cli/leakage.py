@@ -8,7 +8,7 @@ from typing import Any
 from .._tables import read_table
 from .common import add_output_flags, add_progress_flag, emit_report, show_progress, split_names
 
-#: ``mlsentry.data.leakage.DEFAULT_NEAR_THRESHOLD``, written out so that the command line
+#: ``mlsentry.data.duplicates.DEFAULT_NEAR_THRESHOLD``, written out so that the command line
 #: starts without importing numpy (a test checks they agree).
 DEFAULT_NEAR_THRESHOLD = 0.01
 

@@ -16,6 +16,8 @@ and separate from the test data?
 The heavy work runs in Rust without the GIL.
 """
 
+from .backdoors import PoisoningReport, poisoning
+from .duplicates import LeakagePair, LeakagePairs, LeakageReport, leakage
 from .labels import (
     LABEL_FILTERS,
     LABEL_RANKINGS,
@@ -24,8 +26,6 @@ from .labels import (
     cross_val_pred_probs,
     label_issues,
 )
-from .leakage import LeakagePair, LeakagePairs, LeakageReport, leakage
-from .poisoning import PoisoningReport, poisoning
 from .schema import ColumnSchema, Schema, SchemaError
 from .validation import Anomaly, ValidationReport, validate
 
