@@ -157,9 +157,20 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (False, True),  # robustness at a large eps
         (True, True),  # scan: a benign pickle
         (False, True),  # scan: a pickle that calls os.system
+        (True, True),  # data: a fresh batch against the schema
+        (False, True),  # data: a broken batch
+        (False, True),  # data: flipped labels found (and more than the bar)
+        (None, True),  # data: poisoning has no bar; the planted rows are among the suspects
+        (False, True),  # data: test rows copied from train
         (True, True),
         (False, True),
     ]
+    data = {s["report"]["schema"]: s for s in report["steps"][9:14]}
+    assert data["mlsentry/label_issues/v1"]["recall"] >= 0.9
+    assert data["mlsentry/poisoning/v1"]["recall"] == 1.0
+    assert data["mlsentry/poisoning/v1"]["expected"] == "no verdict"
+    kinds = {a["kind"] for a in data["mlsentry/validation/v1"]["report"]["anomalies"]}
+    assert {"unseen_category", "out_of_range", "duplicate_key"} <= kinds
     # MLflow is installed here: the same reports went to one run of a local SQLite store.
     import mlflow
 

@@ -360,3 +360,22 @@ def test_assert_no_leakage():
     assert assert_no_leakage(train, test, max_share=0.5).passed
     with pytest.raises(AssertionError, match="repeat an earlier row"):
         assert_no_leakage(pd.concat([train, train.iloc[:3]]))
+
+
+def test_numpy_text_columns_need_no_pyarrow(monkeypatch):
+    """numpy str and bytes columns are read without pyarrow (the demo runs on numpy
+    alone), byte for byte as arrow reads them."""
+    import sys
+
+    from mlsentry.data._leakage_cells import _arrow, _numpy_text
+
+    words = np.array(["é", "", "abc", "abc", "zß" * 3, "x\x00y"])
+    raw = np.array([b"x", b"", b"yy", b"yy", b"\x00z", b""])
+    for column in (words, raw):
+        ours, theirs = _numpy_text(column), _arrow(pa.array(column.tolist()), "c")
+        assert ours[:2] == theirs[:2]
+        np.testing.assert_array_equal(ours[2], theirs[2] - theirs[2][0])
+        np.testing.assert_array_equal(ours[3], theirs[3][theirs[2][0] : theirs[2][-1]])
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    pairs = ms.data.leakage({"w": words, "b": raw}).pairs
+    assert list(zip(pairs.test_index, pairs.train_index)) == [(3, 2)]

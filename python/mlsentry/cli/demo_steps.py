@@ -25,13 +25,30 @@ __all__ = ["DemoReport", "run_demo"]
 class DemoStep:
     name: str
     report: Report
-    expect_pass: bool
+    #: The verdict the step must give; ``None`` for a check without a bar (no verdict).
+    expect_pass: Optional[bool]
     #: For a drift step: the columns that must be found drifted, and only those.
     expect_drifted: Optional[tuple[str, ...]] = None
+    #: For a label-issue or poisoning step: the rows planted in the sample, of which at
+    #: least ``min_recall`` must be flagged.
+    planted: Optional[tuple[int, ...]] = None
+    min_recall: float = 1.0
+
+    @property
+    def recall(self) -> Optional[float]:
+        """The share of the planted rows the report flags (``None`` without planted rows)."""
+        if not self.planted:
+            return None
+        flagged = getattr(self.report, "suspects", None)
+        if flagged is None:
+            flagged = np.flatnonzero(getattr(self.report, "mask", []))
+        return float(np.isin(np.asarray(self.planted), flagged).mean())
 
     @property
     def as_expected(self) -> bool:
         if self.report.passed != self.expect_pass:
+            return False
+        if self.planted and (self.recall or 0.0) < self.min_recall:
             return False
         if self.expect_drifted is None:
             return True
@@ -54,8 +71,10 @@ class DemoReport(Report):
             DemoStep(
                 s["name"],
                 Report.from_dict(s["report"]),
-                s["expected"] == "pass",
+                _EXPECTED[s["expected"]],
                 None if "expected_drifted" not in s else tuple(s["expected_drifted"]),
+                None if "planted" not in s else tuple(s["planted"]),
+                s.get("min_recall", 1.0),
             )
             for s in data["steps"]
         ]
@@ -70,11 +89,20 @@ class DemoReport(Report):
             "steps": [
                 {
                     "name": s.name,
-                    "expected": "pass" if s.expect_pass else "fail",
+                    "expected": _expected_word(s.expect_pass),
                     **(
                         {}
                         if s.expect_drifted is None
                         else {"expected_drifted": sorted(s.expect_drifted)}
+                    ),
+                    **(
+                        {}
+                        if not s.planted
+                        else {
+                            "planted": list(s.planted),
+                            "min_recall": s.min_recall,
+                            "recall": s.recall,
+                        }
                     ),
                     "as_expected": s.as_expected,
                     "report": s.report.to_dict(),
@@ -86,17 +114,19 @@ class DemoReport(Report):
     def summary(self) -> str:
         lines = [f"{self.title}: {'all steps as expected' if self.passed else 'UNEXPECTED'}"]
         for s in self.steps:
-            verdict = "passed" if s.report.passed else "failed"
             mark = "ok " if s.as_expected else "BAD"
-            lines.append(f"  [{mark}] {s.name}: {verdict}")
+            found = "" if s.recall is None else f", {s.recall:.0%} of the planted rows flagged"
+            lines.append(f"  [{mark}] {s.name}: {_got_word(s.report.passed)}{found}")
         return "\n".join(lines)
 
     def _html_body(self) -> str:
         rows = [
             [
                 s.name,
-                "pass" if s.expect_pass else "fail",
-                "passed" if s.report.passed else "failed",
+                _expected_word(s.expect_pass)
+                + ("" if not s.planted else f"; >= {s.min_recall:.0%} of planted rows flagged"),
+                _got_word(s.report.passed)
+                + ("" if s.recall is None else f"; {s.recall:.0%} flagged"),
                 "yes" if s.as_expected else "NO",
             ]
             for s in self.steps
@@ -111,6 +141,17 @@ class DemoReport(Report):
             html_table(["step", "expected", "got", "as expected"], rows, row_classes=classes)
             + f"<h3>Inputs</h3>{inputs}<h3>Steps</h3>{sections}"
         )
+
+
+_EXPECTED = {"pass": True, "fail": False, "no verdict": None}
+
+
+def _expected_word(expect: Optional[bool]) -> str:
+    return {True: "pass", False: "fail"}.get(expect, "no verdict")  # type: ignore[arg-type]
+
+
+def _got_word(passed: Optional[bool]) -> str:
+    return {True: "passed", False: "failed"}.get(passed, "no verdict")  # type: ignore[arg-type]
 
 
 def _sample_dataset(rng: np.random.Generator) -> Any:
@@ -197,6 +238,118 @@ def _sample_model(folder: str, rng: np.random.Generator) -> None:
         fh.write("\n".join(f"token{i}" for i in range(1000)))
     with open(os.path.join(folder, "README.md"), "w") as fh:
         fh.write("# demo model\n")
+
+
+def _loan_batch(rng: np.random.Generator, n: int, first_id: int) -> dict[str, np.ndarray]:
+    """Loan applications as a dict of columns (the demo needs numpy only)."""
+    return {
+        "application_id": np.arange(first_id, first_id + n),
+        "age": rng.integers(18, 80, n),
+        "income": rng.lognormal(10.5, 0.4, n).round(2),
+        "region": rng.choice(np.array(["north", "south", "east", "west"]), n),
+        "repaid": rng.integers(0, 2, n),
+    }
+
+
+def _labelled_clusters(
+    rng: np.random.Generator, n: int, k: int, d: int, flip: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Given labels with ``flip`` of them changed on purpose, the probabilities a model
+    gives each row out of sample (here the exact posterior of the Gaussian clusters that
+    generated the rows: no model has seen the labels), and the flipped rows."""
+    centres = rng.normal(0, 2.0, size=(k, d))
+    truth = rng.integers(0, k, n)
+    x = centres[truth] + rng.normal(size=(n, d))
+    logits = x @ centres.T - 0.5 * (centres**2).sum(axis=1)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    given = truth.copy()
+    flipped = np.sort(rng.choice(n, size=flip, replace=False))
+    given[flipped] = (given[flipped] + rng.integers(1, k, flip)) % k
+    return given, probs, flipped
+
+
+def _backdoored_activations(
+    rng: np.random.Generator, per_class: int, k: int, d: int, share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A layer's activations for ``k`` classes, with ``share`` of class 0 carrying a
+    backdoor trigger (one direction added to their activations), and those rows."""
+    labels = np.repeat(np.arange(k), per_class)
+    acts = rng.normal(size=(labels.size, d)) + 3.0 * rng.normal(size=(k, d))[labels]
+    poisoned = np.sort(rng.choice(per_class, size=int(share * per_class), replace=False))
+    trigger = rng.normal(size=d)
+    acts[poisoned] += 4.0 * trigger / np.linalg.norm(trigger) * np.sqrt(d) / 4
+    return acts, labels, poisoned
+
+
+def _data_steps(rng: np.random.Generator, quiet: bool) -> list[DemoStep]:
+    """Before training: a batch against the schema of the training data, label flips and
+    a backdoor planted in a training set, test rows copied from training."""
+    from ..data import Schema, label_issues, leakage, poisoning, validate
+
+    reference = _loan_batch(rng, 5_000, 0)
+    schema = Schema.infer(reference)
+    fresh = validate(_loan_batch(rng, 2_000, 5_000), schema)
+    broken_cols = _loan_batch(rng, 2_000, 7_000)
+    broken_cols["region"][:40] = "atlantis"
+    broken_cols["income"][40:60] *= -1
+    broken_cols["application_id"][60:70] = broken_cols["application_id"][:10]
+    broken = validate(broken_cols, schema)
+    steps = [
+        DemoStep("data: a new batch of loan applications against the schema", fresh, True),
+        DemoStep(
+            "data: a batch with an unknown region, negative incomes, reused ids", broken, False
+        ),
+    ]
+    kinds = sorted({a.kind for a in broken.anomalies})
+    _say(
+        quiet,
+        f"9. data: schema of {len(schema)} columns; fresh batch -> "
+        + ("valid" if fresh.passed else "INVALID")
+        + f"; broken batch -> {', '.join(kinds)}",
+    )
+
+    given, probs, flipped = _labelled_clusters(rng, 3_000, 3, 6, 90)
+    issues = label_issues(given, probs, max_share=0.01)
+    steps.append(
+        DemoStep(
+            "data: 3% of the labels flipped (bar: 1%)",
+            issues,
+            False,
+            planted=tuple(flipped.tolist()),
+            min_recall=0.9,
+        )
+    )
+    acts, classes, poisoned = _backdoored_activations(rng, 1_000, 4, 32, 0.05)
+    suspects = poisoning(acts, classes, method="spectral", expected_fraction=0.05)
+    steps.append(
+        DemoStep(
+            "data: a backdoor in 5% of one class (spectral signatures)",
+            suspects,
+            None,
+            planted=tuple(poisoned.tolist()),
+            min_recall=0.95,
+        )
+    )
+
+    train = _loan_batch(rng, 5_000, 0)
+    del train["application_id"]
+    test = {
+        c: v[:1_000].copy() for c, v in _loan_batch(rng, 1_000, 0).items() if c != "application_id"
+    }
+    copied = rng.choice(5_000, 25, replace=False)
+    for c in test:
+        test[c][:25] = train[c][copied]
+    leaks = leakage(train, test, max_share=0.0)
+    steps.append(DemoStep("data: 25 test rows copied from the training data", leaks, False))
+    _say(
+        quiet,
+        f"   label issues: {issues.mask.sum()} rows flagged, "
+        f"{np.isin(flipped, np.flatnonzero(issues.mask)).mean():.0%} of the 90 flipped; "
+        f"backdoor: {np.isin(poisoned, suspects.suspects).mean():.0%} of the poisoned rows among "
+        f"{len(suspects.suspects)} suspects; leakage: {leaks.n_exact} test rows in train",
+    )
+    return steps
 
 
 def _say(quiet: bool, text: str) -> None:
@@ -319,6 +472,9 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
         + f"; {os.path.basename(evil_path)} -> {found} found",
     )
 
+    # Data checks before training: schema, label flips, a backdoor, leaked test rows.
+    steps += _data_steps(np.random.default_rng(seed + 3), quiet)
+
     # Audit log: every check above, then a signed checkpoint; then a forged copy.
     log_path = os.path.join(out, "audit.jsonl")
     if os.path.exists(log_path):
@@ -336,7 +492,7 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     steps.append(DemoStep("verify a forged copy of the audit log", forged, False))
     _say(
         quiet,
-        f"9. audit log: {audit.entries} entries + checkpoint -> "
+        f"10. audit log: {audit.entries} entries + checkpoint -> "
         + ("ok" if audit.passed else "FAILED")
         + "; forged copy -> "
         + ("caught" if not forged.passed else "MISSED"),

@@ -41,12 +41,27 @@ def _numpy(a: np.ndarray, what: str) -> tuple:
         ticks = np.ascontiguousarray(a.astype(unit).view(np.int64))
         tag = "datetime" if kind == "M" else "timedelta"
         return ("tagged", _KIND[tag], ticks, _u8(~np.isnat(a)))
-    if kind in "USOT":
+    if kind in "US":
+        return _numpy_text(a)
+    if kind in "OT":
         return _arrow(_objects_to_arrow(a, what), what)
     raise InvalidTypeError(
         f"{what}: numpy dtype {a.dtype} is not supported (numbers, bool, datetime64, "
         "timedelta64, strings, bytes)"
     )
+
+
+def _numpy_text(a: np.ndarray) -> tuple:
+    """A numpy ``str`` or ``bytes`` column as UTF-8 (or raw) bytes and offsets, without
+    pyarrow: numpy pads each value to the dtype's width, so the bytes of row ``r`` are the
+    first ``len(r)`` of its slot (numpy never stores trailing NUL characters)."""
+    raw = np.char.encode(a, "utf-8") if a.dtype.kind == "U" else a
+    lengths = np.char.str_len(raw).astype(np.int64)
+    width = raw.dtype.itemsize
+    slots = np.ascontiguousarray(raw).view(np.uint8).reshape(len(raw), width)
+    data = np.ascontiguousarray(slots[np.arange(width) < lengths[:, None]])
+    offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)])
+    return ("text", _KIND["str" if a.dtype.kind == "U" else "bytes"], offsets, data, None)
 
 
 def _objects_to_arrow(values: Any, what: str) -> Any:
