@@ -320,9 +320,7 @@ class LabelIssuesReport(Report):
         )
 
     def _html_body(self) -> str:
-        cls = {True: "passed", False: "failed"}.get(self.passed, "none")
         parts = [
-            f'<h2>{html.escape(self.title)} <span class="badge {cls}">{self.verdict}</span></h2>',
             f'<p class="lead">{html.escape(self._headline())}</p>',
             "<h3>Per class</h3>",
             html_table(
