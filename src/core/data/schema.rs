@@ -210,6 +210,19 @@ fn load_short(data: &[u8], at: usize, len: usize) -> u64 {
     }
 }
 
+/// The low `len` bytes of a word, for `len` in `0..=8`.
+const SHORT_MASKS: [u64; 9] = [
+    0,
+    0xff,
+    0xffff,
+    0xff_ffff,
+    0xffff_ffff,
+    0xff_ffff_ffff,
+    0xffff_ffff_ffff,
+    0xff_ffff_ffff_ffff,
+    u64::MAX,
+];
+
 /// Up to this many short values, a domain is scanned whole rather than hashed.
 const FEW: usize = 16;
 
@@ -312,6 +325,30 @@ impl<'a> StringDomain<'a> {
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// How many rows `start..end` of `s` (all present) are outside the domain.
+    fn count_outside(&self, s: &Strings<'_>, start: usize, end: usize) -> u32 {
+        let Some((table, mask)) = &self.direct else {
+            return (start..end)
+                .map(|i| u32::from(!self.contains_row(s, i)))
+                .sum();
+        };
+        let mut n = 0u32;
+        for (i, w) in s.offsets[start..=end].windows(2).enumerate() {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            let len = b - a;
+            let inside = if len <= 8 && a + 8 <= s.data.len() {
+                let word = u64::from_le_bytes(s.data[a..a + 8].try_into().unwrap());
+                let key = word & SHORT_MASKS[len];
+                let (k, t) = table[Self::slot(len, key) & mask];
+                (k == key) & (usize::from(t) == len + 1)
+            } else {
+                self.contains_row(s, start + i)
+            };
+            n += u32::from(!inside);
+        }
+        n
     }
 
     /// Whether row `i` (present) of `s` is in the domain.
@@ -894,7 +931,13 @@ fn strings_pass(
             out.missing
                 .add_range(base, start..end, m as usize, keep, |i| !valid[i]);
         }
-        if let Some(d) = allowed {
+        if let (Some(d), None) = (allowed, s.valid) {
+            let u = d.count_outside(s, start, end);
+            out.unseen
+                .add_range(base, start..end, u as usize, keep, |i| {
+                    !d.contains_row(s, i)
+                });
+        } else if let Some(d) = allowed {
             // No short-circuit: a missing row's offsets are valid too, and the loop
             // stays free of unpredictable branches.
             let outside = |i: usize| s.valid.is_none_or(|v| v[i]) & !d.contains_row(s, i);
@@ -1511,6 +1554,14 @@ mod tests {
         };
         let got: Vec<bool> = (0..rows.len()).map(|i| d.contains_row(&s, i)).collect();
         assert_eq!(got, [true, false, true, true, false, true, false, false]);
+        // The counting loop agrees, for every range (rows at the end of the buffer too).
+        assert!(d.direct.is_some());
+        for start in 0..rows.len() {
+            for end in start..=rows.len() {
+                let want = got[start..end].iter().filter(|&&b| !b).count() as u32;
+                assert_eq!(d.count_outside(&s, start, end), want);
+            }
+        }
         // Values at the very end of the buffer are read byte by byte.
         assert_eq!(
             load_short(b"xyz", 1, 2),
