@@ -89,9 +89,8 @@ class Column:
             return []
         idx = np.asarray(rows, dtype=np.int64)
         if self.kind == "strings":
-            import pyarrow as pa
-
-            return [json_value(v) for v in self.arrow.take(pa.array(idx)).to_pylist()]
+            # Row by row: a few examples, where ``take`` would gather into a new array.
+            return [json_value(self.arrow[int(i)].as_py()) for i in idx]
         if self.kind == "codes":
             assert self.uniques is not None
             return [None if c < 0 else json_value(self.uniques[c]) for c in self.data[idx]]

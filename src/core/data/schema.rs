@@ -210,6 +210,19 @@ fn load_short(data: &[u8], at: usize, len: usize) -> u64 {
     }
 }
 
+/// The low `len` bytes of a word, for `len` in `0..=8`.
+const SHORT_MASKS: [u64; 9] = [
+    0,
+    0xff,
+    0xffff,
+    0xff_ffff,
+    0xffff_ffff,
+    0xff_ffff_ffff,
+    0xffff_ffff_ffff,
+    0xff_ffff_ffff_ffff,
+    u64::MAX,
+];
+
 /// Up to this many short values, a domain is scanned whole rather than hashed.
 const FEW: usize = 16;
 
@@ -221,8 +234,14 @@ struct StringDomain<'a> {
     mask: usize,
     /// The short values themselves when there are at most `FEW` of them.
     few: Option<Vec<(u64, u8)>>,
+    /// The short values in a table where no two share a slot (`slot & mask`), when one of
+    /// at most `DIRECT_MAX` slots is found: a lookup is then one load and a compare.
+    direct: Option<(Vec<(u64, u8)>, usize)>,
     long: ByteTable<'a>,
 }
+
+/// The largest collision-free table tried for the short values of a domain.
+const DIRECT_MAX: usize = 1 << 12;
 
 impl<'a> StringDomain<'a> {
     fn new(values: &'a [Vec<u8>]) -> Self {
@@ -231,6 +250,7 @@ impl<'a> StringDomain<'a> {
             short: vec![(0, 0); size],
             mask: size - 1,
             few: None,
+            direct: None,
             long: ByteTable::new(values),
         };
         for v in values.iter().filter(|v| v.len() <= 8) {
@@ -244,10 +264,34 @@ impl<'a> StringDomain<'a> {
             }
         }
         let entries: Vec<(u64, u8)> = d.short.iter().copied().filter(|e| e.1 != 0).collect();
+        d.direct = Self::direct_table(&entries);
         if entries.len() <= FEW {
             d.few = Some(entries);
         }
         d
+    }
+
+    /// A table holding each entry alone in its slot, the smallest up to `DIRECT_MAX`.
+    fn direct_table(entries: &[(u64, u8)]) -> Option<(Vec<(u64, u8)>, usize)> {
+        let mut size = (entries.len() * 2).next_power_of_two().max(8);
+        while size <= DIRECT_MAX {
+            let mask = size - 1;
+            let mut table = vec![(0u64, 0u8); size];
+            let mut clash = false;
+            for &(key, tag) in entries {
+                let slot = &mut table[Self::slot(usize::from(tag - 1), key) & mask];
+                if slot.1 != 0 {
+                    clash = true;
+                    break;
+                }
+                *slot = (key, tag);
+            }
+            if !clash {
+                return Some((table, mask));
+            }
+            size *= 2;
+        }
+        None
     }
 
     #[inline]
@@ -259,6 +303,11 @@ impl<'a> StringDomain<'a> {
     #[inline]
     fn contains_short(&self, len: usize, key: u64) -> bool {
         let tag = len as u8 + 1;
+        if let Some((table, mask)) = &self.direct {
+            // Only the entry of this slot can hold the value; empty slots have tag 0.
+            let (k, t) = table[Self::slot(len, key) & mask];
+            return (k == key) & (t == tag);
+        }
         if let Some(few) = &self.few {
             // Every entry compared, without a branch: random values mispredict less.
             return few
@@ -276,6 +325,30 @@ impl<'a> StringDomain<'a> {
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// How many rows `start..end` of `s` (all present) are outside the domain.
+    fn count_outside(&self, s: &Strings<'_>, start: usize, end: usize) -> u32 {
+        let Some((table, mask)) = &self.direct else {
+            return (start..end)
+                .map(|i| u32::from(!self.contains_row(s, i)))
+                .sum();
+        };
+        let mut n = 0u32;
+        for (i, w) in s.offsets[start..=end].windows(2).enumerate() {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            let len = b - a;
+            let inside = if len <= 8 && a + 8 <= s.data.len() {
+                let word = u64::from_le_bytes(s.data[a..a + 8].try_into().unwrap());
+                let key = word & SHORT_MASKS[len];
+                let (k, t) = table[Self::slot(len, key) & mask];
+                (k == key) & (usize::from(t) == len + 1)
+            } else {
+                self.contains_row(s, start + i)
+            };
+            n += u32::from(!inside);
+        }
+        n
     }
 
     /// Whether row `i` (present) of `s` is in the domain.
@@ -639,6 +712,24 @@ impl Tally {
         }
     }
 
+    /// Adds the count of rows `range` (offset by `base`); finds them (with `is`, given a
+    /// position in `range`) only while examples are wanted.
+    fn add_range(
+        &mut self,
+        base: usize,
+        range: std::ops::Range<usize>,
+        count: usize,
+        keep: usize,
+        is: impl Fn(usize) -> bool,
+    ) {
+        if count > 0 && self.rows.len() < keep {
+            let want = keep - self.rows.len();
+            let rows = range.filter(|&i| is(i));
+            self.rows.extend(rows.take(want).map(|i| base + i));
+        }
+        self.count += count;
+    }
+
     /// Adds a block's count; finds its rows (with `is`) only while examples are wanted.
     fn add_block<T: Copy>(
         &mut self,
@@ -782,18 +873,13 @@ pub fn validate_column(rule: &Rule<'_>, examples: usize) -> CoreResult<Findings>
             };
             let mut base = 0;
             for s in chunks {
-                for i in 0..s.len() {
-                    if s.valid.is_some_and(|v| !v[i]) {
-                        out.missing.hit(base + i, keep);
-                        continue;
-                    }
-                    if allowed.as_ref().is_some_and(|a| !a.contains_row(s, i)) {
-                        out.unseen.hit(base + i, keep);
-                    }
-                    if rule.unique {
-                        let b = &s.data[s.offsets[i] as usize..s.offsets[i + 1] as usize];
-                        if !seen.insert(Hashed(hash_bytes(b), b)) {
-                            out.duplicate.hit(base + i, keep);
+                strings_pass(s, base, allowed.as_ref(), keep, &mut out);
+                if rule.unique {
+                    for i in 0..s.len() {
+                        if let Some(b) = s.get(i) {
+                            if !seen.insert(Hashed(hash_bytes(b), b)) {
+                                out.duplicate.hit(base + i, keep);
+                            }
                         }
                     }
                 }
@@ -821,6 +907,45 @@ fn float_pass(v: &[f64], rule: &Rule<'_>, keep: usize, out: &mut Findings) {
             .add_block(b * BLOCK, block, m, keep, f64::is_nan);
         out.out_of_range
             .add_block(b * BLOCK, block, r, keep, outside);
+    }
+}
+
+/// Missing values and values outside the domain of one chunk of a string column (its rows
+/// from `base`), block by block.
+fn strings_pass(
+    s: &Strings<'_>,
+    base: usize,
+    allowed: Option<&StringDomain<'_>>,
+    keep: usize,
+    out: &mut Findings,
+) {
+    let n = s.len();
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK).min(n);
+        if let Some(valid) = s.valid {
+            let m = valid[start..end]
+                .iter()
+                .map(|&p| u32::from(!p))
+                .sum::<u32>();
+            out.missing
+                .add_range(base, start..end, m as usize, keep, |i| !valid[i]);
+        }
+        if let (Some(d), None) = (allowed, s.valid) {
+            let u = d.count_outside(s, start, end);
+            out.unseen
+                .add_range(base, start..end, u as usize, keep, |i| {
+                    !d.contains_row(s, i)
+                });
+        } else if let Some(d) = allowed {
+            // No short-circuit: a missing row's offsets are valid too, and the loop
+            // stays free of unpredictable branches.
+            let outside = |i: usize| s.valid.is_none_or(|v| v[i]) & !d.contains_row(s, i);
+            let u = (start..end).map(|i| u32::from(outside(i))).sum::<u32>();
+            out.unseen
+                .add_range(base, start..end, u as usize, keep, outside);
+        }
+        start = end;
     }
 }
 
@@ -1349,6 +1474,57 @@ mod tests {
     }
 
     #[test]
+    fn string_checks_across_blocks_and_chunks() {
+        // Rows past one block, in two chunks: counts and first rows as a row-by-row scan.
+        let words = ["ab", "zz", "longer-than-eight", ""];
+        let make = |n: usize, from: usize| {
+            let (mut data, mut offsets, mut valid) = (Vec::new(), vec![0i64], Vec::new());
+            for i in from..from + n {
+                data.extend_from_slice(words[(i * 7 + i / 13) % 4].as_bytes());
+                offsets.push(data.len() as i64);
+                valid.push(i % 9 != 4);
+            }
+            (data, offsets, valid)
+        };
+        let (n1, n2) = (BLOCK + 77, 2 * BLOCK + 5);
+        let (d1, o1, v1) = make(n1, 0);
+        let (d2, o2, v2) = make(n2, n1);
+        let chunk = |d: &'static [u8], o: &'static [i64], v: &'static [bool]| Strings {
+            offsets: o,
+            data: d,
+            valid: Some(v),
+        };
+        let leak = |d: Vec<u8>, o: Vec<i64>, v: Vec<bool>| {
+            let d: &'static [u8] = Box::leak(d.into_boxed_slice());
+            let o: &'static [i64] = Box::leak(o.into_boxed_slice());
+            let v: &'static [bool] = Box::leak(v.into_boxed_slice());
+            chunk(d, o, v)
+        };
+        let rule = Rule {
+            column: Column::Strings(vec![leak(d1, o1, v1), leak(d2, o2, v2)]),
+            min: None,
+            max: None,
+            domain: Some(Domain::Strings(vec![
+                b"ab".to_vec(),
+                b"longer-than-eight".to_vec(),
+            ])),
+            unique: false,
+        };
+        let f = validate_column(&rule, 4).unwrap();
+        let (mut missing, mut unseen) = (Tally::default(), Tally::default());
+        for i in 0..n1 + n2 {
+            let w = words[(i * 7 + i / 13) % 4];
+            if i % 9 == 4 {
+                missing.hit(i, 4);
+            } else if w == "zz" || w.is_empty() {
+                unseen.hit(i, 4);
+            }
+        }
+        assert!(unseen.count > 0 && missing.count > 0);
+        assert_eq!((f.missing, f.unseen), (missing, unseen));
+    }
+
+    #[test]
     fn string_domain_short_and_long_values() {
         let values: Vec<Vec<u8>> = ["", "a", "ab", "abcdefgh", "abcdefghi", "\u{e9}t\u{e9}"]
             .iter()
@@ -1378,6 +1554,14 @@ mod tests {
         };
         let got: Vec<bool> = (0..rows.len()).map(|i| d.contains_row(&s, i)).collect();
         assert_eq!(got, [true, false, true, true, false, true, false, false]);
+        // The counting loop agrees, for every range (rows at the end of the buffer too).
+        assert!(d.direct.is_some());
+        for start in 0..rows.len() {
+            for end in start..=rows.len() {
+                let want = got[start..end].iter().filter(|&&b| !b).count() as u32;
+                assert_eq!(d.count_outside(&s, start, end), want);
+            }
+        }
         // Values at the very end of the buffer are read byte by byte.
         assert_eq!(
             load_short(b"xyz", 1, 2),
