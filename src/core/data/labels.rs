@@ -523,9 +523,10 @@ impl<T: Prob> Keeper<T> {
 
     fn shrink(&mut self) {
         if self.buf.len() > self.cap {
-            self.buf.select_nth_unstable_by(self.cap - 1, before);
+            // The pair at `cap - 1` is then the largest of the `cap` kept.
+            let (_, &mut last, _) = self.buf.select_nth_unstable_by(self.cap - 1, before);
             self.buf.truncate(self.cap);
-            self.cut = self.buf.iter().copied().max_by(before);
+            self.cut = Some(last);
         }
     }
 
@@ -604,8 +605,10 @@ fn select_rows<T: Prob>(
         return Vec::new();
     }
     let flat = probs.as_slice();
+    // One block per thread: each block holds a keeper per selection, and a keeper that
+    // sees more rows cuts sooner (fewer rows buffered, fewer partitions).
     let block = n
-        .div_ceil(4 * rayon::current_num_threads())
+        .div_ceil(rayon::current_num_threads())
         .max(MIN_ROWS_PER_TASK);
     let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
     let heaps = (0..n.div_ceil(block))
