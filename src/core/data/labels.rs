@@ -168,29 +168,27 @@ pub struct LabelIssues {
     pub true_counts: Vec<i64>,
 }
 
-/// The facts about one row the filters and scores need.
-#[derive(Clone, Copy)]
-struct RowFacts {
-    /// The confidently guessed true class, `u32::MAX` when no class reached its threshold.
-    guess: u32,
-    /// `argmax(p)`.
-    argmax: u32,
-    /// The given label is the argmax once it gets `1e-6` more (cleanlab's `_reduce_issues`).
-    label_wins: bool,
-    score: f64,
-}
+/// What pass 2 keeps of a row besides its score, packed in a `u32`: the confidently
+/// guessed true class in the low 30 bits (`NO_GUESS` when no class reached its threshold),
+/// `LABEL_WINS` when the given label is the argmax once it gets `1e-6` more (cleanlab's
+/// `_reduce_issues`), `ARGMAX_ELSEWHERE` when `argmax(p)` is not the given label.
+const GUESS_BITS: u32 = (1 << 30) - 1;
+const NO_GUESS: u32 = GUESS_BITS;
+const LABEL_WINS: u32 = 1 << 30;
+const ARGMAX_ELSEWHERE: u32 = 1 << 31;
 
 fn cmp<T: Prob>(a: T, b: T) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
-/// `f(i, row, scratch)` for every row, in parallel, results in row order. A standard-layout
+/// `f(i, row, scratch)` for every row, in parallel, both halves of the results in row order. A standard-layout
 /// array is read in place; other layouts are copied one row (k values) at a time.
-fn map_rows<T, R, F>(probs: &ArrayView2<T>, f: F) -> Vec<R>
+fn map_rows<T, A, B, F>(probs: &ArrayView2<T>, f: F) -> (Vec<A>, Vec<B>)
 where
     T: Prob,
-    R: Send,
-    F: Fn(usize, &[T], &mut Vec<T>) -> R + Sync + Send,
+    A: Send,
+    B: Send,
+    F: Fn(usize, &[T], &mut Vec<T>) -> (A, B) + Sync + Send,
 {
     let (n, k) = probs.dim();
     match probs.as_slice() {
@@ -199,7 +197,7 @@ where
             .with_min_len(MIN_ROWS_PER_TASK)
             .enumerate()
             .map_init(Vec::new, |scratch, (i, row)| f(i, row, scratch))
-            .collect(),
+            .unzip(),
         None => (0..n)
             .into_par_iter()
             .with_min_len(MIN_ROWS_PER_TASK)
@@ -211,7 +209,7 @@ where
                     f(i, row, scratch)
                 },
             )
-            .collect(),
+            .unzip(),
     }
 }
 
@@ -303,6 +301,12 @@ fn validate_shape<T: Prob>(
             "pred_probs must have at least 2 columns (one per class), got {k}"
         )));
     }
+    if k >= NO_GUESS as usize {
+        return Err(CoreError::invalid(format!(
+            "pred_probs has {k} columns: at most {} classes are supported",
+            NO_GUESS - 1
+        )));
+    }
     if !(opts.frac_noise > 0.0 && opts.frac_noise <= 1.0) {
         return Err(CoreError::invalid(format!(
             "frac_noise must be in (0, 1], got {}",
@@ -331,18 +335,20 @@ struct ByClass<T> {
 }
 
 impl<T: Prob> ByClass<T> {
-    fn new(self_conf: &[T], labels: &[usize], k: usize) -> Self {
+    /// `own(i)`: the self-confidence of row `i`; `labels` are checked to be in `0..k`.
+    fn new(labels: &[i64], k: usize, own: impl Fn(usize) -> T) -> Self {
         let mut start = vec![0usize; k + 1];
         for &l in labels {
-            start[l + 1] += 1;
+            start[l as usize + 1] += 1;
         }
         for c in 0..k {
             start[c + 1] += start[c];
         }
         let mut next = start.clone();
         let mut values = vec![T::ZERO; labels.len()];
-        for (&v, &l) in self_conf.iter().zip(labels) {
-            values[next[l]] = v;
+        for (i, &l) in labels.iter().enumerate() {
+            let l = l as usize;
+            values[next[l]] = own(i);
             next[l] += 1;
         }
         ByClass { start, values }
@@ -418,7 +424,8 @@ fn row_score<T: Prob>(row: &[T], label: usize, rank_by: RankBy, scratch: &mut Ve
     }
 }
 
-/// Scans one row: confident guess, argmax, the `_reduce_issues` test and the score.
+/// Scans one row: its score and its packed code (confident guess, argmax, the
+/// `_reduce_issues` test).
 /// `ok` is cleared when the row fails `row_ok`'s checks (done in the same loop).
 fn row_facts<T: Prob>(
     row: &[T],
@@ -427,7 +434,7 @@ fn row_facts<T: Prob>(
     rank_by: RankBy,
     scratch: &mut Vec<T>,
     ok: &mut bool,
-) -> RowFacts {
+) -> (f64, u32) {
     let exact = rank_by == RankBy::ConfidenceWeightedEntropy;
     let (low, high) = if exact {
         (T::ZERO, T::from_f64(1.0))
@@ -437,7 +444,7 @@ fn row_facts<T: Prob>(
     let mut valid = true;
     let mut sum = 0.0f64;
     let mut confident = 0usize;
-    let mut first_confident = u32::MAX;
+    let mut first_confident = NO_GUESS;
     let mut argmax = 0usize;
     let mut best = row[0];
     // `pred_probs_copy[i, label] += 1e-6; argmax(...)`, in T.
@@ -464,17 +471,18 @@ fn row_facts<T: Prob>(
         }
     }
     *ok = valid && (sum - 1.0).abs() <= ROW_SUM_TOLERANCE;
-    let guess = match confident {
-        0 => u32::MAX,
+    let mut code = match confident {
+        0 => NO_GUESS,
         1 => first_confident,
         _ => argmax as u32,
     };
-    RowFacts {
-        guess,
-        argmax: argmax as u32,
-        label_wins: lifted_argmax == label,
-        score: row_score(row, label, rank_by, scratch),
+    if lifted_argmax == label {
+        code |= LABEL_WINS;
     }
+    if argmax != label {
+        code |= ARGMAX_ELSEWHERE;
+    }
+    (row_score(row, label, rank_by, scratch), code)
 }
 
 /// Keeps the `cap` smallest `(key, row)` pairs offered (ordered by key, then row: equal keys
@@ -501,16 +509,13 @@ impl<T: Prob> Keeper<T> {
         }
     }
 
+    /// Rows must be offered in increasing order (then a row is after every pair held, and
+    /// only its key decides whether it comes before the cut). Keys are finite.
     fn offer(&mut self, key: T, row: usize) {
-        let pair = (key, row);
-        if self.cap == 0
-            || self
-                .cut
-                .is_some_and(|c| before(&pair, &c) != Ordering::Less)
-        {
+        if self.cap == 0 || self.cut.is_some_and(|c| key >= c.0) {
             return;
         }
-        self.buf.push(pair);
+        self.buf.push((key, row));
         if self.buf.len() >= 2 * self.cap {
             self.shrink();
         }
@@ -518,9 +523,10 @@ impl<T: Prob> Keeper<T> {
 
     fn shrink(&mut self) {
         if self.buf.len() > self.cap {
-            self.buf.select_nth_unstable_by(self.cap - 1, before);
+            // The pair at `cap - 1` is then the largest of the `cap` kept.
+            let (_, &mut last, _) = self.buf.select_nth_unstable_by(self.cap - 1, before);
             self.buf.truncate(self.cap);
-            self.cut = self.buf.iter().copied().max_by(before);
+            self.cut = Some(last);
         }
     }
 
@@ -590,8 +596,7 @@ fn selections(
 /// each selection.
 fn select_rows<T: Prob>(
     probs: &ArrayView2<T>,
-    labels: &[usize],
-    self_conf: &[T],
+    labels: &[i64],
     sel: &[Selection],
     start: &[usize],
 ) -> Vec<Vec<usize>> {
@@ -600,8 +605,10 @@ fn select_rows<T: Prob>(
         return Vec::new();
     }
     let flat = probs.as_slice();
+    // One block per thread: each block holds a keeper per selection, and a keeper that
+    // sees more rows cuts sooner (fewer rows buffered, fewer partitions).
     let block = n
-        .div_ceil(4 * rayon::current_num_threads())
+        .div_ceil(rayon::current_num_threads())
         .max(MIN_ROWS_PER_TASK);
     let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
     let heaps = (0..n.div_ceil(block))
@@ -610,7 +617,7 @@ fn select_rows<T: Prob>(
             let mut heaps = empty();
             let mut row_buf: Vec<T> = Vec::new();
             for i in b * block..((b + 1) * block).min(n) {
-                let c = labels[i];
+                let c = labels[i] as usize;
                 let range = start[c]..start[c + 1];
                 if range.is_empty() {
                     continue;
@@ -626,7 +633,7 @@ fn select_rows<T: Prob>(
                 let own = row[c];
                 for (keeper, s) in heaps[range.clone()].iter_mut().zip(&sel[range]) {
                     let key = match s.other {
-                        None => self_conf[i],
+                        None => own,
                         Some(j) => own - row[j],
                     };
                     keeper.offer(key, i);
@@ -662,18 +669,15 @@ pub fn find_label_issues<T: Prob>(
     let k = validate_shape(&probs, labels, opts)?;
     let n = labels.len();
     progress.add_total(3 * n as u64);
-    let labels: Vec<usize> = labels.iter().map(|&l| l as usize).collect();
-    // Pass 1: one value per row (for k in the hundreds, a small part of the memory).
+    // Labels are in 0..k from here on.
+    let label = |i: usize| labels[i] as usize;
+    // Pass 1: the self-confidences, grouped by class (one value per row, dropped before
+    // pass 2).
     let flat = probs.as_slice();
-    let self_conf: Vec<T> = (0..n)
-        .into_par_iter()
-        .with_min_len(MIN_ROWS_PER_TASK)
-        .map(|i| match flat {
-            Some(f) => f[i * k + labels[i]],
-            None => probs[[i, labels[i]]],
-        })
-        .collect();
-    let groups = ByClass::new(&self_conf, &labels, k);
+    let groups = ByClass::new(labels, k, |i| match flat {
+        Some(f) => f[i * k + label(i)],
+        None => probs[[i, label(i)]],
+    });
     let given_counts: Vec<usize> = (0..k).map(|c| groups.of(c).len()).collect();
     if given_counts.iter().filter(|&&c| c > 0).count() < 2 {
         return Err(CoreError::invalid(
@@ -686,17 +690,17 @@ pub fn find_label_issues<T: Prob>(
     progress.advance(n as u64);
     progress.check()?;
 
-    // Pass 2: every value of every row, checked and scanned.
+    // Pass 2: every value of every row, checked and scanned; the scores are the result's.
     let exact = opts.rank_by == RankBy::ConfidenceWeightedEntropy;
     // The first refused row, whatever the order the tasks ran in.
     let first_bad = AtomicUsize::new(usize::MAX);
-    let facts: Vec<RowFacts> = map_rows(&probs, |i, row, scratch| {
+    let (scores, codes): (Vec<f64>, Vec<u32>) = map_rows(&probs, |i, row, scratch| {
         let mut ok = true;
-        let facts = row_facts(row, labels[i], &cut, opts.rank_by, scratch, &mut ok);
+        let out = row_facts(row, label(i), &cut, opts.rank_by, scratch, &mut ok);
         if !ok {
             first_bad.fetch_min(i, AtomicOrdering::Relaxed);
         }
-        facts
+        out
     });
     let bad = first_bad.into_inner();
     if bad != usize::MAX {
@@ -707,9 +711,10 @@ pub fn find_label_issues<T: Prob>(
     progress.check()?;
 
     let mut raw_joint = vec![0i64; k * k];
-    for (f, &l) in facts.iter().zip(&labels) {
-        if f.guess != u32::MAX {
-            raw_joint[l * k + f.guess as usize] += 1;
+    for (&code, &l) in codes.iter().zip(labels) {
+        let guess = code & GUESS_BITS;
+        if guess != NO_GUESS {
+            raw_joint[l as usize * k + guess as usize] += 1;
         }
     }
     for c in 0..k {
@@ -731,13 +736,14 @@ pub fn find_label_issues<T: Prob>(
     let mut mask = vec![false; n];
     match opts.filter {
         Filter::ConfidentLearning => {
-            for (i, f) in facts.iter().enumerate() {
-                mask[i] = f.guess != u32::MAX && f.guess as usize != labels[i];
+            for ((m, &code), &l) in mask.iter_mut().zip(&codes).zip(labels) {
+                let guess = code & GUESS_BITS;
+                *m = guess != NO_GUESS && guess as i64 != l;
             }
         }
         Filter::PredictedNeqGiven => {
-            for (i, f) in facts.iter().enumerate() {
-                mask[i] = f.argmax as usize != labels[i];
+            for (m, &code) in mask.iter_mut().zip(&codes) {
+                *m = code & ARGMAX_ELSEWHERE != 0;
             }
         }
         _ => {
@@ -748,36 +754,39 @@ pub fn find_label_issues<T: Prob>(
                 opts.frac_noise,
             );
             let (sel, start) = selections(&prune, &given_counts, k, opts);
-            let kept = select_rows(&probs, &labels, &self_conf, &sel, &start);
-            let mut by_class = vec![false; n];
-            let mut by_rate = vec![false; n];
+            let kept = select_rows(&probs, labels, &sel, &start);
+            // Both: a row needs the two marks (bit 1 by class, bit 2 by noise rate).
+            let mut marks = if opts.filter == Filter::Both {
+                vec![0u8; n]
+            } else {
+                Vec::new()
+            };
             for (s, rows) in sel.iter().zip(&kept) {
-                let target = if s.other.is_none() {
-                    &mut by_class
-                } else {
-                    &mut by_rate
-                };
+                let bit = if s.other.is_none() { 1 } else { 2 };
                 for &i in rows {
-                    target[i] = true;
+                    match opts.filter {
+                        Filter::Both => marks[i] |= bit,
+                        Filter::PruneByClass if bit == 1 => mask[i] = true,
+                        Filter::PruneByNoiseRate if bit == 2 => mask[i] = true,
+                        _ => {}
+                    }
                 }
             }
-            for (i, m) in mask.iter_mut().enumerate() {
-                *m = match opts.filter {
-                    Filter::PruneByClass => by_class[i],
-                    Filter::PruneByNoiseRate => by_rate[i],
-                    _ => by_class[i] && by_rate[i],
-                };
+            if opts.filter == Filter::Both {
+                for (m, &b) in mask.iter_mut().zip(&marks) {
+                    *m = b == 3;
+                }
             }
         }
     }
-    for (m, f) in mask.iter_mut().zip(&facts) {
-        if f.label_wins {
+    for (m, &code) in mask.iter_mut().zip(&codes) {
+        if code & LABEL_WINS != 0 {
             *m = false;
         }
     }
+    drop(codes);
     progress.advance(n as u64);
 
-    let scores: Vec<f64> = facts.iter().map(|f| f.score).collect();
     // (score, row) pairs are all distinct, so an unstable sort of them is deterministic.
     let mut keyed: Vec<(f64, usize)> = (0..n)
         .filter(|&i| mask[i])
@@ -787,7 +796,7 @@ pub fn find_label_issues<T: Prob>(
     let ranked: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut flagged_counts = vec![0usize; k];
     for &i in &ranked {
-        flagged_counts[labels[i]] += 1;
+        flagged_counts[label(i)] += 1;
     }
     let true_counts: Vec<i64> = (0..k)
         .map(|j| (0..k).map(|i| confident_joint[i * k + j]).sum())
