@@ -39,7 +39,7 @@ $(STAMPS)/deps: $(STAMPS)/venv pyproject.toml
 	    "scikit-learn>=1.3" "joblib>=1.3" "mlflow-skinny>=3" "kfp>=2.7" \
 	    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" \
 	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib "gguf>=0.10" "onnx>=1.14" "h5py>=3.8" \
-	    "auditwheel>=6" "cleanlab==2.9.0" "adversarial-robustness-toolbox==1.20.1"
+	    "auditwheel>=6" "cleanlab==2.9.0" "adversarial-robustness-toolbox==1.20.1" "pandera==0.35.0"
 	@touch $@
 
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
@@ -118,12 +118,11 @@ $(STAMPS)/venv-evidently:
 	$(EVIDENTLY_PY) -c "from evidently import Report; from evidently.presets import DataDriftPreset"
 	@touch $@
 
-# Peers that share .venv: IBM ART (pure Python on numpy/scipy/scikit-learn; the data tests
-# compare with its spectral signatures, so `deps` installs it, as it does cleanlab) and
-# pandera, the schema validator the validation benchmark compares against.
+# Peers that share .venv: IBM ART (pure Python on numpy/scipy/scikit-learn), cleanlab and
+# pandera. The data tests compare with all three (spectral signatures, confident learning,
+# schema checks), so `deps` installs them; this stamp checks that the benchmarks find them.
 $(STAMPS)/bench-deps: $(STAMPS)/deps
-	$(PIP) install -q "pandera==0.35.0"
-	$(PY) -W ignore -c "from art.attacks.evasion import HopSkipJump, SquareAttack; import sklearn, pandera"
+	$(PY) -W ignore -c "from art.attacks.evasion import HopSkipJump, SquareAttack; import sklearn, pandera, cleanlab"
 	@touch $@
 
 # The model-file scanners the scan benchmark compares against, installed as their users
