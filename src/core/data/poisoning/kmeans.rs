@@ -165,17 +165,20 @@ pub fn kmeans(
     stream: u64,
     progress: &Progress,
 ) -> CoreResult<Clustering> {
-    let mut best: Option<Clustering> = None;
-    for run in 0..n_init.max(1) {
+    let one = |run: usize| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream.wrapping_mul(1 << 16).wrapping_add(run as u64));
         let start = plus_plus(x, k, &mut rng);
-        let c = lloyd(x, start, progress)?;
-        if best.as_ref().is_none_or(|b| c.inertia < b.inertia) {
-            best = Some(c);
+        lloyd(x, start, progress)
+    };
+    let mut best = one(0)?;
+    for run in 1..n_init {
+        let c = one(run)?;
+        if c.inertia < best.inertia {
+            best = c;
         }
     }
-    Ok(best.expect("at least one run"))
+    Ok(best)
 }
 
 #[cfg(test)]

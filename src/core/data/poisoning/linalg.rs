@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::core::progress::Progress;
-use crate::core::CoreResult;
+use crate::core::{CoreError, CoreResult};
 
 /// Rows per leaf of the reduction tree. Fixed, so that the order of every floating-point
 /// addition, and hence the result, does not depend on the number of threads.
@@ -315,7 +315,7 @@ fn subspace_iteration(a: &Array2<f64>, k: usize, progress: &Progress) -> CoreRes
         };
         orthonormalise(&mut q);
     }
-    Ok(result.expect("the loop sets a result on its last iteration"))
+    result.ok_or_else(|| CoreError::invalid("eigenvectors: the iteration ran no step"))
 }
 
 /// `T_m` of `a` mapped so that `[lo, hi]` goes to `[-1, 1]`, applied to `x` (whose

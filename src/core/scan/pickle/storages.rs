@@ -202,14 +202,18 @@ impl<'a> Reader<'a, '_> {
                 return;
             };
             let s = self.storages.list[i].1;
-            let Some(head) = self.data.get(pos..pos + 8) else {
+            let Some(head) = self
+                .data
+                .get(pos..pos + 8)
+                .and_then(|h| <[u8; 8]>::try_from(h).ok())
+            else {
                 let n = self.data.len() - pos;
                 self.rec.note("torch.storage-truncated", Severity::Unknown, at, &key, None, || {
                     format!("the data ends before storage {key:?}: {n} bytes where its 8-byte element count belongs (torch.load fails)")
                 });
                 return;
             };
-            let count = i64::from_le_bytes(head.try_into().expect("8 bytes"));
+            let count = i64::from_le_bytes(head);
             if count != s.numel || count < 0 {
                 self.rec.note("torch.storage-size-mismatch", Severity::Unknown, at, &key, None, || {
                     format!("storage {key:?} is recorded with {count} elements where its persistent id gives {} (torch.load fails: wrong byte size)", s.numel)
