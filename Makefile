@@ -39,7 +39,18 @@ $(STAMPS)/deps: $(STAMPS)/venv pyproject.toml
 	    "scikit-learn>=1.3" "joblib>=1.3" "mlflow-skinny>=3" "kfp>=2.7" \
 	    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" \
 	    "sqlalchemy>=1.4,<2.1" "alembic<2,!=1.10.0" matplotlib "gguf>=0.10" "onnx>=1.14" "h5py>=3.8" \
-	    "auditwheel>=6" "cleanlab==2.9.0" "adversarial-robustness-toolbox==1.20.1" "pandera==0.35.0"
+	    "auditwheel>=6" "cleanlab==2.9.0" "adversarial-robustness-toolbox==1.20.1" "pandera==0.35.0" \
+	    "shap==0.51.0" "fairlearn==0.15.0" "xgboost-cpu==3.2.0" "lightgbm==4.7.0" "pyod==3.6.7" \
+	    "prometheus-client>=0.17" "pre-commit>=3" "jsonschema>=4" "pyspark==4.3.0"
+	@touch $@
+
+# A local Spark (the spark tests and benchmarks) runs on Java 17; Debian's package when the
+# machine has no Java.
+$(STAMPS)/java:
+	@mkdir -p $(STAMPS)
+	java -version 2>/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends openjdk-17-jre-headless)
+	java -version
 	@touch $@
 
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
@@ -72,7 +83,7 @@ $(STAMPS)/test-wheel: $(STAMPS)/zig $(RUST_SRC) $(PY_SRC) pyproject.toml README.
 	$(VENV)/bin/maturin sdist --out $(TEST_DIST)
 	@touch $@
 
-test-python: $(STAMPS)/deps $(STAMPS)/build-$(PROFILE) $(STAMPS)/test-wheel
+test-python: $(STAMPS)/deps $(STAMPS)/java $(STAMPS)/build-$(PROFILE) $(STAMPS)/test-wheel
 	MLSENTRY_WHEEL=$(abspath $(TEST_WHEEL)) MLSENTRY_SDIST=$(abspath $(TEST_DIST))/$(notdir $(SDIST)) \
 	    $(PY) -m pytest -q
 
@@ -143,9 +154,34 @@ $(STAMPS)/venv-scanners:
 	$(SCANNERS_PY) -c "import fickling; print('fickling', fickling.__version__)"
 	@touch $@
 
-bench-peers: $(STAMPS)/venv-evidently $(STAMPS)/bench-deps $(STAMPS)/venv-scanners
+# frouros 0.9.0 pins numpy < 2.2 and scipy < 1.15; whylogs 1.6.4 (with its Spark profiler)
+# pins platformdirs < 4 and needs pandas < 3: each in its own venv.
+FROUROS_VENV := .venv-frouros
+FROUROS_PY   := $(FROUROS_VENV)/bin/python
+WHYLOGS_VENV := .venv-whylogs
+WHYLOGS_PY   := $(WHYLOGS_VENV)/bin/python
 
-bench: $(STAMPS)/deps $(STAMPS)/bench-deps $(STAMPS)/venv-evidently $(STAMPS)/venv-scanners
+$(STAMPS)/venv-frouros:
+	@mkdir -p $(STAMPS)
+	test -x $(FROUROS_PY) || $(PYTHON) -m venv $(FROUROS_VENV)
+	$(FROUROS_PY) -m pip install -q --upgrade pip
+	$(FROUROS_PY) -m pip install -q "frouros==0.9.0"
+	$(FROUROS_PY) -c "from frouros.detectors.data_drift import MMD"
+	@touch $@
+
+$(STAMPS)/venv-whylogs: $(STAMPS)/java
+	@mkdir -p $(STAMPS)
+	test -x $(WHYLOGS_PY) || $(PYTHON) -m venv $(WHYLOGS_VENV)
+	$(WHYLOGS_PY) -m pip install -q --upgrade pip
+	$(WHYLOGS_PY) -m pip install -q "whylogs==1.6.4" "pyspark==4.3.0" "pandas<3" "pyarrow>=12"
+	$(WHYLOGS_PY) -c "import whylogs; from whylogs.api.pyspark.experimental import collect_dataset_profile_view"
+	@touch $@
+
+PEER_STAMPS := $(STAMPS)/venv-evidently $(STAMPS)/venv-scanners $(STAMPS)/venv-frouros $(STAMPS)/venv-whylogs
+
+bench-peers: $(STAMPS)/bench-deps $(PEER_STAMPS)
+
+bench: $(STAMPS)/deps $(STAMPS)/bench-deps $(PEER_STAMPS)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
 	    $(VENV)/bin/maturin develop --release -q
 	@rm -f $(STAMPS)/build-*

@@ -17,6 +17,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py::audit::register(m)?;
     py::data::register(m)?;
     py::drift::register(m)?;
+    py::explain::register(m)?;
+    py::monitor::register(m)?;
+    py::privacy::register(m)?;
     py::robustness::register(m)?;
     py::scan::register(m)?;
     Ok(())

@@ -24,7 +24,8 @@ PUBLIC = {
     "mlsentry": [
         "fingerprint", "integrity", "data", "drift", "robustness", "scan", "errors", "Report",
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
-        "InvalidInputError", "InvalidTypeError", "num_threads", "__version__",
+        "InvalidInputError", "InvalidTypeError", "num_threads", "__version__", "privacy",
+        "monitor", "fairness", "explain", "evidence",
     ],
     "mlsentry.integrity": [
         "hash_file", "manifest", "Manifest", "FileEntry", "verify", "VerifyReport",
@@ -146,8 +147,11 @@ SHARED = {
     "mlsentry.errors", "mlsentry.report", "mlsentry._core", "mlsentry._args",
     "mlsentry._progress", "mlsentry._version", "mlsentry._paths", "mlsentry._tables",
 }  # fmt: skip
-CAPABILITIES = {"data", "integrity", "drift", "robustness", "scan"}
-INTEGRATIONS = {"mlflow", "kfp", "testing", "pytest_plugin"}
+CAPABILITIES = {
+    "data", "integrity", "drift", "robustness", "scan", "privacy", "monitor", "fairness",
+    "explain", "evidence",
+}  # fmt: skip
+INTEGRATIONS = {"mlflow", "kfp", "spark", "testing", "pytest_plugin"}
 
 
 def _module_name(path: Path) -> str:

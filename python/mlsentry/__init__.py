@@ -26,7 +26,18 @@ from .errors import (
 from .report import Report
 
 if TYPE_CHECKING:
-    from . import data, drift, integrity, robustness, scan
+    from . import (
+        data,
+        drift,
+        evidence,
+        explain,
+        fairness,
+        integrity,
+        monitor,
+        privacy,
+        robustness,
+        scan,
+    )
     from .integrity import fingerprint
 
 # The capabilities load on first use: the command line (and a program that needs one of
@@ -34,7 +45,12 @@ if TYPE_CHECKING:
 _LAZY = {
     "data": ("mlsentry.data", None),
     "drift": ("mlsentry.drift", None),
+    "evidence": ("mlsentry.evidence", None),
+    "explain": ("mlsentry.explain", None),
+    "fairness": ("mlsentry.fairness", None),
     "integrity": ("mlsentry.integrity", None),
+    "monitor": ("mlsentry.monitor", None),
+    "privacy": ("mlsentry.privacy", None),
     "robustness": ("mlsentry.robustness", None),
     "scan": ("mlsentry.scan", None),
     "fingerprint": ("mlsentry.integrity", "fingerprint"),
@@ -69,9 +85,14 @@ __all__ = [
     "data",
     "drift",
     "errors",
+    "evidence",
+    "explain",
+    "fairness",
     "fingerprint",
     "integrity",
+    "monitor",
     "num_threads",
+    "privacy",
     "robustness",
     "scan",
 ]

@@ -17,6 +17,8 @@ pub mod categorical;
 pub mod compare;
 pub mod distance;
 pub mod ecdf;
+pub mod multivariate;
+pub mod profile;
 
 /// What every univariate test or distance returns.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,2 @@
+//! Fairness and explanations: group metrics with bootstrap intervals, permutation
+//! importance, Kernel SHAP and exact Tree SHAP.
