@@ -1590,12 +1590,17 @@ def _zip_view_tricks(root: Path) -> list[Sample]:
         z,
         "zip end record counting 1 of its 2 directory entries; the payload is the second",
     )
-    # A local header no directory lists, inside another member's data.
+    # A local header no directory lists, inside the data of a member whose sizes are in a
+    # data descriptor (a streaming reader searches that data for the next signature).
     blob = b"tensor bytes " + zip_local(b"x/data.pkl", p2) + b" more"
-    z = zip_local(b"blob", blob)
-    cd = zip_central(b"blob", blob, 0)
+    z = zip_local(b"blob", blob, flags=8)
+    cd = zip_central(b"blob", blob, 0, flags=8)
     z += cd + zip_end(1, len(cd), len(z))
-    add("hidden_local.zip", z, "zip member's local header hidden inside another member's data")
+    add(
+        "hidden_local.zip",
+        z,
+        "zip member's local header hidden inside the data of a member with a data descriptor",
+    )
     # A second end record in the comment, which Python's zipfile takes.
     z = zip_local(b"a.txt", b"text")
     at = len(z)

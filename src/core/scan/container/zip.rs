@@ -154,10 +154,13 @@ const MAX_END_RECORDS: usize = 8;
 ///   another); the directory is read to its recorded size, as Python reads it, whatever
 ///   count the end record gives (miniz trusts the count);
 /// * the local headers: each central entry's own (its name and method against the central
-///   ones), and every local header signature in the data that parses as a member and that
-///   no directory lists (a streaming reader walks these, or finds one hidden inside
-///   another member's data), except inside a stored member that is itself a zip (that one
-///   is read as a nested archive).
+///   ones), and every local header signature that parses as a member, that no directory
+///   lists and that a reader walking the local headers could land on (see
+///   `opaque_ranges`): in the bytes before, between and after the members, and inside the
+///   data of a member whose end a walker cannot take from its local header (sizes in a
+///   data descriptor, which streaming readers find by searching for the next signature;
+///   a local size or method that disagrees with the central directory). A stored member
+///   that is itself a zip is read as a nested archive instead.
 ///
 /// Where the views differ, a `Note::Disagree` says how.
 pub(crate) fn read(d: &[u8], max_members: usize, max_out: u64) -> Archive {
@@ -236,6 +239,62 @@ fn holding(ranges: &[(u64, u64, usize)], at: u64) -> Option<usize> {
     (at < r.1).then_some(r.2)
 }
 
+/// The data of the members every view agrees on, sorted and merged: the central directory
+/// and the local header give the same method and compressed size, no data descriptor, and
+/// all the bytes are there. Central-directory readers take such data as the member's
+/// content, and a reader walking the local headers skips it by its size, so no loader reads
+/// a local header hidden inside it; every other byte of the archive is searched.
+fn opaque_ranges(d: &[u8], a: &Archive) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = a
+        .entries
+        .iter()
+        .filter(|e| {
+            let Ok(h) = usize::try_from(e.header) else {
+                return false;
+            };
+            let local_flags = u16_at(d, h + 6).unwrap_or(flag::DESCRIPTOR);
+            e.compressed > 0
+                && !e.truncated
+                && (e.flags | local_flags) & flag::DESCRIPTOR == 0
+                && local_entry(d, h, 0)
+                    .is_some_and(|l| l.method == e.method && l.compressed == e.compressed)
+        })
+        .filter_map(|e| {
+            let start = usize::try_from(e.data).ok()?;
+            let end = usize::try_from(e.data.saturating_add(e.compressed)).ok()?;
+            Some((start, end.min(d.len())))
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+/// The offsets of the local header signatures outside `opaque` (sorted, disjoint), in order.
+/// A signature that starts just before an opaque range and runs into it is found.
+fn signatures_outside(d: &[u8], opaque: &[(usize, usize)]) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut search = |from: usize, to: usize| {
+        let to = to.saturating_add(LOCAL.len() - 1).min(d.len());
+        if from < to {
+            found.extend(memmem::find_iter(&d[from..to], LOCAL).map(|i| from + i));
+        }
+    };
+    let mut pos = 0usize;
+    for &(start, end) in opaque {
+        search(pos, start);
+        pos = pos.max(end);
+    }
+    search(pos, d.len());
+    found
+}
+
 /// Adds the members whose local headers no view listed so far.
 fn unlisted_local_headers(d: &[u8], a: &mut Archive, max_members: usize, max_out: u64) {
     // Stored members that are zips themselves are read as nested archives.
@@ -256,10 +315,7 @@ fn unlisted_local_headers(d: &[u8], a: &mut Archive, max_members: usize, max_out
     data.sort_unstable();
     let listed: HashSet<u64> = a.entries.iter().map(|e| e.header).collect();
     let mut measured = 0usize;
-    let mut pos = 0usize;
-    while let Some(i) = memmem::find(&d[pos..], LOCAL) {
-        let h = pos + i;
-        pos = h + 4;
+    for h in signatures_outside(d, &opaque_ranges(d, a)) {
         let at = h as u64;
         if listed.contains(&at) || holding(&nested, at).is_some() {
             continue;
