@@ -108,6 +108,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     report = verify(
         args.path, args.manifest, ignore=tuple(args.ignore), progress=show_progress(args)
     )
+    if args.sarif:
+        from ..evidence import write_sarif
+
+        write_sarif(args.sarif, [report])
     return emit_report(report, args)
 
 
@@ -306,6 +310,7 @@ def register(sub: Any) -> None:
     p.add_argument("path", help="the file or folder to check")
     p.add_argument("manifest", help="manifest JSON written by `mlsentry manifest`")
     _add_ignore_flag(p, "also leave out, on both sides, beyond the manifest's own patterns")
+    p.add_argument("--sarif", metavar="FILE", help="write the changes as SARIF 2.1.0")
     add_output_flags(p)
     add_progress_flag(p)
     p.set_defaults(func=cmd_verify)
