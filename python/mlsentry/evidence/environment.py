@@ -204,8 +204,10 @@ def _check_site(site: str, dists: list[Distribution]) -> tuple[list[FileProblem]
             if hexdigest is None:
                 continue
             actual[path] = hash_file(full).partition(":")[2]  # a file outside the folders
+        if hexdigest is None:
+            continue  # listed without a hash (RECORD itself, bytecode): presence only
         checked += 1
-        if hexdigest is not None and actual[path] != hexdigest:
+        if actual[path] != hexdigest:
             problems.append(
                 FileProblem(
                     "changed", dist, site, path, "sha256:" + hexdigest, "sha256:" + actual[path]
