@@ -165,6 +165,7 @@ class Bundle:
         self.environment = env
         self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.digest: Optional[str] = None
+        self.path: Optional[str] = None
 
     @property
     def reports(self) -> list[Report]:
@@ -323,6 +324,7 @@ class Bundle:
             os.unlink(tmp)
             raise
         self.digest = "sha256:" + _file_sha256(target)
+        self.path = target
         return self.digest
 
     def __repr__(self) -> str:
