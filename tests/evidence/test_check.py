@@ -124,3 +124,22 @@ def test_options_become_the_command_line(project):
     scan.options["no_digests"] = "yes"
     with pytest.raises(ms.cli.UsageError, match="no_digests expects true or false"):
         gate_argv(config, scan, commands["scan"])
+
+
+def test_the_readme_section_runs(tmp_path, monkeypatch, readme_blocks):
+    """The example mlsentry.toml loads with every key accepted by its command, and the
+    Python example runs."""
+    from mlsentry.cli import build_parser
+    from mlsentry.cli.check import _commands, gate_args
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlsentry.toml").write_text(readme_blocks("Release evidence", "toml")[0])
+    config = load_config()
+    assert [g.check for g in config.gates] == ["scan", "verify", "drift", "robustness"]
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    commands = _commands(sub)
+    for gate in config.gates:
+        gate_args(config, gate, commands[gate.check])
+    namespace: dict = {}
+    exec(compile(readme_blocks("Release evidence")[0], "README.md", "exec"), namespace)
+    assert namespace["report"].passed and (tmp_path / "release.evidence").exists()
