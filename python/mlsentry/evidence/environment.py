@@ -245,18 +245,20 @@ def verify_environment(
 
     Examples
     --------
-    >>> import base64, hashlib, os
+    >>> import base64, hashlib
+    >>> from pathlib import Path
     >>> from mlsentry.evidence import verify_environment
-    >>> os.makedirs("site/demo-1.0.dist-info"); os.makedirs("site/demo")
-    >>> code = b"x = 1\n"
-    >>> _ = open("site/demo/__init__.py", "wb").write(code)
+    >>> pkg, info = Path("site/demo"), Path("site/demo-1.0.dist-info")
+    >>> pkg.mkdir(parents=True); info.mkdir()
+    >>> code = b"x = 1"
+    >>> _ = (pkg / "__init__.py").write_bytes(code)
     >>> h = base64.urlsafe_b64encode(hashlib.sha256(code).digest()).rstrip(b"=").decode()
-    >>> _ = open("site/demo-1.0.dist-info/RECORD", "w").write(
-    ...     f"demo/__init__.py,sha256={h},6\ndemo-1.0.dist-info/RECORD,,\n")
+    >>> rows = [f"demo/__init__.py,sha256={h},5", "demo-1.0.dist-info/RECORD,,"]
+    >>> _ = (info / "RECORD").write_text("\\n".join(rows))
     >>> verify_environment("site").passed
     True
-    >>> _ = open("site/demo/__init__.py", "a").write("import os\n")
-    >>> _ = open("site/demo/extra.py", "w").write("")
+    >>> _ = (pkg / "__init__.py").write_bytes(b"x = 2")
+    >>> _ = (pkg / "extra.py").write_text("")
     >>> report = verify_environment("site")
     >>> [(p.kind, p.path) for p in report.problems]
     [('changed', 'demo/__init__.py'), ('unrecorded', 'demo/extra.py')]

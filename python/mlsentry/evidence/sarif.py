@@ -146,8 +146,9 @@ def to_sarif(
 
     Examples
     --------
+    >>> from pathlib import Path
     >>> import mlsentry as ms
-    >>> _ = open("model.pkl", "wb").write(b"\\x80\\x04cos\\nsystem\\n.")
+    >>> _ = Path("model.pkl").write_bytes(b"\\x80\\x04cos\\nsystem\\n.")
     >>> log = ms.evidence.to_sarif([ms.scan.scan("model.pkl")])
     >>> result = log["runs"][0]["results"][0]
     >>> result["level"], result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
