@@ -442,14 +442,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     base = os.path.dirname(os.path.abspath(config.path))
     results = _run_gates(config, gates, commands, base)
     status = _status(results)
+    evidence = None
     if key is not None:
-        _write_evidence(config, results, base, args.evidence, key)
+        evidence = _write_evidence(config, results, base, args.evidence, key)
     if args.sarif:
         _write_sarif(config, results, args.sarif)
     if args.json:
-        print(json.dumps(_summary(config, results, status), indent=2))
+        summary = _summary(config, results, status)
+        if evidence is not None:
+            summary["evidence"] = {"path": args.evidence, "digest": evidence}
+        print(json.dumps(summary, indent=2))
     else:
         print(_table(results))
+        if evidence is not None:
+            print(f"evidence: {args.evidence} ({evidence})")
     for r in results:
         if r.error:
             print(f"mlsentry check: {r.error}", file=sys.stderr)
@@ -518,7 +524,7 @@ def _reports(results: list[GateResult]) -> list[tuple[GateResult, Any]]:
 
 def _write_evidence(
     config: Config, results: list[GateResult], base: str, path: str, key: Any
-) -> None:
+) -> str:
     """The signed bundle of this run: every report, the manifests named in the
     configuration or by a gate's ``manifest`` option, the audit log's entries."""
     from ..evidence import DEFAULT_FRAMEWORKS, build
@@ -537,8 +543,7 @@ def _write_evidence(
         audit_log=audit if audit and os.path.isfile(audit) else None,
         controls=config.controls if config.controls is not None else DEFAULT_FRAMEWORKS,
     )
-    digest = bundle.save(path, key)
-    print(f"evidence: {path} ({digest})", file=sys.stderr)
+    return bundle.save(path, key)
 
 
 def _write_sarif(config: Config, results: list[GateResult], path: str) -> None:
