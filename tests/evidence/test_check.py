@@ -143,3 +143,19 @@ def test_the_readme_section_runs(tmp_path, monkeypatch, readme_blocks):
     namespace: dict = {}
     exec(compile(readme_blocks("Release evidence")[0], "README.md", "exec"), namespace)
     assert namespace["report"].passed and (tmp_path / "release.evidence").exists()
+
+
+def test_a_verify_gate_with_a_signed_manifest(project, capsys):
+    key = ms.integrity.SigningKey.generate()
+    key.public_key.save(project / "signer.pub")
+    ms.integrity.sign(ms.integrity.manifest(project / "model"), key).save(project / "model.sig")
+    (project / "mlsentry.toml").write_text(
+        '[[gate]]\nname = "signed"\ncheck = "verify"\npath = "model"\n'
+        'manifest = "model.sig"\npublic_key = "signer.pub"\n'
+    )
+    assert main(["check"]) == 0
+    report = ms.Report.load(project / "mlsentry-reports" / "signed.json")
+    assert report.signature is not None and report.signature.key_id == key.key_id
+    ms.integrity.SigningKey.generate().public_key.save(project / "signer.pub")
+    assert main(["check"]) == 2  # a signature that does not verify: nothing was checked
+    assert "signature" in capsys.readouterr().err.lower()
