@@ -61,7 +61,7 @@ PUBLIC = {
     "mlsentry.report": ["Report", "html_table"],
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
-        "assert_valid", "assert_no_label_issues", "assert_no_leakage",
+        "assert_valid", "assert_no_label_issues", "assert_no_leakage", "assert_evidence",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",

@@ -241,3 +241,15 @@ def test_the_control_mapping_is_versioned_data():
     kinds = {k for c in mapping.controls for k in c.checks}
     assert {"scan", "verify", "drift", "robustness", "privacy", "fairness", "validation",
             "label_issues", "audit_trail", "environment"} <= kinds  # fmt: skip
+
+
+def test_assert_evidence(release):
+    from mlsentry.testing import assert_evidence
+
+    path, key = release
+    assert assert_evidence(path, key.public_key).passed
+    _rewrite(path, lambda m: m.pop("reports/scan-gate.html"))
+    with pytest.raises(AssertionError) as failure:
+        assert_evidence(path, key.public_key)
+    assert "reports/scan-gate.html" in str(failure.value)
+    assert failure.value.report.passed is False

@@ -61,6 +61,16 @@ STATEMENT_MEMBER = "statement.dsse.json"
 AUDIT_TRAIL, EVIDENCE = "audit_trail", "evidence"
 
 
+def with_bundle_rows(rows: list[dict[str, Any]], audited: bool) -> list[dict[str, Any]]:
+    """The checks of a bundle as the control mapping sees them: its reports, the signed
+    bundle itself, and the audit-log proofs when it carries any."""
+    out = [{"name": r["name"], "kind": r["kind"], "verdict": r["verdict"]} for r in rows]
+    out.append({"name": "evidence bundle", "kind": EVIDENCE, "verdict": "SIGNED"})
+    if audited:
+        out.append({"name": "audit-log proofs", "kind": AUDIT_TRAIL, "verdict": "PROVED"})
+    return out
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "item"
 
@@ -68,10 +78,6 @@ def _slug(name: str) -> str:
 def _parse_time(text: str) -> _dt.datetime:
     t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
-
-
-def verdict_of(passed: Optional[bool]) -> str:
-    return {True: "PASSED", False: "FAILED"}.get(passed, "NO VERDICT")  # type: ignore[arg-type]
 
 
 @dataclass
@@ -176,10 +182,8 @@ class Bundle:
             {"name": c.name, "kind": c.report.kind(), "verdict": c.report.verdict}
             for c in self.checks
         ]
-        rows.append({"name": "evidence bundle", "kind": EVIDENCE, "verdict": "SIGNED"})
-        if self.audit_log is not None and any(c.audit_index is not None for c in self.checks):
-            rows.append({"name": "audit-log proofs", "kind": AUDIT_TRAIL, "verdict": "PROVED"})
-        return rows
+        audited = self.audit_log is not None and any(c.audit_index is not None for c in self.checks)
+        return with_bundle_rows(rows, audited)
 
     # -- writing ---------------------------------------------------------------------
     def _audit_members(self, key: SigningKey) -> tuple[dict[str, bytes], dict[str, Any]]:

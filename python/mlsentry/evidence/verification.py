@@ -15,14 +15,7 @@ from .. import _core
 from ..errors import InvalidInputError, InvalidTypeError, MlsentryError, SignatureError
 from ..integrity import Manifest, PublicKey, verify_envelope
 from ..report import Report, count_of, html_table
-from .bundle import (
-    AUDIT_TRAIL,
-    BUNDLE_SCHEMA,
-    EVIDENCE,
-    PREDICATE_TYPE,
-    STATEMENT_MEMBER,
-    _parse_time,
-)
+from .bundle import BUNDLE_SCHEMA, PREDICATE_TYPE, STATEMENT_MEMBER, _parse_time, with_bundle_rows
 from .controls import parse_controls
 
 PathArg = Union[str, "os.PathLike[str]"]
@@ -229,10 +222,7 @@ def _controls(
     except InvalidInputError as e:
         c.fail("controls.toml", str(e))
         return []
-    rows = [{"name": k["name"], "kind": k["kind"], "verdict": k["verdict"]} for k in checks]
-    rows.append({"name": "evidence bundle", "kind": EVIDENCE, "verdict": "SIGNED"})
-    if (index.get("audit") or {}).get("entries"):
-        rows.append({"name": "audit-log proofs", "kind": AUDIT_TRAIL, "verdict": "PROVED"})
+    rows = with_bundle_rows(checks, bool((index.get("audit") or {}).get("entries")))
     coverage = mapping.coverage(list(section.get("frameworks", {})), rows)
     if coverage != section.get("coverage"):
         c.fail(
