@@ -21,11 +21,16 @@ def empty_db(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("template") / "mlflow.db"
     previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+    cwd = os.getcwd()
+    # The default experiment keeps its artifacts under ./mlruns of the folder it was
+    # created in: the template's, never the checkout.
+    os.chdir(path.parent)
     mlflow.set_tracking_uri(f"sqlite:///{path}")
     try:
         mlflow.MlflowClient().search_experiments()
     finally:
         mlflow.set_tracking_uri(previous)
+        os.chdir(cwd)
     return path
 
 
