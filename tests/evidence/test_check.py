@@ -4,6 +4,7 @@ report written, exit 0 / 1 / 2 with usage errors naming the file and line."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from conftest import GATES, write_config
@@ -159,3 +160,41 @@ def test_a_verify_gate_with_a_signed_manifest(project, capsys):
     ms.integrity.SigningKey.generate().public_key.save(project / "signer.pub")
     assert main(["check"]) == 2  # a signature that does not verify: nothing was checked
     assert "signature" in capsys.readouterr().err.lower()
+
+
+def test_a_verify_env_gate_feeds_the_bundle(project, capsys):
+    import base64
+    import hashlib
+
+    site = project / "site"
+    (site / "demo").mkdir(parents=True)
+    (site / "demo-1.0.dist-info").mkdir()
+    code = b"x = 1\n"
+    (site / "demo" / "__init__.py").write_bytes(code)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(code).digest()).rstrip(b"=").decode()
+    (site / "demo-1.0.dist-info" / "RECORD").write_text(
+        f"demo/__init__.py,sha256={digest},6\ndemo-1.0.dist-info/RECORD,,\n"
+    )
+    (project / "mlsentry.toml").write_text(
+        '[[gate]]\nname = "packages"\ncheck = "verify-env"\npath = ["site"]\n'
+    )
+    key = ms.integrity.SigningKey.generate()
+    key.save(project / "k.pem")
+    assert main(["check", "--evidence", "r.evidence", "--key", "k.pem"]) == 0
+    report = ms.evidence.verify(project / "r.evidence", key.public_key)
+    assert report.checks[0]["kind"] == "environment" and report.checks[0]["verdict"] == "PASSED"
+    assert any(k["name"] == "packages" for c in report.coverage for k in c["checks"])
+    (site / "demo" / "__init__.py").write_bytes(b"import os\n")
+    assert main(["check"]) == 1
+    assert "packages  verify-env  FAILED" in capsys.readouterr().out
+
+
+def test_without_tomllib_the_native_reader_is_used(project, monkeypatch, capsys):
+    """Python 3.9 and 3.10 have no tomllib: the TOML reader of the native module reads
+    the configuration instead (same gates, same usage errors)."""
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # import tomllib now fails
+    write_config(project, ["scan"])
+    assert main(["check"]) == 0
+    (project / "mlsentry.toml").write_text("[[gate]\n")
+    assert main(["check"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
