@@ -49,6 +49,10 @@ PUBLIC = {
         "label_issues", "LabelIssuesReport", "cross_val_pred_probs", "poisoning",
         "PoisoningReport", "leakage", "LeakageReport", "LeakagePair",
     ],
+    "mlsentry.evidence": [
+        "build", "verify", "Bundle", "EvidenceReport", "verify_environment",
+        "EnvironmentReport", "environment", "to_sarif", "write_sarif", "load_controls",
+    ],
     "mlsentry.errors": [
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
         "ManifestError", "KeyFormatError", "FileChangedError", "PathNotFoundError",
@@ -57,10 +61,11 @@ PUBLIC = {
     "mlsentry.report": ["Report", "html_table"],
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
-        "assert_valid", "assert_no_label_issues", "assert_no_leakage",
+        "assert_valid", "assert_no_label_issues", "assert_no_leakage", "assert_evidence",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",
+        "log_evidence",
         "MlsentryEvaluator", "NoActiveRunError", "MANIFEST_FILE", "SIGNATURE_FILE",
     ],
     "mlsentry.kfp": [
@@ -75,6 +80,7 @@ METHODS = {
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
+    ("mlsentry.evidence", "Bundle"): ["save", "reports"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -83,6 +89,7 @@ METHODS = {
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
+    "check", "evidence", "verify-env",
 ]  # fmt: skip
 
 

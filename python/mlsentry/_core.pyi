@@ -154,6 +154,9 @@ def merkle_verify_consistency(
 def merkle_leaf_hash(data: bytes) -> str:
     """RFC 6962 leaf hash of ``data`` (hex)."""
 
+def audit_entry_leaf(line: str) -> tuple[int, str]:
+    """(index, recomputed leaf hex) of one entry line of an audit log."""
+
 # --- drift: the univariate tests (src/py/drift/tests.rs) ---
 
 def drift_numeric_test(

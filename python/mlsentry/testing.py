@@ -46,6 +46,7 @@ from .report import fmt_number, fmt_pvalue, fmt_share
 if TYPE_CHECKING:
     from .data import LabelIssuesReport, LeakageReport, ValidationReport
     from .drift import ColumnDrift, DriftReport
+    from .evidence import EvidenceReport
     from .integrity import Manifest, VerifyReport
     from .report import Report
     from .robustness import RobustnessReport
@@ -60,6 +61,7 @@ __all__ = [
     "assert_robust",
     "assert_safe_model",
     "assert_valid",
+    "assert_evidence",
 ]
 
 #: Rows of a failure table shown at most; the rest are counted ("... and K more").
@@ -731,3 +733,67 @@ def assert_no_label_issues(
     report = label_issues(labels, pred_probs, max_share=max_share, **kwargs)
     table = "" if report.passed else _label_issues_table(report)
     return _finish("assert_no_label_issues", report, table)
+
+
+# -- evidence ----------------------------------------------------------------------------
+def assert_evidence(path: Any, public_key: Any, *, checks_passed: bool = True) -> EvidenceReport:
+    """Asserts that an evidence bundle verifies (signature, every digest, every audit-log
+    proof) and, with ``checks_passed``, that no check of the release failed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The bundle (``Bundle.save``, ``mlsentry check --evidence``).
+    public_key : PublicKey
+        The key it must be signed with.
+    checks_passed : bool
+        Also fail when a check recorded in the bundle failed (default).
+
+    Returns
+    -------
+    EvidenceReport
+        The verification report, when it passed.
+
+    Raises
+    ------
+    AssertionError
+        One row per problem (member, what) and per failed check (name, kind, verdict);
+        ``.report`` holds the report.
+
+    Examples
+    --------
+    >>> import numpy as np, mlsentry as ms
+    >>> from mlsentry.testing import assert_evidence
+    >>> key = ms.integrity.SigningKey.generate()
+    >>> drift = ms.drift.compare({"x": np.arange(60.0)}, {"x": np.arange(60.0) + 50})
+    >>> _ = ms.evidence.build([drift], environment_info=False).save("r.evidence", key)
+    >>> assert_evidence("r.evidence", key.public_key, checks_passed=False).passed
+    True
+    >>> assert_evidence("r.evidence", key.public_key)
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_evidence: Evidence bundle verification: PASSED ...; 1 check failed
+    where  what
+    ...
+    drift  drift: FAILED
+    """
+    __tracebackhide__ = True
+    from .evidence import verify
+
+    report = verify(path, public_key)
+    failed = [c for c in report.checks if c["verdict"] == "FAILED"] if checks_passed else []
+    rows = [[p.member or "bundle", p.what] for p in report.problems]
+    rows += [[c["name"], f"{c['kind']}: {c['verdict']}"] for c in failed]
+    headline = report.summary().splitlines()[0]
+    if failed:
+        headline += f"; {len(failed)} check{'s' if len(failed) > 1 else ''} failed"
+    ok = report.passed and not failed
+    saved = _record("assert_evidence", ok, headline, report)
+    if ok:
+        return report
+    message = f"assert_evidence: {headline}\n{_table(['where', 'what'], rows)}"
+    if saved:
+        message += f"\nreport saved to {saved}"
+    error = AssertionError(message)
+    error.report = report  # type: ignore[attr-defined]
+    raise error

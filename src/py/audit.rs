@@ -181,6 +181,12 @@ fn merkle_verify_consistency(
     ))
 }
 
+/// (index, recomputed leaf hex) of one entry line of a log.
+#[pyfunction]
+fn audit_entry_leaf(line: &str) -> PyResult<(u64, String)> {
+    Ok(audit::entry_line_leaf(line)?)
+}
+
 /// The RFC 6962 leaf hash of `data`, hex.
 #[pyfunction]
 fn merkle_leaf_hash(data: &[u8]) -> String {
@@ -196,5 +202,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merkle_verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(merkle_verify_consistency, m)?)?;
     m.add_function(wrap_pyfunction!(merkle_leaf_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(audit_entry_leaf, m)?)?;
     Ok(())
 }

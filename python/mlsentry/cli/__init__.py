@@ -7,19 +7,43 @@ drift found, unsafe file), 2 usage or input error (bad arguments, unreadable inp
 """
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Callable, Optional
 
 from .._version import __version__
-from ..errors import FileChangedError, IntegrityError, ManifestError, MlsentryError
-from . import demo, drift, integrity, labels, leakage, poisoning, robustness, scan, validate
-from .common import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, UsageError
+from . import (
+    check,
+    demo,
+    drift,
+    evidence,
+    integrity,
+    labels,
+    leakage,
+    poisoning,
+    robustness,
+    scan,
+    validate,
+    verify_env,
+)
+from .common import EXIT_ERROR, UsageError, run_command
 
 __all__ = ["UsageError", "build_parser", "main"]
 
 # The command groups, in the order `mlsentry --help` lists them.
-_GROUPS = (demo, integrity, drift, robustness, scan, validate, labels, leakage, poisoning)
+_GROUPS = (
+    demo,
+    integrity,
+    drift,
+    robustness,
+    scan,
+    validate,
+    labels,
+    leakage,
+    poisoning,
+    check,
+    evidence,
+    verify_env,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,18 +67,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as e:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(e.code or 0) if isinstance(e.code, int) else EXIT_ERROR
     func: Callable[[argparse.Namespace], int] = args.func
-    try:
-        return func(args)
-    except KeyboardInterrupt:
-        print("mlsentry: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except (ManifestError, FileChangedError) as e:
-        # A manifest that is not one, or a file that moved under us: nothing was checked.
-        print(f"mlsentry: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
-    except IntegrityError as e:
-        print(f"mlsentry: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    except (MlsentryError, OSError) as e:
-        print(f"mlsentry: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
+    return run_command(func, args)

@@ -6,15 +6,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from ..errors import MlsentryError
+from ..errors import FileChangedError, IntegrityError, ManifestError, MlsentryError
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(MlsentryError, ValueError):
     """A command-line argument that cannot be used (exit status 2)."""
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a parsed command; an exception becomes its message on standard error and the
+    exit status it stands for."""
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        print("mlsentry: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ManifestError, FileChangedError) as e:
+        # A manifest that is not one, or a file that moved under us: nothing was checked.
+        print(f"mlsentry: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except IntegrityError as e:
+        print(f"mlsentry: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except (MlsentryError, OSError) as e:
+        print(f"mlsentry: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def show_progress(args: argparse.Namespace) -> bool:

@@ -103,11 +103,20 @@ def _add_shard_flags(p: argparse.ArgumentParser, note: str = "") -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..integrity import verify
+    from ..integrity import PublicKey, verify
 
+    public_key = PublicKey.load(args.public_key) if args.public_key else None
     report = verify(
-        args.path, args.manifest, ignore=tuple(args.ignore), progress=show_progress(args)
+        args.path,
+        args.manifest,
+        public_key,
+        ignore=tuple(args.ignore),
+        progress=show_progress(args),
     )
+    if args.sarif:
+        from ..evidence import write_sarif
+
+        write_sarif(args.sarif, [report])
     return emit_report(report, args)
 
 
@@ -304,8 +313,18 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("verify", help="check a file or folder against a manifest")
     p.add_argument("path", help="the file or folder to check")
-    p.add_argument("manifest", help="manifest JSON written by `mlsentry manifest`")
+    p.add_argument(
+        "manifest",
+        help="manifest JSON written by `mlsentry manifest`, or an envelope of `mlsentry sign` "
+        "(with --public-key)",
+    )
+    p.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the signer's public key PEM: MANIFEST is a signed envelope, checked first",
+    )
     _add_ignore_flag(p, "also leave out, on both sides, beyond the manifest's own patterns")
+    p.add_argument("--sarif", metavar="FILE", help="write the changes as SARIF 2.1.0")
     add_output_flags(p)
     add_progress_flag(p)
     p.set_defaults(func=cmd_verify)

@@ -22,6 +22,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         digests=not args.no_digests,
         progress=show_progress(args),
     )
+    if args.sarif:
+        from ..evidence import write_sarif
+
+        write_sarif(args.sarif, [report])
     return emit_report(report, args)
 
 
@@ -38,6 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-digests", action="store_true", help="do not record the files' digests (faster)"
     )
+    p.add_argument("--sarif", metavar="FILE", help="write the findings as SARIF 2.1.0")
     add_output_flags(p)
     add_progress_flag(p)
     p.set_defaults(func=cmd_scan)

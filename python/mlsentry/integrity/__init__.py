@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .audit import AUDIT_LOG_ENV, AuditLog, AuditVerifyReport, LogEntry, record_check
 from .manifests import DEFAULT_SHARD_SIZE, FileEntry, Manifest, hash_file, manifest
-from .signing import Envelope, PublicKey, SigningKey, sign, verify_envelope
+from .signing import Envelope, PublicKey, SigningKey, sign, sign_statement, verify_envelope
 from .verification import ModifiedFile, SignatureCheck, VerifyReport, verify
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ __all__ = [
     "record_check",
     "sign",
     "sign_model",
+    "sign_statement",
     "verify",
     "verify_envelope",
     "verify_model",

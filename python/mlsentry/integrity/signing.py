@@ -34,6 +34,7 @@ __all__ = [
     "PublicKey",
     "SigningKey",
     "sign",
+    "sign_statement",
     "statement_for",
     "verify_envelope",
 ]
@@ -339,6 +340,27 @@ def sign(subject: Any, key: SigningKey, *, name: Optional[str] = None) -> Envelo
     if not isinstance(key, SigningKey):
         raise InvalidTypeError(f"key: expected a SigningKey, got {type(key).__name__}")
     payload = _canonical(statement_for(subject, name))
+    return Envelope(json.loads(_core.dsse_sign(INTOTO_PAYLOAD_TYPE, payload, key._native)))
+
+
+def sign_statement(statement: Mapping[str, Any], key: SigningKey) -> Envelope:
+    """Sign an in-toto Statement v1 made by the caller (its own subjects and predicate)
+    in a DSSE envelope, as :func:`sign` does for the statements it makes.
+
+    Examples
+    --------
+    >>> key = SigningKey.generate()
+    >>> statement = {"_type": "https://in-toto.io/Statement/v1",
+    ...              "subject": [{"name": "a.txt", "digest": {"sha256": "00" * 32}}],
+    ...              "predicateType": "https://example.org/p/v1", "predicate": {}}
+    >>> verify_envelope(sign_statement(statement, key), key.public_key)["subject"][0]["name"]
+    'a.txt'
+    """
+    if not isinstance(key, SigningKey):
+        raise InvalidTypeError(f"key: expected a SigningKey, got {type(key).__name__}")
+    if not isinstance(statement, Mapping) or statement.get("_type") != STATEMENT_TYPE:
+        raise InvalidInputError(f"statement: expected an in-toto Statement v1 ({STATEMENT_TYPE})")
+    payload = _canonical(dict(statement))
     return Envelope(json.loads(_core.dsse_sign(INTOTO_PAYLOAD_TYPE, payload, key._native)))
 
 

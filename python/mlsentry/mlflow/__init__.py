@@ -18,6 +18,8 @@ also needs ``sqlalchemy`` and ``alembic``, and ``mlflow.models.evaluate`` needs
   disappeared (or :class:`~mlsentry.errors.SignatureError` if the signature fails), scans
   it with :func:`mlsentry.scan.scan` (:class:`~mlsentry.errors.ScanError` when unsafe), and
   only then loads it.
+* :func:`log_evidence` logs a release's signed evidence bundle to the run and tags the
+  registered model version with the bundle's digest and verdict.
 * :class:`MlsentryEvaluator` is the ``mlsentry`` evaluator of ``mlflow.models.evaluate``
   (registered through the ``mlflow.model_evaluator`` entry point): it adds robustness
   metrics to a classifier's evaluation.
@@ -46,6 +48,7 @@ require("mlflow", "mlflow", "mlsentry.mlflow")
 
 # After the check of the extra, so that a missing MLflow is named with the extra to install.
 from .evaluator import MlsentryEvaluator  # noqa: E402
+from .evidence import log_evidence  # noqa: E402
 from .runs import (  # noqa: E402
     MANIFEST_FILE,
     SIGNATURE_FILE,
@@ -64,6 +67,7 @@ __all__ = [
     "NoActiveRunError",
     "load_verified",
     "log_dataset",
+    "log_evidence",
     "log_model_manifest",
     "log_report",
     "report_metrics",

@@ -192,6 +192,20 @@ fn tail(file: &mut File, path: &Path) -> CoreResult<(Option<String>, u64, u64)> 
     }
 }
 
+/// The index and recomputed leaf hash (hex) of one entry line of a log, read on its own:
+/// what an evidence bundle that carries a few lines of a log checks against their proofs.
+pub fn entry_line_leaf(text: &str) -> CoreResult<(u64, String)> {
+    match parse_line(text.trim_end_matches('\n')) {
+        Ok(Line::Entry {
+            index, time, event, ..
+        }) => Ok((index, hex::encode(entry_leaf(index, &time, &event)))),
+        Ok(Line::Checkpoint { .. }) => Err(CoreError::invalid(
+            "line: a checkpoint line, not an entry of the log",
+        )),
+        Err(why) => Err(CoreError::invalid(format!("line: {why}"))),
+    }
+}
+
 fn parse_line(text: &str) -> Result<Line, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
@@ -771,6 +785,21 @@ mod tests {
             assert_eq!(a.index, i);
         }
         (dir, p)
+    }
+
+    #[test]
+    fn an_entry_line_gives_back_its_leaf_and_an_edit_changes_it() {
+        let (_dir, p) = log_with(3);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        let (index, leaf) = entry_line_leaf(line).unwrap();
+        assert_eq!(index, 1);
+        let stored: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(stored["leaf"].as_str().unwrap(), leaf);
+        let edited = line.replace("\"i\":1", "\"i\":7");
+        assert_ne!(entry_line_leaf(&edited).unwrap().1, leaf);
+        assert!(entry_line_leaf("{}").is_err());
+        assert!(entry_line_leaf("not json").is_err());
     }
 
     #[test]
