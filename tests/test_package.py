@@ -58,6 +58,7 @@ PUBLIC = {
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
         "assert_valid", "assert_no_label_issues", "assert_no_leakage",
+        "assert_fair",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",
@@ -69,12 +70,20 @@ PUBLIC = {
         "MODEL_PACKAGES",
     ],
     "mlsentry.cli": ["main", "build_parser"],
+    "mlsentry.fairness": ["evaluate", "FairnessReport", "Disparity", "GroupRow", "Grouping"],
+    "mlsentry.explain": ["permutation_importance", "ImportanceReport"],
 }  # fmt: skip
 METHODS = {
     ("mlsentry.integrity", "Manifest"): ["root", "files", "to_json", "from_json", "save", "load"],
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
+    ("mlsentry.fairness", "FairnessReport"): [
+        "by_group", "disparities", "four_fifths", "passed", "to_pandas", "metrics",
+    ],
+    ("mlsentry.explain", "ImportanceReport"): [
+        "importances", "importances_mean", "importances_std", "intervals", "to_pandas",
+    ],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -83,6 +92,7 @@ METHODS = {
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
+    "fairness",
 ]  # fmt: skip
 
 
