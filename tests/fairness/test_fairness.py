@@ -117,7 +117,7 @@ def test_fairlearn_resample_indices_are_reproduced():
 
 def test_bootstrap_intervals_equal_fairlearn_given_the_same_resamples():
     y, pred, _, sf = data(n=800, seed=3)
-    n_boot, seed = 25, 11
+    n_boot, seed = 10, 11
     mf = metric_frame(
         y, pred, sf[["sex", "race"]], n_boot=n_boot, ci_quantiles=[0.025, 0.975], random_state=seed
     )
