@@ -31,7 +31,7 @@ class Sizes:
     peer_boot: int
 
 
-FULL = Sizes(n=1_000_000, peer_boot=10)
+FULL = Sizes(n=1_000_000, peer_boot=3)
 QUICK = Sizes(n=200_000, peer_boot=10)
 SMOKE = Sizes(n=5_000, peer_boot=3)
 

@@ -70,27 +70,50 @@ def _scores(values: Any, n: int) -> np.ndarray:
     return arr
 
 
+def _sorted_codes(codes: np.ndarray, found: Any, name: str) -> tuple[np.ndarray, list[Any]]:
+    """Codes renumbered so that the distinct values are in sorted order."""
+    if (codes < 0).any():
+        raise InvalidInputError(f"sensitive[{name!r}]: missing values; fill them first")
+    values = [v.item() if hasattr(v, "item") else v for v in np.asarray(found)]
+    try:
+        order = sorted(range(len(values)), key=lambda i: values[i])
+    except TypeError:  # values of several kinds: by their text
+        order = sorted(range(len(values)), key=lambda i: str(values[i]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], [values[i] for i in order]
+
+
 def _codes(values: Any, name: str) -> tuple[np.ndarray, list[Any]]:
     """Sorted distinct values (fairlearn orders groups so) and each row's code."""
-    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
-        arr = np.asarray(values.to_numpy(zero_copy_only=False) if _is_arrow(values) else values)
-    else:
-        arr = np.asarray(values)
+    if _is_arrow(values):
+        values = values.to_numpy(zero_copy_only=False)
+    is_pandas = type(values).__module__.split(".")[0] == "pandas"
+    if is_pandas and getattr(values, "ndim", 1) == 1 and hasattr(values, "factorize"):
+        import pandas as pd
+
+        # Hash-based as the column is stored (an Arrow string column stays one): O(n).
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        return _sorted_codes(np.asarray(codes), found, name)
+    arr = np.asarray(values)
     if arr.ndim != 1:
         raise InvalidInputError(f"sensitive[{name!r}]: expected a 1-D column")
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise InvalidInputError(f"sensitive[{name!r}]: missing values (NaN); fill them first")
-    if arr.dtype.kind == "O":
-        distinct = set(arr.tolist())
-        if any(v is None or (isinstance(v, float) and v != v) for v in distinct):
-            raise InvalidInputError(f"sensitive[{name!r}]: missing values; fill them first")
+    try:
+        import pandas as pd
+    except ImportError:  # numpy only: sort-based
+        if arr.dtype.kind == "O" and any(v is None for v in set(arr.tolist())):
+            raise InvalidInputError(
+                f"sensitive[{name!r}]: missing values; fill them first"
+            ) from None
         try:
             uniques, inverse = np.unique(arr, return_inverse=True)
         except TypeError:
             uniques, inverse = np.unique(arr.astype(str), return_inverse=True)
-    else:
-        uniques, inverse = np.unique(arr, return_inverse=True)
-    return inverse.astype(np.int64), [u.item() if hasattr(u, "item") else u for u in uniques]
+        return inverse.astype(np.int64), [u.item() if hasattr(u, "item") else u for u in uniques]
+    codes, found = pd.factorize(arr, use_na_sentinel=True)
+    return _sorted_codes(codes, found, name)
 
 
 def _is_arrow(values: Any) -> bool:
@@ -140,7 +163,15 @@ def _intersection(
     key = np.zeros(columns[0][1].size, dtype=np.int64)
     for (_, codes, _), size in zip(columns, sizes):
         key = key * size + codes
-    ukeys, igroup = np.unique(key, return_inverse=True)
+    total = int(np.prod([float(s) for s in sizes]))
+    if total <= 4 * key.size + 1024:
+        # Few combinations: present keys by counting, no sort.
+        present = np.flatnonzero(np.bincount(key, minlength=total))
+        lookup = np.zeros(total, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        ukeys, igroup = present.astype(np.int64), lookup[key]
+    else:
+        ukeys, igroup = np.unique(key, return_inverse=True)
     per_column = np.empty((ukeys.size, len(columns)), dtype=np.int64)
     rest = ukeys.copy()
     for j in range(len(columns) - 1, -1, -1):
