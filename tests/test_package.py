@@ -82,7 +82,7 @@ METHODS = {
         "by_group", "disparities", "four_fifths", "passed", "to_pandas", "metrics",
     ],
     ("mlsentry.explain", "ImportanceReport"): [
-        "importances", "importances_mean", "importances_std", "intervals", "to_pandas",
+        "importances_mean", "importances_std", "ranked", "to_pandas", "metrics",
     ],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",

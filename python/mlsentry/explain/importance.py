@@ -223,6 +223,52 @@ def _bars_svg(r: ImportanceReport, width: int = 560) -> str:
     return "".join(parts)
 
 
+class _Rows:
+    """``X`` as the model takes it, and its permuted copies for one feature (all repeats
+    stacked): a numeric array is permuted in Rust; a DataFrame (any column types) by
+    pandas indexing, so it reaches the model as a DataFrame with its own dtypes."""
+
+    def __init__(self, X: Any) -> None:
+        self.frame = None
+        if type(X).__module__.split(".")[0] == "pandas" and getattr(X, "ndim", 0) == 2:
+            self.frame = X
+            self.n, self.d = X.shape
+            self.names = [str(c) for c in X.columns]
+            numeric = X.select_dtypes(include="number")
+            self.flat = np.ascontiguousarray(numeric.to_numpy(dtype=np.float64))
+        else:
+            try:
+                arr = np.asarray(X)
+            except Exception as e:
+                raise InvalidTypeError(f"X: cannot convert to an array ({e})") from None
+            if arr.dtype.kind not in "biuf":
+                raise InvalidTypeError(f"X: expected numbers, got dtype {arr.dtype}")
+            if arr.ndim != 2:
+                raise InvalidInputError(
+                    f"X: expected a 2-D array (rows x features), got shape {arr.shape}"
+                )
+            self.flat = np.ascontiguousarray(arr, dtype=np.float64)
+            self.n, self.d = arr.shape
+            self.names = [str(j) for j in range(self.d)]
+            self.dtype = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
+        if self.n == 0 or self.d == 0:
+            raise InvalidInputError(f"X: no rows or no features (shape {(self.n, self.d)})")
+        if not np.all(np.isfinite(self.flat)):
+            raise InvalidInputError("X: NaN or infinite values")
+
+    def whole(self) -> Any:
+        return self.frame if self.frame is not None else self.flat.astype(self.dtype, copy=False)
+
+    def permuted(self, j: int, perms: np.ndarray) -> Any:
+        if self.frame is None:
+            return _core.importance_rows(self.flat, j, perms).astype(self.dtype, copy=False)
+        repeats = perms.shape[0]
+        big = self.frame.iloc[np.tile(np.arange(self.n), repeats)].reset_index(drop=True)
+        column = self.frame.iloc[perms.ravel(), j].reset_index(drop=True)
+        big[self.frame.columns[j]] = column
+        return big
+
+
 def _predictor(model: Any, scoring: Any) -> Callable[[Any], np.ndarray]:
     """What scoring reads: labels for "accuracy", values for regression, the model's own
     output for a callable scoring."""
@@ -312,8 +358,6 @@ def permutation_importance(
     >>> rep.ranked
     ['0', '2', '1']
     """
-    from ..robustness.model import as_data
-
     if isinstance(scoring, str):
         if scoring not in SCORINGS:
             raise InvalidInputError(
@@ -327,11 +371,7 @@ def permutation_importance(
         raise InvalidTypeError("confidence: expected a number in (0, 1)")
     if not 0.0 < confidence < 1.0:
         raise InvalidInputError(f"confidence: expected a number in (0, 1), got {confidence!r}")
-    data = as_data(X)
-    if len(data.shape) != 1:
-        raise InvalidInputError(
-            f"X: expected rows x features (2-D), got samples shaped {data.shape}"
-        )
+    data = _Rows(X)
     n, d = data.n, data.d
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if y_arr.ndim != 1 or y_arr.shape[0] != n:
@@ -360,33 +400,26 @@ def permutation_importance(
     predict = _predictor(model, scoring)
     classes = getattr(model, "classes_", None)
 
-    def call(rows: np.ndarray) -> np.ndarray:
-        x = data.unflatten(rows)
+    def call(x: Any) -> np.ndarray:
         try:
             return predict(x)
         except Exception as e:
-            raise ModelError(
-                f"the model raised {type(e).__name__} on {rows.shape[0]} rows: {e}"
-            ) from e
+            raise ModelError(f"the model raised {type(e).__name__} on {len(x)} rows: {e}") from e
 
-    baseline = float(_per_repeat_scores(call(data.flat), y_arr, scoring, 1, classes)[0])
+    baseline = float(_per_repeat_scores(call(data.whole()), y_arr, scoring, 1, classes)[0])
     importances = np.empty((d, n_repeats), dtype=np.float64)
     for j in range(d):
-        rows = _core.importance_rows(data.flat, j, perms)
-        importances[j] = baseline - _per_repeat_scores(
-            call(rows), y_arr, scoring, n_repeats, classes
+        scores = _per_repeat_scores(
+            call(data.permuted(j, perms)), y_arr, scoring, n_repeats, classes
         )
+        importances[j] = baseline - scores
     intervals = _core.importance_interval(importances, float(confidence))
-    names = (
-        [str(c) for c in data.frame.columns]
-        if data.frame is not None
-        else [str(j) for j in range(d)]
-    )
+    names = data.names
     inputs = {}
     if fingerprint:
         from ..integrity import fingerprint as _fingerprint
 
-        inputs = {"X": _fingerprint(data.flat)}
+        inputs = {"X": _fingerprint(data.whole())}
         if y_arr.dtype.kind in "biuf":
             inputs["y"] = _fingerprint(np.ascontiguousarray(y_arr))
     return ImportanceReport(
