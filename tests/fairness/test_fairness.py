@@ -93,8 +93,9 @@ def test_each_single_column_grouping_equals_fairlearn_on_that_column():
         for name, value in ref.items():
             assert got[name].value == pytest.approx(value, abs=TOL)
         by = metric_frame(y, pred, sf[col]).by_group
-        for row in rep.disparities_by and next(g for g in rep.groupings if g.name == col).rows:
-            assert row.values["tpr"] == pytest.approx(by.loc[row.group[0], "tpr"], abs=TOL)
+        for row in next(g for g in rep.groupings if g.name == col).rows:
+            for m in ms.fairness.GROUP_METRICS:
+                assert row.values[m] == pytest.approx(by.loc[row.group[0], m], abs=TOL), m
 
 
 def fairlearn_resamples(n, n_boot, seed):
