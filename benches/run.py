@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_drift
 import bench_evidence
+import bench_fairness
 import bench_fingerprint
 import bench_integrity
 import bench_labels
@@ -55,6 +56,7 @@ BENCHES = {
     "validate": bench_validate,
     "labels": bench_labels,
     "evidence": bench_evidence,
+    "fairness": bench_fairness,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

@@ -28,6 +28,7 @@ EXPECTED = [
     "04_securing_the_supply_chain",
     "05_data_checks",
     "10_release_evidence",
+    "09_fairness_and_explanations",
 ]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes a few seconds here

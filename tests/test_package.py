@@ -62,6 +62,7 @@ PUBLIC = {
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
         "assert_valid", "assert_no_label_issues", "assert_no_leakage", "assert_evidence",
+        "assert_fair",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",
@@ -74,6 +75,8 @@ PUBLIC = {
         "MODEL_PACKAGES",
     ],
     "mlsentry.cli": ["main", "build_parser"],
+    "mlsentry.fairness": ["evaluate", "FairnessReport", "Disparity", "GroupRow", "Grouping"],
+    "mlsentry.explain": ["permutation_importance", "ImportanceReport"],
 }  # fmt: skip
 METHODS = {
     ("mlsentry.integrity", "Manifest"): ["root", "files", "to_json", "from_json", "save", "load"],
@@ -81,6 +84,12 @@ METHODS = {
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
     ("mlsentry.evidence", "Bundle"): ["save", "reports"],
+    ("mlsentry.fairness", "FairnessReport"): [
+        "by_group", "disparities", "four_fifths", "passed", "to_pandas", "metrics",
+    ],
+    ("mlsentry.explain", "ImportanceReport"): [
+        "importances_mean", "importances_std", "ranked", "to_pandas", "metrics",
+    ],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -90,6 +99,7 @@ COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
     "check", "evidence", "verify-env",
+    "fairness",
 ]  # fmt: skip
 
 

@@ -316,3 +316,38 @@ def label_issues(
     ranked, scores, thresholds, confident_joint, joint, noise_matrix (k x k) and the
     given, flagged and true counts per class. `calibrate(raw, given)` (k x k int64 and
     (k,) int64 in, k x k integers out) replaces the Rust calibration."""
+
+# fairness (mlsentry.fairness)
+FAIRNESS_GROUP_METRICS: list[str]
+FAIRNESS_DISPARITIES: list[str]
+
+def fairness_groups(
+    cells: Any,
+    n_igroups: int,
+    maps: list[Any],
+    n_groups: list[int],
+    n_boot: int,
+    seed: int,
+    quantiles: tuple[float, float],
+    resamples: Any = None,
+    callback: _Callback = None,
+) -> list[dict[str, Any]]:
+    """Group metrics, disparities and their percentile bootstrap intervals without the GIL:
+    uint32 `cells` (n,) = igroup * 4 + 2 * y_true + y_pred, one int64 map per grouping
+    (intersection group -> group). Resamples are drawn with `seed` (`n_boot` of them), or
+    given as int64 row indices (B, m). One dict of numpy arrays per grouping."""
+
+def fairness_scores(score: Any, y_true: Any, group: Any, n_groups: int) -> Any:
+    """ROC AUC, Brier score and mean score of each group: float64 (g, 3), NaN where
+    undefined."""
+
+# permutation importance (mlsentry.explain)
+def importance_permutations(n: int, n_repeats: int, seed: int, given: Any = None) -> Any:
+    """`n_repeats` seeded permutations of 0..n, int64 (n_repeats, n); with `given`, checks
+    each of its rows is a permutation of 0..n and returns it."""
+
+def importance_rows(x: Any, feature: int, perms: Any) -> Any:
+    """float64 (n_repeats * n, d): `x` once per permutation with column `feature` permuted."""
+
+def importance_interval(values: Any, confidence: float) -> Any:
+    """Student t interval of the mean of each row of `values` (features x repeats): (d, 2)."""

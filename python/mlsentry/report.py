@@ -297,6 +297,8 @@ _KINDS: dict[str, type[Report]] = {}
 #: shared layer does not import capabilities; the classes register themselves).
 _REPORT_MODULES = (
     "mlsentry.data",
+    "mlsentry.fairness",
+    "mlsentry.explain",
     "mlsentry.integrity",
     "mlsentry.drift",
     "mlsentry.robustness",

@@ -62,6 +62,7 @@ __all__ = [
     "assert_safe_model",
     "assert_valid",
     "assert_evidence",
+    "assert_fair",
 ]
 
 #: Rows of a failure table shown at most; the rest are counted ("... and K more").
@@ -797,3 +798,89 @@ def assert_evidence(path: Any, public_key: Any, *, checks_passed: bool = True) -
     error = AssertionError(message)
     error.report = report  # type: ignore[attr-defined]
     raise error
+
+
+# -- fairness --------------------------------------------------------------------------
+def _fairness_table(report: Any) -> str:
+    rows = [
+        [
+            d.name,
+            fmt_number(d.value),
+            ""
+            if d.interval is None
+            else f"{fmt_number(d.interval[0])}, {fmt_number(d.interval[1])}",
+            "" if d.bar is None else (">= " if d.higher_is_fairer else "<= ") + fmt_number(d.bar),
+            {True: "met", False: "NOT MET"}.get(d.passed, ""),
+        ]
+        for d in report.disparities.values()
+    ]
+    groups = [
+        [
+            r.label,
+            r.count,
+            fmt_number(r.values["selection_rate"]),
+            fmt_number(r.values["tpr"]),
+            fmt_number(r.values["fpr"]),
+            "small" if r.small else "",
+        ]
+        for r in report.by_group
+    ]
+    return (
+        _table(["disparity", "value", "interval", "bar", ""], rows)
+        + "\n"
+        + _table(["group", "rows", "selection_rate", "tpr", "fpr", ""], groups)
+    )
+
+
+def assert_fair(
+    y_true: Any,
+    y_pred: Any = None,
+    sensitive: Any = None,
+    thresholds: Optional[dict[str, float]] = None,
+    **kwargs: Any,
+) -> Any:
+    """Asserts that a binary classifier's disparities between groups meet their bars.
+
+    Runs :func:`mlsentry.fairness.evaluate` and fails when a disparity misses its bar
+    (by default the four-fifths rule: ``demographic_parity_ratio >= 0.8``).
+
+    Parameters
+    ----------
+    y_true, y_pred, sensitive
+        As :func:`mlsentry.fairness.evaluate` (or ``model=`` and ``X=`` in ``kwargs``).
+    thresholds : dict, optional
+        Disparity name to bar; None: the four-fifths rule. At least one bar is needed.
+    **kwargs
+        Passed to :func:`mlsentry.fairness.evaluate` (``n_boot``, ``seed``, ...).
+
+    Returns
+    -------
+    FairnessReport
+        The report, when the check passed.
+
+    Raises
+    ------
+    AssertionError
+        A bar missed. The message has every disparity (value, interval, bar) and the
+        groups' selection rates, TPR and FPR; ``.report`` holds the report.
+
+    Examples
+    --------
+    >>> from mlsentry.testing import assert_fair
+    >>> y, group = [0, 1] * 50, ["a"] * 50 + ["b"] * 50
+    >>> assert_fair(y, y, group, n_boot=0).passed
+    True
+    >>> assert_fair(y, [1] * 50 + [0] * 50, group, n_boot=0)
+    Traceback (most recent call last):
+    ...
+    AssertionError: assert_fair: Fairness: FAILED: 2 groups of sensitive over 100 rows; ...
+    disparity  ...
+    """
+    __tracebackhide__ = True
+    from .fairness import evaluate
+
+    if thresholds is not None and not thresholds:
+        raise InvalidInputError("thresholds: assert_fair needs at least one bar")
+    report = evaluate(y_true, y_pred, sensitive, thresholds=thresholds, **kwargs)
+    table = "" if report.passed else _fairness_table(report)
+    return _finish("assert_fair", report, table)

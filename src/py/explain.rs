@@ -2,6 +2,11 @@
 
 use pyo3::prelude::*;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub mod fairness;
+pub mod importance;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    fairness::register(m)?;
+    importance::register(m)?;
     Ok(())
 }

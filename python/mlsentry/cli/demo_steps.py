@@ -354,6 +354,26 @@ def _data_steps(rng: np.random.Generator, quiet: bool) -> list[DemoStep]:
     return steps
 
 
+def _fairness_step(rng: np.random.Generator, quiet: bool) -> DemoStep:
+    """A credit model that approves one group at 70% of the other's rate."""
+    from ..fairness import evaluate
+
+    n = 4_000
+    group = rng.choice(np.array(["group a", "group b"]), size=n)
+    repaid = rng.integers(0, 2, n)
+    approve = np.where(group == "group a", 0.55, 0.38) + 0.25 * (repaid - 0.5)
+    approved = (rng.random(n) < approve).astype(int)
+    report = evaluate(repaid, approved, {"group": group}, n_boot=500, seed=0)
+    ratio = report.disparities["demographic_parity_ratio"]
+    _say(
+        quiet,
+        f"   fairness: approval-rate ratio {ratio.value:.2f} "
+        f"[{ratio.interval[0]:.2f}, {ratio.interval[1]:.2f}] -> "
+        + ("four-fifths rule met" if report.passed else "below four fifths"),
+    )
+    return DemoStep("fairness: approval rates of two groups (four-fifths rule)", report, False)
+
+
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         print(text)
@@ -476,6 +496,7 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
 
     # Data checks before training: schema, label flips, a backdoor, leaked test rows.
     steps += _data_steps(np.random.default_rng(seed + 3), quiet)
+    steps.append(_fairness_step(np.random.default_rng(seed + 4), quiet))
 
     # Audit log: every check above, then a signed checkpoint; then a forged copy.
     log_path = os.path.join(out, "audit.jsonl")

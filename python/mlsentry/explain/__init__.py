@@ -4,4 +4,6 @@ Permutation importance, Kernel SHAP and exact Tree SHAP, computed in Rust with b
 model calls.
 """
 
-__all__: list[str] = []
+from .importance import ImportanceReport, permutation_importance
+
+__all__: list[str] = ["ImportanceReport", "permutation_importance"]

@@ -4,4 +4,16 @@ Group metrics with bootstrap intervals and the disparities fairlearn defines, wi
 verdict against chosen bars (the four-fifths rule by default).
 """
 
-__all__: list[str] = []
+from .evaluation import DEFAULT_THRESHOLDS, evaluate
+from .report import DISPARITIES, GROUP_METRICS, Disparity, FairnessReport, Grouping, GroupRow
+
+__all__: list[str] = [
+    "DEFAULT_THRESHOLDS",
+    "DISPARITIES",
+    "GROUP_METRICS",
+    "Disparity",
+    "FairnessReport",
+    "GroupRow",
+    "Grouping",
+    "evaluate",
+]
