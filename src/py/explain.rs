@@ -2,6 +2,9 @@
 
 use pyo3::prelude::*;
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub mod shap;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    shap::register(m)?;
     Ok(())
 }

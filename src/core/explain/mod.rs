@@ -1,2 +1,4 @@
 //! Fairness and explanations: group metrics with bootstrap intervals, permutation
 //! importance, Kernel SHAP and exact Tree SHAP.
+
+pub mod shap;
