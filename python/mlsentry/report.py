@@ -299,6 +299,7 @@ _REPORT_MODULES = (
     "mlsentry.data",
     "mlsentry.integrity",
     "mlsentry.drift",
+    "mlsentry.explain",
     "mlsentry.robustness",
     "mlsentry.scan",
     "mlsentry.cli.demo_steps",

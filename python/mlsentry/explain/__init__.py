@@ -4,4 +4,8 @@ Permutation importance, Kernel SHAP and exact Tree SHAP, computed in Rust with b
 model calls.
 """
 
-__all__: list[str] = []
+from .kernel import kernel_shap
+from .report import Explanation
+from .trees import tree_shap
+
+__all__: list[str] = ["Explanation", "kernel_shap", "tree_shap"]
