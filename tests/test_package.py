@@ -49,6 +49,7 @@ PUBLIC = {
         "label_issues", "LabelIssuesReport", "cross_val_pred_probs", "poisoning",
         "PoisoningReport", "leakage", "LeakageReport", "LeakagePair",
     ],
+    "mlsentry.explain": ["kernel_shap", "tree_shap", "Explanation"],
     "mlsentry.errors": [
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
         "ManifestError", "KeyFormatError", "FileChangedError", "PathNotFoundError",
@@ -75,6 +76,7 @@ METHODS = {
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
+    ("mlsentry.explain", "Explanation"): ["to_pandas", "importance", "to_dict", "summary"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -83,6 +85,7 @@ METHODS = {
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
+    "explain",
 ]  # fmt: skip
 
 
