@@ -30,6 +30,7 @@ from typing import Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_drift
+import bench_explain
 import bench_fingerprint
 import bench_integrity
 import bench_labels
@@ -53,6 +54,7 @@ BENCHES = {
     "leakage": bench_leakage,
     "validate": bench_validate,
     "labels": bench_labels,
+    "explain": bench_explain,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

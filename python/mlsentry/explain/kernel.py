@@ -174,12 +174,16 @@ def kernel_shap(
     c = masks.shape[0]
     values = np.empty((n, c, k))
     per_call = max(1, batch_bytes // (n * m * d * 8))
+    weights_m = np.full(m, 1.0 / m)
     with progress_callback(progress, "kernel_shap", unit="coalition") as callback:
         for start in range(0, c, per_call):  # a loop over coalition batches
             batch = masks[start : start + per_call]
             rows = _core.kernel_stack_rows(x, bg, np.ascontiguousarray(batch))
             out = call(rows)
-            values[:, start : start + len(batch)] = out.reshape(n, len(batch), m, k).mean(axis=2)
+            # The mean over the background as one stacked product (several times faster than
+            # ndarray.mean over a middle axis).
+            mean = weights_m @ out.reshape(n * len(batch), m, k)
+            values[:, start : start + len(batch)] = mean.reshape(n, len(batch), k)
             if callback is not None:
                 callback(start + len(batch), c)
         phi = _core.kernel_solve(masks, weights, values, fnull, fx)

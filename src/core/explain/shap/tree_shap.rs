@@ -89,10 +89,10 @@ fn extend(path: &mut [Elem], ud: usize, zero: f64, one: f64, feature: usize) {
         one,
         weight: if ud == 0 { 1.0 } else { 0.0 },
     };
-    let denom = (ud + 1) as f64;
+    let inv = 1.0 / (ud + 1) as f64;
     for i in (0..ud).rev() {
-        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / denom;
-        path[i].weight = zero * path[i].weight * (ud - i) as f64 / denom;
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 * inv;
+        path[i].weight = zero * path[i].weight * (ud - i) as f64 * inv;
     }
 }
 
@@ -101,13 +101,18 @@ fn unwind(path: &mut [Elem], ud: usize, idx: usize) {
     let (zero, one) = (path[idx].zero, path[idx].one);
     let denom = (ud + 1) as f64;
     let mut next = path[ud].weight;
-    for i in (0..ud).rev() {
-        if one != 0.0 {
+    if one != 0.0 {
+        let scale = denom / one;
+        let zero_scale = zero / denom;
+        for i in (0..ud).rev() {
             let here = path[i].weight;
-            path[i].weight = next * denom / ((i + 1) as f64 * one);
-            next = here - path[i].weight * zero * (ud - i) as f64 / denom;
-        } else {
-            path[i].weight = path[i].weight * denom / (zero * (ud - i) as f64);
+            path[i].weight = next * scale / (i + 1) as f64;
+            next = here - path[i].weight * zero_scale * (ud - i) as f64;
+        }
+    } else {
+        let scale = denom / zero;
+        for i in (0..ud).rev() {
+            path[i].weight *= scale / (ud - i) as f64;
         }
     }
     for i in idx..ud {
@@ -118,19 +123,25 @@ fn unwind(path: &mut [Elem], ud: usize, idx: usize) {
 }
 
 /// The total weight of the path with the feature at `idx` unwound (without changing it).
-fn unwound_sum(path: &[Elem], ud: usize, idx: usize) -> f64 {
+/// `inv[j]` is `1 / j`.
+fn unwound_sum(path: &[Elem], ud: usize, idx: usize, inv: &[f64]) -> f64 {
     let (zero, one) = (path[idx].zero, path[idx].one);
     let denom = (ud + 1) as f64;
-    let mut next = path[ud].weight;
     let mut total = 0.0;
-    for i in (0..ud).rev() {
-        if one != 0.0 {
-            let w = next * denom / ((i + 1) as f64 * one);
+    if one != 0.0 {
+        let scale = denom / one;
+        let zero_scale = zero / denom;
+        let mut next = path[ud].weight;
+        for i in (0..ud).rev() {
+            let w = next * scale * inv[i + 1];
             total += w;
-            next = path[i].weight - w * zero * (ud - i) as f64 / denom;
-        } else if zero != 0.0 {
-            total += path[i].weight / zero * denom / (ud - i) as f64;
+            next = path[i].weight - w * zero_scale * (ud - i) as f64;
         }
+    } else if zero != 0.0 {
+        for i in (0..ud).rev() {
+            total += path[i].weight * inv[ud - i];
+        }
+        total *= denom / zero;
     }
     total
 }
@@ -143,6 +154,8 @@ struct PathWalk<'a> {
     k: usize,
     path: &'a mut [Elem],
     phi: &'a mut [f64],
+    /// `inv[j]` = `1 / j`.
+    inv: &'a [f64],
 }
 
 impl PathWalk<'_> {
@@ -154,7 +167,7 @@ impl PathWalk<'_> {
             let value = t.value(node);
             for i in 1..=ud {
                 let e = self.path[seg + i];
-                let w = unwound_sum(&self.path[seg..], ud, i) * (e.one - e.zero);
+                let w = unwound_sum(&self.path[seg..], ud, i, self.inv) * (e.one - e.zero);
                 let at = e.feature * self.k + t.output;
                 for (p, v) in self.phi[at..at + t.width].iter_mut().zip(value) {
                     *p += w * v;
@@ -248,6 +261,9 @@ pub fn path_dependent(
     let mut values = vec![0.0; n * d * k];
     progress.add_total(n as u64);
     let len = path_len(e);
+    let inv: Vec<f64> = (0..e.max_depth + 3)
+        .map(|j| if j == 0 { 0.0 } else { 1.0 / j as f64 })
+        .collect();
     if n > 0 {
         values
             .par_chunks_mut(d * k * ROWS_PER_TASK)
@@ -265,6 +281,7 @@ pub fn path_dependent(
                                 k,
                                 path,
                                 phi,
+                                inv: &inv,
                             };
                             walk.recurse(0, 0, 0, 1.0, 1.0, usize::MAX);
                         }
