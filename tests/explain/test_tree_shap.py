@@ -343,3 +343,27 @@ def test_report_round_trip(tmp_path):
     assert "<svg" in page and "<script" not in page
     assert ex.output_names == ["0", "1", "2"]
     assert "mlsentry.explanation.importance.x0" in ex.metrics()
+
+
+def test_categorical_splits_are_refused():
+    rng = np.random.default_rng(0)
+    Xc = rng.normal(size=(600, 3))
+    Xc[:, 0] = rng.integers(0, 6, 600)
+    y = np.array([0, 3, -2, 5, 1, -4.0])[Xc[:, 0].astype(int)] + 0.1 * rng.normal(size=600)
+    model = lgb.LGBMRegressor(n_estimators=5, num_leaves=8, verbose=-1, n_jobs=1)
+    model.fit(Xc, y, categorical_feature=[0])
+    with pytest.raises(InvalidInputError, match="categorical"):
+        ms.explain.tree_shap(model, Xc[:3])
+
+
+def test_multi_output_table_and_html():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(classes=3)
+    model = lgb.LGBMClassifier(n_estimators=5, num_leaves=8, verbose=-1, n_jobs=1).fit(X, y)
+    ex = ms.explain.tree_shap(model, X[:4])
+    assert ex.values.shape == (4, 5, 3) and ex.base_values.shape == (4, 3)
+    table = ex.to_pandas()
+    assert isinstance(table, pd.DataFrame) and table.shape == (4, 3 * 6)
+    np.testing.assert_array_equal(table[("1", "x2")].to_numpy(), ex.values[:, 2, 1])
+    assert ex.importance.shape == (5, 3)
+    assert "waterfall" in ex.to_html() and "x0" in ex.summary()
