@@ -367,3 +367,32 @@ def test_multi_output_table_and_html():
     np.testing.assert_array_equal(table[("1", "x2")].to_numpy(), ex.values[:, 2, 1])
     assert ex.importance.shape == (5, 3)
     assert "waterfall" in ex.to_html() and "x0" in ex.summary()
+
+
+def test_degenerate_deep_tree_refused():
+    from mlsentry import _core
+
+    depth = 600  # a chain: node i splits into leaf 2i+1... written as a left spine
+    n = 2 * depth + 1
+    left = np.full(n, -1, dtype=np.int64)
+    right = np.full(n, -1, dtype=np.int64)
+    for i in range(depth):  # a loop over tree levels of a synthetic model
+        spine = 2 * i
+        left[spine], right[spine] = spine + 2, spine + 1
+    feature = np.where(left >= 0, 0, -1).astype(np.int64)
+    with pytest.raises(InvalidInputError, match="deeper than 512"):
+        _core.TreeEnsemble(
+            left,
+            right,
+            feature,
+            np.zeros(n),
+            np.zeros(n, dtype=np.uint8),
+            np.ones(n),
+            np.zeros((n, 1)),
+            np.array([0, n], dtype=np.int64),
+            np.array([0], dtype=np.int64),
+            1,
+            1,
+            np.zeros(1),
+            False,
+        )

@@ -20,6 +20,11 @@ pub mod flags {
     pub const ALL: u8 = STRICT | DEFAULT_LEFT | ZERO_IS_MISSING | NAN_AS_ZERO;
 }
 
+/// The deepest tree accepted: the Tree SHAP recursions go one stack frame per level and
+/// keep a path of quadratic size, so a degenerate tree thousands of levels deep is refused
+/// rather than allowed to exhaust a worker thread's stack.
+pub const MAX_DEPTH: usize = 512;
+
 /// LightGBM's `kZeroThreshold` (a float 1e-35 compared as a double).
 const ZERO_BAND: f64 = 1e-35_f32 as f64;
 
@@ -227,6 +232,11 @@ impl Ensemble {
                     reached[c] = true;
                     depth[c] = depth[i] + 1;
                     max_depth = max_depth.max(depth[c]);
+                    if depth[c] > MAX_DEPTH {
+                        return Err(bad(format!(
+                            "tree {t} is deeper than {MAX_DEPTH} levels, which is not supported"
+                        )));
+                    }
                 }
             }
         }
