@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_drift
 import bench_evidence
+import bench_explain
 import bench_fairness
 import bench_fingerprint
 import bench_integrity
@@ -57,6 +58,7 @@ BENCHES = {
     "labels": bench_labels,
     "evidence": bench_evidence,
     "fairness": bench_fairness,
+    "explain": bench_explain,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

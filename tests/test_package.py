@@ -76,7 +76,9 @@ PUBLIC = {
     ],
     "mlsentry.cli": ["main", "build_parser"],
     "mlsentry.fairness": ["evaluate", "FairnessReport", "Disparity", "GroupRow", "Grouping"],
-    "mlsentry.explain": ["permutation_importance", "ImportanceReport"],
+    "mlsentry.explain": [
+        "permutation_importance", "ImportanceReport", "kernel_shap", "tree_shap", "Explanation",
+    ],
 }  # fmt: skip
 METHODS = {
     ("mlsentry.integrity", "Manifest"): ["root", "files", "to_json", "from_json", "save", "load"],
@@ -90,6 +92,7 @@ METHODS = {
     ("mlsentry.explain", "ImportanceReport"): [
         "importances_mean", "importances_std", "ranked", "to_pandas", "metrics",
     ],
+    ("mlsentry.explain", "Explanation"): ["to_pandas", "importance", "to_dict", "summary"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -100,6 +103,7 @@ COMMANDS = [
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
     "check", "evidence", "verify-env",
     "fairness",
+    "explain",
 ]  # fmt: skip
 
 

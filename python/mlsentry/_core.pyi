@@ -351,3 +351,64 @@ def importance_rows(x: Any, feature: int, perms: Any) -> Any:
 
 def importance_interval(values: Any, confidence: float) -> Any:
     """Student t interval of the mean of each row of `values` (features x repeats): (d, 2)."""
+
+# --- explain: Tree SHAP and Kernel SHAP (src/py/explain/shap.rs) ---
+
+KERNEL_MAX_EXACT_FEATURES: int
+
+@final
+class TreeEnsemble:
+    """A tree ensemble as flat node arrays: int64 `left`/`right` (tree-local ids, -1 at
+    leaves), `feature`, float64 `threshold`, uint8 routing `flags`, float64 `cover`,
+    float64 `values` (nodes, width), int64 `starts` (n_trees + 1), int64 `tree_output`
+    (first output of each tree), `base_offset` (n_outputs,). Checked on construction."""
+
+    def __new__(
+        cls,
+        left: Any,
+        right: Any,
+        feature: Any,
+        threshold: Any,
+        flags: Any,
+        cover: Any,
+        values: Any,
+        starts: Any,
+        tree_output: Any,
+        n_outputs: int,
+        n_features: int,
+        base_offset: Any,
+        float32_input: bool,
+    ) -> TreeEnsemble: ...
+    @property
+    def n_trees(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def max_depth(self) -> int: ...
+    def predict(self, x: Any, callback: _Callback = None) -> Any:
+        """Raw outputs (n, k): the trees summed in float64 plus the offset."""
+    def shap(self, x: Any, background: Any = None, callback: _Callback = None) -> tuple[Any, Any]:
+        """(values (n, d, k), base (k,)): path-dependent Tree SHAP, or interventional
+        against the float64 `background` rows."""
+
+def kernel_coalitions(d: int, pairs: int | None = None, seed: int = 0) -> tuple[Any, Any]:
+    """(masks (c, d) uint8, weights (c,)): every coalition but the empty and the full one
+    with its Shapley kernel weight (`pairs` None), or `pairs` coalitions drawn from the
+    Shapley kernel, each followed by its complement, all weights 1."""
+
+def kernel_stack_rows(x: Any, background: Any, masks: Any) -> Any:
+    """The model inputs (n * c * m, d), by row of `x`, coalition, background row."""
+
+def kernel_solve(
+    masks: Any,
+    weights: Any,
+    values: Any,
+    fnull: Any,
+    fx: Any,
+    callback: _Callback = None,
+) -> Any:
+    """Attributions (n, d, k) from coalition values (n, c, k), the background mean output
+    `fnull` (k,) and the outputs `fx` (n, k): the weighted least-squares fit constrained to
+    add up to `fx - fnull`."""

@@ -301,6 +301,7 @@ _REPORT_MODULES = (
     "mlsentry.explain",
     "mlsentry.integrity",
     "mlsentry.drift",
+    "mlsentry.explain",
     "mlsentry.robustness",
     "mlsentry.scan",
     "mlsentry.evidence",

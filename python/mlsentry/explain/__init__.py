@@ -5,5 +5,14 @@ model calls.
 """
 
 from .importance import ImportanceReport, permutation_importance
+from .kernel import kernel_shap
+from .report import Explanation
+from .trees import tree_shap
 
-__all__: list[str] = ["ImportanceReport", "permutation_importance"]
+__all__: list[str] = [
+    "Explanation",
+    "ImportanceReport",
+    "kernel_shap",
+    "permutation_importance",
+    "tree_shap",
+]

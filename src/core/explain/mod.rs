@@ -3,3 +3,4 @@
 
 pub mod fairness;
 pub mod importance;
+pub mod shap;

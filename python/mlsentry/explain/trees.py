@@ -1,0 +1,464 @@
+"""Exact Tree SHAP for scikit-learn, XGBoost and LightGBM tree ensembles.
+
+Each library's trees are read into one set of flat node arrays (children, split feature,
+threshold, routing flags, training cover, leaf values) and handed to the Rust core, which
+computes the values in parallel over rows. XGBoost is read from ``save_raw("json")`` and
+LightGBM from ``dump_model()``: neither library is needed at run time beyond the model
+object itself.
+
+Every node keeps its library's routing: scikit-learn trees and XGBoost compare the feature
+as float32 (``<=`` and ``<``), histogram gradient boosting as float64, LightGBM as float64
+with its own missing-value types (NaN as missing, NaN as zero, or zero as missing).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .. import _core
+from .._progress import ProgressArg, progress_callback
+from ..errors import InvalidInputError, InvalidTypeError
+from .report import Explanation, explanation_inputs, feature_matrix
+
+__all__ = ["tree_shap"]
+
+# Routing flags, as the core reads them (src/core/explain/shap/trees.rs).
+STRICT = 1
+DEFAULT_LEFT = 2
+ZERO_IS_MISSING = 4
+NAN_AS_ZERO = 8
+
+
+@dataclass
+class _Trees:
+    """Flat node arrays collected tree by tree, then joined into one core ensemble."""
+
+    n_features: int
+    n_outputs: int
+    float32_input: bool
+    base_offset: np.ndarray
+    output_kind: str
+    parts: list[dict[str, np.ndarray]] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+
+    def add(
+        self,
+        *,
+        left: Any,
+        right: Any,
+        feature: Any,
+        threshold: Any,
+        flags: Any,
+        cover: Any,
+        values: Any,
+        output: int = 0,
+    ) -> None:
+        left = np.asarray(left, dtype=np.int64)
+        leaf = left < 0
+        values = np.asarray(values, dtype=np.float64)
+        self.parts.append(
+            {
+                "left": np.where(leaf, -1, left),
+                "right": np.where(leaf, -1, np.asarray(right, dtype=np.int64)),
+                "feature": np.where(leaf, -1, np.asarray(feature, dtype=np.int64)),
+                "threshold": np.where(leaf, 0.0, np.asarray(threshold, dtype=np.float64)),
+                "flags": np.where(leaf, 0, np.asarray(flags, dtype=np.uint8)).astype(np.uint8),
+                "cover": np.asarray(cover, dtype=np.float64),
+                "values": values.reshape(left.size, -1),
+            }
+        )
+        self.outputs.append(output)
+
+    def build(self) -> Any:
+        if not self.parts:
+            raise InvalidInputError("model: the ensemble has no trees")
+        widths = {p["values"].shape[1] for p in self.parts}
+        if len(widths) != 1:
+            raise InvalidInputError("model: trees with different numbers of outputs")
+        joined = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+        sizes = [p["left"].size for p in self.parts]
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        return _core.TreeEnsemble(
+            joined["left"],
+            joined["right"],
+            joined["feature"],
+            np.ascontiguousarray(joined["threshold"]),
+            joined["flags"],
+            joined["cover"],
+            np.ascontiguousarray(joined["values"]),
+            starts,
+            np.asarray(self.outputs, dtype=np.int64),
+            self.n_outputs,
+            self.n_features,
+            np.asarray(self.base_offset, dtype=np.float64).reshape(-1),
+            self.float32_input,
+        )
+
+
+def _sklearn_tree(
+    trees: _Trees, tree: Any, *, scale: float, normalize: bool, output: int = 0
+) -> None:
+    value = np.asarray(tree.value, dtype=np.float64)
+    if normalize:
+        if value.shape[1] != 1:
+            raise InvalidInputError("model: multi-output classifiers are not supported")
+        totals = value.sum(axis=2, keepdims=True)
+        value = np.divide(value, totals, out=np.zeros_like(value), where=totals != 0)
+    missing_left = getattr(tree, "missing_go_to_left", None)
+    flags = (
+        np.zeros(tree.node_count, dtype=np.uint8)
+        if missing_left is None
+        else np.where(np.asarray(missing_left) != 0, DEFAULT_LEFT, 0)
+    )
+    trees.add(
+        left=tree.children_left,
+        right=tree.children_right,
+        feature=tree.feature,
+        threshold=tree.threshold,
+        flags=flags,
+        cover=tree.weighted_n_node_samples,
+        values=value.reshape(tree.node_count, -1) * scale,
+        output=output,
+    )
+
+
+def _n_features(model: Any) -> int:
+    n = getattr(model, "n_features_in_", None)
+    if n is None:
+        raise InvalidInputError("model: not fitted (no n_features_in_)")
+    return int(n)
+
+
+def _from_sklearn_forest(model: Any, classifier: bool) -> _Trees:
+    if hasattr(model, "tree_"):
+        estimators = [model]  # a single decision tree
+    else:
+        estimators = getattr(model, "estimators_", None)
+        if estimators is None:
+            raise InvalidInputError("model: not fitted (no estimators_)")
+    first = estimators[0].tree_
+    width = first.value.shape[2] if classifier else first.value.shape[1]
+    trees = _Trees(
+        _n_features(model),
+        width,
+        True,
+        np.zeros(width),
+        "probability" if classifier else "raw",
+    )
+    for est in estimators:
+        _sklearn_tree(trees, est.tree_, scale=1.0 / len(estimators), normalize=classifier)
+    return trees
+
+
+def _from_sklearn_gb(model: Any) -> _Trees:
+    estimators = getattr(model, "estimators_", None)
+    if estimators is None:
+        raise InvalidInputError("model: not fitted (no estimators_)")
+    d = _n_features(model)
+    k = estimators.shape[1]
+    base = np.asarray(model._raw_predict_init(np.zeros((1, d), dtype=np.float32)))
+    kind = "log_odds" if hasattr(model, "classes_") else "raw"
+    trees = _Trees(d, k, True, base.reshape(-1), kind)
+    for row in estimators:
+        for c, est in enumerate(row):
+            _sklearn_tree(
+                trees, est.tree_, scale=float(model.learning_rate), normalize=False, output=c
+            )
+    return trees
+
+
+def _from_sklearn_hist_gb(model: Any) -> _Trees:
+    predictors = getattr(model, "_predictors", None)
+    if predictors is None:
+        raise InvalidInputError("model: not fitted")
+    base = np.asarray(model._baseline_prediction, dtype=np.float64).reshape(-1)
+    kind = "log_odds" if hasattr(model, "classes_") else "raw"
+    trees = _Trees(_n_features(model), base.size, False, base, kind)
+    for iteration in predictors:
+        for c, pred in enumerate(iteration):
+            nodes = pred.nodes
+            if np.any(nodes["is_categorical"] & ~nodes["is_leaf"].astype(bool)):
+                raise InvalidInputError(
+                    "model: categorical splits of HistGradientBoosting are not supported"
+                )
+            is_leaf = nodes["is_leaf"].astype(bool)
+            trees.add(
+                left=np.where(is_leaf, -1, nodes["left"].astype(np.int64)),
+                right=np.where(is_leaf, -1, nodes["right"].astype(np.int64)),
+                feature=nodes["feature_idx"],
+                threshold=nodes["num_threshold"],
+                flags=np.where(nodes["missing_go_to_left"] != 0, DEFAULT_LEFT, 0),
+                cover=nodes["count"],
+                values=nodes["value"],
+                output=c,
+            )
+    return trees
+
+
+def _number_list(text: Any) -> list[float]:
+    if isinstance(text, (int, float)):
+        return [float(text)]
+    s = str(text).strip().strip("[]")
+    return [float(v) for v in s.split(",") if v.strip()]
+
+
+#: XGBoost objectives whose margin is the log of the mean (the base score is a mean).
+_XGB_LOG_LINK = ("reg:gamma", "reg:tweedie", "count:poisson", "survival:cox", "survival:aft")
+_XGB_LOGIT_LINK = ("binary:logistic", "reg:logistic", "binary:logitraw")
+
+
+def _from_xgboost(model: Any) -> _Trees:
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    doc = json.loads(bytes(booster.save_raw(raw_format="json")))
+    learner = doc["learner"]
+    params = learner["learner_model_param"]
+    objective = learner["objective"]["name"]
+    gbm = learner["gradient_booster"]
+    if gbm.get("name") != "gbtree":
+        raise InvalidInputError(
+            f"model: XGBoost booster {gbm.get('name')!r} is not supported (gbtree only)"
+        )
+    k = max(int(params.get("num_class", 0)), int(params.get("num_target", 1)), 1)
+    base = np.asarray(_number_list(params["base_score"]), dtype=np.float64)
+    base = np.broadcast_to(base, (k,)).copy() if base.size == 1 else base
+    if objective in ("binary:logistic", "reg:logistic"):
+        base = np.log(base / (1.0 - base))
+    elif objective in _XGB_LOG_LINK:
+        base = np.log(base)
+    kind = "log_odds" if objective in _XGB_LOGIT_LINK else "raw"
+    trees = _Trees(int(params["num_feature"]), k, True, base, kind)
+    tree_info = gbm["model"]["tree_info"]
+    for tree, out in zip(gbm["model"]["trees"], tree_info):
+        if int(tree["tree_param"].get("size_leaf_vector", "1")) > 1:
+            raise InvalidInputError("model: XGBoost vector-leaf trees are not supported")
+        if any(int(t) != 0 for t in tree["split_type"]):
+            raise InvalidInputError("model: XGBoost categorical splits are not supported")
+        left = np.asarray(tree["left_children"], dtype=np.int64)
+        cond = np.asarray(tree["split_conditions"], dtype=np.float32).astype(np.float64)
+        trees.add(
+            left=left,
+            right=tree["right_children"],
+            feature=tree["split_indices"],
+            threshold=cond,
+            flags=np.where(np.asarray(tree["default_left"]) != 0, STRICT | DEFAULT_LEFT, STRICT),
+            cover=tree["sum_hessian"],
+            values=np.where(left < 0, cond, 0.0),
+            output=int(out),
+        )
+    return trees
+
+
+_LGB_MISSING = {"None": NAN_AS_ZERO, "Zero": NAN_AS_ZERO | ZERO_IS_MISSING, "NaN": 0}
+
+
+def _lightgbm_tree(root: dict[str, Any]) -> dict[str, list[Any]]:
+    """A LightGBM tree (nested dicts) as node arrays in pre-order."""
+    cols: dict[str, list[Any]] = {k: [] for k in ("l", "r", "f", "t", "g", "c", "v")}
+    stack: list[tuple[dict[str, Any], int, bool]] = [(root, -1, False)]
+    while stack:
+        node, parent, is_right = stack.pop()
+        i = len(cols["l"])
+        if parent >= 0:
+            cols["r" if is_right else "l"][parent] = i
+        if "split_feature" in node:
+            if node.get("decision_type", "<=") != "<=":
+                raise InvalidInputError("model: LightGBM categorical splits are not supported")
+            missing = _LGB_MISSING.get(node.get("missing_type", "None"))
+            if missing is None:
+                raise InvalidInputError(f"model: LightGBM missing type {node['missing_type']!r}")
+            flags = missing | (DEFAULT_LEFT if node.get("default_left") else 0)
+            for k, v in zip(
+                "lrftgcv",
+                (
+                    0,
+                    0,
+                    node["split_feature"],
+                    node["threshold"],
+                    flags,
+                    node.get("internal_count", 0),
+                    0.0,
+                ),
+            ):
+                cols[k].append(v)
+            stack.append((node["right_child"], i, True))
+            stack.append((node["left_child"], i, False))
+        else:
+            for k, v in zip(
+                "lrftgcv", (-1, -1, -1, 0.0, 0, node.get("leaf_count", 0), node["leaf_value"])
+            ):
+                cols[k].append(v)
+    return cols
+
+
+def _from_lightgbm(model: Any) -> _Trees:
+    booster = model.booster_ if hasattr(model, "booster_") else model
+    dump = booster.dump_model()
+    k = int(dump.get("num_tree_per_iteration", 1))
+    d = int(dump["max_feature_idx"]) + 1
+    objective = str(dump.get("objective", ""))
+    kind = (
+        "log_odds" if objective.startswith(("binary", "multiclassova", "cross_entropy")) else "raw"
+    )
+    info = dump["tree_info"]
+    scale = 1.0
+    if dump.get("average_output"):
+        scale = 1.0 / max(len(info) // max(k, 1), 1)
+    trees = _Trees(d, k, False, np.zeros(k), kind)
+    for t in info:
+        if t.get("is_linear"):
+            raise InvalidInputError("model: LightGBM linear trees are not supported")
+        c = _lightgbm_tree(t["tree_structure"])
+        trees.add(
+            left=c["l"],
+            right=c["r"],
+            feature=c["f"],
+            threshold=c["t"],
+            flags=c["g"],
+            cover=c["c"],
+            values=np.asarray(c["v"], dtype=np.float64) * scale,
+            output=int(t.get("tree_index", 0)) % k,
+        )
+    return trees
+
+
+_SKLEARN_FORESTS = {
+    "DecisionTreeClassifier": True,
+    "DecisionTreeRegressor": False,
+    "ExtraTreeClassifier": True,
+    "ExtraTreeRegressor": False,
+    "RandomForestClassifier": True,
+    "RandomForestRegressor": False,
+    "ExtraTreesClassifier": True,
+    "ExtraTreesRegressor": False,
+}
+
+
+def read_trees(model: Any) -> tuple[Any, str, Optional[Sequence[Any]]]:
+    """The core ensemble of a fitted tree model, the space of its raw output
+    (``"probability"``, ``"log_odds"`` or ``"raw"``) and its output names (classes)."""
+    cls = type(model)
+    module = cls.__module__.split(".")[0]
+    name = cls.__name__
+    classes = getattr(model, "classes_", None)
+    reader: Optional[Callable[[], _Trees]] = None
+    if module == "sklearn" and name in _SKLEARN_FORESTS:
+        reader = lambda: _from_sklearn_forest(model, _SKLEARN_FORESTS[name])  # noqa: E731
+    elif module == "sklearn" and name in (
+        "GradientBoostingClassifier",
+        "GradientBoostingRegressor",
+    ):
+        reader = lambda: _from_sklearn_gb(model)  # noqa: E731
+    elif module == "sklearn" and name.startswith("HistGradientBoosting"):
+        reader = lambda: _from_sklearn_hist_gb(model)  # noqa: E731
+    elif module == "xgboost":
+        reader = lambda: _from_xgboost(model)  # noqa: E731
+    elif module == "lightgbm":
+        reader = lambda: _from_lightgbm(model)  # noqa: E731
+    if reader is None:
+        raise InvalidTypeError(
+            f"model: {cls.__module__}.{name} is not a supported tree model (scikit-learn "
+            "decision trees, random forests, extra trees, (histogram) gradient boosting, "
+            "XGBoost, LightGBM); use kernel_shap for other models"
+        )
+    trees = reader()
+    ensemble = trees.build()
+    names = None
+    if classes is not None and ensemble.n_outputs == len(classes):
+        names = list(classes)
+    return ensemble, trees.output_kind, names
+
+
+def tree_shap(
+    model: Any,
+    X: Any,
+    background: Any = None,
+    *,
+    feature_names: Optional[Sequence[str]] = None,
+    progress: ProgressArg = False,
+) -> Explanation:
+    """Exact Tree SHAP values of a tree ensemble's raw output.
+
+    Parameters
+    ----------
+    model : fitted tree model
+        scikit-learn ``DecisionTree*``, ``RandomForest*``, ``ExtraTrees*``,
+        ``GradientBoosting*``, ``HistGradientBoosting*`` (numeric splits), XGBoost
+        (``XGBClassifier``, ``XGBRegressor``, ``Booster``; gbtree) or LightGBM
+        (``LGBM*``, ``Booster``; numeric splits).
+    X : array-like (n, d)
+        Rows to explain; NaN is a missing value, routed as the model's library routes it.
+    background : array-like (m, d), optional
+        None: path-dependent Tree SHAP (the expectation over left-out features follows the
+        training covers of the nodes). Given: interventional Tree SHAP, the exact values
+        against each background row averaged over the background.
+    feature_names : sequence of str, optional
+        Defaults to the DataFrame's columns, the model's ``feature_names_in_``, or
+        ``x0..x{d-1}``.
+
+    Returns
+    -------
+    Explanation
+        ``values`` shaped ``(n, d)`` for one output, ``(n, d, k)`` for ``k`` (scikit-learn
+        classifiers: one per class, probabilities; boosting: log-odds for binary
+        classification, one margin per class for multi-class), ``base_values`` and the
+        additivity gap of every row against the float64 sum of the trees.
+
+    Examples
+    --------
+    >>> import numpy as np, mlsentry as ms
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)); y = X[:, 0] + 2 * X[:, 1]
+    >>> m = RandomForestRegressor(n_estimators=10, random_state=0).fit(X, y)
+    >>> ex = ms.explain.tree_shap(m, X[:5])
+    >>> ex.values.shape, bool(ex.efficiency_gap.max() < 1e-9)
+    ((5, 3), True)
+    """
+    ensemble, kind, output_names = read_trees(model)
+    x, names = feature_matrix(X, "X", feature_names, model, allow_nan=True)
+    d = ensemble.n_features
+    if x.shape[1] != d:
+        raise InvalidInputError(f"X: {x.shape[1]} features per row, the model has {d}")
+    bg = None
+    if background is not None:
+        bg, _ = feature_matrix(background, "background", None, model, allow_nan=True)
+        if bg.shape[1] != d:
+            raise InvalidInputError(
+                f"background: {bg.shape[1]} features per row, the model has {d}"
+            )
+        if bg.shape[0] == 0:
+            raise InvalidInputError("background: no rows")
+    with progress_callback(progress, "tree_shap", unit="row") as callback:
+        values, base = ensemble.shap(x, bg, callback)
+    pred = ensemble.predict(x)
+    gap = (
+        np.abs(values.sum(axis=1) + base[None, :] - pred).max(axis=1) if x.shape[0] else np.zeros(0)
+    )
+    k = ensemble.n_outputs
+    base_values = np.broadcast_to(base, (x.shape[0], k)).copy()
+    if k == 1:
+        values, base_values = values[:, :, 0], base_values[:, 0]
+    method = "tree_path_dependent" if bg is None else "tree_interventional"
+    config = {
+        "method": method,
+        "model": f"{type(model).__module__}.{type(model).__name__}",
+        "n_trees": int(ensemble.n_trees),
+        "output": kind,
+    }
+    inputs = explanation_inputs(x, bg)
+    return Explanation(
+        values=values,
+        base_values=base_values,
+        data=x,
+        feature_names=names,
+        output_names=None if output_names is None else [str(c) for c in output_names],
+        efficiency_gap=gap,
+        method=method,
+        config=config,
+        inputs=inputs,
+    )

@@ -1,0 +1,139 @@
+"""Kernel SHAP: the closed form of a linear model, shap.KernelExplainer with full
+enumeration, sampled mode, batching and bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import mlsentry as ms
+from mlsentry.errors import InvalidInputError, InvalidTypeError, ModelError
+
+
+def _f(rows):
+    return np.sin(rows[:, 0]) * rows[:, 1] + rows[:, 2] ** 2 - rows[:, 3] * rows[:, 4]
+
+
+def _data(n=4, m=10, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.normal(size=(m, d))
+
+
+def test_linear_model_closed_form():
+    X, bg = _data(n=6, m=25, d=7)
+    w = np.array([1.0, -2.0, 0.5, 0.0, 3.0, -0.25, 1.5])
+    ex = ms.explain.kernel_shap(lambda r: r @ w + 4.0, X, bg)
+    np.testing.assert_allclose(ex.values, w * (X - bg.mean(axis=0)), atol=1e-12)
+    np.testing.assert_allclose(ex.base_values, (bg @ w + 4.0).mean(), atol=1e-12)
+    assert ex.method == "kernel_exact"
+    assert ex.efficiency_gap.max() < 1e-12
+
+
+def test_exact_equals_shap_kernel_explainer():
+    shap = pytest.importorskip("shap")
+    X, bg = _data()
+    ours = ms.explain.kernel_shap(_f, X, bg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = shap.KernelExplainer(_f, bg)
+        values = ref.shap_values(X, nsamples=2**5 - 2, l1_reg=False, silent=True)
+    np.testing.assert_allclose(ours.values, values, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(ours.base_values, ref.expected_value, atol=1e-12)
+
+
+def test_exact_multi_output_equals_shap():
+    shap = pytest.importorskip("shap")
+    linear = pytest.importorskip("sklearn.linear_model")
+    X, bg = _data(n=3, m=12, d=4, seed=1)
+    y = (X[:, 0] + bg[:3, 1] > 0).astype(int)
+    rng = np.random.default_rng(2)
+    train = rng.normal(size=(200, 4))
+    y = np.digitize(train[:, 0] + train[:, 1] * train[:, 2], [-0.5, 0.5])
+    model = linear.LogisticRegression(max_iter=500).fit(train, y)
+    ours = ms.explain.kernel_shap(model, X, bg)
+    assert ours.values.shape == (3, 4, 3)
+    assert ours.output_names == ["0", "1", "2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = shap.KernelExplainer(model.predict_proba, bg)
+        values = ref.shap_values(X, nsamples=2**4 - 2, l1_reg=False, silent=True)
+    np.testing.assert_allclose(ours.values, values, atol=1e-8, rtol=0)
+
+
+def test_batches_do_not_change_the_result():
+    X, bg = _data()
+    calls = []
+
+    def f(rows):
+        calls.append(len(rows))
+        return _f(rows)
+
+    whole = ms.explain.kernel_shap(f, X, bg)
+    assert calls[2:] == [4 * 30 * 10]  # X, background, then all 30 coalitions in one call
+    calls.clear()
+    small = ms.explain.kernel_shap(f, X, bg, batch_bytes=4 * 10 * 5 * 8 * 7)
+    assert calls[2:] == [280, 280, 280, 280, 80]
+    np.testing.assert_array_equal(whole.values, small.values)
+
+
+def test_sampled_mode_is_close_and_seeded():
+    rng = np.random.default_rng(3)
+    d = 20
+    X, bg = rng.normal(size=(3, d)), rng.normal(size=(8, d))
+    w = rng.normal(size=d)
+
+    def f(r):
+        return r @ w + 0.3 * r[:, 0] * r[:, 1]
+
+    a = ms.explain.kernel_shap(f, X, bg, nsamples=2000, seed=5)
+    b = ms.explain.kernel_shap(f, X, bg, nsamples=2000, seed=5)
+    assert a.method == "kernel_sampled" and a.seed == 5
+    np.testing.assert_array_equal(a.values, b.values)
+    # The linear part is recovered closely; the interaction splits between x0 and x1.
+    lin = w * (X - bg.mean(axis=0))
+    np.testing.assert_allclose(a.values[:, 2:], lin[:, 2:], atol=0.05)
+    assert a.efficiency_gap.max() < 1e-9
+    # nsamples at or past 2^d - 2 enumerates every coalition.
+    X, bg = _data()
+    assert ms.explain.kernel_shap(_f, X, bg, nsamples=100).method == "kernel_exact"
+
+
+def test_dataframe_reaches_the_model_as_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    X, bg = _data(d=3)
+    cols = ["a", "b", "c"]
+
+    def f(frame):
+        assert list(frame.columns) == cols
+        return frame["a"].to_numpy() * 2 - frame["c"].to_numpy()
+
+    ex = ms.explain.kernel_shap(f, pd.DataFrame(X, columns=cols), pd.DataFrame(bg, columns=cols))
+    assert ex.feature_names == cols
+    want = np.array([2.0, 0.0, -1.0]) * (X - bg.mean(axis=0))
+    np.testing.assert_allclose(ex.values, want, atol=1e-12)
+
+
+def test_bad_input():
+    X, bg = _data()
+    with pytest.raises(InvalidInputError, match="background: 4 features"):
+        ms.explain.kernel_shap(_f, X, bg[:, :4])
+    with pytest.raises(InvalidInputError, match="background: no rows"):
+        ms.explain.kernel_shap(_f, X, bg[:0])
+    with pytest.raises(InvalidInputError, match="X: 1 NaN"):
+        bad = X.copy()
+        bad[0, 0] = np.nan
+        ms.explain.kernel_shap(_f, bad, bg)
+    with pytest.raises(InvalidInputError, match="nsamples"):
+        ms.explain.kernel_shap(_f, X, bg, nsamples="many")
+    with pytest.raises(InvalidTypeError, match="nsamples"):
+        ms.explain.kernel_shap(_f, X, bg, nsamples=2.5)
+    with pytest.raises(InvalidTypeError, match="model"):
+        ms.explain.kernel_shap(object(), X, bg)
+    with pytest.raises(ModelError, match="NaN"):
+        ms.explain.kernel_shap(lambda r: np.full(len(r), np.nan), X, bg)
+    with pytest.raises(ModelError, match="rows gave outputs"):
+        ms.explain.kernel_shap(lambda r: np.zeros(3), X, bg)
+    with pytest.raises(InvalidInputError, match="X: no rows"):
+        ms.explain.kernel_shap(_f, X[:0], bg)
