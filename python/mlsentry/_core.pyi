@@ -313,3 +313,37 @@ def label_issues(
     ranked, scores, thresholds, confident_joint, joint, noise_matrix (k x k) and the
     given, flagged and true counts per class. `calibrate(raw, given)` (k x k int64 and
     (k,) int64 in, k x k integers out) replaces the Rust calibration."""
+
+# privacy
+def privacy_roc(scores: Any, is_member: Any) -> dict[str, Any]:
+    """ROC of membership scores (float64 (n,), bool (n,)): tp, fp (int64 counts per point),
+    thresholds, n_members, n_nonmembers, auc."""
+
+def privacy_clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval of k successes in n trials."""
+
+def privacy_epsilon_lower_bound(
+    tp: int, fp: int, n_members: int, n_nonmembers: int, delta: float, confidence: float
+) -> float:
+    """The empirical epsilon an attack with these counts proves."""
+
+def privacy_signals(probs: Any, labels: Any) -> dict[str, Any]:
+    """Membership signals (loss, confidence, entropy, modified_entropy, logit, correct) of
+    float64 probabilities (n, k) for int64 labels (n,)."""
+
+def privacy_lira(
+    target: Any, reference: Any, reference_in: Any, online: bool, fix_variance: bool
+) -> Any:
+    """LiRA scores from float64 signals (n,), (m, n) and bool membership (m, n)."""
+
+def privacy_rmia(
+    target: Any,
+    reference: Any,
+    reference_in: Any,
+    population_target: Any,
+    population_reference: Any,
+    population_in: Any,
+    gamma: float,
+    a: float,
+) -> Any:
+    """Offline RMIA scores from true-class probabilities."""
