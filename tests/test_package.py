@@ -49,6 +49,11 @@ PUBLIC = {
         "label_issues", "LabelIssuesReport", "cross_val_pred_probs", "poisoning",
         "PoisoningReport", "leakage", "LeakageReport", "LeakagePair",
     ],
+    "mlsentry.privacy": [
+        "membership_inference", "membership_report", "lira_scores", "rmia_scores", "roc",
+        "MembershipROC", "MembershipAttack", "PrivacyReport", "extraction", "ExtractionReport",
+        "epsilon_lower_bound", "clopper_pearson", "ATTACKS",
+    ],
     "mlsentry.errors": [
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
         "ManifestError", "KeyFormatError", "FileChangedError", "PathNotFoundError",
@@ -57,7 +62,7 @@ PUBLIC = {
     "mlsentry.report": ["Report", "html_table"],
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
-        "assert_valid", "assert_no_label_issues", "assert_no_leakage",
+        "assert_valid", "assert_no_label_issues", "assert_no_leakage", "assert_private",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",
@@ -66,7 +71,7 @@ PUBLIC = {
     "mlsentry.kfp": [
         "scan_model", "verify_integrity", "drift_gate", "robustness_gate", "make_components",
         "Components", "GateFailedError", "DEFAULT_BASE_IMAGE", "MLSENTRY_PACKAGE",
-        "MODEL_PACKAGES",
+        "MODEL_PACKAGES", "privacy_gate",
     ],
     "mlsentry.cli": ["main", "build_parser"],
 }  # fmt: skip
@@ -75,6 +80,7 @@ METHODS = {
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
+    ("mlsentry.privacy", "MembershipROC"): ["tpr_at", "tpr_interval", "fpr", "tpr", "advantage"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -83,6 +89,7 @@ METHODS = {
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
+    "privacy",
 ]  # fmt: skip
 
 

@@ -347,3 +347,14 @@ def privacy_rmia(
     a: float,
 ) -> Any:
     """Offline RMIA scores from true-class probabilities."""
+
+def privacy_surrogate(
+    x_train: Any,
+    targets: Any,
+    x_eval: Any,
+    l2: float,
+    iterations: int,
+    callback: _Callback = None,
+) -> Any:
+    """Fits the softmax-regression extraction surrogate to float64 rows (n, d) and the
+    target's probabilities (n, k); returns its probabilities of x_eval (m, k)."""

@@ -301,6 +301,7 @@ _REPORT_MODULES = (
     "mlsentry.drift",
     "mlsentry.robustness",
     "mlsentry.scan",
+    "mlsentry.privacy",
     "mlsentry.cli.demo_steps",
 )
 

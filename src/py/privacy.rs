@@ -4,7 +4,7 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::core::privacy::{bounds, lira, rmia, roc, signals};
+use crate::core::privacy::{bounds, extraction, lira, rmia, roc, signals};
 use crate::core::CoreError;
 use crate::py::runtime;
 
@@ -15,6 +15,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(privacy_signals, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_lira, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_rmia, m)?)?;
+    m.add_function(wrap_pyfunction!(privacy_surrogate, m)?)?;
     Ok(())
 }
 
@@ -148,4 +149,26 @@ fn privacy_rmia<'py>(
         rmia::rmia_scores(t, r, ins, pt, pr, pin, opts)
     })?;
     Ok(PyArray1::from_vec(py, s))
+}
+
+/// Fits the extraction surrogate on `x_train` (n, d) and the target's probabilities
+/// `targets` (n, k), and returns its probabilities of `x_eval` (m, d).
+#[pyfunction]
+#[pyo3(signature = (x_train, targets, x_eval, l2, iterations, callback=None))]
+fn privacy_surrogate<'py>(
+    py: Python<'py>,
+    x_train: PyReadonlyArray2<'py, f64>,
+    targets: PyReadonlyArray2<'py, f64>,
+    x_eval: PyReadonlyArray2<'py, f64>,
+    l2: f64,
+    iterations: usize,
+    callback: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+    let x = x_train.as_array();
+    let t = targets.as_array();
+    let e = x_eval.as_array();
+    let out = runtime::run(py, callback, move |p| {
+        extraction::fit_softmax(x, t, l2, iterations, p)?.predict(e)
+    })?;
+    Ok(numpy::PyArray2::from_owned_array(py, out))
 }

@@ -105,3 +105,10 @@ def test_assert_private_fails_with_the_table_and_the_report():
     assert rep.passed is True
     with pytest.raises(InvalidInputError, match="max_tpr"):
         assert_private(model, Xm, ym, Xn, yn, max_tpr=0.1, threshold=0.1)
+
+
+def test_readme_privacy_section_runs(tmp_path, monkeypatch, readme_blocks):
+    monkeypatch.chdir(tmp_path)
+    for block in readme_blocks("Privacy"):
+        exec(compile(block, "README.md", "exec"), {})
+    assert (tmp_path / "privacy.html").exists()

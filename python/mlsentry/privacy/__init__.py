@@ -13,10 +13,13 @@ risk and the empirical differential-privacy bound a measured attack proves.
 - :func:`roc`: a :class:`MembershipROC` of any scores: ``.auc``, ``.tpr_at(fpr)``,
   ``.tpr_interval(fpr)``.
 - :func:`epsilon_lower_bound`: the epsilon an attack proves, to check a DP claim.
+- :func:`extraction`: how well a surrogate trained on N of the model's answers agrees with
+  it, per budget, in an :class:`ExtractionReport`.
 
 The signals, scores and curves are computed in Rust without the GIL.
 """
 
+from .extraction import SURROGATES, ExtractionReport, extraction
 from .membership import ATTACKS, REFERENCE_ATTACKS, membership_inference, membership_report
 from .report import MembershipAttack, PrivacyReport
 from .roc import MembershipROC, clopper_pearson, epsilon_lower_bound, roc
@@ -24,6 +27,8 @@ from .scores import FIXED_VARIANCE_BELOW, lira_scores, rmia_scores
 
 __all__ = [
     "ATTACKS",
+    "SURROGATES",
+    "ExtractionReport",
     "FIXED_VARIANCE_BELOW",
     "REFERENCE_ATTACKS",
     "MembershipAttack",
@@ -31,6 +36,7 @@ __all__ = [
     "PrivacyReport",
     "clopper_pearson",
     "epsilon_lower_bound",
+    "extraction",
     "lira_scores",
     "membership_inference",
     "membership_report",

@@ -189,7 +189,7 @@ def roc(scores: Any, is_member: Any) -> MembershipROC:
     >>> import mlsentry as ms
     >>> r = ms.privacy.roc([0.9, 0.8, 0.3, 0.1], [True, False, True, False])
     >>> r.auc, r.tpr_at(0.0), r.tpr_at(0.5)
-    (0.75, 0.5, 0.5)
+    (0.75, 0.5, 1.0)
     """
     s = _as_vector(scores, "scores")
     if s.dtype.kind not in "biuf":
@@ -255,7 +255,7 @@ def epsilon_lower_bound(
     --------
     >>> import mlsentry as ms
     >>> round(ms.privacy.epsilon_lower_bound(0.5, 0.01, 1000, 1000), 3)
-    3.405
+    3.242
     >>> ms.privacy.epsilon_lower_bound(0.5, 0.5, 1000, 1000)
     0.0
     """

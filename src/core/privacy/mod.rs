@@ -5,6 +5,7 @@
 //! Every score here follows one convention: higher means "more likely a member".
 
 pub mod bounds;
+pub mod extraction;
 pub mod lira;
 pub mod rmia;
 pub mod roc;
