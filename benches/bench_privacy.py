@@ -293,6 +293,15 @@ def _f(v) -> str:
     return "—" if v is None else f"{v:.4f}"
 
 
+def _quality(peer, ours):
+    """``peer / ours`` for an at-most-1 goal (equal zeros count as equal)."""
+    if peer is None or ours is None:
+        return None
+    if ours == 0:
+        return 1.0 if peer == 0 else float("inf")
+    return peer / ours
+
+
 def _section(sizes: Sizes, res, lo, rounds: int) -> Section:
     ours, rule, bb = res[OURS], res[RULE], res[BLACKBOX]
     ours_lo, art_lo = lo[OURS_LO], lo[ART_LO]
@@ -342,36 +351,32 @@ def _section(sizes: Sizes, res, lo, rounds: int) -> Section:
                 "x",
             )
         )
-        pa, pt = _x(peer, "auc"), _x(peer, "tpr")
-        goals.append(
-            Goal(
-                f"best of our loss/confidence AUC minus {peer.name}'s (>= 0)",
-                None if best_ours_auc is None or pa is None else best_ours_auc - pa,
-                0.0,
-                "",
+        for what, mine in (("AUC", best_ours_auc), ("TPR@1%FPR", best_ours_tpr)):
+            goals.append(
+                Goal(
+                    f"{peer.name}'s {what} / our best of loss and confidence",
+                    _quality(_x(peer, "auc" if what == "AUC" else "tpr"), mine),
+                    1.0,
+                    "ours",
+                    at_most=True,
+                )
             )
-        )
-        goals.append(
-            Goal(
-                f"best of our loss/confidence TPR@1%FPR minus {peer.name}'s (>= 0)",
-                None if best_ours_tpr is None or pt is None else best_ours_tpr - pt,
-                0.0,
-                "",
-            )
-        )
     oc, ac = _x(ours_lo, "calls"), _x(art_lo, "calls")
     goals.append(
         Goal(
-            "label_only: ART's model calls / ours", ac / oc if oc and ac else None, GOAL_CALLS, "x"
+            "label_only: ART's model calls / ours (fewer calls)",
+            ac / oc if oc and ac else None,
+            GOAL_CALLS,
+            "x",
         )
     )
-    ot, at = _x(ours_lo, "label_only.tpr"), _x(art_lo, "tpr")
     goals.append(
         Goal(
-            "label_only TPR@1%FPR minus ART's (>= 0)",
-            None if ot is None or at is None else ot - at,
-            0.0,
-            "",
+            "label_only: ART's TPR@1%FPR / ours",
+            _quality(_x(art_lo, "tpr"), _x(ours_lo, "label_only.tpr")),
+            1.0,
+            "ours",
+            at_most=True,
         )
     )
     notes = [
@@ -382,6 +387,12 @@ def _section(sizes: Sizes, res, lo, rounds: int) -> Section:
         "is its infer (one prediction), the BlackBox time its attack-model fit and infer.",
         "TPR@1%FPR is the largest TPR over thresholds with FPR <= 1% (ms.privacy.roc for "
         "every candidate); a 0/1 score (RuleBased) has one usable threshold.",
+        "ART's RuleBased infer is one model call and a comparison (its score is 0/1: "
+        "correctly classified); ours makes the same one model call, so the speed goal against "
+        "it compares that call plus our report (signals, ROC curves, intervals, per-class "
+        "results, fingerprints) with the call alone and cannot reach 10x. With numpy's "
+        "OpenBLAS on several threads, the model's matrix products right after our Rust work "
+        "compete with the idle-spinning worker threads for the 2 cores.",
         "Label-only: one round (ART's per-sample HopSkipJump is slow); calls and rows counted "
         "by the shared wrapper.",
         timing_note(rounds),

@@ -7,23 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._tables import read_table
 from .common import UsageError, add_output_flags, emit_report, split_names
+from .labels import _column, _column_names
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-def _column_names(table: Any) -> list[str]:
-    return [
-        str(c) for c in (table.column_names if hasattr(table, "column_names") else table.columns)
-    ]
-
-
-def _column(table: Any, name: str) -> np.ndarray:
-    import numpy as np
-
-    if hasattr(table, "column_names"):  # pyarrow Table (Parquet)
-        return np.asarray(table.column(name).to_numpy())
-    return table[name].to_numpy()
 
 
 def _members(values: np.ndarray, name: str) -> np.ndarray:

@@ -248,7 +248,7 @@ def extraction(
 
         kept = X_pool if _model.is_frame(X_pool) else np.ascontiguousarray(X_pool)
         inputs = {"X_pool": _fingerprint(kept)}
-    return ExtractionReport(
+    report = ExtractionReport(
         budgets=used,
         agreement=agreement,
         probability_agreement=prob_agreement,
@@ -266,3 +266,7 @@ def extraction(
         inputs=inputs,
         seed=seed,
     )
+    from ..integrity import record_check
+
+    record_check("extraction", report.passed, inputs, max_agreement=max(agreement))
+    return report
