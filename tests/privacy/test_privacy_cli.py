@@ -112,3 +112,40 @@ def test_readme_privacy_section_runs(tmp_path, monkeypatch, readme_blocks):
     for block in readme_blocks("Privacy"):
         exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "privacy.html").exists()
+
+
+def test_cli_attacks_a_scanned_model(tmp_path, capsys):
+    import joblib
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["label"] = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    members, others = frame.iloc[:150], frame.iloc[150:]
+    forest = RandomForestClassifier(n_estimators=20, random_state=0)
+    forest.fit(members[["a", "b", "c"]], members["label"])
+    joblib.dump(forest, tmp_path / "model.joblib")
+    members.to_csv(tmp_path / "members.csv", index=False)
+    others.to_parquet(tmp_path / "others.parquet")
+    base = [
+        "privacy",
+        str(tmp_path / "members.csv"),
+        "--model",
+        str(tmp_path / "model.joblib"),
+        "--nonmembers",
+        str(tmp_path / "others.parquet"),
+    ]
+    assert main([*base, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["attacks"]) == {"loss", "confidence", "entropy"}
+    assert out["attacks"]["loss"]["auc"] > 0.6
+    assert main([*base, "--attacks", "loss", "--threshold", "0.05", "--at-fpr", "0.1"]) == 1
+    assert main([*base, "--attacks", "lira"]) == 2
+    assert main(base[:4]) == 2  # no --nonmembers
+    capsys.readouterr()
+    # A pickle that would run code is never loaded.
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
+    assert main([*base[:3], str(evil), *base[4:]]) == 1
+    assert "refusing to load" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from .._tables import read_table
@@ -26,11 +27,74 @@ def _members(values: np.ndarray, name: str) -> np.ndarray:
     raise UsageError(f"--member: column {name!r} must hold true/false or 1/0")
 
 
+def _frame(path: str, what: str) -> Any:
+    table = read_table(path)
+    if hasattr(table, "to_pandas"):  # pyarrow Table (Parquet)
+        table = table.to_pandas()
+    if not hasattr(table, "columns"):
+        raise UsageError(f"{what}: {path} is not a CSV or Parquet table")
+    return table
+
+
+def _attack_model(args: argparse.Namespace) -> int:
+    """``--model``: scan the model file, load it only when safe, attack it."""
+    from ..privacy import ATTACKS, REFERENCE_ATTACKS, membership_inference
+    from ..scan import scan
+
+    if not args.nonmembers:
+        raise UsageError("--model: give the members as FILE and the non-members with --nonmembers")
+    checked = scan(args.model)
+    if not checked.safe:
+        print(f"mlsentry: refusing to load {args.model}: the scan found it unsafe", file=sys.stderr)
+        return emit_report(checked, args)
+    import joblib
+
+    model = joblib.load(args.model)
+    members = _frame(args.file, "FILE")
+    nonmembers = _frame(args.nonmembers, "--nonmembers")
+    for what, table in (("FILE", members), ("--nonmembers", nonmembers)):
+        if args.label not in table.columns:
+            raise UsageError(f"--label: {what} has no column {args.label!r}")
+    names = getattr(model, "feature_names_in_", None)
+    features = (
+        [str(n) for n in names]
+        if names is not None
+        else [c for c in members.columns if c != args.label]
+    )
+    for what, table in (("FILE", members), ("--nonmembers", nonmembers)):
+        missing = [c for c in features if c not in table.columns]
+        if missing:
+            raise UsageError(f"{what} lacks the model's feature columns {missing[:10]}")
+    attacks = split_names(args.attacks, "--attacks") or ["loss", "confidence", "entropy"]
+    bad = [a for a in attacks if a not in ATTACKS or a in REFERENCE_ATTACKS]
+    if bad:
+        raise UsageError(
+            f"--attacks: {bad[0]!r} is not an attack the command runs (reference-model attacks "
+            "need a training function: use the Python API)"
+        )
+    report = membership_inference(
+        model,
+        members[features] if names is not None else members[features].to_numpy(),
+        members[args.label].to_numpy(),
+        nonmembers[features] if names is not None else nonmembers[features].to_numpy(),
+        nonmembers[args.label].to_numpy(),
+        attacks=attacks,
+        seed=args.seed,
+        at_fpr=args.at_fpr,
+        threshold=args.threshold,
+        confidence=args.confidence,
+        delta=args.delta,
+    )
+    return emit_report(report, args)
+
+
 def cmd_privacy(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..privacy import membership_report  # numpy only when the command runs
 
+    if args.model:
+        return _attack_model(args)
     table = read_table(args.file)
     if isinstance(table, np.ndarray):
         raise UsageError(
@@ -66,6 +130,18 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     return emit_report(report, args)
 
 
+_DESCRIPTION = """
+Membership-inference results from attack scores (higher = more likely a member), or from
+attacks on a model (--model with the members' and --nonmembers' records, CSV or Parquet with
+a label column). Scores: one CSV or Parquet table with a membership column (--member,
+true/false or 1/0) and one column of scores per attack (--scores, or every other numeric
+column), for example the output of mlsentry.privacy.lira_scores on signals of your own
+training loop. Reports per attack the TPR at --at-fpr with its Clopper-Pearson interval, the
+AUC, the advantage and the epsilon lower bound. Exit status 0: no bar given, or every
+attack's TPR at --at-fpr at most --threshold; 1: above; 2: usage or input error.
+"""
+
+
 class _LabelAction(argparse.Action):
     def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
         namespace.label = values
@@ -77,16 +153,29 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "privacy",
         help="membership-inference ROC, TPR at low FPR and epsilon bounds from attack scores",
-        description="Membership-inference results from attack scores (higher = more likely "
-        "a member): one CSV or Parquet table with a membership column (--member, true/false "
-        "or 1/0) and one column of scores per attack (--scores, or every other numeric "
-        "column), for example the output of mlsentry.privacy.lira_scores on signals of your "
-        "own training loop. Reports per attack the TPR at --at-fpr with its Clopper-Pearson "
-        "interval, the AUC, the advantage and the epsilon lower bound. Exit status 0: no bar "
-        "given, or every attack's TPR at --at-fpr at most --threshold; 1: above; 2: usage "
-        "or input error.",
+        description=" ".join(_DESCRIPTION.split()),
     )
-    p.add_argument("file", help="CSV or Parquet table of scores")
+    p.add_argument(
+        "file", help="CSV or Parquet table of scores (with --model: the members' records)"
+    )
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="a pickled or joblib classifier with predict_proba to attack; it is scanned "
+        "first and loaded only when the scan calls it safe",
+    )
+    p.add_argument(
+        "--nonmembers",
+        metavar="FILE",
+        help="with --model: records of the same distribution the model did not train on",
+    )
+    p.add_argument(
+        "--attacks",
+        metavar="A,B",
+        help="with --model: loss, confidence, entropy, modified_entropy, label_only "
+        "(default: loss,confidence,entropy)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="with --model (default: %(default)s)")
     p.add_argument(
         "--member",
         default="member",
@@ -99,7 +188,7 @@ def register(sub: Any) -> None:
         default="label",
         action=_LabelAction,
         metavar="COLUMN",
-        help="class column for per-class results (default: %(default)s, when present)",
+        help="class column for per-class results; with --model, the labels (default: %(default)s)",
     )
     p.add_argument(
         "--at-fpr",
