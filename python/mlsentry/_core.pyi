@@ -354,7 +354,10 @@ def privacy_surrogate(
     x_eval: Any,
     l2: float,
     iterations: int,
+    kind: str = "logistic",
+    hidden: int = 32,
+    seed: int = 0,
     callback: _Callback = None,
 ) -> Any:
-    """Fits the softmax-regression extraction surrogate to float64 rows (n, d) and the
+    """Fits the extraction surrogate ("logistic" or "mlp") to float64 rows (n, d) and the
     target's probabilities (n, k); returns its probabilities of x_eval (m, k)."""

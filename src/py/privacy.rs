@@ -151,10 +151,12 @@ fn privacy_rmia<'py>(
     Ok(PyArray1::from_vec(py, s))
 }
 
-/// Fits the extraction surrogate on `x_train` (n, d) and the target's probabilities
-/// `targets` (n, k), and returns its probabilities of `x_eval` (m, d).
+/// Fits the extraction surrogate (`kind`: "logistic" or "mlp") on `x_train` (n, d) and the
+/// target's probabilities `targets` (n, k), and returns its probabilities of `x_eval` (m, d).
 #[pyfunction]
-#[pyo3(signature = (x_train, targets, x_eval, l2, iterations, callback=None))]
+#[pyo3(signature = (x_train, targets, x_eval, l2, iterations, kind="logistic", hidden=32,
+                    seed=0, callback=None))]
+#[allow(clippy::too_many_arguments)]
 fn privacy_surrogate<'py>(
     py: Python<'py>,
     x_train: PyReadonlyArray2<'py, f64>,
@@ -162,13 +164,27 @@ fn privacy_surrogate<'py>(
     x_eval: PyReadonlyArray2<'py, f64>,
     l2: f64,
     iterations: usize,
+    kind: &str,
+    hidden: usize,
+    seed: u64,
     callback: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
     let x = x_train.as_array();
     let t = targets.as_array();
     let e = x_eval.as_array();
-    let out = runtime::run(py, callback, move |p| {
-        extraction::fit_softmax(x, t, l2, iterations, p)?.predict(e)
-    })?;
+    let out = match kind {
+        "logistic" => runtime::run(py, callback, move |p| {
+            extraction::fit_softmax(x, t, l2, iterations, p)?.predict(e)
+        })?,
+        "mlp" => runtime::run(py, callback, move |p| {
+            extraction::fit_mlp(x, t, hidden, l2, iterations, seed, p)?.predict(e)
+        })?,
+        other => {
+            return Err(CoreError::invalid(format!(
+                "surrogate: expected \"logistic\" or \"mlp\", got {other:?}"
+            ))
+            .into())
+        }
+    };
     Ok(numpy::PyArray2::from_owned_array(py, out))
 }

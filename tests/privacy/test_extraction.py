@@ -40,7 +40,7 @@ def test_the_surrogate_matches_scikit_learn_on_hard_labels():
     y = (X @ [1.0, -0.3, 2.0] + rng.normal(size=400) > 0).astype(int)
     onehot = np.eye(2)[y]
     l2 = 0.01
-    ours = _core.privacy_surrogate(X, onehot, X, l2, 5000)
+    ours = _core.privacy_surrogate(X, onehot, X, l2, 3000)
     Xs = (X - X.mean(0)) / X.std(0)
     # scikit-learn's binary objective is C * sum(loss) + ||w||^2 / 2 on one weight vector;
     # ours is mean(loss) + l2 / 2 * (||w_0||^2 + ||w_1||^2), whose optimum has w_1 = -w_0,
@@ -87,3 +87,25 @@ def test_bad_inputs():
         ext(lambda x: np.asarray(x) @ W, X)
     with pytest.raises(ModelError, match="raised"):
         ext(lambda x: 1 / 0, X)
+
+
+def ring_model(x):
+    """Class 1 inside a ring: no linear surrogate can copy it."""
+    x = np.asarray(x)
+    p1 = 1 / (1 + np.exp(4 * ((x[:, :2] ** 2).sum(axis=1) - 1.5)))
+    return np.stack([1 - p1, p1], axis=1)
+
+
+def test_the_network_surrogate_copies_a_nonlinear_model():
+    X = np.random.default_rng(5).normal(size=(2500, 3))
+    kw = {"budgets": (2000,), "seed": 2, "iterations": 400}
+    linear = ms.privacy.extraction(ring_model, X, **kw)
+    net = ms.privacy.extraction(ring_model, X, surrogate="mlp", hidden=16, **kw)
+    assert net.agreement[0] > 0.95 > linear.agreement[0] + 0.1
+    again = ms.privacy.extraction(ring_model, X, surrogate="mlp", hidden=16, **kw)
+    assert again.agreement == net.agreement and again.probability_agreement == (
+        net.probability_agreement
+    )
+    assert net.config["hidden"] == 16 and net.surrogate == "mlp"
+    with pytest.raises(InvalidInputError, match="hidden"):
+        ms.privacy.extraction(ring_model, X, surrogate="mlp", hidden=0)

@@ -18,8 +18,9 @@ from .roc import check_rate
 
 __all__ = ["SURROGATES", "ExtractionReport", "extraction"]
 
-#: Surrogate models :func:`extraction` fits (in Rust, no scikit-learn).
-SURROGATES = ("logistic",)
+#: Surrogate models :func:`extraction` fits (in Rust, no scikit-learn): softmax regression,
+#: and a one-hidden-layer network (tanh units, Adam) for models no linear copy matches.
+SURROGATES = ("logistic", "mlp")
 
 
 class ExtractionReport(Report):
@@ -141,6 +142,7 @@ def extraction(
     threshold: Optional[float] = None,
     l2: float = 1e-4,
     iterations: int = 500,
+    hidden: int = 32,
     batch_size: Optional[int] = None,
     fingerprint: bool = True,
 ) -> ExtractionReport:
@@ -164,7 +166,7 @@ def extraction(
     budgets : sequence of int
     seed : int
     surrogate : str
-        ``"logistic"``.
+        ``"logistic"`` or ``"mlp"``.
     eval_share : float
         Held-out share of the pool, in (0, 1).
     threshold : float, optional
@@ -196,6 +198,7 @@ def extraction(
         raise InvalidInputError(f"eval_share: expected a number in (0, 1), got {eval_share!r}")
     bar = None if threshold is None else check_rate(threshold, "threshold")
     iters = check_int(iterations, "iterations", 1)
+    hidden_units = check_int(hidden, "hidden", 1, 4096)
     batch = 0 if batch_size is None else check_int(batch_size, "batch_size", 1)
     if isinstance(budgets, (int, np.integer)):
         budgets = (int(budgets),)
@@ -237,6 +240,9 @@ def extraction(
             X_eval,
             float(l2),
             iters,
+            surrogate,
+            hidden_units,
+            seed % 2**64,
         )
         if q.shape[1] != p_eval.shape[1]:
             raise InvalidInputError("the model's number of classes changed between queries")
@@ -261,6 +267,7 @@ def extraction(
             "eval_share": share,
             "l2": float(l2),
             "iterations": iters,
+            "hidden": hidden_units if surrogate == "mlp" else None,
             "threshold": bar,
         },
         inputs=inputs,
