@@ -38,6 +38,7 @@ import bench_integrity
 import bench_labels
 import bench_leakage
 import bench_poisoning
+import bench_privacy
 import bench_robustness
 import bench_scan
 import bench_signing
@@ -59,6 +60,7 @@ BENCHES = {
     "evidence": bench_evidence,
     "fairness": bench_fairness,
     "explain": bench_explain,
+    "privacy": bench_privacy,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

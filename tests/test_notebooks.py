@@ -29,6 +29,7 @@ EXPECTED = [
     "05_data_checks",
     "10_release_evidence",
     "09_fairness_and_explanations",
+    "06_privacy",
 ]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes a few seconds here

@@ -53,6 +53,11 @@ PUBLIC = {
         "build", "verify", "Bundle", "EvidenceReport", "verify_environment",
         "EnvironmentReport", "environment", "to_sarif", "write_sarif", "load_controls",
     ],
+    "mlsentry.privacy": [
+        "membership_inference", "membership_report", "lira_scores", "rmia_scores", "roc",
+        "MembershipROC", "MembershipAttack", "PrivacyReport", "extraction", "ExtractionReport",
+        "epsilon_lower_bound", "clopper_pearson", "ATTACKS",
+    ],
     "mlsentry.errors": [
         "MlsentryError", "IntegrityError", "SignatureError", "ScanError", "ModelError",
         "ManifestError", "KeyFormatError", "FileChangedError", "PathNotFoundError",
@@ -62,7 +67,7 @@ PUBLIC = {
     "mlsentry.testing": [
         "assert_no_drift", "assert_robust", "assert_integrity", "assert_safe_model",
         "assert_valid", "assert_no_label_issues", "assert_no_leakage", "assert_evidence",
-        "assert_fair",
+        "assert_fair", "assert_private",
     ],
     "mlsentry.mlflow": [
         "log_report", "log_dataset", "log_model_manifest", "load_verified", "report_metrics",
@@ -72,7 +77,7 @@ PUBLIC = {
     "mlsentry.kfp": [
         "scan_model", "verify_integrity", "drift_gate", "robustness_gate", "make_components",
         "Components", "GateFailedError", "DEFAULT_BASE_IMAGE", "MLSENTRY_PACKAGE",
-        "MODEL_PACKAGES",
+        "MODEL_PACKAGES", "privacy_gate",
     ],
     "mlsentry.cli": ["main", "build_parser"],
     "mlsentry.fairness": ["evaluate", "FairnessReport", "Disparity", "GroupRow", "Grouping"],
@@ -93,6 +98,7 @@ METHODS = {
         "importances_mean", "importances_std", "ranked", "to_pandas", "metrics",
     ],
     ("mlsentry.explain", "Explanation"): ["to_pandas", "importance", "to_dict", "summary"],
+    ("mlsentry.privacy", "MembershipROC"): ["tpr_at", "tpr_interval", "fpr", "tpr", "advantage"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -104,6 +110,7 @@ COMMANDS = [
     "check", "evidence", "verify-env",
     "fairness",
     "explain",
+    "privacy",
 ]  # fmt: skip
 
 

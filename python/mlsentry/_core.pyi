@@ -412,3 +412,51 @@ def kernel_solve(
     """Attributions (n, d, k) from coalition values (n, c, k), the background mean output
     `fnull` (k,) and the outputs `fx` (n, k): the weighted least-squares fit constrained to
     add up to `fx - fnull`."""
+
+# privacy
+def privacy_roc(scores: Any, is_member: Any) -> dict[str, Any]:
+    """ROC of membership scores (float64 (n,), bool (n,)): tp, fp (int64 counts per point),
+    thresholds, n_members, n_nonmembers, auc."""
+
+def privacy_clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval of k successes in n trials."""
+
+def privacy_epsilon_lower_bound(
+    tp: int, fp: int, n_members: int, n_nonmembers: int, delta: float, confidence: float
+) -> float:
+    """The empirical epsilon an attack with these counts proves."""
+
+def privacy_signals(probs: Any, labels: Any) -> dict[str, Any]:
+    """Membership signals (loss, confidence, entropy, modified_entropy, logit, correct) of
+    float64 probabilities (n, k) for int64 labels (n,)."""
+
+def privacy_lira(
+    target: Any, reference: Any, reference_in: Any, online: bool, fix_variance: bool
+) -> Any:
+    """LiRA scores from float64 signals (n,), (m, n) and bool membership (m, n)."""
+
+def privacy_rmia(
+    target: Any,
+    reference: Any,
+    reference_in: Any,
+    population_target: Any,
+    population_reference: Any,
+    population_in: Any,
+    gamma: float,
+    a: float,
+) -> Any:
+    """Offline RMIA scores from true-class probabilities."""
+
+def privacy_surrogate(
+    x_train: Any,
+    targets: Any,
+    x_eval: Any,
+    l2: float,
+    iterations: int,
+    kind: str = "logistic",
+    hidden: int = 32,
+    seed: int = 0,
+    callback: _Callback = None,
+) -> Any:
+    """Fits the extraction surrogate ("logistic" or "mlp") to float64 rows (n, d) and the
+    target's probabilities (n, k); returns its probabilities of x_eval (m, k)."""

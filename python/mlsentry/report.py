@@ -305,6 +305,7 @@ _REPORT_MODULES = (
     "mlsentry.robustness",
     "mlsentry.scan",
     "mlsentry.evidence",
+    "mlsentry.privacy",
     "mlsentry.cli.demo_steps",
 )
 

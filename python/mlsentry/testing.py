@@ -63,6 +63,7 @@ __all__ = [
     "assert_valid",
     "assert_evidence",
     "assert_fair",
+    "assert_private",
 ]
 
 #: Rows of a failure table shown at most; the rest are counted ("... and K more").
@@ -884,3 +885,82 @@ def assert_fair(
     report = evaluate(y_true, y_pred, sensitive, thresholds=thresholds, **kwargs)
     table = "" if report.passed else _fairness_table(report)
     return _finish("assert_fair", report, table)
+
+
+# -- privacy ---------------------------------------------------------------------------
+def _privacy_table(report: Any) -> str:
+    rows = [
+        [
+            a.name,
+            fmt_share(a.tpr),
+            f"{fmt_share(a.tpr_interval[0])} - {fmt_share(a.tpr_interval[1])}",
+            fmt_number(a.auc),
+            fmt_number(a.epsilon),
+            "FAILED" if a.tpr > report.threshold else "ok",
+        ]
+        for a in sorted(report.attacks.values(), key=lambda a: -a.tpr)
+    ]
+    headers = ["attack", f"TPR@{fmt_share(report.at_fpr)}", "interval", "AUC", "eps>=", ""]
+    return _table(headers, rows)
+
+
+def assert_private(
+    model: Any,
+    X_members: Any,
+    y_members: Any,
+    X_nonmembers: Any,
+    y_nonmembers: Any,
+    *,
+    max_tpr: float,
+    at_fpr: float = 0.01,
+    **kwargs: Any,
+) -> Any:
+    """Asserts that no membership-inference attack tells ``model``'s training records
+    (``X_members``) from others with a TPR above ``max_tpr`` at FPR ``at_fpr``.
+
+    Runs :func:`mlsentry.privacy.membership_inference` with ``threshold=max_tpr``;
+    ``kwargs`` go to it (``attacks``, ``train_fn``, ``n_reference``, ``seed``, ...).
+
+    Returns
+    -------
+    PrivacyReport
+        The report, when the check passed.
+
+    Raises
+    ------
+    AssertionError
+        An attack exceeded the bar. The message lists every attack, strongest first:
+        TPR at ``at_fpr``, its interval, AUC, the epsilon it proves and the verdict.
+        ``.report`` holds the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlsentry.testing import assert_private
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> def model(x):  # a smooth model that never saw X: nothing to leak
+    ...     p = 1 / (1 + np.exp(-3 * x[:, 0]))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> rep = assert_private(model, X[:200], y[:200], X[200:], y[200:], max_tpr=0.2,
+    ...                      attacks=("loss",))
+    >>> rep.passed
+    True
+    """
+    __tracebackhide__ = True
+    from .privacy import membership_inference
+
+    if "threshold" in kwargs:
+        raise InvalidInputError("assert_private: give the bar as max_tpr, not threshold")
+    report = membership_inference(
+        model,
+        X_members,
+        y_members,
+        X_nonmembers,
+        y_nonmembers,
+        at_fpr=at_fpr,
+        threshold=max_tpr,
+        **kwargs,
+    )
+    table = "" if report.passed else _privacy_table(report)
+    return _finish("assert_private", report, table)

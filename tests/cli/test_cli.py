@@ -163,6 +163,8 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (None, True),  # data: poisoning has no bar; the planted rows are among the suspects
         (False, True),  # data: test rows copied from train
         (False, True),  # fairness: approval-rate ratio below four fifths
+        (False, True),  # privacy: a memorising model leaks its training rows
+        (True, True),  # privacy: a smooth model does not
         (True, True),
         (False, True),
     ]

@@ -15,6 +15,8 @@ component            inputs                                           fails when
 ``drift_gate``       ``reference``, ``current`` (CSV or Parquet)      the data drifted
 ``robustness_gate``  ``model`` (a pickled or joblib model), ``data``  robust accuracy is
                      (CSV or Parquet with a label column)             under ``threshold``
+``privacy_gate``     ``model``, ``members``, ``nonmembers`` (CSV or   an attack's TPR at
+                     Parquet with a label column)                     ``at_fpr`` > ``threshold``
 ==================== ================================================ ======================
 
 The robustness gate scans the model artifact before it loads it, and refuses to load
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
         Components,
         drift_gate,
         make_components,
+        privacy_gate,
         robustness_gate,
         scan_model,
         verify_integrity,
@@ -75,6 +78,7 @@ __all__ = [
     "GateFailedError",
     "drift_gate",
     "make_components",
+    "privacy_gate",
     "robustness_gate",
     "scan_model",
     "verify_integrity",

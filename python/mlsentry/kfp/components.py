@@ -268,6 +268,91 @@ def mlsentry_robustness_gate(
     )
 
 
+def mlsentry_privacy_gate(
+    model: Input[Model],
+    members: Input[Dataset],
+    nonmembers: Input[Dataset],
+    metrics: Output[Metrics],
+    html: Output[HTML],
+    report: Output[Artifact],
+    label_column: str = "label",
+    threshold: float = 0.1,
+    at_fpr: float = 0.01,
+    attacks: Optional[list[str]] = None,
+    seed: int = 0,
+    confidence: float = 0.95,
+    model_file: str = "",
+    policy: Optional[dict] = None,
+    data_format: str = "auto",
+    fail: bool = True,
+) -> NamedTuple("GateOutputs", [("passed", bool)]):
+    """Membership inference on a pickled or joblib classifier; fails when an attack tells
+    its training records from others too well.
+
+    The model artifact is scanned first and never loaded unless the scan calls it safe.
+
+    Parameters
+    ----------
+    model : Model
+        A pickle or joblib file of a classifier with predict_proba (scikit-learn), or a
+        folder holding one.
+    members : Dataset
+        Records the model trained on (CSV or Parquet, features and a label column).
+    nonmembers : Dataset
+        Records of the same distribution it did not train on.
+    metrics : Metrics
+        mlsentry.privacy.passed and per attack .ATTACK.tpr (at at_fpr), .tpr_low,
+        .tpr_high, .auc, .advantage, .epsilon; .max_tpr, .max_auc.
+    html : HTML
+        The privacy report with its ROC curves (or the scan report when refused).
+    report : Artifact
+        The same report as JSON.
+    label_column : str
+        The column of labels; the other columns are the features (or the columns the
+        model was fitted on, when it has feature_names_in_).
+    threshold : float
+        The highest acceptable TPR at at_fpr, for every attack.
+    at_fpr : float
+        The false-positive rate the TPR is read at (default 1%).
+    attacks : list
+        Some of loss, confidence, entropy, modified_entropy, label_only (default the
+        first four).
+    seed : int
+        Same seed, same report.
+    confidence : float
+        Of the Clopper-Pearson intervals and the epsilon bounds.
+    model_file : str
+        The file to load inside a model folder.
+    policy : dict
+        Extends the scan policy.
+    data_format : str
+        auto, csv or parquet.
+    fail : bool
+        Raise (fail the task) when the threshold is exceeded or the model is refused;
+        else return ``passed``.
+    """
+    from mlsentry.kfp.steps import privacy_step
+
+    return privacy_step(
+        model.path,
+        members.path,
+        nonmembers.path,
+        metrics,
+        html,
+        report,
+        label_column=label_column,
+        threshold=threshold,
+        at_fpr=at_fpr,
+        attacks=attacks,
+        seed=seed,
+        confidence=confidence,
+        model_file=model_file,
+        policy=policy,
+        data_format=data_format,
+        fail=fail,
+    )
+
+
 class Components(NamedTuple):
     """The four components, built by :func:`make_components`."""
 
@@ -275,6 +360,7 @@ class Components(NamedTuple):
     verify_integrity: PythonComponent
     drift_gate: PythonComponent
     robustness_gate: PythonComponent
+    privacy_gate: PythonComponent
 
 
 def make_components(
@@ -332,7 +418,7 @@ def make_components(
     >>> c = make_components(packages_to_install=["mlsentry[pandas]==0.1.0"], model_packages=[])
     >>> [comp.name for comp in c]  # doctest: +NORMALIZE_WHITESPACE
     ['mlsentry-scan-model', 'mlsentry-verify-integrity', 'mlsentry-drift-gate',
-     'mlsentry-robustness-gate']
+     'mlsentry-robustness-gate', 'mlsentry-privacy-gate']
     >>> command = c.drift_gate.component_spec.implementation.container.command
     >>> "'mlsentry[pandas]==0.1.0'" in " ".join(command)
     True
@@ -379,7 +465,8 @@ def make_components(
         verify_integrity=build(mlsentry_verify_integrity),
         drift_gate=build(mlsentry_drift_gate),
         robustness_gate=build(mlsentry_robustness_gate, model_packages),
+        privacy_gate=build(mlsentry_privacy_gate, model_packages),
     )
 
 
-scan_model, verify_integrity, drift_gate, robustness_gate = make_components()
+scan_model, verify_integrity, drift_gate, robustness_gate, privacy_gate = make_components()

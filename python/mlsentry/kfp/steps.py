@@ -21,6 +21,7 @@ __all__ = [
     "GateFailedError",
     "COLUMN_METRICS",
     "drift_step",
+    "privacy_step",
     "robustness_step",
     "scan_step",
     "verify_step",
@@ -297,6 +298,80 @@ def robustness_step(
         max_queries=max_queries,
         constraints=limits,
         seed=seed,
+        threshold=threshold,
+        confidence=confidence,
+    )
+    return _finish(report, metrics, html, report_out, fail)
+
+
+def privacy_step(
+    model_path: str,
+    members_path: str,
+    nonmembers_path: str,
+    metrics: Any,
+    html: Any,
+    report_out: Any,
+    *,
+    label_column: str = "label",
+    threshold: float = 0.1,
+    at_fpr: float = 0.01,
+    attacks: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    confidence: float = 0.95,
+    model_file: str = "",
+    policy: Optional[dict] = None,
+    data_format: str = "auto",
+    fail: bool = True,
+) -> tuple:
+    """The privacy gate: membership inference on a scanned, then loaded, model."""
+    from ..privacy import membership_inference
+    from ..scan import scan
+
+    file = _model_file(_existing(model_path, "model"), model_file)
+    tables = {}
+    for what, path in (("members", members_path), ("nonmembers", nonmembers_path)):
+        table = _read_table(path, data_format, what)
+        if label_column not in table.columns:
+            raise InvalidInputError(
+                f"label_column: {label_column!r} is not a column of {what} "
+                f"({', '.join(map(str, table.columns[:20]))})"
+            )
+        tables[what] = table
+    checked = scan(model_path, policy)
+    if not checked.safe:
+        print(f"refusing to load {file}: the scan found it unsafe", flush=True)
+        return _finish(checked, metrics, html, report_out, fail)
+    import joblib
+
+    model = joblib.load(file)
+    fitted_names = getattr(model, "feature_names_in_", None)
+    if fitted_names is not None:
+        features = [str(n) for n in fitted_names]
+        model = _NamedColumns(model, features)
+    else:
+        features = [c for c in tables["members"].columns if c != label_column]
+    arrays = []
+    for what, table in tables.items():
+        missing = [n for n in features if n not in table.columns]
+        if missing:
+            raise InvalidInputError(
+                f"{what}: the model's feature columns are missing: {missing[:20]}"
+            )
+        try:
+            arrays.append(table[features].to_numpy(dtype="float64"))
+        except (TypeError, ValueError) as e:
+            raise InvalidInputError(f"{what}: the feature columns must be numbers ({e})") from None
+    report = membership_inference(
+        model,
+        arrays[0],
+        tables["members"][label_column].to_numpy(),
+        arrays[1],
+        tables["nonmembers"][label_column].to_numpy(),
+        attacks=tuple(attacks)
+        if attacks
+        else ("loss", "confidence", "entropy", "modified_entropy"),
+        seed=seed,
+        at_fpr=at_fpr,
         threshold=threshold,
         confidence=confidence,
     )

@@ -1,0 +1,303 @@
+"""ms.privacy.membership_inference on scikit-learn and small numpy models, and its
+PrivacyReport."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import mlsentry as ms
+from mlsentry.errors import InvalidInputError, InvalidTypeError, ModelError
+from mlsentry.privacy import PrivacyReport
+
+
+def _data(n=600, seed=0):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n, n_features=20, n_informative=8, flip_y=0.15, random_state=seed
+    )
+    h = n // 2
+    return X[:h], y[:h], X[h:], y[h:]
+
+
+def _mlp(X, y, seed=0):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPClassifier(
+            (64,), alpha=1e-6, solver="lbfgs", max_iter=300, random_state=seed
+        ).fit(X, y)
+
+
+def _logreg(X, y):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=0.01).fit(X, y)
+
+
+class Memoriser:
+    """Probabilities from the distance to the nearest training record of each class: a
+    model that leaks by construction (numpy only, fast)."""
+
+    def __init__(self, X, y, k=2, sharpness=3.0):
+        self.X, self.y, self.k, self.s = np.asarray(X, float), np.asarray(y), k, sharpness
+
+    def __call__(self, X):
+        d = ((np.asarray(X)[:, None, :] - self.X[None, :, :]) ** 2).sum(-1)
+        logits = np.stack(
+            [
+                -self.s * d[:, self.y == c].min(axis=1)
+                if (self.y == c).any()
+                else np.full(len(X), -1e3)
+                for c in range(self.k)
+            ],
+            axis=1,
+        )
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _small(n=60, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2 * n, d))
+    y = (X[:, 0] + 0.8 * rng.normal(size=2 * n) > 0).astype(int)
+    return X[:n], y[:n], X[n:], y[n:]
+
+
+def test_lira_beats_loss_on_an_overfit_mlp_and_logistic_regression_leaks_less():
+    Xm, ym, Xn, yn = _data()
+    attacks = ("loss", "lira", "rmia")
+    with threadpool_limits(1):
+        mlp = _mlp(Xm, ym)
+        rep_mlp = ms.privacy.membership_inference(
+            mlp, Xm, ym, Xn, yn, attacks=attacks, train_fn=_mlp, n_reference=8
+        )
+        lr = _logreg(Xm, ym)
+        rep_lr = ms.privacy.membership_inference(
+            lr, Xm, ym, Xn, yn, attacks=attacks, train_fn=_logreg, n_reference=8
+        )
+    a = rep_mlp.attacks
+    # The overfit MLP is sure of nearly every record, so the loss ties at the top and
+    # finds nothing at 1% FPR; LiRA's per-record calibration does.
+    assert a["lira"].tpr_at(0.01) > a["loss"].tpr_at(0.01)
+    assert a["lira"].tpr > a["loss"].tpr
+    for name in ("loss", "rmia"):
+        assert rep_mlp.attacks[name].auc > rep_lr.attacks[name].auc
+    assert rep_mlp.references["n_reference"] == 8
+    assert rep_mlp.references["fix_variance"] is True  # below 64 reference models
+    assert len(rep_mlp.references["seeds"]) == 8
+
+
+def test_the_reference_split_puts_every_record_in_half_the_models():
+    from mlsentry.privacy.membership import reference_split
+
+    keep = reference_split(101, 8, seed=3)
+    assert keep.shape == (8, 101)
+    assert (keep.sum(axis=0) == 4).all()
+    assert abs(keep.sum(axis=1).mean() - 101 / 2) < 1
+    np.testing.assert_array_equal(keep, reference_split(101, 8, seed=3))
+    assert not np.array_equal(keep, reference_split(101, 8, seed=4))
+
+
+def test_signal_attacks_match_their_definitions():
+    Xm, ym, Xn, yn = _small()
+    model = Memoriser(Xm, ym)
+    rep = ms.privacy.membership_inference(
+        model, Xm, ym, Xn, yn, attacks=("loss", "confidence", "entropy", "modified_entropy")
+    )
+    p = model(np.r_[Xm, Xn])
+    y = np.r_[ym, yn]
+    py = p[np.arange(y.size), y]
+    member = np.r_[np.ones(len(ym), bool), np.zeros(len(yn), bool)]
+    want = {
+        "loss": np.log(np.maximum(py, 1e-30)),
+        "confidence": py,
+        "entropy": np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0), axis=1),
+        "modified_entropy": (1 - py) * np.log(np.maximum(py, 1e-30))
+        + np.sum(
+            np.where(np.arange(2)[None, :] != y[:, None], p, 0) * np.log(np.maximum(1 - p, 1e-30)),
+            axis=1,
+        ),
+    }
+    for name, scores in want.items():
+        r = ms.privacy.roc(scores, member)
+        assert rep.attacks[name].auc == pytest.approx(r.auc, abs=1e-12)
+        np.testing.assert_array_equal(rep.attacks[name].roc.tp, r.tp)
+    assert rep.attacks["loss"].auc > 0.6  # the memoriser leaks
+
+
+def test_label_only_uses_hop_skip_jump_and_counts_queries():
+    Xm, ym, Xn, yn = _small(n=40)
+    model = Memoriser(Xm, ym)
+
+    class LabelsOnly:
+        def predict(self, X):
+            return model(X).argmax(axis=1)
+
+    params = {"max_iter": 5, "max_eval": 60, "init_eval": 20}
+    rep = ms.privacy.membership_inference(
+        LabelsOnly(), Xm, ym, Xn, yn, attacks=("label_only",), label_only_params=params
+    )
+    a = rep.attacks["label_only"]
+    assert a.queries > 0 and 0 < a.calls < a.queries
+    assert a.auc > 0.6
+    again = ms.privacy.membership_inference(
+        LabelsOnly(), Xm, ym, Xn, yn, attacks=("label_only",), label_only_params=params
+    )
+    np.testing.assert_array_equal(again.attacks["label_only"].roc.tp, a.roc.tp)
+    with pytest.raises(InvalidTypeError, match="label_only"):
+        ms.privacy.membership_inference(LabelsOnly(), Xm, ym, Xn, yn, attacks=("loss",))
+
+
+def _train_memoriser(X, y):
+    return Memoriser(X, y)
+
+
+def test_reproducible_with_seed():
+    Xm, ym, Xn, yn = _small()
+    model = Memoriser(Xm, ym)
+    kw = {
+        "attacks": ("lira", "lira_offline", "rmia"),
+        "train_fn": _train_memoriser,
+        "n_reference": 4,
+    }
+    one = ms.privacy.membership_inference(model, Xm, ym, Xn, yn, seed=5, **kw).to_dict()
+    two = ms.privacy.membership_inference(model, Xm, ym, Xn, yn, seed=5, **kw).to_dict()
+    three = ms.privacy.membership_inference(model, Xm, ym, Xn, yn, seed=6, **kw).to_dict()
+    for d in (one, two, three):
+        d.pop("created")
+    assert one == two
+    assert one["references"]["reference_in"] != three["references"]["reference_in"]
+
+
+def test_train_fn_gets_a_seed_when_it_takes_one():
+    Xm, ym, Xn, yn = _small()
+    seen = []
+
+    def train(X, y, seed):
+        seen.append(seed)
+        return Memoriser(X, y)
+
+    rep = ms.privacy.membership_inference(
+        Memoriser(Xm, ym),
+        Xm,
+        ym,
+        Xn,
+        yn,
+        attacks=("lira_offline",),
+        train_fn=train,
+        n_reference=4,
+    )
+    assert seen == rep.references["seeds"] and len(set(seen)) == 4
+
+
+def test_report_round_trip_html_metrics_and_verdicts(tmp_path):
+    Xm, ym, Xn, yn = _small()
+    model = Memoriser(Xm, ym)
+    rep = ms.privacy.membership_inference(
+        model,
+        Xm,
+        ym,
+        Xn,
+        yn,
+        attacks=("loss", "confidence", "lira"),
+        train_fn=_train_memoriser,
+        threshold=0.999,
+    )
+    assert rep.passed is True
+    path = tmp_path / "privacy.json"
+    rep.save(path)
+    back = ms.Report.load(path)
+    assert isinstance(back, PrivacyReport)
+    assert back.to_dict() == rep.to_dict()
+    assert back.attacks["lira"].tpr_at(0.01) == rep.attacks["lira"].tpr_at(0.01)
+    page = rep.to_html()
+    assert "<svg" in page and "<script" not in page and "lira" in page
+    assert "1e-" in page  # log axes
+    m = rep.metrics()
+    assert m["mlsentry.privacy.passed"] == 1.0
+    assert m["mlsentry.privacy.loss.tpr"] == rep.attacks["loss"].tpr
+    assert "mlsentry.privacy.lira.epsilon" in m
+    json.loads(rep.to_json())
+    strict = ms.privacy.membership_inference(
+        model, Xm, ym, Xn, yn, attacks=("loss",), threshold=0.0
+    )
+    worst = strict.attacks["loss"].tpr
+    assert strict.passed is (worst <= 0.0)
+    none = ms.privacy.membership_inference(model, Xm, ym, Xn, yn, attacks=("loss",))
+    assert none.passed is None and "mlsentry.privacy.passed" not in none.metrics()
+    a = rep.attacks["loss"]
+    assert a.per_class and {c["label"] for c in a.per_class} == {0, 1}
+    assert len(a.exposed) == 10
+    assert a.exposed[0]["score"] == max(e["score"] for e in a.exposed)
+    assert "loss" in rep.summary()
+    df = rep.to_pandas()
+    assert list(df.index) == ["loss", "confidence", "lira"]
+
+
+def test_pandas_input():
+    pd = pytest.importorskip("pandas")
+    Xm, ym, Xn, yn = _small()
+    model = Memoriser(Xm, ym)
+    cols = ["a", "b", "c"]
+
+    def frame_model(df):
+        assert list(df.columns) == cols
+        return model(df.to_numpy())
+
+    rep = ms.privacy.membership_inference(
+        frame_model,
+        pd.DataFrame(Xm, columns=cols),
+        ym,
+        pd.DataFrame(Xn, columns=cols),
+        yn,
+        attacks=("loss",),
+    )
+    assert rep.attacks["loss"].auc > 0.6
+
+
+def test_bad_inputs():
+    Xm, ym, Xn, yn = _small()
+    model = Memoriser(Xm, ym)
+    mi = ms.privacy.membership_inference
+    with pytest.raises(InvalidInputError, match="y_members"):
+        mi(model, Xm, ym[:-1], Xn, yn, attacks=("loss",))
+    with pytest.raises(InvalidInputError, match="X_members and X_nonmembers"):
+        mi(model, Xm, ym, Xn[:, :2], yn, attacks=("loss",))
+    with pytest.raises(InvalidInputError, match="both need records"):
+        mi(model, Xm, ym, Xn[:0], yn[:0], attacks=("loss",))
+    with pytest.raises(InvalidInputError, match="unknown attack"):
+        mi(model, Xm, ym, Xn, yn, attacks=("nope",))
+    with pytest.raises(InvalidInputError, match="needs reference models"):
+        mi(model, Xm, ym, Xn, yn, attacks=("lira",))
+    with pytest.raises(InvalidInputError, match="at_fpr"):
+        mi(model, Xm, ym, Xn, yn, attacks=("loss",), at_fpr=2.0)
+    with pytest.raises(InvalidInputError, match="n_reference"):
+        mi(model, Xm, ym, Xn, yn, attacks=("lira",), train_fn=_train_memoriser, n_reference=1)
+    with pytest.raises(InvalidTypeError, match="train_fn"):
+        mi(model, Xm, ym, Xn, yn, attacks=("lira",), train_fn=3)
+    X_nan = Xm.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(InvalidInputError, match="NaN"):
+        mi(model, X_nan, ym, Xn, yn, attacks=("loss",))
+    # Probabilities that do not sum to 1 (logits).
+    with pytest.raises(ModelError, match="not a probability vector"):
+        mi(lambda X: np.log(model(X) + 1e-9), Xm, ym, Xn, yn, attacks=("loss",))
+    # One class column only.
+    with pytest.raises(ModelError, match="at least 2 class columns"):
+        mi(lambda X: np.ones((len(X), 1)), Xm, ym, Xn, yn, attacks=("loss",))
+
+    def failing(X, y):
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(ModelError, match=r"train_fn raised RuntimeError.*out of memory"):
+        mi(model, Xm, ym, Xn, yn, attacks=("lira",), train_fn=failing)
+    with pytest.raises(ModelError, match="returned None"):
+        mi(model, Xm, ym, Xn, yn, attacks=("lira",), train_fn=lambda X, y: None)
