@@ -22,6 +22,7 @@ from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
+from .profile import compare_profiles, is_profile_side
 from .report import (
     STATUS_DRIFT,
     STATUS_EMPTY,
@@ -331,6 +332,39 @@ def compare(
     if not isinstance(fingerprint, (bool, np.bool_)):
         raise InvalidTypeError(f"fingerprint: expected a bool, got {type(fingerprint).__name__}")
 
+    config: dict[str, Any] = {
+        "tests": tests,
+        "alpha": alpha,
+        "correction": correction,
+        "columns": wanted,
+        "exclude": sorted(excluded),
+        "categorical": sorted(forced),
+        "min_effect": min_effect,
+        "bins": bins,
+        "max_categories": max_categories,
+        "drift_share": drift_share,
+        "thresholds": limits,
+        "high_cardinality": HIGH_CARDINALITY,
+        "fingerprint": bool(fingerprint),
+    }
+    if is_profile_side(reference) or is_profile_side(current):
+        return compare_profiles(
+            reference,
+            current,
+            tests=tests,
+            alpha=alpha,
+            correction=correction,
+            wanted=wanted,
+            excluded=excluded,
+            forced=forced,
+            min_effect=min_effect,
+            bins=bins,
+            drift_share=drift_share,
+            limits=limits,
+            config=config,
+            progress=progress,
+        )
+
     ref_cols = _named(table_columns(reference, "reference"), "reference")
     cur_cols = _named(table_columns(current, "current"), "current")
     known = list(ref_cols) + [n for n in cur_cols if n not in ref_cols]
@@ -398,14 +432,6 @@ def compare(
             cb,
         )
     results.update(_decide(prepared, outputs, alpha, correction, limits, min_effect))
-    cols = [results[n] for n in names]
-    tested = [c for c in cols if c.tested]
-    n_drift = sum(c.drift for c in tested)
-    if drift_share is None:
-        drifted = n_drift > 0
-    else:
-        drifted = bool(tested) and n_drift / len(tested) >= drift_share
-
     inputs: dict[str, str] = {}
     unfingerprinted: dict[str, str] = {}
     if fingerprint:
@@ -415,27 +441,25 @@ def compare(
                 inputs[side_name] = fp
             else:
                 unfingerprinted[side_name] = why or "unknown"
-    report = DriftReport(
-        columns=cols,
-        drifted=drifted,
-        config={
-            "tests": tests,
-            "alpha": alpha,
-            "correction": correction,
-            "columns": wanted,
-            "exclude": sorted(excluded),
-            "categorical": sorted(forced),
-            "min_effect": min_effect,
-            "bins": bins,
-            "max_categories": max_categories,
-            "drift_share": drift_share,
-            "thresholds": limits,
-            "high_cardinality": HIGH_CARDINALITY,
-            "fingerprint": bool(fingerprint),
-            **({"fingerprint_skipped": unfingerprinted} if unfingerprinted else {}),
-        },
-        inputs=inputs,
-    )
+    if unfingerprinted:
+        config["fingerprint_skipped"] = unfingerprinted
+    return _finish([results[n] for n in names], drift_share, config, inputs)
+
+
+def _finish(
+    cols: list[ColumnDrift],
+    drift_share: Optional[float],
+    config: dict[str, Any],
+    inputs: dict[str, str],
+) -> DriftReport:
+    """The dataset verdict, the report and its audit event."""
+    tested = [c for c in cols if c.tested]
+    n_drift = sum(c.drift for c in tested)
+    if drift_share is None:
+        drifted = n_drift > 0
+    else:
+        drifted = bool(tested) and n_drift / len(tested) >= drift_share
+    report = DriftReport(columns=cols, drifted=drifted, config=config, inputs=inputs)
     record_check(
         "drift.compare",
         report.passed,
