@@ -38,6 +38,7 @@ PUBLIC = {
         "jensen_shannon", "hellinger", "kl", "total_variation", "chi2", "g_test", "fisher",
         "compare", "TestResult", "DriftReport", "ColumnDrift", "DEFAULT_THRESHOLDS",
         "PSI_BANDS",
+        "Profile",
     ],
     "mlsentry.robustness": [
         "evaluate", "square", "hop_skip_jump", "pgd", "noise", "Constraints", "AttackResult",
@@ -75,6 +76,7 @@ METHODS = {
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
+    ("mlsentry.drift", "Profile"): ["fit", "update", "merge", "save", "load"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -83,6 +85,7 @@ METHODS = {
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
+    "profile",
 ]  # fmt: skip
 
 

@@ -363,6 +363,9 @@ def compare(
             limits=limits,
             config=config,
             progress=progress,
+            decide=_decide,
+            finish=_finish,
+            fingerprint_side=_fingerprint_side,
         )
 
     ref_cols = _named(table_columns(reference, "reference"), "reference")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Optional, Union
 
@@ -271,6 +271,12 @@ class Profile:
         except InvalidInputError as e:
             raise InvalidInputError(f"{p}: {e}") from None
 
+    @staticmethod
+    def is_file(path: Any) -> bool:
+        """``path`` names a profile file (read from its first bytes; False for anything
+        that is not a readable file)."""
+        return is_profile_path(path)
+
     @property
     def fingerprint(self) -> str:
         """``sha256:`` of the file's bytes (what reports record for a profile input)."""
@@ -339,10 +345,14 @@ def compare_profiles(
     limits: Mapping[str, float],
     config: dict[str, Any],
     progress: ProgressArg,
+    decide: Callable[..., dict[str, ColumnDrift]],
+    finish: Callable[..., DriftReport],
+    fingerprint_side: Callable[[Any], tuple[Optional[str], Optional[str]]],
 ) -> DriftReport:
     """:func:`compare` when a side is a profile: the table side (if any) is profiled,
-    then both profiles are compared column by column in the core."""
-    from .comparison import _decide, _fingerprint_side, _finish  # comparison imports this module
+    then both profiles are compared column by column in the core. ``decide``,
+    ``finish`` and ``fingerprint_side`` are the comparison's own steps (the correction
+    and verdicts, the report, the input fingerprints), shared with tables."""
 
     ref_given = is_profile_side(reference)
     ref = _side_profile(reference, None, "reference") if ref_given else None
@@ -419,7 +429,7 @@ def compare_profiles(
             low, high = float(details["pvalue_low"]), float(details["pvalue_high"])
             intervals[p.name] = (low, high, float(o["outcome"]["pvalue"]))
             o["outcome"] = dict(o["outcome"], pvalue=high)
-    decided = _decide(prepared, outputs, alpha, correction, limits, min_effect)
+    decided = decide(prepared, outputs, alpha, correction, limits, min_effect)
     for p, o in zip(prepared, outputs):
         col = decided[p.name]
         if p.name in intervals:
@@ -443,7 +453,7 @@ def compare_profiles(
     skipped: dict[str, str] = {}
     if config.get("fingerprint", True):
         for side_name, obj, prof in (("reference", reference, ref), ("current", current, cur)):
-            fp, why = (prof.fingerprint, None) if is_profile_side(obj) else _fingerprint_side(obj)
+            fp, why = (prof.fingerprint, None) if is_profile_side(obj) else fingerprint_side(obj)
             if fp is not None:
                 inputs[side_name] = fp
             else:
@@ -451,4 +461,4 @@ def compare_profiles(
     if skipped:
         config = dict(config, fingerprint_skipped=skipped)
     config = dict(config, high_cardinality=HIGH_CARDINALITY, profile=True)
-    return _finish([results[n] for n in names], drift_share, config, inputs)
+    return finish([results[n] for n in names], drift_share, config, inputs)
