@@ -58,7 +58,8 @@ PROFILE_NUMERIC_TESTS = (
 )
 
 
-_NUMBER_DTYPES = ("int", "uint", "float", "<i", "<u", "<f", ">i", ">u", ">f")
+#: Kinds of values a profile counts on the grid (as float64; times as nanoseconds).
+NUMERIC_GROUPS = ("number", "datetime", "timedelta", "time")
 
 
 def _label(value: Any, mixed: bool) -> str:
@@ -74,17 +75,19 @@ def _label(value: Any, mixed: bool) -> str:
 
 def _column_input(name: str, side: Side, categorical: bool) -> tuple[Any, ...]:
     """The tuple ``_core.profile_fit`` takes for one column."""
-    numeric = side.group in ("number", "datetime", "timedelta", "time")
+    # The kind of values, not the dtype, is recorded: an int32 Spark column, the int64 or
+    # float64 pandas makes of it and an arrow int32 are the same column of numbers.
+    numeric = side.group in NUMERIC_GROUPS
     if numeric and not categorical and side.values is not None:
-        return (name, side.dtype, "numeric", np.ascontiguousarray(side.values), None)
+        return (name, side.group, "numeric", np.ascontiguousarray(side.values), None)
     if side.codes is not None and side.uniques is not None:
         labels = [_label(v, side.mixed) for v in side.uniques]
-        return (name, side.dtype, "categorical", side.codes, labels)
+        return (name, side.group, "categorical", side.codes, labels)
     if side.values is not None:
         codes, objs = _float_uniques(side.values, side.group)
-        return (name, side.dtype, "categorical", codes, [_label(v, False) for v in objs])
+        return (name, side.group, "categorical", codes, [_label(v, False) for v in objs])
     # No value at all: every row missing.
-    return (name, side.dtype, "categorical", np.full(side.n, -1, dtype=np.int64), [])
+    return (name, side.group, "categorical", np.full(side.n, -1, dtype=np.int64), [])
 
 
 def _names(value: Any, name: str) -> Optional[list[str]]:
@@ -127,7 +130,7 @@ def _fit_inner(
         inp = _column_input(n, side, n in forced)
         if n in numeric and inp[2] != "numeric":
             if side.group == "null":
-                inp = (n, side.dtype, "numeric", np.full(side.n, np.nan), None)
+                inp = (n, "null", "numeric", np.full(side.n, np.nan), None)
             else:
                 raise InvalidInputError(
                     f"{what}: column {n!r} holds {side.group} values ({side.dtype}); the "
@@ -323,7 +326,7 @@ def _side_profile(obj: Any, like: Optional[Profile], what: str) -> Profile:
     forced = {
         c["name"]
         for c in like.describe()
-        if c["kind"] == "categorical" and c["dtype"].lower().startswith(_NUMBER_DTYPES)
+        if c["kind"] == "categorical" and c["dtype"] in NUMERIC_GROUPS
     }
     names = [n for n, _ in table_columns(obj, what)]
     return Profile(_fit_inner(obj, what, None, [n for n in names if n in forced]))

@@ -40,8 +40,23 @@ use crate::core::{CoreError, CoreResult};
 
 /// At most this many categories are counted one by one in a column (see the module).
 pub const CATEGORY_CAP: usize = 10_000;
-/// The dtype recorded when merged parts disagree.
+/// The dtype (kind of values) recorded when merged parts disagree.
 pub const MIXED_DTYPE: &str = "mixed";
+
+/// The dtype recorded for a column with no value at all (merging with it keeps the other).
+pub const NULL_DTYPE: &str = "null";
+
+/// The dtype of merged parts: `NULL_DTYPE` is neutral, `MIXED_DTYPE` absorbs, equal ones
+/// stay (associative and commutative, as merging must be).
+fn merge_dtype(a: &str, b: &str) -> String {
+    if a == b || b == NULL_DTYPE {
+        a.to_string()
+    } else if a == NULL_DTYPE {
+        b.to_string()
+    } else {
+        MIXED_DTYPE.to_string()
+    }
+}
 
 /// The counts of a numeric column on the grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -410,11 +425,7 @@ impl Profile {
                         )))
                     }
                 };
-                let dtype = if a.dtype == b.dtype {
-                    a.dtype.clone()
-                } else {
-                    MIXED_DTYPE.to_string()
-                };
+                let dtype = merge_dtype(&a.dtype, &b.dtype);
                 Ok(ColumnProfile {
                     name: a.name.clone(),
                     dtype,
