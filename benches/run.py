@@ -35,6 +35,7 @@ import bench_integrity
 import bench_labels
 import bench_leakage
 import bench_poisoning
+import bench_profile
 import bench_robustness
 import bench_scan
 import bench_signing
@@ -53,6 +54,7 @@ BENCHES = {
     "leakage": bench_leakage,
     "validate": bench_validate,
     "labels": bench_labels,
+    "profile": bench_profile,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
