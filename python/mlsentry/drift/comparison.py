@@ -44,21 +44,9 @@ from .result import (
     check_threshold,
     distance_drift,
 )
+from .tables import check_names as _check_names
+from .tables import named_columns as _named
 from .tables import parse_text_pair, side_any
-
-
-def _check_names(value: Any, name: str) -> Optional[list[str]]:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    try:
-        names = list(value)
-    except TypeError:
-        raise InvalidTypeError(
-            f"{name}: expected a list of column names, got {type(value).__name__}"
-        ) from None
-    return [str(n) for n in names]
 
 
 def _check_tests(tests: Any) -> Union[str, dict[str, str]]:
@@ -474,15 +462,6 @@ def _finish(
         untested=report.untested,
     )
     return report
-
-
-def _named(pairs: list[tuple[str, Any]], what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, col in pairs:
-        if name in out:
-            raise InvalidInputError(f"{what}: two columns are named {name!r}")
-        out[name] = col
-    return out
 
 
 def _decide(

@@ -43,6 +43,7 @@ from .report import (
     ColumnDrift,
     DriftReport,
 )
+from .tables import check_names, named_columns
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -90,19 +91,6 @@ def _column_input(name: str, side: Side, categorical: bool) -> tuple[Any, ...]:
     return (name, side.group, "categorical", np.full(side.n, -1, dtype=np.int64), [])
 
 
-def _names(value: Any, name: str) -> Optional[list[str]]:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    try:
-        return [str(v) for v in value]
-    except TypeError:
-        raise InvalidTypeError(
-            f"{name}: expected a list of column names, got {type(value).__name__}"
-        ) from None
-
-
 def _fit_inner(
     data: Any,
     what: str,
@@ -113,12 +101,7 @@ def _fit_inner(
 ) -> Any:
     if isinstance(data, Profile):
         raise InvalidTypeError(f"{what}: expected a table, got a Profile")
-    pairs = table_columns(data, what)
-    by_name: dict[str, Any] = {}
-    for n, col in pairs:
-        if n in by_name:
-            raise InvalidInputError(f"{what}: two columns are named {n!r}")
-        by_name[n] = col
+    by_name = named_columns(table_columns(data, what), what)
     wanted = list(by_name) if columns is None else list(columns)
     missing = [n for n in wanted if n not in by_name]
     if missing:
@@ -209,8 +192,8 @@ class Profile:
         progress : bool or callable, optional
             ``True`` shows a tqdm bar; a callable receives ``(done, total)`` columns.
         """
-        cols = _names(columns, "columns")
-        cats = _names(categorical, "categorical")
+        cols = check_names(columns, "columns")
+        cats = check_names(categorical, "categorical")
         return cls(_fit_inner(reference, "reference", cols, cats, progress=progress))
 
     def _fit_like(self, batch: Any, what: str) -> Any:
