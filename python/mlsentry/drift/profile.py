@@ -142,7 +142,7 @@ class Profile:
 
     The file (``save``/``load``) is one JSON header line (``"format":
     "mlsentry/profile"``, ``"version"``, the size and SHA-256 digest of the counts) and the
-    packed counts; a file from a newer major version, a truncated or an edited file raise
+    packed counts (DEFLATE-compressed); a file from a newer major version, a truncated or an edited file raise
     :class:`~mlsentry.errors.InvalidInputError` (a :class:`~mlsentry.MlsentryError`) saying
     which.
 

@@ -2,12 +2,15 @@
 //!
 //! Header, keys in this order, no spaces:
 //! `{"format":"mlsentry/profile","version":"1.0","grid_mantissa_bits":10,
-//! "category_cap":10000,"columns":N,"body_bytes":B,"digest":"sha256:<hex of the body>"}`
-//! and a newline. A reader refuses a file whose major version is newer than its own, a
-//! body shorter or longer than `body_bytes` (truncated / extended), and a body whose
-//! SHA-256 is not `digest` (edited or corrupted).
+//! "category_cap":10000,"columns":N,"compression":"deflate","counts_bytes":C,
+//! "body_bytes":B,"digest":"sha256:<hex of the body>"}` and a newline. The body is the
+//! counts (`C` bytes, below) compressed with raw DEFLATE (RFC 1951, level 6, the pure-Rust
+//! miniz_oxide encoder: the same counts give the same bytes). A reader refuses a file whose
+//! major version is newer than its own, a body shorter or longer than `body_bytes`
+//! (truncated / extended), a body whose SHA-256 is not `digest` (edited or corrupted), and
+//! counts that do not inflate to exactly `C` bytes.
 //!
-//! Body: for each column, in table order, with unsigned LEB128 varints (`uv`) and
+//! Counts: for each column, in table order, with unsigned LEB128 varints (`uv`) and
 //! length-prefixed UTF-8 strings (`str` = `uv` length, bytes):
 //! `str name, str dtype, u8 kind (0 numeric, 1 categorical), uv missing`, then
 //! * numeric: `f64 min, f64 max` (little-endian), `uv buckets`, and per bucket
@@ -79,16 +82,27 @@ fn body(p: &Profile) -> Vec<u8> {
     out
 }
 
+/// Raw DEFLATE at a fixed level.
+fn deflate(counts: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(counts);
+    enc.finish().unwrap_or_default()
+}
+
 /// The file's bytes.
 pub fn to_bytes(p: &Profile) -> Vec<u8> {
-    let body = body(p);
+    let counts = body(p);
+    let body = deflate(&counts);
     let digest = hex::encode(Sha256::digest(&body));
     let header = format!(
         "{{\"format\":\"{FORMAT}\",\"version\":\"{VERSION}\",\"grid_mantissa_bits\":{},\
-         \"category_cap\":{CATEGORY_CAP},\"columns\":{},\"body_bytes\":{},\
-         \"digest\":\"sha256:{digest}\"}}\n",
+         \"category_cap\":{CATEGORY_CAP},\"columns\":{},\"compression\":\"deflate\",\
+         \"counts_bytes\":{},\"body_bytes\":{},\"digest\":\"sha256:{digest}\"}}\n",
         grid::MANTISSA_BITS,
         p.columns.len(),
+        counts.len(),
         body.len()
     );
     let mut out = header.into_bytes();
@@ -160,12 +174,46 @@ pub fn from_bytes(data: &[u8]) -> CoreResult<Profile> {
             "edited or corrupted: the counts do not match the digest in the header",
         ));
     }
+    if header.get("compression").and_then(|v| v.as_str()) != Some("deflate") {
+        return Err(bad("unknown compression of the counts"));
+    }
+    let size = header
+        .get("counts_bytes")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| bad("the header has no counts_bytes"))?;
+    let counts = inflate(body, size)?;
     let columns = header.get("columns").and_then(|v| v.as_u64());
-    let profile = Reader { data: body, at: 0 }.profile()?;
+    let profile = Reader {
+        data: &counts,
+        at: 0,
+    }
+    .profile()?;
     if columns != Some(profile.columns.len() as u64) {
         return Err(bad("the header's column count does not match the counts"));
     }
     Ok(profile)
+}
+
+/// The counts, inflated to exactly `size` bytes (never more is read: no inflation bomb).
+fn inflate(body: &[u8], size: u64) -> CoreResult<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(body)
+        .take(size.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|_| bad("malformed counts (not DEFLATE data)"))?;
+    if out.len() as u64 > size {
+        return Err(bad(format!(
+            "malformed counts (they inflate past the {size} bytes the header announces)"
+        )));
+    }
+    if (out.len() as u64) < size {
+        return Err(bad(format!(
+            "malformed counts ({} bytes, the header announces {size})",
+            out.len()
+        )));
+    }
+    Ok(out)
 }
 
 struct Reader<'a> {
@@ -349,6 +397,19 @@ mod tests {
             .replacen("\"version\":\"1.0\"", "\"version\":\"2.0\"", 1)
             .into_bytes();
         assert!(msg(&newer).contains("newer"));
+        // The header is not covered by the digest: a wrong size of the counts is caught
+        // when they inflate, and never more than the announced size is inflated.
+        let end = bytes.iter().position(|&b| b == b'\n').unwrap();
+        let header = String::from_utf8(bytes[..end].to_vec()).unwrap();
+        let at = header.find("\"counts_bytes\":").unwrap() + 15;
+        let digits = header[at..].find(',').unwrap();
+        let mut lying = format!("{}1{}", &header[..at], &header[at + digits..]).into_bytes();
+        lying.extend_from_slice(&bytes[end..]);
+        assert!(
+            msg(&lying).contains("inflate past the 1 bytes"),
+            "{}",
+            msg(&lying)
+        );
         assert!(msg(b"hello\n").contains("not an mlsentry profile"));
         assert!(msg(b"").contains("no header"));
     }
@@ -363,14 +424,17 @@ mod tests {
             ],
             vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
         ] {
-            let digest = hex::encode(Sha256::digest(&body));
+            let packed = deflate(&body);
+            let digest = hex::encode(Sha256::digest(&packed));
             let mut file = format!(
                 "{{\"format\":\"{FORMAT}\",\"version\":\"1.0\",\"grid_mantissa_bits\":10,\
-                 \"columns\":1,\"body_bytes\":{},\"digest\":\"sha256:{digest}\"}}\n",
-                body.len()
+                 \"columns\":1,\"compression\":\"deflate\",\"counts_bytes\":{},\
+                 \"body_bytes\":{},\"digest\":\"sha256:{digest}\"}}\n",
+                body.len(),
+                packed.len()
             )
             .into_bytes();
-            file.extend_from_slice(&body);
+            file.extend_from_slice(&packed);
             assert!(from_bytes(&file).is_err());
         }
     }
