@@ -142,9 +142,9 @@ class Profile:
 
     The file (``save``/``load``) is one JSON header line (``"format":
     "mlsentry/profile"``, ``"version"``, the size and SHA-256 digest of the counts) and the
-    packed counts (DEFLATE-compressed); a file from a newer major version, a truncated or an edited file raise
-    :class:`~mlsentry.errors.InvalidInputError` (a :class:`~mlsentry.MlsentryError`) saying
-    which.
+    packed counts, DEFLATE-compressed; a file from a newer major version, a truncated or an
+    edited file raise :class:`~mlsentry.errors.InvalidInputError` (a
+    :class:`~mlsentry.MlsentryError`) saying which.
 
     Examples
     --------
