@@ -39,6 +39,7 @@ import bench_labels
 import bench_leakage
 import bench_poisoning
 import bench_privacy
+import bench_profile
 import bench_robustness
 import bench_scan
 import bench_signing
@@ -61,6 +62,7 @@ BENCHES = {
     "fairness": bench_fairness,
     "explain": bench_explain,
     "privacy": bench_privacy,
+    "profile": bench_profile,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

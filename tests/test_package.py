@@ -38,6 +38,7 @@ PUBLIC = {
         "jensen_shannon", "hellinger", "kl", "total_variation", "chi2", "g_test", "fisher",
         "compare", "TestResult", "DriftReport", "ColumnDrift", "DEFAULT_THRESHOLDS",
         "PSI_BANDS",
+        "Profile",
     ],
     "mlsentry.robustness": [
         "evaluate", "square", "hop_skip_jump", "pgd", "noise", "Constraints", "AttackResult",
@@ -99,6 +100,7 @@ METHODS = {
     ],
     ("mlsentry.explain", "Explanation"): ["to_pandas", "importance", "to_dict", "summary"],
     ("mlsentry.privacy", "MembershipROC"): ["tpr_at", "tpr_interval", "fpr", "tpr", "advantage"],
+    ("mlsentry.drift", "Profile"): ["fit", "update", "merge", "save", "load"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -111,6 +113,7 @@ COMMANDS = [
     "fairness",
     "explain",
     "privacy",
+    "profile",
 ]  # fmt: skip
 
 

@@ -197,6 +197,31 @@ def drift_compare(
     `0..k` (-1 = missing). Returns one dict per column: test, outcome, effect,
     missing_test, counts, error and the plot's histogram (`hist_*`)."""
 
+PROFILE_OTHER_LABEL: str
+"""The label of the cell that holds a profile's categories past the cap."""
+
+def profile_fit(columns: list[tuple[Any, ...]], callback: _Callback = None) -> DriftProfile:
+    """Profiles columns in parallel without the GIL: tuples `(name, dtype, kind, values,
+    labels)`, kind `"numeric"` (float64, NaN = missing; labels None) or `"categorical"`
+    (int32/int64 codes, negative = missing, and a label per code)."""
+
+@final
+class DriftProfile:
+    """The counts of a table (grid buckets, categories, missing values), mergeable."""
+
+    def merge(self, other: DriftProfile) -> DriftProfile: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> DriftProfile: ...
+    def columns(self) -> list[dict[str, Any]]: ...
+    def category_counts(self, name: str) -> list[tuple[str, int]]: ...
+    def compare(
+        self,
+        current: DriftProfile,
+        columns: list[tuple[str, str, int]],
+        callback: _Callback = None,
+    ) -> list[dict[str, Any]]: ...
+
 # --- data: schema inference and validation (src/py/data/schema.rs) ---
 
 def schema_infer(

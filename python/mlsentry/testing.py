@@ -201,7 +201,7 @@ def assert_no_drift(reference: Any, current: Any, **compare_kwargs: Any) -> Drif
     ----------
     reference, current : table
         Anything :func:`mlsentry.drift.compare` takes (pandas, polars, pyarrow, numpy,
-        dict of columns).
+        dict of columns), a :class:`mlsentry.drift.Profile` or the path of a profile file.
     **compare_kwargs
         Passed to :func:`mlsentry.drift.compare` (``tests``, ``alpha``, ``correction``,
         ``columns``, ``drift_share``, ``thresholds``, ...).

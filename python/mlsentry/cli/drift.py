@@ -29,12 +29,19 @@ def _parse_tests(text: str) -> Any:
     return tests
 
 
+def _side(path: str) -> Any:
+    """A profile file as its path (``compare`` reads it), else the table."""
+    from ..drift import Profile
+
+    return path if Profile.is_file(path) else read_table(path)
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     from ..drift import compare
 
     report = compare(
-        read_table(args.reference),
-        read_table(args.current),
+        _side(args.reference),
+        _side(args.current),
         tests=_parse_tests(args.tests),
         alpha=args.alpha,
         correction=args.correction,
@@ -57,8 +64,12 @@ def register(sub: Any) -> None:
         "for multiple testing. Exit status 0: no drift; 1: drift, or a column missing on "
         "one side or of another type; 2: usage or input error.",
     )
-    p.add_argument("reference", help="CSV, Parquet or .npy file the model was trained on")
-    p.add_argument("current", help="CSV, Parquet or .npy file to check")
+    p.add_argument(
+        "reference",
+        help="CSV, Parquet or .npy file the model was trained on, or its profile "
+        "(`mlsentry profile`)",
+    )
+    p.add_argument("current", help="CSV, Parquet or .npy file to check (or a profile)")
     p.add_argument("--columns", metavar="A,B", help="compare only these columns")
     p.add_argument("--exclude", metavar="A,B", help="leave these columns out")
     p.add_argument(

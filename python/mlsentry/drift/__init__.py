@@ -59,6 +59,7 @@ False
 
 from .comparison import compare
 from .corrections import adjust_pvalues
+from .profile import Profile
 from .report import ColumnDrift, DriftReport
 from .result import DEFAULT_THRESHOLDS, PSI_BANDS, TestResult
 from .univariate import (
@@ -83,6 +84,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "DriftReport",
     "PSI_BANDS",
+    "Profile",
     "TestResult",
     "adjust_pvalues",
     "anderson",

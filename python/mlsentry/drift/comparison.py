@@ -22,6 +22,7 @@ from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
+from .profile import compare_profiles, is_profile_side
 from .report import (
     STATUS_DRIFT,
     STATUS_EMPTY,
@@ -43,21 +44,9 @@ from .result import (
     check_threshold,
     distance_drift,
 )
+from .tables import check_names as _check_names
+from .tables import named_columns as _named
 from .tables import parse_text_pair, side_any
-
-
-def _check_names(value: Any, name: str) -> Optional[list[str]]:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    try:
-        names = list(value)
-    except TypeError:
-        raise InvalidTypeError(
-            f"{name}: expected a list of column names, got {type(value).__name__}"
-        ) from None
-    return [str(n) for n in names]
 
 
 def _check_tests(tests: Any) -> Union[str, dict[str, str]]:
@@ -331,6 +320,42 @@ def compare(
     if not isinstance(fingerprint, (bool, np.bool_)):
         raise InvalidTypeError(f"fingerprint: expected a bool, got {type(fingerprint).__name__}")
 
+    config: dict[str, Any] = {
+        "tests": tests,
+        "alpha": alpha,
+        "correction": correction,
+        "columns": wanted,
+        "exclude": sorted(excluded),
+        "categorical": sorted(forced),
+        "min_effect": min_effect,
+        "bins": bins,
+        "max_categories": max_categories,
+        "drift_share": drift_share,
+        "thresholds": limits,
+        "high_cardinality": HIGH_CARDINALITY,
+        "fingerprint": bool(fingerprint),
+    }
+    if is_profile_side(reference) or is_profile_side(current):
+        return compare_profiles(
+            reference,
+            current,
+            tests=tests,
+            alpha=alpha,
+            correction=correction,
+            wanted=wanted,
+            excluded=excluded,
+            forced=forced,
+            min_effect=min_effect,
+            bins=bins,
+            drift_share=drift_share,
+            limits=limits,
+            config=config,
+            progress=progress,
+            decide=_decide,
+            finish=_finish,
+            fingerprint_side=_fingerprint_side,
+        )
+
     ref_cols = _named(table_columns(reference, "reference"), "reference")
     cur_cols = _named(table_columns(current, "current"), "current")
     known = list(ref_cols) + [n for n in cur_cols if n not in ref_cols]
@@ -398,14 +423,6 @@ def compare(
             cb,
         )
     results.update(_decide(prepared, outputs, alpha, correction, limits, min_effect))
-    cols = [results[n] for n in names]
-    tested = [c for c in cols if c.tested]
-    n_drift = sum(c.drift for c in tested)
-    if drift_share is None:
-        drifted = n_drift > 0
-    else:
-        drifted = bool(tested) and n_drift / len(tested) >= drift_share
-
     inputs: dict[str, str] = {}
     unfingerprinted: dict[str, str] = {}
     if fingerprint:
@@ -415,27 +432,25 @@ def compare(
                 inputs[side_name] = fp
             else:
                 unfingerprinted[side_name] = why or "unknown"
-    report = DriftReport(
-        columns=cols,
-        drifted=drifted,
-        config={
-            "tests": tests,
-            "alpha": alpha,
-            "correction": correction,
-            "columns": wanted,
-            "exclude": sorted(excluded),
-            "categorical": sorted(forced),
-            "min_effect": min_effect,
-            "bins": bins,
-            "max_categories": max_categories,
-            "drift_share": drift_share,
-            "thresholds": limits,
-            "high_cardinality": HIGH_CARDINALITY,
-            "fingerprint": bool(fingerprint),
-            **({"fingerprint_skipped": unfingerprinted} if unfingerprinted else {}),
-        },
-        inputs=inputs,
-    )
+    if unfingerprinted:
+        config["fingerprint_skipped"] = unfingerprinted
+    return _finish([results[n] for n in names], drift_share, config, inputs)
+
+
+def _finish(
+    cols: list[ColumnDrift],
+    drift_share: Optional[float],
+    config: dict[str, Any],
+    inputs: dict[str, str],
+) -> DriftReport:
+    """The dataset verdict, the report and its audit event."""
+    tested = [c for c in cols if c.tested]
+    n_drift = sum(c.drift for c in tested)
+    if drift_share is None:
+        drifted = n_drift > 0
+    else:
+        drifted = bool(tested) and n_drift / len(tested) >= drift_share
+    report = DriftReport(columns=cols, drifted=drifted, config=config, inputs=inputs)
     record_check(
         "drift.compare",
         report.passed,
@@ -447,15 +462,6 @@ def compare(
         untested=report.untested,
     )
     return report
-
-
-def _named(pairs: list[tuple[str, Any]], what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, col in pairs:
-        if name in out:
-            raise InvalidInputError(f"{what}: two columns are named {name!r}")
-        out[name] = col
-    return out
 
 
 def _decide(

@@ -112,6 +112,10 @@ class ColumnDrift:
         Why the test could not run.
     histogram : Histogram
         The data of the report's plot.
+    pvalue_interval : tuple of float or None
+        From a profile (KS): the p-values at the two ends of the statistic's error bound,
+        ``(p(D + e), p(D - e))``; the column drifts only when the whole interval is below
+        ``alpha`` (after the correction).
     """
 
     name: str
@@ -144,6 +148,7 @@ class ColumnDrift:
     note: str = ""
     error: Optional[str] = None
     histogram: Histogram = dataclasses.field(default_factory=Histogram, repr=False)
+    pvalue_interval: Optional[tuple[float, float]] = None
 
     @property
     def tested(self) -> bool:
@@ -244,6 +249,8 @@ class DriftReport(Report):
             )
             floats = {f.name for f in dataclasses.fields(ColumnDrift) if "float" in str(f.type)}
             fields = {k: number(v) if k in floats else v for k, v in c.items() if k != "histogram"}
+            if fields.get("pvalue_interval") is not None:
+                fields["pvalue_interval"] = tuple(fields["pvalue_interval"])
             columns.append(ColumnDrift(**fields, histogram=histogram))
         return cls(columns=columns, drifted=bool(data["drifted"]), **meta)
 

@@ -3,7 +3,7 @@ is shared (:mod:`mlsentry._tables`), its names kept here for the drift modules."
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -19,9 +19,12 @@ from .._tables import (
     side_any,
     table_columns,
 )
+from ..errors import InvalidInputError, InvalidTypeError
 
 __all__ = [
     "EXACT_LIMIT",
+    "check_names",
+    "named_columns",
     "Side",
     "dict_column",
     "factorize_objects",
@@ -87,3 +90,28 @@ def parse_text_pair(ref: Side, cur: Side) -> tuple[Side, Side, str]:
                 out.append(_ns_side(stamps, "datetime", f"{s.dtype} (dates)"))
         return out[0], out[1], f"strings that all read as {word}: compared as {word}"
     return ref, cur, ""
+
+
+def check_names(value: Any, name: str) -> Optional[list[str]]:
+    """``value`` as a list of column names (``None`` stays ``None``), or a clear error."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        names = list(value)
+    except TypeError:
+        raise InvalidTypeError(
+            f"{name}: expected a list of column names, got {type(value).__name__}"
+        ) from None
+    return [str(n) for n in names]
+
+
+def named_columns(pairs: list[tuple[str, Any]], what: str) -> dict[str, Any]:
+    """Columns by name; two columns of one name are an error naming ``what``."""
+    out: dict[str, Any] = {}
+    for name, col in pairs:
+        if name in out:
+            raise InvalidInputError(f"{what}: two columns are named {name!r}")
+        out[name] = col
+    return out

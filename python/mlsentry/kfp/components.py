@@ -126,7 +126,8 @@ def mlsentry_drift_gate(
     Parameters
     ----------
     reference : Dataset
-        The data the model was validated on: CSV or Parquet (a file or a folder).
+        The data the model was validated on: CSV or Parquet (a file or a folder), or
+        its profile file (``mlsentry profile``, ``mlsentry.drift.Profile.save``).
     current : Dataset
         The data to check, in the same form.
     metrics : Metrics

@@ -170,9 +170,12 @@ def drift_step(
     data_format: str = "auto",
     fail: bool = True,
 ) -> tuple:
-    from ..drift import compare
+    from ..drift import Profile, compare
 
-    reference = _read_table(reference_path, data_format, "reference")
+    # A profile file (``mlsentry profile``) is passed on as its path: compare reads it.
+    reference: Any = reference_path
+    if not Profile.is_file(reference_path):
+        reference = _read_table(reference_path, data_format, "reference")
     current = _read_table(current_path, data_format, "current")
     report = compare(
         reference,

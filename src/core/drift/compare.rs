@@ -167,7 +167,7 @@ pub enum Codes<'a> {
 
 impl Codes<'_> {
     /// Count of each code in `0..k`, and of the missing ones (negative codes).
-    fn bincount(&self, k: usize) -> CoreResult<(Vec<u64>, usize)> {
+    pub fn bincount(&self, k: usize) -> CoreResult<(Vec<u64>, usize)> {
         fn count<T: Copy + Into<i64>>(
             codes: &ArrayView1<'_, T>,
             k: usize,
@@ -510,7 +510,7 @@ fn min_expected(rc: &[u64], cc: &[u64]) -> f64 {
 /// Missing rate reference vs current: chi-squared on the 2 x 2 table `[missing, present]`,
 /// Fisher's exact test when an expected count is below 5. `None` when neither side has a
 /// missing value (nothing to test) or a side is empty.
-fn missing_test(mr: usize, pr: usize, mc: usize, pc: usize) -> CoreResult<Option<TestOutcome>> {
+pub fn missing_test(mr: usize, pr: usize, mc: usize, pc: usize) -> CoreResult<Option<TestOutcome>> {
     if mr + mc == 0 || mr + pr == 0 || mc + pc == 0 {
         return Ok(None);
     }
@@ -535,7 +535,7 @@ fn missing_test(mr: usize, pr: usize, mc: usize, pc: usize) -> CoreResult<Option
 
 /// The most frequent categories over both sides (at most `TOP_CATEGORIES`), by total
 /// count, ties by code; codes are the original ones (`used[i]`).
-fn top_categories(used: &[usize], rc: &[u64], cc: &[u64]) -> Histogram {
+pub fn top_categories(used: &[usize], rc: &[u64], cc: &[u64]) -> Histogram {
     let mut idx: Vec<usize> = (0..used.len()).collect();
     let key = |i: usize| (std::cmp::Reverse(rc[i] + cc[i]), i);
     if idx.len() > TOP_CATEGORIES {

@@ -12,8 +12,9 @@ use ndarray::ArrayView1;
 /// Below this length a comparison sort is faster than the radix passes.
 const RADIX_MIN: usize = 2048;
 
+/// The order-preserving `u64` of a non-NaN value (also the drift profiles' grid).
 #[inline]
-fn key(x: f64) -> u64 {
+pub fn key(x: f64) -> u64 {
     let b = x.to_bits();
     // Negative numbers: flip all bits; positive: flip the sign bit. Then unsigned order is
     // numeric order (for non-NaN values).
@@ -24,8 +25,9 @@ fn key(x: f64) -> u64 {
     }
 }
 
+/// The value of an order-preserving key (`key`'s inverse).
 #[inline]
-fn unkey(k: u64) -> f64 {
+pub fn unkey(k: u64) -> f64 {
     let b = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
     f64::from_bits(b)
 }
@@ -37,7 +39,7 @@ const DIGITS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 
 /// Sorts order-preserving keys ascending: LSD radix sort, one pass per digit, all the
 /// histograms counted in a single read, and a digit that every key shares skipped.
-fn sort_keys(keys: &mut Vec<u64>) {
+pub fn sort_keys(keys: &mut Vec<u64>) {
     if keys.len() < RADIX_MIN {
         keys.sort_unstable();
         return;

@@ -23,13 +23,13 @@ enum Held<'py> {
 }
 
 /// Category codes as numpy holds them: int32 or int64.
-enum HeldCodes<'py> {
+pub(super) enum HeldCodes<'py> {
     I32(PyReadonlyArray1<'py, i32>),
     I64(PyReadonlyArray1<'py, i64>),
 }
 
 impl<'py> HeldCodes<'py> {
-    fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+    pub(super) fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, i32>>() {
             return Ok(HeldCodes::I32(a));
         }
@@ -41,7 +41,7 @@ impl<'py> HeldCodes<'py> {
             })
     }
 
-    fn view(&self) -> Codes<'_> {
+    pub(super) fn view(&self) -> Codes<'_> {
         match self {
             HeldCodes::I32(a) => Codes::I32(a.as_array()),
             HeldCodes::I64(a) => Codes::I64(a.as_array()),
@@ -70,7 +70,7 @@ pub(super) fn outcome_dict<'py>(py: Python<'py>, o: &TestOutcome) -> PyResult<Bo
     Ok(d)
 }
 
-fn output_dict<'py>(py: Python<'py>, o: &ColumnOutput) -> PyResult<Bound<'py, PyDict>> {
+pub(super) fn output_dict<'py>(py: Python<'py>, o: &ColumnOutput) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("test", o.test)?;
     let opt = |x: &Option<TestOutcome>| -> PyResult<Option<Bound<'py, PyDict>>> {
