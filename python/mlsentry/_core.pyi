@@ -313,3 +313,32 @@ def label_issues(
     ranked, scores, thresholds, confident_joint, joint, noise_matrix (k x k) and the
     given, flagged and true counts per class. `calibrate(raw, given)` (k x k int64 and
     (k,) int64 in, k x k integers out) replaces the Rust calibration."""
+
+# --- drift: multivariate tests (src/py/drift/multivariate.rs) ---
+
+def drift_mmd(
+    reference: Any,
+    current: Any,
+    bandwidth: Optional[float] = None,
+    permutations: int = 1000,
+    seed: int = 0,
+    method: str = "quadratic",
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """RBF MMD^2 of float64 (n, d) samples: statistic, pvalue (None without
+    permutations), bandwidth (the median heuristic when None); "linear" adds pairs, sd."""
+
+def drift_energy_test(
+    reference: Any,
+    current: Any,
+    permutations: int = 1000,
+    seed: int = 0,
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """The energy statistic of float64 (n, d) samples and its permutation p-value."""
+
+def drift_classifier_test(
+    reference: Any, current: Any, holdout: float = 0.5, seed: int = 0
+) -> dict[str, Any]:
+    """Held-out AUC of a ridge logistic model on quadratic terms: auc, pvalue (one-sided
+    Mann-Whitney), held_out (rows of each side), terms, scores (reference rows first)."""

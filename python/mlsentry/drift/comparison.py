@@ -22,6 +22,7 @@ from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
+from .multivariate import dataset_test, dataset_test_name
 from .report import (
     STATUS_DRIFT,
     STATUS_EMPTY,
@@ -156,6 +157,7 @@ def compare(
     thresholds: Optional[Mapping[str, float]] = None,
     fingerprint: bool = True,
     progress: ProgressArg = False,
+    multivariate: Union[bool, str] = False,
 ) -> DriftReport:
     """Compares every column of ``current`` with the same column of ``reference``.
 
@@ -226,6 +228,12 @@ def compare(
         ``config["fingerprint_skipped"]`` says why.
     progress : bool or callable, optional
         ``True`` shows a tqdm bar; a callable receives ``(columns_done, columns_total)``.
+    multivariate : bool or {"mmd", "energy", "classifier"}
+        Also test the numeric columns jointly (``True``: ``"mmd"``), as
+        ``report.multivariate`` (a :class:`TestResult` at level ``alpha``, outside the
+        per-column correction; see :func:`mlsentry.drift.multivariate.dataset_test`). Its
+        rejection makes the dataset drifted: it sees a change of the correlations that no
+        column test sees.
 
     Returns
     -------
@@ -322,6 +330,7 @@ def compare(
     bins = check_int(bins, "bins", 1)
     max_categories = check_int(max_categories, "max_categories", 0)
     drift_share = _check_share(drift_share)
+    joint_test = dataset_test_name(multivariate)
     limits = _check_thresholds(thresholds)
     if min_effect is not None:
         min_effect = check_positive(min_effect, "min_effect")
@@ -405,6 +414,13 @@ def compare(
         drifted = n_drift > 0
     else:
         drifted = bool(tested) and n_drift / len(tested) >= drift_share
+    joint = None
+    if joint_test is not None:
+        numeric = [p for p in prepared if p.kind == "numeric" and results[p.name].tested]
+        joint = dataset_test(
+            [p.reference for p in numeric], [p.current for p in numeric], joint_test, alpha
+        )
+        drifted = drifted or bool(joint is not None and joint.drift)
 
     inputs: dict[str, str] = {}
     unfingerprinted: dict[str, str] = {}
@@ -432,9 +448,11 @@ def compare(
             "thresholds": limits,
             "high_cardinality": HIGH_CARDINALITY,
             "fingerprint": bool(fingerprint),
+            **({"multivariate": joint_test} if joint_test else {}),
             **({"fingerprint_skipped": unfingerprinted} if unfingerprinted else {}),
         },
         inputs=inputs,
+        multivariate=joint,
     )
     record_check(
         "drift.compare",
