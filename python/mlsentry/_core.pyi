@@ -342,3 +342,43 @@ def drift_classifier_test(
 ) -> dict[str, Any]:
     """Held-out AUC of a ridge logistic model on quadratic terms: auc, pvalue (one-sided
     Mann-Whitney), held_out (rows of each side), terms, scores (reference rows first)."""
+
+# --- monitor (src/py/monitor.rs) ---
+
+def monitor_knn(reference: Any, queries: Any, k: int) -> Any:
+    """Distance from each query row to its k-th nearest reference row (float64 (n, d))."""
+
+def monitor_mahalanobis_fit(x: Any) -> tuple[Any, Any]:
+    """Mean and lower Cholesky factor of the covariance (divisor n - 1, tiny ridge)."""
+
+def monitor_mahalanobis(x: Any, mean: Any, chol: Any) -> Any:
+    """Squared Mahalanobis distances of the rows of `x`."""
+
+def monitor_isolation(
+    train: Any, queries: Any, trees: int, max_samples: int, seed: int
+) -> Any:
+    """Isolation-forest scores of `queries` from a forest grown on `train` from `seed`."""
+
+def monitor_online_configure(
+    reference: Any,
+    held_out: Any,
+    bandwidth: float,
+    window: int,
+    ert: float,
+    horizon: int,
+    streams: int,
+    seed: int,
+) -> Any:
+    """Thresholds of the online MMD detector, calibrated by simulation for `ert`."""
+
+def monitor_online_step(
+    reference: Any,
+    bandwidth: float,
+    thresholds: Any,
+    window: int,
+    rows: Any,
+    means: Any,
+    t: int,
+    batch: Any,
+) -> dict[str, Any]:
+    """Feeds `batch` to the online detector: statistics, alarms, rows, means, t."""
