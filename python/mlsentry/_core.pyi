@@ -354,9 +354,7 @@ def monitor_mahalanobis_fit(x: Any) -> tuple[Any, Any]:
 def monitor_mahalanobis(x: Any, mean: Any, chol: Any) -> Any:
     """Squared Mahalanobis distances of the rows of `x`."""
 
-def monitor_isolation(
-    train: Any, queries: Any, trees: int, max_samples: int, seed: int
-) -> Any:
+def monitor_isolation(train: Any, queries: Any, trees: int, max_samples: int, seed: int) -> Any:
     """Isolation-forest scores of `queries` from a forest grown on `train` from `seed`."""
 
 def monitor_online_configure(
