@@ -37,8 +37,9 @@ PUBLIC = {
         "ks", "anderson", "cramer_von_mises", "mann_whitney", "wasserstein", "energy", "psi",
         "jensen_shannon", "hellinger", "kl", "total_variation", "chi2", "g_test", "fisher",
         "compare", "TestResult", "DriftReport", "ColumnDrift", "DEFAULT_THRESHOLDS",
-        "PSI_BANDS",
+        "PSI_BANDS", "mmd", "classifier_test",
     ],
+    "mlsentry.monitor": ["OODDetector", "Monitor", "MonitorReport", "Alert", "serve"],
     "mlsentry.robustness": [
         "evaluate", "square", "hop_skip_jump", "pgd", "noise", "Constraints", "AttackResult",
         "RobustnessReport", "ATTACKS",
@@ -75,6 +76,8 @@ METHODS = {
     ("mlsentry.integrity", "SigningKey"): ["generate", "save", "load", "public_key"],
     ("mlsentry.integrity", "AuditLog"): ["append", "checkpoint", "verify"],
     ("mlsentry.data", "Schema"): ["infer", "save", "load"],
+    ("mlsentry.monitor", "OODDetector"): ["fit", "score", "pvalues"],
+    ("mlsentry.monitor", "Monitor"): ["update", "report", "save", "load", "register_metrics"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -83,6 +86,7 @@ METHODS = {
 COMMANDS = [
     "demo", "fingerprint", "manifest", "verify", "keygen", "sign", "verify-signature", "log",
     "drift", "scan", "robustness", "validate", "schema", "label-issues", "poisoning", "leakage",
+    "monitor",
 ]  # fmt: skip
 
 
@@ -146,6 +150,7 @@ def test_tab_completion_shows_the_public_api_only(module):
 SHARED = {
     "mlsentry.errors", "mlsentry.report", "mlsentry._core", "mlsentry._args",
     "mlsentry._progress", "mlsentry._version", "mlsentry._paths", "mlsentry._tables",
+    "mlsentry._matrix",
 }  # fmt: skip
 CAPABILITIES = {
     "data", "integrity", "drift", "robustness", "scan", "privacy", "monitor", "fairness",

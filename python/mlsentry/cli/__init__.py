@@ -13,13 +13,24 @@ from typing import Callable, Optional
 
 from .._version import __version__
 from ..errors import FileChangedError, IntegrityError, ManifestError, MlsentryError
-from . import demo, drift, integrity, labels, leakage, poisoning, robustness, scan, validate
+from . import (
+    demo,
+    drift,
+    integrity,
+    labels,
+    leakage,
+    monitor,
+    poisoning,
+    robustness,
+    scan,
+    validate,
+)
 from .common import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
 
 # The command groups, in the order `mlsentry --help` lists them.
-_GROUPS = (demo, integrity, drift, robustness, scan, validate, labels, leakage, poisoning)
+_GROUPS = (demo, integrity, drift, robustness, scan, validate, labels, leakage, poisoning, monitor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,9 +14,8 @@ import numpy as np
 
 from .. import _core
 from .._args import check_int, check_positive
-from ..drift.multivariate import as_matrix
-from ..drift.result import check_alpha
-from ..drift.univariate import ks
+from .._matrix import as_matrix
+from ..drift import ks
 from ..errors import InvalidInputError
 from ..integrity import fingerprint
 from ..report import Report, count_of, html_table
@@ -46,6 +45,14 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _level(value: Any, name: str) -> float:
+    """A false-alarm level in (0, 1)."""
+    level = check_positive(value, name)
+    if level >= 1:
+        raise InvalidInputError(f"{name}: expected a number in (0, 1), got {value!r}")
+    return level
 
 
 def _binomial_sf(count: int, n: int, p: float) -> float:
@@ -127,8 +134,8 @@ class Monitor:
             raise InvalidInputError(f"ert: expected more than window={self.window}, got {ert}")
         self.seed = check_int(seed, "seed", 0, 2**63 - 1)
         self.streams = check_int(streams, "streams", 100, 10_000_000)
-        self.ood_alpha = check_alpha(ood_alpha)
-        self.feature_alpha = check_alpha(feature_alpha)
+        self.ood_alpha = _level(ood_alpha, "ood_alpha")
+        self.feature_alpha = _level(feature_alpha, "feature_alpha")
         self.feature_window = check_int(
             feature_window if feature_window is not None else max(100, 2 * self.window),
             "feature_window",

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._args import check_int, check_positive
-from ..drift.multivariate import as_matrix
+from .._matrix import as_matrix
 from ..errors import InvalidInputError
 
 __all__ = ["METHODS", "OODDetector"]
