@@ -34,6 +34,7 @@ import bench_fingerprint
 import bench_integrity
 import bench_labels
 import bench_leakage
+import bench_monitor
 import bench_poisoning
 import bench_robustness
 import bench_scan
@@ -53,6 +54,7 @@ BENCHES = {
     "leakage": bench_leakage,
     "validate": bench_validate,
     "labels": bench_labels,
+    "monitor": bench_monitor,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 
