@@ -27,6 +27,7 @@ EXPECTED = [
     "03_robustness_before_release",
     "04_securing_the_supply_chain",
     "05_data_checks",
+    "08_monitoring",
 ]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes a few seconds here
