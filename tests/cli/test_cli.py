@@ -162,10 +162,14 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (False, True),  # data: flipped labels found (and more than the bar)
         (None, True),  # data: poisoning has no bar; the planted rows are among the suspects
         (False, True),  # data: test rows copied from train
+        (False, True),  # monitor: a stream that drifts half-way raises one alert
         (True, True),
         (False, True),
     ]
     data = {s["report"]["schema"]: s for s in report["steps"][9:14]}
+    monitor = report["steps"][14]["report"]
+    assert [a["kind"] for a in monitor["alerts"]] == ["drift"]
+    assert 50 < monitor["alerts"][0]["index"] <= 100
     assert data["mlsentry/label_issues/v1"]["recall"] >= 0.9
     assert data["mlsentry/poisoning/v1"]["recall"] == 1.0
     assert data["mlsentry/poisoning/v1"]["expected"] == "no verdict"
