@@ -37,6 +37,7 @@ import bench_fingerprint
 import bench_integrity
 import bench_labels
 import bench_leakage
+import bench_monitor
 import bench_poisoning
 import bench_privacy
 import bench_profile
@@ -63,6 +64,7 @@ BENCHES = {
     "explain": bench_explain,
     "privacy": bench_privacy,
     "profile": bench_profile,
+    "monitor": bench_monitor,
 }
 ROUNDS = {"full": 5, "quick": 3, "smoke": 1}
 

@@ -31,6 +31,7 @@ EXPECTED = [
     "09_fairness_and_explanations",
     "06_privacy",
     "07_profiles_and_spark",
+    "08_monitoring",
 ]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes a few seconds here

@@ -37,9 +37,9 @@ PUBLIC = {
         "ks", "anderson", "cramer_von_mises", "mann_whitney", "wasserstein", "energy", "psi",
         "jensen_shannon", "hellinger", "kl", "total_variation", "chi2", "g_test", "fisher",
         "compare", "TestResult", "DriftReport", "ColumnDrift", "DEFAULT_THRESHOLDS",
-        "PSI_BANDS",
-        "Profile",
+        "PSI_BANDS", "Profile", "mmd", "classifier_test",
     ],
+    "mlsentry.monitor": ["OODDetector", "Monitor", "MonitorReport", "Alert", "serve"],
     "mlsentry.robustness": [
         "evaluate", "square", "hop_skip_jump", "pgd", "noise", "Constraints", "AttackResult",
         "RobustnessReport", "ATTACKS",
@@ -101,6 +101,8 @@ METHODS = {
     ("mlsentry.explain", "Explanation"): ["to_pandas", "importance", "to_dict", "summary"],
     ("mlsentry.privacy", "MembershipROC"): ["tpr_at", "tpr_interval", "fpr", "tpr", "advantage"],
     ("mlsentry.drift", "Profile"): ["fit", "update", "merge", "save", "load"],
+    ("mlsentry.monitor", "OODDetector"): ["fit", "score", "pvalues"],
+    ("mlsentry.monitor", "Monitor"): ["update", "report", "save", "load", "register_metrics"],
     ("mlsentry.report", "Report"): [
         "passed", "summary", "to_dict", "to_json", "to_html", "save", "_repr_html_",
         "metrics", "tags",
@@ -114,6 +116,7 @@ COMMANDS = [
     "explain",
     "privacy",
     "profile",
+    "monitor",
 ]  # fmt: skip
 
 
@@ -177,6 +180,7 @@ def test_tab_completion_shows_the_public_api_only(module):
 SHARED = {
     "mlsentry.errors", "mlsentry.report", "mlsentry._core", "mlsentry._args",
     "mlsentry._progress", "mlsentry._version", "mlsentry._paths", "mlsentry._tables",
+    "mlsentry._matrix",
 }  # fmt: skip
 CAPABILITIES = {
     "data", "integrity", "drift", "robustness", "scan", "privacy", "monitor", "fairness",

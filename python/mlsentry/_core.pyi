@@ -485,3 +485,70 @@ def privacy_surrogate(
 ) -> Any:
     """Fits the extraction surrogate ("logistic" or "mlp") to float64 rows (n, d) and the
     target's probabilities (n, k); returns its probabilities of x_eval (m, k)."""
+
+# --- drift: multivariate tests (src/py/drift/multivariate.rs) ---
+
+def drift_mmd(
+    reference: Any,
+    current: Any,
+    bandwidth: Optional[float] = None,
+    permutations: int = 1000,
+    seed: int = 0,
+    method: str = "quadratic",
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """RBF MMD^2 of float64 (n, d) samples: statistic, pvalue (None without
+    permutations), bandwidth (the median heuristic when None); "linear" adds pairs, sd."""
+
+def drift_energy_test(
+    reference: Any,
+    current: Any,
+    permutations: int = 1000,
+    seed: int = 0,
+    callback: _Callback = None,
+) -> dict[str, Any]:
+    """The energy statistic of float64 (n, d) samples and its permutation p-value."""
+
+def drift_classifier_test(
+    reference: Any, current: Any, holdout: float = 0.5, seed: int = 0
+) -> dict[str, Any]:
+    """Held-out AUC of a ridge logistic model on quadratic terms: auc, pvalue (one-sided
+    Mann-Whitney), held_out (rows of each side), terms, scores (reference rows first)."""
+
+# --- monitor (src/py/monitor.rs) ---
+
+def monitor_knn(reference: Any, queries: Any, k: int) -> Any:
+    """Distance from each query row to its k-th nearest reference row (float64 (n, d))."""
+
+def monitor_mahalanobis_fit(x: Any) -> tuple[Any, Any]:
+    """Mean and lower Cholesky factor of the covariance (divisor n - 1, tiny ridge)."""
+
+def monitor_mahalanobis(x: Any, mean: Any, chol: Any) -> Any:
+    """Squared Mahalanobis distances of the rows of `x`."""
+
+def monitor_isolation(train: Any, queries: Any, trees: int, max_samples: int, seed: int) -> Any:
+    """Isolation-forest scores of `queries` from a forest grown on `train` from `seed`."""
+
+def monitor_online_configure(
+    reference: Any,
+    held_out: Any,
+    bandwidth: float,
+    window: int,
+    ert: float,
+    horizon: int,
+    streams: int,
+    seed: int,
+) -> Any:
+    """Thresholds of the online MMD detector, calibrated by simulation for `ert`."""
+
+def monitor_online_step(
+    reference: Any,
+    bandwidth: float,
+    thresholds: Any,
+    window: int,
+    rows: Any,
+    means: Any,
+    t: int,
+    batch: Any,
+) -> dict[str, Any]:
+    """Feeds `batch` to the online detector: statistics, alarms, rows, means, t."""

@@ -165,10 +165,14 @@ def test_demo_runs_and_catches_tampering(tmp_path, capsys):
         (False, True),  # fairness: approval-rate ratio below four fifths
         (False, True),  # privacy: a memorising model leaks its training rows
         (True, True),  # privacy: a smooth model does not
+        (False, True),  # monitor: a stream that drifts half-way raises one alert
         (True, True),
         (False, True),
     ]
     data = {s["report"]["schema"]: s for s in report["steps"][9:14]}
+    monitor = report["steps"][14]["report"]
+    assert [a["kind"] for a in monitor["alerts"]] == ["drift"]
+    assert 50 < monitor["alerts"][0]["index"] <= 100
     assert data["mlsentry/label_issues/v1"]["recall"] >= 0.9
     assert data["mlsentry/poisoning/v1"]["recall"] == 1.0
     assert data["mlsentry/poisoning/v1"]["expected"] == "no verdict"

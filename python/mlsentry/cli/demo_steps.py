@@ -414,6 +414,25 @@ def _privacy_steps(rng: np.random.Generator, quiet: bool) -> list[DemoStep]:
     ]
 
 
+def _monitor_step(rng: np.random.Generator, quiet: bool) -> DemoStep:
+    """Production: 100 requests whose second half comes from a moved population raise
+    one drift alert (window 50: after the alarm the detector restarts and sees fewer than
+    50 rows)."""
+    from ..monitor import Monitor
+
+    mon = Monitor(
+        rng.normal(size=(3_000, 4)), ert=10_000, window=50, ood=None, feature_window=200, seed=0
+    )
+    stream = np.vstack([rng.normal(size=(50, 4)), rng.normal(2.0, 1.0, size=(50, 4))])
+    alerts = mon.update(stream)
+    _say(
+        quiet,
+        f"   monitor: {len(alerts)} alert(s) on a stream that moves at row 51"
+        + (f": {alerts[0].kind} at row {alerts[0].index}" if alerts else ""),
+    )
+    return DemoStep("monitor: a request stream that drifts half-way", mon.report(), False)
+
+
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         print(text)
@@ -538,6 +557,7 @@ def run_demo(out: str = "mlsentry-demo", *, quiet: bool = False, seed: int = 0) 
     steps += _data_steps(np.random.default_rng(seed + 3), quiet)
     steps.append(_fairness_step(np.random.default_rng(seed + 4), quiet))
     steps += _privacy_steps(np.random.default_rng(seed + 5), quiet)
+    steps.append(_monitor_step(np.random.default_rng(seed + 4), quiet))
 
     # Audit log: every check above, then a signed checkpoint; then a forged copy.
     log_path = os.path.join(out, "audit.jsonl")

@@ -59,6 +59,7 @@ False
 
 from .comparison import compare
 from .corrections import adjust_pvalues
+from .multivariate import classifier_test, mmd
 from .profile import Profile
 from .report import ColumnDrift, DriftReport
 from .result import DEFAULT_THRESHOLDS, PSI_BANDS, TestResult
@@ -89,6 +90,7 @@ __all__ = [
     "adjust_pvalues",
     "anderson",
     "chi2",
+    "classifier_test",
     "compare",
     "cramer_von_mises",
     "energy",
@@ -99,6 +101,7 @@ __all__ = [
     "kl",
     "ks",
     "mann_whitney",
+    "mmd",
     "psi",
     "total_variation",
     "wasserstein",

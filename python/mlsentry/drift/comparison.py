@@ -22,6 +22,7 @@ from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
+from .multivariate import dataset_test, dataset_test_name
 from .profile import compare_profiles, is_profile_side
 from .report import (
     STATUS_DRIFT,
@@ -40,6 +41,7 @@ from .report import (
 from .result import (
     DEFAULT_THRESHOLDS,
     DISTANCES,
+    TestResult,
     check_alpha,
     check_threshold,
     distance_drift,
@@ -145,6 +147,7 @@ def compare(
     thresholds: Optional[Mapping[str, float]] = None,
     fingerprint: bool = True,
     progress: ProgressArg = False,
+    multivariate: Union[bool, str] = False,
 ) -> DriftReport:
     """Compares every column of ``current`` with the same column of ``reference``.
 
@@ -215,6 +218,12 @@ def compare(
         ``config["fingerprint_skipped"]`` says why.
     progress : bool or callable, optional
         ``True`` shows a tqdm bar; a callable receives ``(columns_done, columns_total)``.
+    multivariate : bool or {"mmd", "energy", "classifier"}
+        Also test the numeric columns jointly (``True``: ``"mmd"``), as
+        ``report.multivariate`` (a :class:`TestResult` at level ``alpha``, outside the
+        per-column correction; see :func:`mlsentry.drift.multivariate.dataset_test`). Its
+        rejection makes the dataset drifted: it sees a change of the correlations that no
+        column test sees.
 
     Returns
     -------
@@ -311,6 +320,7 @@ def compare(
     bins = check_int(bins, "bins", 1)
     max_categories = check_int(max_categories, "max_categories", 0)
     drift_share = _check_share(drift_share)
+    joint_test = dataset_test_name(multivariate)
     limits = _check_thresholds(thresholds)
     if min_effect is not None:
         min_effect = check_positive(min_effect, "min_effect")
@@ -336,6 +346,11 @@ def compare(
         "fingerprint": bool(fingerprint),
     }
     if is_profile_side(reference) or is_profile_side(current):
+        if joint_test is not None:
+            raise InvalidInputError(
+                "multivariate: a dataset-level test needs the rows of both sides; a profile "
+                "keeps per-column counts only"
+            )
         return compare_profiles(
             reference,
             current,
@@ -423,6 +438,14 @@ def compare(
             cb,
         )
     results.update(_decide(prepared, outputs, alpha, correction, limits, min_effect))
+    joint = None
+    if joint_test is not None:
+        numeric = [p for p in prepared if p.kind == "numeric" and results[p.name].tested]
+        joint = dataset_test(
+            [p.reference for p in numeric], [p.current for p in numeric], joint_test, alpha
+        )
+        config["multivariate"] = joint_test
+
     inputs: dict[str, str] = {}
     unfingerprinted: dict[str, str] = {}
     if fingerprint:
@@ -434,7 +457,7 @@ def compare(
                 unfingerprinted[side_name] = why or "unknown"
     if unfingerprinted:
         config["fingerprint_skipped"] = unfingerprinted
-    return _finish([results[n] for n in names], drift_share, config, inputs)
+    return _finish([results[n] for n in names], drift_share, config, inputs, joint)
 
 
 def _finish(
@@ -442,15 +465,20 @@ def _finish(
     drift_share: Optional[float],
     config: dict[str, Any],
     inputs: dict[str, str],
+    multivariate: Optional[TestResult] = None,
 ) -> DriftReport:
-    """The dataset verdict, the report and its audit event."""
+    """The dataset verdict (a rejected multivariate test makes the dataset drifted), the
+    report and its audit event."""
     tested = [c for c in cols if c.tested]
     n_drift = sum(c.drift for c in tested)
     if drift_share is None:
         drifted = n_drift > 0
     else:
         drifted = bool(tested) and n_drift / len(tested) >= drift_share
-    report = DriftReport(columns=cols, drifted=drifted, config=config, inputs=inputs)
+    drifted = drifted or bool(multivariate is not None and multivariate.drift)
+    report = DriftReport(
+        columns=cols, drifted=drifted, config=config, inputs=inputs, multivariate=multivariate
+    )
     record_check(
         "drift.compare",
         report.passed,

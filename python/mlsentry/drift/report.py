@@ -15,6 +15,7 @@ from ..errors import require
 from ..report import Report, count_of, fmt_number, fmt_pvalue, fmt_share, html_table, name_part
 from .result import (
     NORMALISED,
+    TestResult,
     psi_band,
 )
 
@@ -227,10 +228,13 @@ class DriftReport(Report):
         drifted: bool,
         config: Optional[Mapping[str, Any]] = None,
         inputs: Optional[Mapping[str, str]] = None,
+        multivariate: Optional[TestResult] = None,
     ) -> None:
         super().__init__(config=config, inputs=inputs)
         self.columns = list(columns)
         self.drifted = bool(drifted)
+        #: The dataset-level test of ``compare(..., multivariate=...)``, if asked for.
+        self.multivariate = multivariate
 
     @classmethod
     def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> DriftReport:
@@ -252,7 +256,9 @@ class DriftReport(Report):
             if fields.get("pvalue_interval") is not None:
                 fields["pvalue_interval"] = tuple(fields["pvalue_interval"])
             columns.append(ColumnDrift(**fields, histogram=histogram))
-        return cls(columns=columns, drifted=bool(data["drifted"]), **meta)
+        mv = data.get("multivariate")
+        joint = None if mv is None else TestResult(**{**mv, "details": dict(mv["details"])})
+        return cls(columns=columns, drifted=bool(data["drifted"]), multivariate=joint, **meta)
 
     def __getitem__(self, name: str) -> ColumnDrift:
         for c in self.columns:
@@ -347,6 +353,7 @@ class DriftReport(Report):
             "type_changes": self.type_changes,
             "untested": self.untested,
             "columns": [c.to_dict() for c in self.columns],
+            **({"multivariate": self.multivariate.to_dict()} if self.multivariate else {}),
         }
 
     def to_pandas(self) -> Any:
@@ -391,6 +398,8 @@ class DriftReport(Report):
 
     def summary(self) -> str:
         lines = [f"{self.title}: {self.verdict}: {self._headline()}"]
+        if self.multivariate is not None:
+            lines.append(f"  joint test of the numeric columns: {self.multivariate}")
         for c in sorted(self.columns, key=severity):
             if c.drift or c.status in (STATUS_UNTESTED, *SCHEMA_STATUSES, *NOT_COMPARED_STATUSES):
                 lines.append("  " + _summary_line(c))
@@ -409,6 +418,8 @@ class DriftReport(Report):
             + ".</p>",
             f"<p>{html.escape(self._headline())}.</p>",
         ]
+        if self.multivariate is not None:
+            parts.append(f"<p>Joint test: {html.escape(str(self.multivariate))}.</p>")
         empty = self._names(STATUS_EMPTY)
         if empty:
             parts.append(

@@ -291,12 +291,26 @@ def wasserstein(reference: Any, current: Any, *, threshold: Optional[float] = No
     )
 
 
-def energy(reference: Any, current: Any, *, threshold: Optional[float] = None) -> TestResult:
-    """Energy distance, as ``scipy.stats.energy_distance``.
+def energy(
+    reference: Any,
+    current: Any,
+    *,
+    threshold: Optional[float] = None,
+    permutations: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> TestResult:
+    """Energy distance, as ``scipy.stats.energy_distance``, on 1-D samples; the
+    multivariate energy test with a permutation p-value on (n, d) samples.
 
-    ``effect_size`` divides it by the square root of the reference's standard deviation
-    (the distance grows as the square root of the scale); drift is
+    1-D: ``effect_size`` divides the distance by the square root of the reference's
+    standard deviation (the distance grows as the square root of the scale); drift is
     ``effect_size >= threshold`` (default 0.1). Infinities are left out and counted.
+    ``permutations``, ``seed`` and ``alpha`` are not used.
+
+    2-D (a matrix or a DataFrame, even of one column): see
+    :func:`mlsentry.drift.multivariate.energy_test`; ``statistic`` is the energy
+    statistic, drift is ``pvalue < alpha`` and ``threshold`` is not used.
 
     Examples
     --------
@@ -304,6 +318,10 @@ def energy(reference: Any, current: Any, *, threshold: Optional[float] = None) -
     >>> round(ms.drift.energy([0.0], [1.0]).statistic, 6)
     1.414214
     """
+    if np.ndim(reference) == 2 or np.ndim(current) == 2:
+        from .multivariate import energy_test
+
+        return energy_test(reference, current, permutations=permutations, seed=seed, alpha=alpha)
     return _numeric("energy", reference, current, threshold=check_threshold("energy", threshold))
 
 

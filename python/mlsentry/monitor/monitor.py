@@ -1,0 +1,580 @@
+"""The production monitor: :class:`Monitor`, its :class:`Alert` and :class:`MonitorReport`."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Optional, Union
+
+import numpy as np
+
+from .. import _core
+from .._args import check_int, check_positive
+from .._matrix import as_matrix
+from ..drift import ks
+from ..errors import InvalidInputError
+from ..integrity import fingerprint
+from ..report import Report, count_of, html_table
+from .ood import OODDetector
+
+__all__ = ["ALERT_KINDS", "Alert", "Monitor", "MonitorReport"]
+
+#: What an alert can be about.
+ALERT_KINDS = ("drift", "feature_drift", "ood", "prediction_drift")
+
+#: Rows of the reference the online detector compares windows with, and held-out rows
+#: its thresholds are simulated from, at most (seeded samples when there are more).
+DETECTOR_ROWS = 2000
+HELD_OUT_ROWS = 5000
+#: The timeline keeps this many statistics (the latest).
+TIMELINE = 5000
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: ``kind`` (``drift``, ``feature_drift``, ``ood``, ``prediction_drift``),
+    ``index`` (rows seen when it fired) and ``reason``."""
+
+    kind: str
+    index: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _level(value: Any, name: str) -> float:
+    """A false-alarm level in (0, 1)."""
+    level = check_positive(value, name)
+    if level >= 1:
+        raise InvalidInputError(f"{name}: expected a number in (0, 1), got {value!r}")
+    return level
+
+
+def _binomial_sf(count: int, n: int, p: float) -> float:
+    """``P(X >= count)`` for ``X ~ Binomial(n, p)`` (a sum over counts, not rows)."""
+    if count <= 0:
+        return 1.0
+    terms = [math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(count, n + 1)]
+    return float(min(1.0, sum(terms)))
+
+
+def _median_distance(x: np.ndarray, seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    if len(x) > 1000:
+        x = x[np.sort(rng.choice(len(x), 1000, replace=False))]
+    sq = (x * x).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)
+    med = float(np.sqrt(np.median(d2[np.triu_indices(len(x), 1)])))
+    if not med > 0:
+        raise InvalidInputError("reference: most rows are equal; pass a positive bandwidth")
+    return med
+
+
+class Monitor:
+    """Watches a stream of production rows against reference data.
+
+    It keeps four detectors, each with a documented false-alarm rate under no drift:
+
+    * ``drift``: the online MMD detector of Cobb et al. (2021) on windows of ``window``
+      rows (features standardised by the reference), with thresholds simulated so that
+      the expected number of rows between false alarms, counted from the first row and
+      restarting after each alarm, is ``ert`` (see :mod:`mlsentry._core` and
+      ``src/core/monitor/online.rs``). The reference is split (seeded): up to 2,000 rows
+      are compared with; up to 5,000 held-out rows (half the reference) simulate
+      ``streams`` no-drift streams. The run length's mean depends on how well the held-out
+      rows represent the reference distribution: give a few thousand reference rows.
+    * ``feature_drift``: every ``feature_window`` rows (tumbling windows), a KS test of each
+      feature against the reference, Bonferroni over features: false alarms in at most a
+      share ``feature_alpha`` of windows.
+    * ``ood``: per ``feature_window`` rows, the count of rows whose
+      :class:`OODDetector` p-value is below ``ood_alpha`` (conformal, so at most a share
+      ``ood_alpha`` in distribution); an alert when the binomial tail of that count is below
+      ``feature_alpha``.
+    * ``prediction_drift``: when ``reference_predictions`` are given and ``update`` gets
+      predictions, a KS test of each window's predictions at level ``feature_alpha``.
+
+    ``reference`` is a numeric table or (n, d) array. (Building a monitor from a
+    :class:`~mlsentry.drift.Profile` is not supported yet.)
+
+    Examples
+    --------
+    >>> import numpy as np, mlsentry as ms
+    >>> rng = np.random.default_rng(0)
+    >>> mon = ms.monitor.Monitor(rng.normal(size=(2000, 3)), ert=500, window=30, ood=None)
+    >>> alerts = mon.update(rng.normal(2.0, 1.0, size=(100, 3)))
+    >>> alerts[0].kind, alerts[0].index
+    ('drift', 30)
+    """
+
+    def __init__(
+        self,
+        reference: Any,
+        *,
+        ert: float = 1000,
+        window: int = 50,
+        ood: Optional[str] = "knn",
+        ood_alpha: float = 0.01,
+        feature_window: Optional[int] = None,
+        feature_alpha: float = 0.01,
+        reference_predictions: Any = None,
+        bandwidth: Union[str, float] = "median",
+        streams: int = 5000,
+        seed: int = 0,
+        _state: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        x = as_matrix(reference, "reference")
+        self.window = check_int(window, "window", 2, 100_000)
+        self.ert = check_positive(ert, "ert")
+        if self.ert <= self.window:
+            raise InvalidInputError(f"ert: expected more than window={self.window}, got {ert}")
+        self.seed = check_int(seed, "seed", 0, 2**63 - 1)
+        self.streams = check_int(streams, "streams", 100, 10_000_000)
+        self.ood_alpha = _level(ood_alpha, "ood_alpha")
+        self.feature_alpha = _level(feature_alpha, "feature_alpha")
+        self.feature_window = check_int(
+            feature_window if feature_window is not None else max(100, 2 * self.window),
+            "feature_window",
+            10,
+        )
+        self.reference = x
+        self.reference_predictions = (
+            None
+            if reference_predictions is None
+            else as_matrix(reference_predictions, "reference_predictions")[:, 0]
+        )
+        self.inputs = {"reference": fingerprint(x)}
+        self._mean = x.mean(axis=0)
+        sd = x.std(axis=0)
+        self._sd = np.where(sd > 0, sd, 1.0)
+        z = (x - self._mean) / self._sd
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(len(z))
+        self.horizon = 2 * self.window
+        need = self.window + self.horizon
+        n_held = min(HELD_OUT_ROWS, max(need, len(z) // 2))
+        if len(z) - n_held < self.window:
+            raise InvalidInputError(
+                f"reference: {len(z)} rows are too few for window={self.window} "
+                f"(at least {need + self.window} needed)"
+            )
+        self._held = np.ascontiguousarray(z[np.sort(order[:n_held])])
+        self._ref = np.ascontiguousarray(z[np.sort(order[n_held:][:DETECTOR_ROWS])])
+        if isinstance(bandwidth, str):
+            if bandwidth != "median":
+                raise InvalidInputError(
+                    f'bandwidth: expected "median" or a number, got {bandwidth!r}'
+                )
+            self.bandwidth = _median_distance(self._ref, self.seed)
+        else:
+            self.bandwidth = check_positive(bandwidth, "bandwidth")
+        if _state is not None:
+            self.thresholds = np.asarray(_state["thresholds"], dtype=np.float64)
+        else:
+            self.thresholds = _core.monitor_online_configure(
+                self._ref,
+                self._held,
+                self.bandwidth,
+                self.window,
+                self.ert,
+                self.horizon,
+                self.streams,
+                self.seed,
+            )
+        self.ood = ood
+        self.detector = None if ood is None else OODDetector.fit(x, method=ood, seed=self.seed)
+        # The stream state.
+        self.rows_seen = 0
+        self.alerts: list[Alert] = []
+        self._rows = np.zeros((0, x.shape[1]))
+        self._means = np.zeros(0)
+        self._t = 0
+        self._buffer = np.zeros((0, x.shape[1]))
+        self._pred_buffer = np.zeros(0)
+        self._ood_count = 0
+        self._ood_rows = 0
+        self._ood_total = 0
+        self.timeline = np.zeros((0, 2))
+        if _state is not None:
+            self._restore(_state)
+
+    # -- the stream ------------------------------------------------------------------
+    def update(self, batch: Any, predictions: Any = None) -> list[Alert]:
+        """Feeds rows (a batch, or one row as a 1-D vector) in time order; returns the
+        alerts they raised (also kept in ``alerts``)."""
+        d = self.reference.shape[1]
+        if np.ndim(batch) == 1 and len(batch) == d:
+            batch = np.asarray(batch).reshape(1, d)
+        x = as_matrix(batch, "batch", width=d)
+        preds = None
+        if predictions is not None:
+            if self.reference_predictions is None:
+                raise InvalidInputError(
+                    "predictions: the monitor has no reference_predictions to compare with"
+                )
+            preds = as_matrix(predictions, "predictions")[:, 0]
+            if len(preds) != len(x):
+                raise InvalidInputError(f"predictions: {len(preds)} values for {len(x)} rows")
+        start = self.rows_seen
+        new: list[Alert] = []
+        z = np.ascontiguousarray((x - self._mean) / self._sd)
+        out = _core.monitor_online_step(
+            self._ref,
+            self.bandwidth,
+            self.thresholds,
+            self.window,
+            self._rows,
+            self._means,
+            self._t,
+            z,
+        )
+        self._rows, self._means, self._t = out["rows"], out["means"], int(out["t"])
+        stats = out["statistics"]
+        for pos in out["alarms"]:
+            new.append(
+                Alert(
+                    "drift",
+                    start + pos + 1,
+                    f"online MMD statistic {stats[pos]:.4g} above its threshold "
+                    f"(window {self.window}, ert {self.ert:g}); detector restarted",
+                )
+            )
+        idx = np.arange(start + 1, start + len(x) + 1, dtype=np.float64)
+        line = np.column_stack([idx, stats])
+        self.timeline = np.vstack([self.timeline, line[~np.isnan(stats)]])[-TIMELINE:]
+        pvals = None if self.detector is None else self.detector.pvalues(x)
+        new.extend(self._windows(x, preds, pvals, start))
+        new.sort(key=lambda a: a.index)  # stable: the same order whatever the batching
+        self.rows_seen += len(x)
+        self.alerts.extend(new)
+        return new
+
+    def _windows(
+        self, x: np.ndarray, preds: Optional[np.ndarray], pvals: Optional[np.ndarray], start: int
+    ) -> list[Alert]:
+        """The tumbling-window checks (a loop over windows, not rows)."""
+        alerts: list[Alert] = []
+        fw = self.feature_window
+        pos = 0
+        while pos < len(x):
+            take = min(len(x) - pos, fw - len(self._buffer))
+            self._buffer = np.vstack([self._buffer, x[pos : pos + take]])
+            if preds is not None:
+                self._pred_buffer = np.concatenate([self._pred_buffer, preds[pos : pos + take]])
+            if pvals is not None:
+                flagged = int((pvals[pos : pos + take] < self.ood_alpha).sum())
+                self._ood_count += flagged
+                self._ood_total += flagged
+                self._ood_rows += take
+            pos += take
+            if len(self._buffer) == fw:
+                alerts.extend(self._close_window(start + pos))
+        return alerts
+
+    def _close_window(self, index: int) -> list[Alert]:
+        alerts = []
+        d = self.reference.shape[1]
+        level = self.feature_alpha / d
+        moved = []
+        for j in range(d):
+            r = ks(self.reference[:, j], self._buffer[:, j])
+            if r.pvalue is not None and r.pvalue < level:
+                moved.append((j, r.pvalue))
+        if moved:
+            names = ", ".join(f"{j} (p={p:.2g})" for j, p in moved)
+            alerts.append(
+                Alert(
+                    "feature_drift",
+                    index,
+                    f"KS drift in features {names} over the last "
+                    f"{self.feature_window} rows (Bonferroni, alpha {self.feature_alpha:g})",
+                )
+            )
+        if self.detector is not None:
+            tail = _binomial_sf(self._ood_count, self.feature_window, self.ood_alpha)
+            if tail < self.feature_alpha:
+                alerts.append(
+                    Alert(
+                        "ood",
+                        index,
+                        f"{self._ood_count} of the last {self.feature_window} "
+                        f"rows out of distribution (p < {self.ood_alpha:g}; binomial tail "
+                        f"{tail:.2g})",
+                    )
+                )
+        if len(self._pred_buffer) and self.reference_predictions is not None:
+            r = ks(self.reference_predictions, self._pred_buffer)
+            if r.pvalue is not None and r.pvalue < self.feature_alpha:
+                alerts.append(
+                    Alert(
+                        "prediction_drift",
+                        index,
+                        f"KS drift of the predictions over the "
+                        f"last {len(self._pred_buffer)} rows (p={r.pvalue:.2g})",
+                    )
+                )
+        self._buffer = self._buffer[:0]
+        self._pred_buffer = self._pred_buffer[:0]
+        self._ood_count = 0
+        return alerts
+
+    @property
+    def ood_share(self) -> Optional[float]:
+        """Share of rows seen whose OOD p-value was below ``ood_alpha``."""
+        return (
+            None
+            if self.detector is None or not self._ood_rows
+            else self._ood_total / self._ood_rows
+        )
+
+    @property
+    def statistic(self) -> Optional[float]:
+        """The online detector's last statistic (None while its window fills)."""
+        return (
+            float(self.timeline[-1, 1]) if len(self.timeline) and self._t >= self.window else None
+        )
+
+    @property
+    def threshold(self) -> float:
+        """The threshold the next full window is held to."""
+        i = max(0, min(self._t + 1 - self.window, len(self.thresholds) - 1))
+        return float(self.thresholds[i])
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "ert": self.ert,
+            "window": self.window,
+            "ood": self.ood,
+            "ood_alpha": self.ood_alpha,
+            "feature_window": self.feature_window,
+            "feature_alpha": self.feature_alpha,
+            "bandwidth": self.bandwidth,
+            "streams": self.streams,
+            "horizon": self.horizon,
+        }
+
+    def report(self) -> MonitorReport:
+        """The alerts and the detector's time line so far."""
+        return MonitorReport(
+            rows_seen=self.rows_seen,
+            alerts=list(self.alerts),
+            timeline=[(int(i), float(s)) for i, s in self.timeline],
+            final_threshold=float(self.thresholds[-1]),
+            ood_share=self.ood_share,
+            config=self.config(),
+            inputs=self.inputs,
+            seed=self.seed,
+        )
+
+    # -- persistence -----------------------------------------------------------------
+    def save(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Writes the whole state (reference, thresholds, windows, alerts) to one ``.npz``
+        file; :meth:`load` continues exactly where this monitor stands."""
+        meta = {
+            "format": "mlsentry/monitor-state/v1",
+            "config": {**self.config(), "seed": self.seed},
+            "rows_seen": self.rows_seen,
+            "t": self._t,
+            "ood_count": self._ood_count,
+            "ood_rows": self._ood_rows,
+            "ood_total": self._ood_total,
+            "alerts": [a.to_dict() for a in self.alerts],
+        }
+        arrays = {
+            "reference": self.reference,
+            "thresholds": self.thresholds,
+            "rows": self._rows,
+            "means": self._means,
+            "buffer": self._buffer,
+            "pred_buffer": self._pred_buffer,
+            "timeline": self.timeline,
+        }
+        if self.reference_predictions is not None:
+            arrays["reference_predictions"] = self.reference_predictions
+        with open(os.fspath(path), "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike[str]]) -> Monitor:
+        """The monitor :meth:`save` wrote."""
+        with np.load(os.fspath(path), allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+        meta = json.loads(str(data.pop("meta")))
+        if meta.get("format") != "mlsentry/monitor-state/v1":
+            raise InvalidInputError(f"path: {os.fspath(path)!r} is not a saved monitor")
+        c = meta["config"]
+        return cls(
+            data["reference"],
+            ert=c["ert"],
+            window=c["window"],
+            ood=c["ood"],
+            ood_alpha=c["ood_alpha"],
+            feature_window=c["feature_window"],
+            feature_alpha=c["feature_alpha"],
+            reference_predictions=data.get("reference_predictions"),
+            bandwidth=c["bandwidth"],
+            streams=c["streams"],
+            seed=c["seed"],
+            _state={**meta, **data},
+        )
+
+    def _restore(self, s: Mapping[str, Any]) -> None:
+        self.rows_seen = int(s["rows_seen"])
+        self._t = int(s["t"])
+        self._rows = np.asarray(s["rows"], dtype=np.float64).reshape(-1, self.reference.shape[1])
+        self._means = np.asarray(s["means"], dtype=np.float64)
+        self._buffer = np.asarray(s["buffer"], dtype=np.float64).reshape(
+            -1, self.reference.shape[1]
+        )
+        self._pred_buffer = np.asarray(s["pred_buffer"], dtype=np.float64)
+        self.timeline = np.asarray(s["timeline"], dtype=np.float64).reshape(-1, 2)
+        self._ood_count = int(s["ood_count"])
+        self._ood_rows = int(s["ood_rows"])
+        self._ood_total = int(s["ood_total"])
+        self.alerts = [Alert(**a) for a in s["alerts"]]
+
+    # -- Prometheus --------------------------------------------------------------------
+    def register_metrics(self, registry: Any = None) -> Any:
+        """Adds this monitor's collector to a Prometheus ``registry`` (the default one when
+        None) and returns it. Metrics (read at each scrape):
+
+        * ``mlsentry_monitor_rows_total`` (counter): rows seen;
+        * ``mlsentry_monitor_alerts_total{kind}`` (counter): alerts by kind;
+        * ``mlsentry_monitor_drift_statistic`` (gauge): the online detector's last statistic
+          (NaN while its window fills);
+        * ``mlsentry_monitor_drift_threshold`` (gauge): the threshold it is held to;
+        * ``mlsentry_monitor_ood_share`` (gauge): share of rows flagged out of distribution.
+
+        Needs the ``monitor`` extra (``prometheus-client``).
+        """
+        from .metrics import register
+
+        return register(self, registry)
+
+
+class MonitorReport(Report):
+    """What a :class:`Monitor` saw: alerts and the online detector's time line.
+
+    ``passed`` is False when any alert fired, True otherwise (the bar is the configured
+    false-alarm rates)."""
+
+    schema: ClassVar[str] = "mlsentry/monitor/v1"
+    title: ClassVar[str] = "Production monitor"
+
+    def __init__(
+        self,
+        *,
+        rows_seen: int,
+        alerts: list[Alert],
+        timeline: list[tuple[int, float]],
+        final_threshold: float,
+        ood_share: Optional[float],
+        config: Optional[Mapping[str, Any]] = None,
+        inputs: Optional[Mapping[str, str]] = None,
+        seed: Optional[int] = None,
+        created: Optional[str] = None,
+        mlsentry_version: Optional[str] = None,
+    ) -> None:
+        super().__init__(
+            config=config,
+            inputs=inputs,
+            seed=seed,
+            created=created,
+            mlsentry_version=mlsentry_version,
+        )
+        self.rows_seen = int(rows_seen)
+        self.alerts = list(alerts)
+        self.timeline = [(int(i), float(s)) for i, s in timeline]
+        self.final_threshold = float(final_threshold)
+        self.ood_share = ood_share
+
+    @property
+    def passed(self) -> bool:
+        return not self.alerts
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "rows_seen": self.rows_seen,
+            "alerts": [a.to_dict() for a in self.alerts],
+            "timeline": [list(p) for p in self.timeline],
+            "final_threshold": self.final_threshold,
+            "ood_share": self.ood_share,
+        }
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> MonitorReport:
+        return cls(
+            rows_seen=data["rows_seen"],
+            alerts=[Alert(**a) for a in data["alerts"]],
+            timeline=[tuple(p) for p in data["timeline"]],
+            final_threshold=data["final_threshold"],
+            ood_share=data["ood_share"],
+            seed=data.get("seed"),
+            **meta,
+        )
+
+    def _metrics(self, p: str, column_metrics: int) -> dict[str, float]:
+        out = {f"{p}.rows_seen": float(self.rows_seen), f"{p}.alerts": float(len(self.alerts))}
+        for kind in ALERT_KINDS:
+            out[f"{p}.alerts.{kind}"] = float(sum(a.kind == kind for a in self.alerts))
+        return out
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.title}: {self.verdict}: {count_of(len(self.alerts), 'alert')} in "
+            f"{count_of(self.rows_seen, 'row')}"
+        ]
+        lines += [f"  row {a.index}: {a.kind}: {a.reason}" for a in self.alerts]
+        return "\n".join(lines)
+
+    def _html_body(self) -> str:
+        parts = [f"<p>{html.escape(self.summary().splitlines()[0])}.</p>", _timeline_svg(self)]
+        if self.alerts:
+            parts.append(
+                html_table(
+                    ["row", "kind", "reason"],
+                    [[str(a.index), a.kind, a.reason] for a in self.alerts],
+                    row_classes=["bad"] * len(self.alerts),
+                )
+            )
+        return "".join(parts)
+
+
+def _timeline_svg(r: MonitorReport, width: int = 640, height: int = 160) -> str:
+    """The detector statistic against rows seen, its final threshold dashed, alerts as
+    red marks."""
+    if not r.timeline:
+        return "<p>No full window yet.</p>"
+    xs = np.array([p[0] for p in r.timeline], dtype=float)
+    ys = np.array([p[1] for p in r.timeline], dtype=float)
+    x0, x1 = 0.0, max(float(xs.max()), float(r.rows_seen), 1.0)
+    y0 = float(min(ys.min(), r.final_threshold))
+    y1 = float(max(ys.max(), r.final_threshold))
+    y1 = y1 if y1 > y0 else y0 + 1.0
+
+    def px(x: float) -> float:
+        return 30 + (x - x0) / (x1 - x0) * (width - 40)
+
+    def py(y: float) -> float:
+        return 10 + (1 - (y - y0) / (y1 - y0)) * (height - 30)
+
+    step = max(1, len(xs) // 800)
+    pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(xs[::step], ys[::step]))
+    marks = "".join(
+        f'<line x1="{px(a.index):.1f}" x2="{px(a.index):.1f}" y1="10" y2="{height - 20}" '
+        f'stroke="#c62828"><title>{html.escape(a.kind)} at row {a.index}</title></line>'
+        for a in r.alerts
+    )
+    ty = py(r.final_threshold)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="online drift statistic">'
+        f'<polyline fill="none" stroke="#1565c0" points="{pts}"/>'
+        f'<line x1="30" x2="{width - 10}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#888" '
+        f'stroke-dasharray="4 3"/>{marks}'
+        f'<text x="30" y="{height - 4}" font-size="10">rows seen: 0 to {int(x1)}</text></svg>'
+    )
