@@ -27,11 +27,11 @@ EXPECTED = [
     "03_robustness_before_release",
     "04_securing_the_supply_chain",
     "05_data_checks",
-    "10_release_evidence",
-    "09_fairness_and_explanations",
     "06_privacy",
     "07_profiles_and_spark",
     "08_monitoring",
+    "09_fairness_and_explanations",
+    "10_release_evidence",
 ]
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; the slowest cell takes a few seconds here
