@@ -563,7 +563,20 @@ def _timeline_svg(r: MonitorReport, width: int = 640, height: int = 160) -> str:
         return 10 + (1 - (y - y0) / (y1 - y0)) * (height - 30)
 
     step = max(1, len(xs) // 800)
-    pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(xs[::step], ys[::step]))
+    xs, ys = xs[::step], ys[::step]
+    # One line per run of the detector: after an alarm it restarts and refills its window,
+    # so the rows in between have no statistic and are not joined.
+    breaks = np.flatnonzero(np.diff(xs) > step) + 1
+    lines = "".join(
+        (
+            '<polyline fill="none" stroke="#1565c0" points="'
+            + " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(sx, sy))
+            + '"/>'
+        )
+        if len(sx) > 1
+        else f'<circle cx="{px(sx[0]):.1f}" cy="{py(sy[0]):.1f}" r="2.5" fill="#1565c0"/>'
+        for sx, sy in zip(np.split(xs, breaks), np.split(ys, breaks))
+    )
     marks = "".join(
         f'<line x1="{px(a.index):.1f}" x2="{px(a.index):.1f}" y1="10" y2="{height - 20}" '
         f'stroke="#c62828"><title>{html.escape(a.kind)} at row {a.index}</title></line>'
@@ -573,8 +586,10 @@ def _timeline_svg(r: MonitorReport, width: int = 640, height: int = 160) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="online drift statistic">'
-        f'<polyline fill="none" stroke="#1565c0" points="{pts}"/>'
+        f"{lines}"
         f'<line x1="30" x2="{width - 10}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#888" '
         f'stroke-dasharray="4 3"/>{marks}'
-        f'<text x="30" y="{height - 4}" font-size="10">rows seen: 0 to {int(x1)}</text></svg>'
+        f'<text x="30" y="{height - 4}" font-size="10">rows seen: 0 to {int(x1)}; blue: the '
+        "online statistic after each row; dashed: its threshold once settled; red: alerts"
+        "</text></svg>"
     )
