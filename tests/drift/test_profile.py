@@ -277,3 +277,16 @@ def test_bad_input_is_named():
         Profile.fit(ref, columns=3)
     with pytest.raises(InvalidInputError, match="reference: no column named 'q'"):
         Profile.fit(ref, columns=["q"])
+
+
+def test_a_multivariate_test_against_a_profile_is_refused():
+    # A profile keeps per-column counts, not rows: a dataset-level test cannot run on it.
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    prof = Profile.fit(frame)
+    for reference, current in ((prof, frame), (frame, prof)):
+        with pytest.raises(InvalidInputError, match="multivariate"):
+            compare(reference, current, multivariate=True)
+    # Frames on both sides: the test runs and the report carries it.
+    rep = compare(frame, frame.iloc[::-1].reset_index(drop=True), multivariate=True)
+    assert rep.multivariate is not None and not rep.drifted
