@@ -141,7 +141,7 @@ def test_cli_attacks_a_scanned_model(tmp_path, capsys):
     assert set(out["attacks"]) == {"loss", "confidence", "entropy"}
     assert out["attacks"]["loss"]["auc"] > 0.6
     assert main([*base, "--attacks", "loss", "--threshold", "0.05", "--at-fpr", "0.1"]) == 1
-    assert main([*base, "--attacks", "lira"]) == 2
+    assert main([*base, "--attacks", "nope"]) == 2
     assert main(base[:4]) == 2  # no --nonmembers
     capsys.readouterr()
     # A pickle that would run code is never loaded.
@@ -149,3 +149,55 @@ def test_cli_attacks_a_scanned_model(tmp_path, capsys):
     evil.write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
     assert main([*base[:3], str(evil), *base[4:]]) == 1
     assert "refusing to load" in capsys.readouterr().err
+
+
+def test_cli_runs_reference_model_attacks_with_copies_of_a_scikit_learn_model(tmp_path, capsys):
+    import joblib
+    from sklearn.base import clone
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(240, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["label"] = (X[:, 0] + rng.normal(size=240) > 0).astype(int)
+    members, others = frame.iloc[:120], frame.iloc[120:]
+    tree = DecisionTreeClassifier(min_samples_leaf=2, random_state=0)
+    tree.fit(members[["a", "b", "c"]], members["label"])
+    joblib.dump(tree, tmp_path / "model.joblib")
+    members.to_csv(tmp_path / "members.csv", index=False)
+    others.to_csv(tmp_path / "others.csv", index=False)
+    args = ["privacy", str(tmp_path / "members.csv"), "--model", str(tmp_path / "model.joblib")]
+    args += ["--nonmembers", str(tmp_path / "others.csv"), "--attacks", "lira,rmia,loss"]
+    assert main([*args, "--reference-models", "4", "--seed", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["attacks"]) == {"lira", "rmia", "loss"}
+    # The same as the API with an unfitted copy of the model as the training function.
+    cols = ["a", "b", "c"]
+    api = ms.privacy.membership_inference(
+        tree,
+        members[cols],
+        members["label"].to_numpy(),
+        others[cols],
+        others["label"].to_numpy(),
+        attacks=("lira", "rmia", "loss"),
+        train_fn=lambda x, y: clone(tree).fit(x, y),
+        n_reference=4,
+        seed=3,
+    ).to_dict()
+    for name in ("lira", "rmia", "loss"):
+        assert out["attacks"][name]["auc"] == api["attacks"][name]["auc"]
+        assert out["attacks"][name]["tpr"] == api["attacks"][name]["tpr"]
+    # A memorising tree leaks: LiRA sees it.
+    assert out["attacks"]["lira"]["auc"] > 0.6
+
+
+def test_cli_reference_attacks_refuse_a_model_they_cannot_copy():
+    from mlsentry.cli.common import UsageError
+    from mlsentry.cli.privacy import _retrainer
+
+    class Scorer:
+        def predict_proba(self, x):
+            return np.full((len(x), 2), 0.5)
+
+    with pytest.raises(UsageError, match="scikit-learn estimators only"):
+        _retrainer(Scorer())

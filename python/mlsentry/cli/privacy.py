@@ -36,6 +36,29 @@ def _frame(path: str, what: str) -> Any:
     return table
 
 
+def _retrainer(model: Any) -> Any:
+    """The training function of the reference-model attacks: a fresh, unfitted copy of
+    ``model`` with the same hyper-parameters (``sklearn.base.clone``), fitted on the rows
+    it is given. Only scikit-learn-style estimators can be copied that way."""
+    try:
+        from sklearn.base import clone
+    except ImportError as exc:  # pragma: no cover - scikit-learn ships with the model
+        raise UsageError("--attacks: lira and rmia retrain the model with scikit-learn") from exc
+    try:
+        clone(model)
+    except (TypeError, RuntimeError) as exc:
+        raise UsageError(
+            "--attacks: lira, lira_offline and rmia train reference models like the target; "
+            f"the command copies scikit-learn estimators only ({type(model).__name__}: {exc}); "
+            "use mlsentry.privacy.membership_inference(train_fn=...)"
+        ) from exc
+
+    def train(X: Any, y: Any) -> Any:
+        return clone(model).fit(X, y)
+
+    return train
+
+
 def _attack_model(args: argparse.Namespace) -> int:
     """``--model``: scan the model file, load it only when safe, attack it."""
     from ..privacy import ATTACKS, REFERENCE_ATTACKS, membership_inference
@@ -66,12 +89,14 @@ def _attack_model(args: argparse.Namespace) -> int:
         if missing:
             raise UsageError(f"{what} lacks the model's feature columns {missing[:10]}")
     attacks = split_names(args.attacks, "--attacks") or ["loss", "confidence", "entropy"]
-    bad = [a for a in attacks if a not in ATTACKS or a in REFERENCE_ATTACKS]
+    bad = [a for a in attacks if a not in ATTACKS]
     if bad:
         raise UsageError(
-            f"--attacks: {bad[0]!r} is not an attack the command runs (reference-model attacks "
-            "need a training function: use the Python API)"
+            f"--attacks: {bad[0]!r} is not an attack; choose from {', '.join(ATTACKS)}"
         )
+    train_fn = None
+    if any(a in REFERENCE_ATTACKS for a in attacks):
+        train_fn = _retrainer(model)
     report = membership_inference(
         model,
         members[features] if names is not None else members[features].to_numpy(),
@@ -79,6 +104,8 @@ def _attack_model(args: argparse.Namespace) -> int:
         nonmembers[features] if names is not None else nonmembers[features].to_numpy(),
         nonmembers[args.label].to_numpy(),
         attacks=attacks,
+        train_fn=train_fn,
+        n_reference=args.reference_models,
         seed=args.seed,
         at_fpr=args.at_fpr,
         threshold=args.threshold,
@@ -172,8 +199,18 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--attacks",
         metavar="A,B",
-        help="with --model: loss, confidence, entropy, modified_entropy, label_only "
-        "(default: loss,confidence,entropy)",
+        help="with --model: loss, confidence, entropy, modified_entropy, label_only, and "
+        "the reference-model attacks lira, lira_offline, rmia (scikit-learn models: each "
+        "reference model is an unfitted copy of the model, with the same hyper-parameters, "
+        "trained on a random half of members and non-members) (default: loss,confidence,entropy)",
+    )
+    p.add_argument(
+        "--reference-models",
+        type=int,
+        default=4,
+        metavar="N",
+        help="with lira, lira_offline or rmia: how many reference models to train "
+        "(default: %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0, help="with --model (default: %(default)s)")
     p.add_argument(
