@@ -1,14 +1,18 @@
 //! Out-of-distribution scores (higher = more unusual).
 //!
 //! * `knn_distances`: the distance from each query row to its k-th nearest row of a
-//!   reference set (exact: candidates found with the product form of the squared
-//!   distance, the best ones then measured again from the differences).
+//!   reference set, exactly the brute force's (the product form of the squared distance
+//!   screens the rows; those within its rounding bound of the k-th are measured again
+//!   from the differences).
 //! * `mahalanobis_*`: the squared Mahalanobis distance to the reference mean under its
 //!   covariance (ridge `1e-9 * trace / d` so a singular covariance still works).
 //! * `IsolationForest`: Liu, Ting and Zhou (2008): random trees on sub-samples, the score
 //!   `2^(-E[h(x)] / c(psi))`.
 
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis};
+use std::cmp::Ordering;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand::seq::index::sample;
 use rand::Rng;
 use rayon::prelude::*;
@@ -17,16 +21,21 @@ use crate::core::drift::multivariate::kernel::squared_distance;
 use crate::core::robustness::common::sample_rng;
 use crate::core::{CoreError, CoreResult};
 
+/// Query rows per parallel task.
 const QUERY_BLOCK: usize = 256;
-const REF_BLOCK: usize = 2048;
-/// Candidates kept past k before the exact distances decide.
-const SPARE: usize = 4;
+/// Reference rows per product block: a 256 x 256 block of products (512 KiB) stays in L2.
+const REF_BLOCK: usize = 256;
 
-fn rows_of(a: &Array2<f64>, i: usize) -> &[f64] {
-    a.row(i).to_slice().unwrap_or(&[])
-}
-
-/// The distance from every row of `queries` to its `k`-th nearest row of `reference`.
+/// The distance from every row of `queries` to its `k`-th nearest row of `reference`:
+/// `sqrt` of the `k`-th smallest of `squared_distance(query, row)` over all rows, exactly
+/// what a brute force measuring every pair gives (ties and duplicates included).
+///
+/// Blocks of `|x|^2 - 2 q.x` come from one matrix product of `[-2q, 1]` by `[x, |x|^2]`
+/// (matrixmultiply, cache-blocked, vectorised). A row is measured again from the
+/// differences only when its product-form value is within `margin` of the `k`-th exact
+/// distance found so far, `margin` bounding the rounding of both forms; every row skipped
+/// is then farther than the final `k`-th distance, so the result is the brute force's.
+/// Memory: one product block and `k` distances per query row of a task.
 pub fn knn_distances(
     reference: ArrayView2<'_, f64>,
     queries: ArrayView2<'_, f64>,
@@ -44,50 +53,101 @@ pub fn knn_distances(
             queries.ncols()
         )));
     }
-    let r = reference.as_standard_layout().into_owned();
-    let q = queries.as_standard_layout().into_owned();
-    let rnorm: Vec<f64> = r.outer_iter().map(|v| v.dot(&v)).collect();
-    let keep = (k + SPARE).min(n);
+    let r = reference.as_standard_layout();
+    let rv = r.view();
+    let q = queries.as_standard_layout();
+    // [x, |x|^2]: the product with [-2q, 1] gives |x|^2 - 2 q.x.
+    let mut ra = Array2::<f64>::zeros((n, d + 1));
+    ra.slice_mut(s![.., ..d]).assign(&r);
+    let mut xmax = 0.0f64;
+    for (i, row) in r.outer_iter().enumerate() {
+        let norm = row.dot(&row);
+        ra[[i, d]] = norm;
+        xmax = xmax.max(norm);
+    }
+    // Rounding of the product form, of the exact form and of the comparison, summed
+    // over d + 1 terms: at most a few (d + 4) ulps of |q|^2 + max |x|^2; 16 (d + 4) is
+    // a wide bound.
+    let ulps = 16.0 * (d as f64 + 4.0) * f64::EPSILON;
     let blocks: Vec<Vec<f64>> = (0..q.nrows().div_ceil(QUERY_BLOCK))
         .into_par_iter()
         .map(|b| {
             let lo = b * QUERY_BLOCK;
             let hi = (lo + QUERY_BLOCK).min(q.nrows());
             let qb = q.slice(s![lo..hi, ..]);
+            let mut qa = Array2::<f64>::ones((hi - lo, d + 1));
+            qa.slice_mut(s![.., ..d]).assign(&(&qb * -2.0));
             let qnorm: Vec<f64> = qb.outer_iter().map(|v| v.dot(&v)).collect();
-            let mut best: Vec<Vec<(f64, usize)>> = vec![Vec::with_capacity(keep + 1); hi - lo];
+            let margin: Vec<f64> = qnorm.iter().map(|&v| ulps * (v + xmax)).collect();
+            let mut best: Vec<Vec<f64>> = vec![Vec::with_capacity(k + 1); hi - lo];
+            let mut buffer = vec![0.0f64; (hi - lo) * REF_BLOCK.min(n)];
             for rlo in (0..n).step_by(REF_BLOCK) {
                 let rhi = (rlo + REF_BLOCK).min(n);
-                let dots = qb.dot(&r.slice(s![rlo..rhi, ..]).t());
-                for (qi, row) in dots.axis_iter(Axis(0)).enumerate() {
+                let w = rhi - rlo;
+                let cells = &mut buffer[..(hi - lo) * w];
+                let mut g = ArrayViewMut2::from_shape((hi - lo, w), &mut cells[..])
+                    .map_err(|e| CoreError::invalid(format!("knn block: {e}")))?;
+                general_mat_mul(1.0, &qa, &ra.slice(s![rlo..rhi, ..]).t(), 0.0, &mut g);
+                for (qi, row) in cells.chunks_exact(w).enumerate() {
+                    let qrow = rows_of(&qb, qi);
                     let list = &mut best[qi];
-                    for (rj, &dot) in row.iter().enumerate() {
-                        let j = rlo + rj;
-                        let dd = (qnorm[qi] + rnorm[j] - 2.0 * dot).max(0.0);
-                        if list.len() == keep && dd >= list[keep - 1].0 {
+                    let mut bar = bar_of(list, k, qnorm[qi], margin[qi]);
+                    for (c, chunk) in row.chunks(8).enumerate() {
+                        // Most chunks hold no candidate: one branch for eight rows.
+                        if chunk.len() == 8 && !near(chunk, bar) {
                             continue;
                         }
-                        let at = list.partition_point(|e| e.0 <= dd);
-                        list.insert(at, (dd, j));
-                        list.truncate(keep);
+                        for (t, &v) in chunk.iter().enumerate() {
+                            if v > bar {
+                                continue;
+                            }
+                            let j = rlo + 8 * c + t;
+                            let exact = squared_distance(qrow, rows_of(&rv, j));
+                            if list.len() == k
+                                && exact.partial_cmp(&list[k - 1]) != Some(Ordering::Less)
+                            {
+                                continue;
+                            }
+                            let at = list.partition_point(|&e| e <= exact);
+                            list.insert(at, exact);
+                            list.truncate(k);
+                            bar = bar_of(list, k, qnorm[qi], margin[qi]);
+                        }
                     }
                 }
             }
-            best.iter()
-                .enumerate()
-                .map(|(qi, list)| {
-                    let qrow = rows_of(&q, lo + qi);
-                    let mut exact: Vec<f64> = list
-                        .iter()
-                        .map(|&(_, j)| squared_distance(qrow, rows_of(&r, j)))
-                        .collect();
-                    exact.sort_by(f64::total_cmp);
-                    exact[k - 1].sqrt()
-                })
-                .collect()
+            Ok(best
+                .iter()
+                .map(|list| list.get(k - 1).map_or(f64::NAN, |v| v.sqrt()))
+                .collect())
         })
-        .collect();
+        .collect::<CoreResult<_>>()?;
     Ok(blocks.into_iter().flatten().collect())
+}
+
+/// Whether one of eight product-form values is at most `bar` (or NaN).
+#[inline(always)]
+fn near(chunk: &[f64], bar: f64) -> bool {
+    let mut any = false;
+    for &v in &chunk[..8] {
+        any |= (v <= bar) | v.is_nan();
+    }
+    any
+}
+
+fn rows_of<'a>(a: &'a ArrayView2<'_, f64>, i: usize) -> &'a [f64] {
+    a.row(i).to_slice().unwrap_or(&[])
+}
+
+/// The largest product-form value `|x|^2 - 2 q.x` a row can have and still be among the
+/// `k` nearest: infinite until `k` rows are measured (or when the norms overflow, which
+/// measures every row).
+fn bar_of(list: &[f64], k: usize, qnorm: f64, margin: f64) -> f64 {
+    if list.len() < k || !margin.is_finite() {
+        f64::INFINITY
+    } else {
+        list[k - 1] + margin - qnorm
+    }
 }
 
 /// The mean and the lower Cholesky factor of the covariance (divisor n - 1) of `x`.
@@ -321,6 +381,107 @@ mod tests {
             vec![1.0, 3.0]
         );
         assert!(knn_distances(r.view(), q.view(), 5).is_err());
+    }
+
+    /// The k-th smallest `squared_distance` over every reference row, measured pair by pair.
+    fn brute(r: &Array2<f64>, q: &Array2<f64>, k: usize) -> Vec<f64> {
+        q.outer_iter()
+            .map(|qr| {
+                let mut all: Vec<f64> = r
+                    .outer_iter()
+                    .map(|rr| squared_distance(qr.as_slice().unwrap(), rr.as_slice().unwrap()))
+                    .collect();
+                all.sort_by(f64::total_cmp);
+                all[k - 1].sqrt()
+            })
+            .collect()
+    }
+
+    fn same_bits(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    #[test]
+    fn knn_equals_the_brute_force() {
+        let mut rng = sample_rng(2, 0);
+        // Sizes across the block edges (256 query rows, 256 reference rows, chunks of 8).
+        for &(n, m, d, k) in &[
+            (1, 3, 1, 1),
+            (7, 5, 3, 7),
+            (300, 300, 20, 5),
+            (257, 513, 2, 9),
+            (600, 70, 25, 1),
+            (513, 40, 4, 513),
+        ] {
+            let r = Array2::from_shape_fn((n, d), |_| rng.sample::<f64, _>(StandardNormal));
+            let q = Array2::from_shape_fn((m, d), |_| rng.sample::<f64, _>(StandardNormal) * 1.5);
+            let got = knn_distances(r.view(), q.view(), k).unwrap();
+            assert!(
+                same_bits(&got, &brute(&r, &q, k)),
+                "n={n} m={m} d={d} k={k}"
+            );
+        }
+    }
+
+    #[test]
+    fn knn_with_duplicates_ties_and_cancellation() {
+        let mut rng = sample_rng(3, 0);
+        // Integer grid: many rows repeated, many equal distances.
+        let r = Array2::from_shape_fn((700, 3), |_| rng.gen_range(0..4) as f64);
+        let q = Array2::from_shape_fn((90, 3), |_| rng.gen_range(0..5) as f64 - 0.5);
+        for k in [1, 2, 5, 40, 700] {
+            let got = knn_distances(r.view(), q.view(), k).unwrap();
+            assert!(same_bits(&got, &brute(&r, &q, k)), "grid k={k}");
+        }
+        // Queries that are reference rows: the nearest distance is 0.
+        let got = knn_distances(r.view(), r.slice(s![..50, ..]), 1).unwrap();
+        assert!(got.iter().all(|&v| v == 0.0));
+        // A large offset: |x|^2 - 2 q.x loses every digit of the spread, so only the
+        // exact distances can rank these rows.
+        let r = Array2::from_shape_fn((400, 6), |_| 1e8 + rng.sample::<f64, _>(StandardNormal));
+        let q = Array2::from_shape_fn((60, 6), |_| 1e8 + rng.sample::<f64, _>(StandardNormal));
+        for k in [1, 3, 17] {
+            let got = knn_distances(r.view(), q.view(), k).unwrap();
+            assert!(same_bits(&got, &brute(&r, &q, k)), "offset k={k}");
+        }
+        // All reference rows equal: every row ties.
+        let r = Array2::from_elem((300, 4), 0.25);
+        let q = Array2::from_shape_fn((10, 4), |_| rng.sample::<f64, _>(StandardNormal));
+        let got = knn_distances(r.view(), q.view(), 5).unwrap();
+        assert!(same_bits(&got, &brute(&r, &q, 5)));
+    }
+
+    #[test]
+    fn knn_is_the_same_on_any_thread_count_and_layout() {
+        let mut rng = sample_rng(4, 0);
+        let r = Array2::from_shape_fn((1000, 5), |_| rng.sample::<f64, _>(StandardNormal));
+        let q = Array2::from_shape_fn((700, 5), |_| rng.sample::<f64, _>(StandardNormal));
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| knn_distances(r.view(), q.view(), 5).unwrap())
+        };
+        let one = run(1);
+        assert!(same_bits(&one, &run(3)));
+        // Column-major inputs give the same distances.
+        let (rt, qt) = (r.t().to_owned(), q.t().to_owned());
+        let got = knn_distances(rt.t(), qt.t(), 5).unwrap();
+        assert!(same_bits(&one, &got));
+        assert!(same_bits(&one, &brute(&r, &q, 5)));
+    }
+
+    #[test]
+    fn knn_refuses_bad_k_and_widths() {
+        let r = Array2::<f64>::zeros((4, 2));
+        assert!(knn_distances(r.view(), Array2::zeros((1, 2)).view(), 0).is_err());
+        assert!(knn_distances(r.view(), Array2::zeros((1, 3)).view(), 1).is_err());
+        assert!(knn_distances(Array2::zeros((0, 2)).view(), r.view(), 1).is_err());
+        assert_eq!(
+            knn_distances(r.view(), Array2::zeros((0, 2)).view(), 1).unwrap(),
+            Vec::<f64>::new()
+        );
     }
 
     #[test]
