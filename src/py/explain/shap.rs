@@ -2,7 +2,7 @@
 
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyReadonlyArray3,
+    PyReadonlyArray3, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 
@@ -194,6 +194,19 @@ fn kernel_stack_rows<'py>(
         let rows = runtime::run(py, None, move |_| kernel::stack_rows(xv, bv, &masks))?;
         return Ok(rows.into_pyarray(py).into_any());
     };
+    if !target.is_c_contiguous() {
+        return Err(
+            CoreError::InvalidType("out: expected a C-contiguous float64 array".into()).into(),
+        );
+    }
+    if target.shape().get(1) != Some(&xv.ncols()) {
+        return Err(CoreError::invalid(format!(
+            "out: expected {} columns, got shape {:?}",
+            xv.ncols(),
+            target.shape()
+        ))
+        .into());
+    }
     {
         let mut buffer = target.try_readwrite().map_err(|_| {
             PyErr::from(CoreError::invalid(
