@@ -84,6 +84,7 @@ PUBLIC = {
     "mlsentry.fairness": ["evaluate", "FairnessReport", "Disparity", "GroupRow", "Grouping"],
     "mlsentry.explain": [
         "permutation_importance", "ImportanceReport", "kernel_shap", "tree_shap", "Explanation",
+        "prediction_shift", "ShiftExplanation",
     ],
 }  # fmt: skip
 METHODS = {
@@ -99,6 +100,7 @@ METHODS = {
         "importances_mean", "importances_std", "ranked", "to_pandas", "metrics",
     ],
     ("mlsentry.explain", "Explanation"): ["to_pandas", "importance", "to_dict", "summary"],
+    ("mlsentry.explain", "ShiftExplanation"): ["to_pandas", "shift", "to_dict", "summary"],
     ("mlsentry.privacy", "MembershipROC"): ["tpr_at", "tpr_interval", "fpr", "tpr", "advantage"],
     ("mlsentry.drift", "Profile"): ["fit", "update", "merge", "save", "load"],
     ("mlsentry.monitor", "OODDetector"): ["fit", "score", "pvalues"],

@@ -423,8 +423,9 @@ def kernel_coalitions(d: int, pairs: int | None = None, seed: int = 0) -> tuple[
     with its Shapley kernel weight (`pairs` None), or `pairs` coalitions drawn from the
     Shapley kernel, each followed by its complement, all weights 1."""
 
-def kernel_stack_rows(x: Any, background: Any, masks: Any) -> Any:
-    """The model inputs (n * c * m, d), by row of `x`, coalition, background row."""
+def kernel_stack_rows(x: Any, background: Any, masks: Any, out: Any = None) -> Any:
+    """The model inputs (n * c * m, d), by row of `x`, coalition, background row; written
+    into `out` and returned when given."""
 
 def kernel_solve(
     masks: Any,

@@ -78,6 +78,30 @@ def test_batches_do_not_change_the_result():
     np.testing.assert_array_equal(whole.values, small.values)
 
 
+def test_stacked_rows_into_a_buffer():
+    from mlsentry import _core
+
+    X, bg = _data(n=3, m=4, d=5)
+    masks, _ = _core.kernel_coalitions(5, None, 0)
+    batch = np.ascontiguousarray(masks[:7])
+    fresh = _core.kernel_stack_rows(X, bg, batch)
+    buffer = np.full((3 * 7 * 4, 5), np.nan)
+    again = _core.kernel_stack_rows(X, bg, batch, buffer)
+    assert again is buffer
+    np.testing.assert_array_equal(buffer, fresh)
+    # Row 1 of X, coalition 2, background row 3: X's values where the mask is 1.
+    want = np.where(batch[2] == 1, X[1], bg[3])
+    np.testing.assert_array_equal(buffer[(1 * 7 + 2) * 4 + 3], want)
+    with pytest.raises(InvalidInputError, match="out"):
+        _core.kernel_stack_rows(X, bg, batch, buffer[1:])
+    with pytest.raises(InvalidTypeError, match="out"):
+        _core.kernel_stack_rows(X, bg, batch, np.zeros((5, 3 * 7 * 4)).T)
+    frozen = np.zeros_like(buffer)
+    frozen.flags.writeable = False
+    with pytest.raises(InvalidInputError, match="out"):
+        _core.kernel_stack_rows(X, bg, batch, frozen)
+
+
 def test_sampled_mode_is_close_and_seeded():
     rng = np.random.default_rng(3)
     d = 20

@@ -210,6 +210,30 @@ def test_xgboost(kind, classes):
 
 
 @pytest.mark.parametrize("classes", [0, 2, 3], ids=["reg", "binary", "multi"])
+def test_xgboost_early_stopping_uses_best_iteration(classes):
+    # shap and the scikit-learn wrapper's predict use iteration_range=(0, best_iteration+1)
+    # for a model trained with early stopping; the trees after it are not explained.
+    X, y = _data(n=400, classes=classes, seed=3)
+    cls = xgb.XGBRegressor if classes == 0 else xgb.XGBClassifier
+    model = cls(
+        n_estimators=300, max_depth=3, learning_rate=0.5, early_stopping_rounds=3, n_jobs=1
+    ).fit(X[:250], y[:250], eval_set=[(X[250:], y[250:])], verbose=False)
+    booster = model.get_booster()
+    assert model.best_iteration + 1 < booster.num_boosted_rounds()  # stopped early
+    for m in (model, booster):
+        ex = _compare(m, X[:30])
+        assert ex.config["n_trees"] == (model.best_iteration + 1) * (classes if classes > 2 else 1)
+    best = (0, model.best_iteration + 1)
+    margin = booster.predict(xgb.DMatrix(X[:30]), output_margin=True, iteration_range=best)
+    total = ex.values.sum(axis=1) + ex.base_values
+    np.testing.assert_allclose(total, margin.reshape(total.shape), atol=2e-5)
+    if classes == 0:
+        np.testing.assert_allclose(total, model.predict(X[:30]), atol=2e-5)
+    every = booster.predict(xgb.DMatrix(X[:30]), output_margin=True)
+    assert np.abs(total - every.reshape(total.shape)).max() > 1e-3  # the later trees count
+
+
+@pytest.mark.parametrize("classes", [0, 2, 3], ids=["reg", "binary", "multi"])
 def test_lightgbm(classes):
     X, y = _data(classes=classes, nan=True)
     cls = lgb.LGBMRegressor if classes == 0 else lgb.LGBMClassifier

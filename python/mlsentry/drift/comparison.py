@@ -20,6 +20,7 @@ from .._progress import ProgressArg, progress_callback
 from .._tables import list_array, table_columns
 from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
+from ..report import Report
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
 from .multivariate import dataset_test, dataset_test_name
@@ -148,6 +149,8 @@ def compare(
     fingerprint: bool = True,
     progress: ProgressArg = False,
     multivariate: Union[bool, str] = False,
+    model: Any = None,
+    explain: Optional[Mapping[str, Any]] = None,
 ) -> DriftReport:
     """Compares every column of ``current`` with the same column of ``reference``.
 
@@ -224,6 +227,15 @@ def compare(
         per-column correction; see :func:`mlsentry.drift.multivariate.dataset_test`). Its
         rejection makes the dataset drifted: it sees a change of the correlations that no
         column test sees.
+    model : model, optional
+        Also explain the shift of the model's mean prediction from ``reference`` to
+        ``current`` feature by feature, as ``report.explanation`` (a
+        :class:`mlsentry.explain.ShiftExplanation` from
+        :func:`mlsentry.explain.prediction_shift`; the model sees its own input columns,
+        whatever ``columns``/``exclude`` say). Needs rows on both sides (not a profile).
+    explain : dict, optional
+        Keyword arguments of :func:`mlsentry.explain.prediction_shift` (``method``,
+        ``max_rows``, ``background``, ``columns``, ``seed``, ...).
 
     Returns
     -------
@@ -345,7 +357,16 @@ def compare(
         "high_cardinality": HIGH_CARDINALITY,
         "fingerprint": bool(fingerprint),
     }
+    if explain is not None and not isinstance(explain, Mapping):
+        raise InvalidTypeError(f"explain: expected a dict of options, got {type(explain).__name__}")
+    if explain is not None and model is None:
+        raise InvalidInputError("explain: options given without a model to explain")
     if is_profile_side(reference) or is_profile_side(current):
+        if model is not None:
+            raise InvalidInputError(
+                "model: explaining the prediction shift needs the rows of both sides; a "
+                "profile keeps per-column counts only"
+            )
         if joint_test is not None:
             raise InvalidInputError(
                 "multivariate: a dataset-level test needs the rows of both sides; a profile "
@@ -457,7 +478,12 @@ def compare(
                 unfingerprinted[side_name] = why or "unknown"
     if unfingerprinted:
         config["fingerprint_skipped"] = unfingerprinted
-    return _finish([results[n] for n in names], drift_share, config, inputs, joint)
+    explanation = None
+    if model is not None:
+        from ..explain import prediction_shift
+
+        explanation = prediction_shift(model, reference, current, **dict(explain or {}))
+    return _finish([results[n] for n in names], drift_share, config, inputs, joint, explanation)
 
 
 def _finish(
@@ -466,6 +492,7 @@ def _finish(
     config: dict[str, Any],
     inputs: dict[str, str],
     multivariate: Optional[TestResult] = None,
+    explanation: Optional[Report] = None,
 ) -> DriftReport:
     """The dataset verdict (a rejected multivariate test makes the dataset drifted), the
     report and its audit event."""
@@ -477,7 +504,12 @@ def _finish(
         drifted = bool(tested) and n_drift / len(tested) >= drift_share
     drifted = drifted or bool(multivariate is not None and multivariate.drift)
     report = DriftReport(
-        columns=cols, drifted=drifted, config=config, inputs=inputs, multivariate=multivariate
+        columns=cols,
+        drifted=drifted,
+        config=config,
+        inputs=inputs,
+        multivariate=multivariate,
+        explanation=explanation,
     )
     record_check(
         "drift.compare",

@@ -229,12 +229,16 @@ class DriftReport(Report):
         config: Optional[Mapping[str, Any]] = None,
         inputs: Optional[Mapping[str, str]] = None,
         multivariate: Optional[TestResult] = None,
+        explanation: Optional[Report] = None,
     ) -> None:
         super().__init__(config=config, inputs=inputs)
         self.columns = list(columns)
         self.drifted = bool(drifted)
         #: The dataset-level test of ``compare(..., multivariate=...)``, if asked for.
         self.multivariate = multivariate
+        #: The prediction shift split over features (``compare(..., model=m)``), a
+        #: :class:`mlsentry.explain.ShiftExplanation`, if asked for.
+        self.explanation = explanation
 
     @classmethod
     def _from_dict(cls, data: Mapping[str, Any], meta: dict[str, Any]) -> DriftReport:
@@ -258,7 +262,14 @@ class DriftReport(Report):
             columns.append(ColumnDrift(**fields, histogram=histogram))
         mv = data.get("multivariate")
         joint = None if mv is None else TestResult(**{**mv, "details": dict(mv["details"])})
-        return cls(columns=columns, drifted=bool(data["drifted"]), multivariate=joint, **meta)
+        ex = data.get("explanation")
+        return cls(
+            columns=columns,
+            drifted=bool(data["drifted"]),
+            multivariate=joint,
+            explanation=None if ex is None else Report.from_dict(ex),
+            **meta,
+        )
 
     def __getitem__(self, name: str) -> ColumnDrift:
         for c in self.columns:
@@ -340,6 +351,8 @@ class DriftReport(Report):
             ):
                 if value is not None:
                     out[f"{col}.{field}"] = float(value)
+        if self.explanation is not None:
+            out.update(self.explanation._metrics(f"{p}.explanation", column_metrics))
         return out
 
     def _payload(self) -> dict[str, Any]:
@@ -354,6 +367,7 @@ class DriftReport(Report):
             "untested": self.untested,
             "columns": [c.to_dict() for c in self.columns],
             **({"multivariate": self.multivariate.to_dict()} if self.multivariate else {}),
+            **({"explanation": self.explanation.to_dict()} if self.explanation else {}),
         }
 
     def to_pandas(self) -> Any:
@@ -400,6 +414,8 @@ class DriftReport(Report):
         lines = [f"{self.title}: {self.verdict}: {self._headline()}"]
         if self.multivariate is not None:
             lines.append(f"  joint test of the numeric columns: {self.multivariate}")
+        if self.explanation is not None:
+            lines.extend("  " + line for line in self.explanation.summary().splitlines())
         for c in sorted(self.columns, key=severity):
             if c.drift or c.status in (STATUS_UNTESTED, *SCHEMA_STATUSES, *NOT_COMPARED_STATUSES):
                 lines.append("  " + _summary_line(c))
@@ -454,6 +470,9 @@ class DriftReport(Report):
                 "quantiles, categories the most frequent)</p>"
             )
             parts.append(_columns_table(tested))
+        if self.explanation is not None:
+            parts.append(f"<h3>{html.escape(self.explanation.title)}</h3>")
+            parts.append(self.explanation._html_body())
         return "".join(parts)
 
 

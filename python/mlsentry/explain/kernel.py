@@ -27,8 +27,12 @@ __all__ = ["kernel_shap"]
 EXACT_FEATURES = 16
 #: The largest feature count that can be enumerated (2^d coalitions).
 MAX_EXACT_FEATURES = int(_core.KERNEL_MAX_EXACT_FEATURES)
-#: Default memory for the stacked rows of one model call.
-BATCH_BYTES = 64 * 2**20
+#: Default memory for the stacked rows of one model call. Small enough that the rows stay in
+#: the CPU cache between being stacked and being read by the model (measured on 100 rows x
+#: 12 features x 100 background rows with a logistic regression: 2 MiB batches took less
+#: than half the time of 64 MiB ones), large enough that a model's fixed cost per call
+#: (input checks) is spread over some 20,000 rows.
+BATCH_BYTES = 2 * 2**20
 
 
 def _model_function(model: Any) -> tuple[Callable[[Any], Any], str]:
@@ -134,7 +138,8 @@ def kernel_shap(
     seed : int
         Seed of the sampled coalitions.
     batch_bytes : int
-        Memory for the stacked rows of one model call; coalitions are batched to fit.
+        Memory for the stacked rows of one model call; coalitions are batched to fit (at
+        least one coalition per call). Raise it for a model with a large cost per call.
 
     Returns
     -------
@@ -175,10 +180,14 @@ def kernel_shap(
     values = np.empty((n, c, k))
     per_call = max(1, batch_bytes // (n * m * d * 8))
     weights_m = np.full(m, 1.0 / m)
+    # One buffer for the stacked rows of every call: no allocation or fresh pages per batch.
+    buffer = np.empty((n * min(per_call, c) * m, d))
     with progress_callback(progress, "kernel_shap", unit="coalition") as callback:
         for start in range(0, c, per_call):  # a loop over coalition batches
             batch = masks[start : start + per_call]
-            rows = _core.kernel_stack_rows(x, bg, np.ascontiguousarray(batch))
+            rows = _core.kernel_stack_rows(
+                x, bg, np.ascontiguousarray(batch), buffer[: n * len(batch) * m]
+            )
             out = call(rows)
             # The mean over the background as one stacked product (several times faster than
             # ndarray.mean over a middle axis).

@@ -233,7 +233,8 @@ def _from_xgboost(model: Any) -> _Trees:
     kind = "log_odds" if objective in _XGB_LOGIT_LINK else "raw"
     trees = _Trees(int(params["num_feature"]), k, True, base, kind)
     tree_info = gbm["model"]["tree_info"]
-    for tree, out in zip(gbm["model"]["trees"], tree_info):
+    used = _xgboost_trees_used(learner, gbm["model"], k)
+    for tree, out in zip(gbm["model"]["trees"][:used], tree_info[:used]):
         if int(tree["tree_param"].get("size_leaf_vector", "1")) > 1:
             raise InvalidInputError("model: XGBoost vector-leaf trees are not supported")
         if any(int(t) != 0 for t in tree["split_type"]):
@@ -251,6 +252,23 @@ def _from_xgboost(model: Any) -> _Trees:
             output=int(out),
         )
     return trees
+
+
+def _xgboost_trees_used(learner: dict[str, Any], model: dict[str, Any], k: int) -> int:
+    """The trees up to the best iteration of a model trained with early stopping (its
+    ``best_iteration`` attribute), as ``shap.TreeExplainer`` and the scikit-learn wrapper's
+    ``predict`` use them (``iteration_range=(0, best_iteration + 1)``); all trees otherwise.
+    (A bare ``Booster.predict`` uses every tree unless given that ``iteration_range``.)"""
+    n = len(model["trees"])
+    best = (learner.get("attributes") or {}).get("best_iteration")
+    if best is None:
+        return n
+    rounds = int(best) + 1
+    indptr = model.get("iteration_indptr")
+    if indptr is not None and len(indptr) > rounds:
+        return int(indptr[rounds])
+    per_round = k * int(model.get("gbtree_model_param", {}).get("num_parallel_tree", "1"))
+    return min(n, rounds * per_round)
 
 
 _LGB_MISSING = {"None": NAN_AS_ZERO, "Zero": NAN_AS_ZERO | ZERO_IS_MISSING, "NaN": 0}
@@ -338,13 +356,11 @@ _SKLEARN_FORESTS = {
 }
 
 
-def read_trees(model: Any) -> tuple[Any, str, Optional[Sequence[Any]]]:
-    """The core ensemble of a fitted tree model, the space of its raw output
-    (``"probability"``, ``"log_odds"`` or ``"raw"``) and its output names (classes)."""
+def _reader(model: Any) -> Optional[Callable[[], _Trees]]:
+    """How to read ``model``'s trees, or None when it is not a supported tree model."""
     cls = type(model)
     module = cls.__module__.split(".")[0]
     name = cls.__name__
-    classes = getattr(model, "classes_", None)
     reader: Optional[Callable[[], _Trees]] = None
     if module == "sklearn" and name in _SKLEARN_FORESTS:
         reader = lambda: _from_sklearn_forest(model, _SKLEARN_FORESTS[name])  # noqa: E731
@@ -359,6 +375,21 @@ def read_trees(model: Any) -> tuple[Any, str, Optional[Sequence[Any]]]:
         reader = lambda: _from_xgboost(model)  # noqa: E731
     elif module == "lightgbm":
         reader = lambda: _from_lightgbm(model)  # noqa: E731
+    return reader
+
+
+def is_tree_model(model: Any) -> bool:
+    """True when :func:`tree_shap` reads ``model`` (a supported tree ensemble)."""
+    return _reader(model) is not None
+
+
+def read_trees(model: Any) -> tuple[Any, str, Optional[Sequence[Any]]]:
+    """The core ensemble of a fitted tree model, the space of its raw output
+    (``"probability"``, ``"log_odds"`` or ``"raw"``) and its output names (classes)."""
+    cls = type(model)
+    name = cls.__name__
+    classes = getattr(model, "classes_", None)
+    reader = _reader(model)
     if reader is None:
         raise InvalidTypeError(
             f"model: {cls.__module__}.{name} is not a supported tree model (scikit-learn "

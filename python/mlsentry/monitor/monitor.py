@@ -357,8 +357,31 @@ class Monitor:
             "horizon": self.horizon,
         }
 
-    def report(self) -> MonitorReport:
-        """The alerts and the detector's time line so far."""
+    def report(
+        self, model: Any = None, current: Any = None, explain: Optional[Mapping[str, Any]] = None
+    ) -> MonitorReport:
+        """The alerts and the detector's time line so far.
+
+        With a ``model``, also ``explanation``: the shift of its mean prediction from the
+        reference to ``current``, split over the features by
+        :func:`mlsentry.explain.prediction_shift` (options in ``explain``). ``current``
+        defaults to the latest rows the monitor holds: the online detector's window since
+        its last restart or the open feature window, whichever is longer (both are the
+        stream's most recent rows)."""
+        explanation = None
+        if model is not None:
+            from ..explain import prediction_shift
+
+            if current is None:
+                # Both are suffixes of the stream: the longer holds the other.
+                window = self._rows * self._sd + self._mean
+                current = self._buffer if len(self._buffer) > len(window) else window
+                if len(current) < 2:
+                    raise InvalidInputError(
+                        "current: the monitor holds fewer than 2 recent rows to explain; "
+                        "update it first or pass current"
+                    )
+            explanation = prediction_shift(model, self.reference, current, **dict(explain or {}))
         return MonitorReport(
             rows_seen=self.rows_seen,
             alerts=list(self.alerts),
@@ -368,6 +391,7 @@ class Monitor:
             config=self.config(),
             inputs=self.inputs,
             seed=self.seed,
+            explanation=explanation,
         )
 
     # -- persistence -----------------------------------------------------------------
@@ -478,6 +502,7 @@ class MonitorReport(Report):
         seed: Optional[int] = None,
         created: Optional[str] = None,
         mlsentry_version: Optional[str] = None,
+        explanation: Optional[Report] = None,
     ) -> None:
         super().__init__(
             config=config,
@@ -491,6 +516,8 @@ class MonitorReport(Report):
         self.timeline = [(int(i), float(s)) for i, s in timeline]
         self.final_threshold = float(final_threshold)
         self.ood_share = ood_share
+        #: The prediction shift split over features (``report(model=m)``), if asked for.
+        self.explanation = explanation
 
     @property
     def passed(self) -> bool:
@@ -503,6 +530,7 @@ class MonitorReport(Report):
             "timeline": [list(p) for p in self.timeline],
             "final_threshold": self.final_threshold,
             "ood_share": self.ood_share,
+            **({"explanation": self.explanation.to_dict()} if self.explanation else {}),
         }
 
     @classmethod
@@ -514,6 +542,9 @@ class MonitorReport(Report):
             final_threshold=data["final_threshold"],
             ood_share=data["ood_share"],
             seed=data.get("seed"),
+            explanation=None
+            if data.get("explanation") is None
+            else Report.from_dict(data["explanation"]),
             **meta,
         )
 
@@ -521,6 +552,8 @@ class MonitorReport(Report):
         out = {f"{p}.rows_seen": float(self.rows_seen), f"{p}.alerts": float(len(self.alerts))}
         for kind in ALERT_KINDS:
             out[f"{p}.alerts.{kind}"] = float(sum(a.kind == kind for a in self.alerts))
+        if self.explanation is not None:
+            out.update(self.explanation._metrics(f"{p}.explanation", column_metrics))
         return out
 
     def summary(self) -> str:
@@ -529,6 +562,8 @@ class MonitorReport(Report):
             f"{count_of(self.rows_seen, 'row')}"
         ]
         lines += [f"  row {a.index}: {a.kind}: {a.reason}" for a in self.alerts]
+        if self.explanation is not None:
+            lines.extend("  " + line for line in self.explanation.summary().splitlines())
         return "\n".join(lines)
 
     def _html_body(self) -> str:
@@ -541,6 +576,9 @@ class MonitorReport(Report):
                     row_classes=["bad"] * len(self.alerts),
                 )
             )
+        if self.explanation is not None:
+            parts.append(f"<h3>{html.escape(self.explanation.title)}</h3>")
+            parts.append(self.explanation._html_body())
         return "".join(parts)
 
 

@@ -1,7 +1,8 @@
 //! Bindings of Tree SHAP and Kernel SHAP (`mlsentry.explain` wraps them).
 
 use numpy::{
-    IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadonlyArray3, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 
@@ -176,18 +177,52 @@ fn kernel_coalitions<'py>(
     Ok((masks.into_any(), PyArray1::from_vec(py, co.weights)))
 }
 
-/// The stacked model inputs `(n * c * m, d)` for a batch of coalitions.
+/// The stacked model inputs `(n * c * m, d)` for a batch of coalitions; written into
+/// `out` (C-contiguous, exactly that shape) and returned when given.
 #[pyfunction]
+#[pyo3(signature = (x, background, masks, out=None))]
 fn kernel_stack_rows<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f64>,
     background: PyReadonlyArray2<'py, f64>,
     masks: PyReadonlyArray2<'py, u8>,
+    out: Option<Bound<'py, PyArray2<f64>>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (xv, bv) = (x.as_array(), background.as_array());
     let masks: Vec<u8> = masks.as_array().iter().copied().collect();
-    let rows = runtime::run(py, None, move |_| kernel::stack_rows(xv, bv, &masks))?;
-    Ok(rows.into_pyarray(py).into_any())
+    let Some(target) = out else {
+        let rows = runtime::run(py, None, move |_| kernel::stack_rows(xv, bv, &masks))?;
+        return Ok(rows.into_pyarray(py).into_any());
+    };
+    if !target.is_c_contiguous() {
+        return Err(
+            CoreError::InvalidType("out: expected a C-contiguous float64 array".into()).into(),
+        );
+    }
+    if target.shape().get(1) != Some(&xv.ncols()) {
+        return Err(CoreError::invalid(format!(
+            "out: expected {} columns, got shape {:?}",
+            xv.ncols(),
+            target.shape()
+        ))
+        .into());
+    }
+    {
+        let mut buffer = target.try_readwrite().map_err(|_| {
+            PyErr::from(CoreError::invalid(
+                "out: the array is not writeable or is in use",
+            ))
+        })?;
+        let slice = buffer.as_slice_mut().map_err(|_| {
+            PyErr::from(CoreError::InvalidType(
+                "out: expected a C-contiguous float64 array".into(),
+            ))
+        })?;
+        runtime::run(py, None, move |_| {
+            kernel::stack_rows_into(xv, bv, &masks, slice)
+        })?;
+    }
+    Ok(target.into_any())
 }
 
 /// Attributions `(n, d, k)` from the coalition values `(n, c, k)`.

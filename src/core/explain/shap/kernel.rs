@@ -128,6 +128,33 @@ pub fn stack_rows(
     background: ArrayView2<'_, f64>,
     masks: &[u8],
 ) -> CoreResult<Array2<f64>> {
+    let d = x.ncols();
+    if d == 0 || !masks.len().is_multiple_of(d) {
+        return Err(CoreError::invalid(
+            "coalitions: not a multiple of the features",
+        ));
+    }
+    let rows = x
+        .nrows()
+        .checked_mul(masks.len() / d)
+        .and_then(|r| r.checked_mul(background.nrows()))
+        .ok_or_else(|| CoreError::invalid("too many rows for one model call"))?;
+    let mut out = Array2::<f64>::zeros((rows, d));
+    let slice = out
+        .as_slice_mut()
+        .ok_or_else(|| CoreError::invalid("internal: output not contiguous"))?;
+    stack_rows_into(x, background, masks, slice)?;
+    Ok(out)
+}
+
+/// [`stack_rows`] written into `out` (exactly `n * c * m * d` values), so that one buffer
+/// serves every batch of coalitions: no allocation and no fresh pages per model call.
+pub fn stack_rows_into(
+    x: ArrayView2<'_, f64>,
+    background: ArrayView2<'_, f64>,
+    masks: &[u8],
+    out: &mut [f64],
+) -> CoreResult<()> {
     let (n, d, m) = (x.nrows(), x.ncols(), background.nrows());
     if background.ncols() != d {
         return Err(CoreError::invalid(format!(
@@ -141,30 +168,41 @@ pub fn stack_rows(
         ));
     }
     let c = masks.len() / d;
-    let rows = n
-        .checked_mul(c)
-        .and_then(|r| r.checked_mul(m))
+    let block = c
+        .checked_mul(m)
+        .and_then(|r| r.checked_mul(d))
         .ok_or_else(|| CoreError::invalid("too many rows for one model call"))?;
-    let mut out = Array2::<f64>::zeros((rows, d));
-    if rows == 0 {
-        return Ok(out);
+    if block.checked_mul(n) != Some(out.len()) {
+        return Err(CoreError::invalid(format!(
+            "out: {} values, the stacked rows need {n} x {c} x {m} x {d}",
+            out.len()
+        )));
     }
-    out.as_slice_mut()
-        .ok_or_else(|| CoreError::invalid("internal: output not contiguous"))?
-        .par_chunks_mut(c * m * d)
-        .enumerate()
-        .for_each(|(i, block)| {
-            let xi = x.row(i);
-            for (s, mask) in masks.chunks(d).enumerate() {
-                for (z, dst) in background.rows().into_iter().enumerate() {
-                    let row = &mut block[(s * m + z) * d..(s * m + z + 1) * d];
-                    for j in 0..d {
-                        row[j] = if mask[j] == 1 { xi[j] } else { dst[j] };
-                    }
+    if block == 0 {
+        return Ok(());
+    }
+    // Contiguous copies: every stacked row starts as its background row, then takes the
+    // explained row's values on the coalition's members.
+    let bg = background.as_standard_layout();
+    let bg = bg
+        .as_slice()
+        .ok_or_else(|| CoreError::invalid("internal: background not contiguous"))?;
+    let members: Vec<Vec<usize>> = masks
+        .chunks(d)
+        .map(|mask| (0..d).filter(|&j| mask[j] == 1).collect())
+        .collect();
+    out.par_chunks_mut(block).enumerate().for_each(|(i, rows)| {
+        let xi = x.row(i).to_vec();
+        for (on, coalition) in members.iter().zip(rows.chunks_mut(m * d)) {
+            coalition.copy_from_slice(bg);
+            for row in coalition.chunks_mut(d) {
+                for &j in on {
+                    row[j] = xi[j];
                 }
             }
-        });
-    Ok(out)
+        }
+    });
+    Ok(())
 }
 
 /// Cholesky factor (lower, row-major) of a symmetric positive definite `a` (p x p).
@@ -352,6 +390,21 @@ mod tests {
         assert_eq!(rows.row(1).to_vec(), vec![1.0, 9.0]);
         assert_eq!(rows.row(3).to_vec(), vec![9.0, 2.0]);
         assert_eq!(rows.row(4).to_vec(), vec![3.0, 0.0]);
+    }
+
+    #[test]
+    fn stacks_into_a_buffer_as_stack_rows_does() {
+        let x = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let bg = array![[0.0, -1.0, -2.0], [7.0, 8.0, 9.0], [0.5, 0.5, 0.5]];
+        let co = all_coalitions(3).unwrap();
+        let want = stack_rows(x.view(), bg.view(), &co.masks).unwrap();
+        let mut out = vec![f64::NAN; want.len()];
+        stack_rows_into(x.view(), bg.view(), &co.masks, &mut out).unwrap();
+        assert_eq!(want.as_slice().unwrap(), &out[..]);
+        // Row 0, coalition {feature 1} (code 2), background row 1: [7, 2, 9].
+        let at = (co.masks.chunks(3).position(|z| z == [0, 1, 0]).unwrap() * 3 + 1) * 3;
+        assert_eq!(&out[at..at + 3], &[7.0, 2.0, 9.0]);
+        assert!(stack_rows_into(x.view(), bg.view(), &co.masks, &mut out[1..]).is_err());
     }
 
     #[test]
