@@ -9,6 +9,7 @@ the dataset decision are made here on the few numbers per column it returns."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -373,6 +374,98 @@ def compare(
 
     ref_cols = _named(table_columns(reference, "reference"), "reference")
     cur_cols = _named(table_columns(current, "current"), "current")
+    # The fingerprints read every value once more: they run beside the comparison (their
+    # hashing releases the GIL), not after it, and are collected at the end.
+    with _Fingerprints(reference, current, enabled=bool(fingerprint)) as fingerprints:
+        return _compare_columns(
+            ref_cols,
+            cur_cols,
+            tests=tests,
+            alpha=alpha,
+            correction=correction,
+            wanted=wanted,
+            excluded=excluded,
+            forced=forced,
+            min_effect=min_effect,
+            bins=bins,
+            max_categories=max_categories,
+            drift_share=drift_share,
+            limits=limits,
+            joint_test=joint_test,
+            config=config,
+            progress=progress,
+            fingerprints=fingerprints,
+        )
+
+
+class _Fingerprints:
+    """Both inputs' fingerprints, computed in a thread while the caller goes on; leaving
+    the ``with`` block (normally or by an exception) waits for the thread, so no work
+    outlives the call."""
+
+    def __init__(self, reference: Any, current: Any, *, enabled: bool) -> None:
+        self._sides = (("reference", reference), ("current", current)) if enabled else ()
+        self._out: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        self._error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def _work(self) -> None:
+        try:
+            for side_name, obj in self._sides:
+                self._out[side_name] = _fingerprint_side(obj)
+        except BaseException as e:  # re-raised in the caller's thread by result()
+            self._error = e
+
+    def __enter__(self) -> _Fingerprints:
+        if self._sides:
+            self._thread = threading.Thread(target=self._work, name="mlsentry-fingerprint")
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def result(self) -> tuple[dict[str, str], dict[str, str]]:
+        """``(inputs, skipped)``: the fingerprints by side, and why a side has none."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+        inputs: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        for side_name, (fp, why) in self._out.items():
+            if fp is not None:
+                inputs[side_name] = fp
+            else:
+                skipped[side_name] = why or "unknown"
+        return inputs, skipped
+
+
+def _compare_columns(
+    ref_cols: dict[str, Any],
+    cur_cols: dict[str, Any],
+    *,
+    tests: Union[str, dict[str, str]],
+    alpha: float,
+    correction: str,
+    wanted: Optional[list[str]],
+    excluded: set[str],
+    forced: set[str],
+    min_effect: Optional[float],
+    bins: int,
+    max_categories: int,
+    drift_share: Optional[float],
+    limits: Mapping[str, float],
+    joint_test: Optional[str],
+    config: dict[str, Any],
+    progress: ProgressArg,
+    fingerprints: _Fingerprints,
+) -> DriftReport:
+    """The comparison of two tables' columns (``compare`` without its argument checks)."""
     known = list(ref_cols) + [n for n in cur_cols if n not in ref_cols]
     for arg, names in (
         ("columns", wanted or ()),
@@ -446,15 +539,7 @@ def compare(
         )
         config["multivariate"] = joint_test
 
-    inputs: dict[str, str] = {}
-    unfingerprinted: dict[str, str] = {}
-    if fingerprint:
-        for side_name, obj in (("reference", reference), ("current", current)):
-            fp, why = _fingerprint_side(obj)
-            if fp is not None:
-                inputs[side_name] = fp
-            else:
-                unfingerprinted[side_name] = why or "unknown"
+    inputs, unfingerprinted = fingerprints.result()
     if unfingerprinted:
         config["fingerprint_skipped"] = unfingerprinted
     return _finish([results[n] for n in names], drift_share, config, inputs, joint)
