@@ -52,6 +52,19 @@ def test_an_unexpected_fingerprint_error_reaches_the_caller(monkeypatch):
     assert compare(ref, ref, fingerprint=False).inputs == {}
 
 
+def test_a_profile_and_a_frame_fingerprint_the_frame_beside_the_comparison():
+    rng = np.random.default_rng(6)
+    ref = pd.DataFrame({"x": rng.normal(size=3000), "c": rng.choice(["a", "b"], 3000)})
+    cur = pd.DataFrame({"x": rng.normal(size=2000), "c": rng.choice(["a", "b"], 2000)})
+    prof = mlsentry.drift.Profile.fit(ref)
+    rep = compare(prof, cur)
+    assert rep.inputs == {"reference": prof.fingerprint, "current": mlsentry.fingerprint(cur)}
+    rep = compare(cur, prof)
+    assert rep.inputs == {"reference": mlsentry.fingerprint(cur), "current": prof.fingerprint}
+    assert compare(prof, cur, fingerprint=False).inputs == {}
+    assert _fingerprint_threads() == []
+
+
 def _shapes(n: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(11)
     spiky = rng.normal(size=n)

@@ -352,31 +352,36 @@ def compare(
                 "multivariate: a dataset-level test needs the rows of both sides; a profile "
                 "keeps per-column counts only"
             )
-        return compare_profiles(
-            reference,
-            current,
-            tests=tests,
-            alpha=alpha,
-            correction=correction,
-            wanted=wanted,
-            excluded=excluded,
-            forced=forced,
-            min_effect=min_effect,
-            bins=bins,
-            drift_share=drift_share,
-            limits=limits,
-            config=config,
-            progress=progress,
-            decide=_decide,
-            finish=_finish,
-            fingerprint_side=_fingerprint_side,
-        )
+        # A table side is profiled, then compared: its fingerprint runs beside that work.
+        sides = [("reference", reference), ("current", current)]
+        tables = [(n, o) for n, o in sides if not is_profile_side(o)]
+        with _Fingerprints(tables, enabled=bool(fingerprint)) as fingerprints:
+            return compare_profiles(
+                reference,
+                current,
+                tests=tests,
+                alpha=alpha,
+                correction=correction,
+                wanted=wanted,
+                excluded=excluded,
+                forced=forced,
+                min_effect=min_effect,
+                bins=bins,
+                drift_share=drift_share,
+                limits=limits,
+                config=config,
+                progress=progress,
+                decide=_decide,
+                finish=_finish,
+                fingerprint_side=fingerprints.of,
+            )
 
     ref_cols = _named(table_columns(reference, "reference"), "reference")
     cur_cols = _named(table_columns(current, "current"), "current")
     # The fingerprints read every value once more: they run beside the comparison (their
     # hashing releases the GIL), not after it, and are collected at the end.
-    with _Fingerprints(reference, current, enabled=bool(fingerprint)) as fingerprints:
+    sides = [("reference", reference), ("current", current)]
+    with _Fingerprints(sides, enabled=bool(fingerprint)) as fingerprints:
         return _compare_columns(
             ref_cols,
             cur_cols,
@@ -403,8 +408,8 @@ class _Fingerprints:
     the ``with`` block (normally or by an exception) waits for the thread, so no work
     outlives the call."""
 
-    def __init__(self, reference: Any, current: Any, *, enabled: bool) -> None:
-        self._sides = (("reference", reference), ("current", current)) if enabled else ()
+    def __init__(self, sides: Sequence[tuple[str, Any]], *, enabled: bool) -> None:
+        self._sides = tuple(sides) if enabled else ()
         self._out: dict[str, tuple[Optional[str], Optional[str]]] = {}
         self._error: Optional[BaseException] = None
         self._thread: Optional[threading.Thread] = None
@@ -429,6 +434,17 @@ class _Fingerprints:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+    def of(self, obj: Any) -> tuple[Optional[str], Optional[str]]:
+        """The fingerprint of one of the sides (by identity), as ``_fingerprint_side``
+        gives it; an object not given to the thread is fingerprinted here."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+        for side_name, side in self._sides:
+            if side is obj:
+                return self._out[side_name]
+        return _fingerprint_side(obj)
 
     def result(self) -> tuple[dict[str, str], dict[str, str]]:
         """``(inputs, skipped)``: the fingerprints by side, and why a side has none."""
