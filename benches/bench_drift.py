@@ -52,7 +52,18 @@ from _timing import (
 )
 
 REPO = BENCH_DIR.parent
-EVIDENTLY_PY = REPO / ".venv-evidently" / "bin" / "python"
+
+
+def peer_python(name: str) -> Path:
+    """`.venv-<name>` of this repository, else /work/main's (a worktree shares its peers)."""
+    for root in (REPO, Path("/work/main")):
+        py = root / f".venv-{name}" / "bin" / "python"
+        if py.exists():
+            return py
+    return REPO / f".venv-{name}" / "bin" / "python"
+
+
+EVIDENTLY_PY = peer_python("evidently")
 DATA = OUT_DIR / "data"
 SEED = 20261122
 
@@ -66,14 +77,20 @@ SHIFT_1D = 0.01
 
 @dataclass(frozen=True)
 class Sizes:
-    rows: int  # rows of each frame (reference and current)
+    # (rows of each frame, at most this many rounds of the per-column report at that size:
+    # Evidently takes seconds at 10,000 rows and minutes at 1,000,000)
+    frames: tuple[tuple[int, int], ...]
     samples: int  # length of each 1-D sample (a and b)
-    peer_rounds: int  # at most this many rounds for the per-column report (Evidently is slow)
+
+    @property
+    def rows(self) -> int:
+        """The largest frames (the memory goals are measured there)."""
+        return max(r for r, _ in self.frames)
 
 
-FULL = Sizes(rows=1_000_000, samples=1_000_000, peer_rounds=1)
-QUICK = Sizes(rows=100_000, samples=1_000_000, peer_rounds=3)
-SMOKE = Sizes(rows=2_000, samples=10_000, peer_rounds=1)
+FULL = Sizes(frames=((10_000, 5), (100_000, 3), (1_000_000, 1)), samples=1_000_000)
+QUICK = Sizes(frames=((10_000, 3), (100_000, 3)), samples=1_000_000)
+SMOKE = Sizes(frames=((2_000, 1),), samples=10_000)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -262,36 +279,46 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
             f"{EVIDENTLY_PY} does not exist: run `make bench-peers` (Evidently needs pandas < 3, "
             "so it has its own venv)"
         )
-    log(f"drift: writing two frames of {sizes.rows:,} rows to {DATA}")
-    ref_path, cur_path = write_frames(sizes.rows)
-    paths = {"reference": str(ref_path), "current": str(cur_path)}
 
-    def evidently() -> Sample:
-        if not EVIDENTLY_PY.exists():
-            raise Unavailable(f"{EVIDENTLY_PY} does not exist (make bench-peers)")
-        return run_isolated(
-            "bench_drift",
-            "case_compare_evidently",
-            paths,
-            warmup=EVIDENTLY_WARMUP,
-            python=EVIDENTLY_PY,
-        )
+    def evidently(paths: dict) -> Callable[[], Sample]:
+        def go() -> Sample:
+            if not EVIDENTLY_PY.exists():
+                raise Unavailable(f"{EVIDENTLY_PY} does not exist (make bench-peers)")
+            return run_isolated(
+                "bench_drift",
+                "case_compare_evidently",
+                paths,
+                warmup=EVIDENTLY_WARMUP,
+                python=EVIDENTLY_PY,
+            )
+
+        return go
 
     def iso(func: str, **kw):
         return lambda: run_isolated("bench_drift", func, kw)
 
-    # Ours first: a missing function fails the run at once, not after minutes of peers.
-    report_rounds = min(rounds, sizes.peer_rounds)
-    log(
-        f"drift: per-column report, {sizes.rows:,} rows x {N_NUM + N_CAT} columns, "
-        f"{report_rounds} round(s)"
-    )
-    res = interleave(
-        [Candidate(OURS, iso("case_compare_ours", **paths)), Candidate(PEER, evidently)],
-        report_rounds,
-        tolerate_missing=tolerate_missing,
-        log=log,
-    )
+    by_size: dict[int, dict[str, Measurement]] = {}
+    report_rounds: dict[int, int] = {}
+    # Smallest first: a missing function fails the run at once, not after minutes of peers.
+    for rows, peer_rounds in sorted(sizes.frames):
+        log(f"drift: writing two frames of {rows:,} rows to {DATA}")
+        ref_path, cur_path = write_frames(rows)
+        paths = {"reference": str(ref_path), "current": str(cur_path)}
+        report_rounds[rows] = min(rounds, peer_rounds)
+        log(
+            f"drift: per-column report, {rows:,} rows x {N_NUM + N_CAT} columns, "
+            f"{report_rounds[rows]} round(s)"
+        )
+        by_size[rows] = interleave(
+            [
+                Candidate(OURS, iso("case_compare_ours", **paths)),
+                Candidate(PEER, evidently(paths)),
+            ],
+            report_rounds[rows],
+            tolerate_missing=tolerate_missing,
+            log=log,
+        )
+    res: dict[str, Measurement] = dict(by_size[sizes.rows])
     n = sizes.samples
     log(f"drift: ks and wasserstein, {n:,} vs {n:,} float64, {rounds} rounds")
     res |= interleave(
@@ -305,7 +332,7 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
         tolerate_missing=tolerate_missing,
         log=log,
     )
-    return _section(res, sizes, rounds, report_rounds)
+    return _section(res, by_size, sizes, rounds, report_rounds)
 
 
 def _first(m: Measurement, key: str) -> Any:
@@ -339,25 +366,35 @@ def _rel_diff(x: Optional[float], y: Optional[float]) -> Optional[float]:
     return 0.0 if scale == 0 else abs(x - y) / scale
 
 
-def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int, report_rounds: int) -> Section:
+def _row(name: str, m: Measurement, peer: Optional[Measurement], label: str = "") -> list[str]:
+    return [
+        name + label,
+        "missing: " + m.missing if m.missing else fmt_s(m.median),
+        fmt_s(m.best),
+        fmt_x(ratio(peer.median, m.median)) if peer is not None else "",
+        fmt_mib(m.peak_rss),
+        fmt_mib(m.above_base),
+        fmt_mib(_first(m, "input_bytes")),
+        _result_cell(m),
+    ]
+
+
+def _section(
+    res: dict[str, Measurement],
+    by_size: dict[int, dict[str, Measurement]],
+    sizes: Sizes,
+    rounds: int,
+    report_rounds: dict[int, int],
+) -> Section:
     med = {name: m.median for name, m in res.items()}
     rows = []
-    for name in (OURS, PEER, OURS_KS, SCIPY_KS, OURS_W, SCIPY_W):
-        m = res[name]
-        input_bytes = _first(m, "input_bytes")
+    for n_rows, measured in sorted(by_size.items()):
+        label = f", {n_rows:,} rows"
+        rows.append(_row(OURS, measured[OURS], measured[PEER], label))
+        rows.append(_row(PEER, measured[PEER], None, label))
+    for name in (OURS_KS, SCIPY_KS, OURS_W, SCIPY_W):
         peer = PEER_OF.get(name)
-        rows.append(
-            [
-                name,
-                "missing: " + m.missing if m.missing else fmt_s(m.median),
-                fmt_s(m.best),
-                fmt_x(ratio(med[peer], m.median)) if peer else "",
-                fmt_mib(m.peak_rss),
-                fmt_mib(m.above_base),
-                fmt_mib(input_bytes),
-                _result_cell(m),
-            ]
-        )
+        rows.append(_row(name, res[name], res[peer] if peer else None))
 
     ours = res[OURS]
     input_bytes = _first(ours, "input_bytes")
@@ -368,21 +405,26 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int, report_roun
         mem_process = ours.peak_rss / input_bytes
     goals = [
         Goal(
-            "`drift.compare` vs Evidently `DataDriftPreset`",
-            ratio(med[PEER], med[OURS]),
+            f"`drift.compare` vs Evidently `DataDriftPreset`, {n_rows:,} rows x "
+            f"{N_NUM + N_CAT} columns",
+            ratio(measured[PEER].median, measured[OURS].median),
             GOAL_VS_EVIDENTLY,
             "x",
-        ),
+        )
+        for n_rows, measured in sorted(by_size.items())
+    ]
+    goals += [
         Goal(
-            "`drift.compare` peak memory: the input frames + the call's peak above them",
+            f"`drift.compare` peak memory at {sizes.rows:,} rows: the input frames + the "
+            "call's peak above them",
             mem_data,
             GOAL_MEMORY,
             "the input size",
             at_most=True,
         ),
         Goal(
-            "`drift.compare` peak memory: whole-process peak RSS, interpreter and libraries "
-            "included (stricter)",
+            f"`drift.compare` peak memory at {sizes.rows:,} rows: whole-process peak RSS, "
+            "interpreter and libraries included (stricter)",
             mem_process,
             GOAL_MEMORY,
             "the input size",
@@ -401,13 +443,15 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int, report_roun
 
     peer = res[PEER]
     frame_mib = sizes.rows * (N_NUM * 8) / MiB
+    sizes_text = " / ".join(f"{r:,}" for r in sorted(by_size))
     notes = [
-        f"Frames: `reference` and `current`, {sizes.rows:,} rows each: `x0..x{N_NUM - 1}` "
-        f"standard normal float64 ({frame_mib:,.0f} MiB per frame), "
+        f"Frames: `reference` and `current`, {sizes_text} rows each: `x0..x{N_NUM - 1}` "
+        f"standard normal float64 ({frame_mib:,.0f} MiB per frame at {sizes.rows:,} rows), "
         f"`x0, x4, x8, x12, x16` shifted by +{SHIFT} in `current`; `c0..c{N_CAT - 1}` letters "
         f'drawn uniformly from "{LETTERS}". Independent draws of `np.random.default_rng({SEED})`, '
         "written once to Parquet; each process reads them before anything is timed.",
         _pandas_note(ours, peer),
+        "Per-column reports: the memory and check notes below are those of the largest frames. "
         "Input size = `reference.memory_usage(deep=True).sum() + "
         "current.memory_usage(deep=True).sum()` as pandas reports it in the measuring process "
         "(column 'input MiB'; it differs between the two sides because pandas 2 holds the "
@@ -425,12 +469,9 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int, report_roun
             else ""
         ),
         timing_note(rounds)
-        + (
-            f" The per-column report ran {report_rounds} round(s) (at most {sizes.peer_rounds} "
-            "at this size: one Evidently call takes minutes at 1M rows)."
-            if report_rounds < rounds
-            else ""
-        )
+        + " The per-column report ran "
+        + ", ".join(f"{report_rounds[r]} round(s) at {r:,} rows" for r in sorted(report_rounds))
+        + " (one Evidently call takes minutes at 1,000,000 rows)."
         + f" Evidently runs {EVIDENTLY_WARMUP} warm-up calls (its second call is no faster: "
         "about 4 s at 10,000 rows either way) and one timed call per process.",
         "Speed-ups are the peer's median over ours, both from this run. Ours uses the worker "
@@ -456,9 +497,7 @@ def _section(res: dict[str, Measurement], sizes: Sizes, rounds: int, report_roun
         "input MiB",
         "result",
     ]
-    title = (
-        f"Drift: {sizes.rows:,}-row frames vs Evidently; {sizes.samples:,}-sample tests vs scipy"
-    )
+    title = f"Drift: {sizes_text}-row frames vs Evidently; {sizes.samples:,}-sample tests vs scipy"
     return Section(title, intro, header, rows, goals, notes)
 
 

@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Optional
 
 from _timing import (
@@ -43,7 +42,7 @@ from _timing import (
     run_isolated,
     timing_note,
 )
-from bench_drift import read_frames, write_frames
+from bench_drift import peer_python, read_frames, write_frames
 
 REPO = BENCH_DIR.parent
 GOAL_COMPARE = 300.0  # compare(profile, current) at least 300x Evidently at 100,000 rows
@@ -51,15 +50,7 @@ GOAL_FIT = 5.0  # Profile.fit at least 5x whylogs.log(df).view() at 1,000,000 x 
 GOAL_SPARK = 3.0  # mlsentry.spark.profile at least 3x collect_dataset_profile_view
 SPARK_COLS = 20
 SPARK_SEED = 20261207
-
-
-def peer_python(name: str) -> Path:
-    """`.venv-<name>` of this repository, else /work/main's."""
-    for root in (REPO, Path("/work/main")):
-        py = root / f".venv-{name}" / "bin" / "python"
-        if py.exists():
-            return py
-    return REPO / f".venv-{name}" / "bin" / "python"
+SKIP_SPARK = "MLSENTRY_BENCH_SKIP_SPARK"  # "1": leave the Spark rows out of this run
 
 
 @dataclass(frozen=True)
@@ -208,6 +199,10 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
         tolerate_missing=tolerate_missing,
         log=log,
     )
+    if os.environ.get(SKIP_SPARK) == "1":
+        log(f"profile: Spark skipped ({SKIP_SPARK}=1)")
+        results["spark"] = None
+        return _section(sizes, results, rounds)
     spark_args = {"rows": sizes.spark_rows}
     log(f"profile: Spark at {sizes.spark_rows:,} x {SPARK_COLS}")
     results["spark"] = interleave(
@@ -250,6 +245,9 @@ def _section(sizes: Sizes, results: dict, rounds: int) -> Section:
         ("spark", (SPARK, SPARK_WHYLOGS), f"{sizes.spark_rows:,} x {SPARK_COLS}"),
     ):
         res = results[key]
+        if res is None:
+            rows.append([size, f"{ours}; {peer}", f"not run ({SKIP_SPARK}=1)", "", "", ""])
+            continue
         o, p = res[ours], res[peer]
         for m in (o, p):
             rows.append(
@@ -292,7 +290,9 @@ def _section(sizes: Sizes, results: dict, rounds: int) -> Section:
         Goal(
             f"`mlsentry.spark.profile` vs `collect_dataset_profile_view`, "
             f"{sizes.spark_rows:,} x {SPARK_COLS}",
-            ratio(results["spark"][SPARK_WHYLOGS].median, results["spark"][SPARK].median),
+            None
+            if results["spark"] is None
+            else ratio(results["spark"][SPARK_WHYLOGS].median, results["spark"][SPARK].median),
             GOAL_SPARK,
             "x",
         )

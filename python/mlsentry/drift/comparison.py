@@ -9,6 +9,7 @@ the dataset decision are made here on the few numbers per column it returns."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -372,9 +373,39 @@ def compare(
                 "multivariate: a dataset-level test needs the rows of both sides; a profile "
                 "keeps per-column counts only"
             )
-        return compare_profiles(
-            reference,
-            current,
+        # A table side is profiled, then compared: its fingerprint runs beside that work.
+        sides = [("reference", reference), ("current", current)]
+        tables = [(n, o) for n, o in sides if not is_profile_side(o)]
+        with _Fingerprints(tables, enabled=bool(fingerprint)) as fingerprints:
+            return compare_profiles(
+                reference,
+                current,
+                tests=tests,
+                alpha=alpha,
+                correction=correction,
+                wanted=wanted,
+                excluded=excluded,
+                forced=forced,
+                min_effect=min_effect,
+                bins=bins,
+                drift_share=drift_share,
+                limits=limits,
+                config=config,
+                progress=progress,
+                decide=_decide,
+                finish=_finish,
+                fingerprint_side=fingerprints.of,
+            )
+
+    ref_cols = _named(table_columns(reference, "reference"), "reference")
+    cur_cols = _named(table_columns(current, "current"), "current")
+    # The fingerprints read every value once more: they run beside the comparison (their
+    # hashing releases the GIL), not after it, and are collected at the end.
+    sides = [("reference", reference), ("current", current)]
+    with _Fingerprints(sides, enabled=bool(fingerprint)) as fingerprints:
+        return _compare_columns(
+            ref_cols,
+            cur_cols,
             tests=tests,
             alpha=alpha,
             correction=correction,
@@ -383,17 +414,95 @@ def compare(
             forced=forced,
             min_effect=min_effect,
             bins=bins,
+            max_categories=max_categories,
             drift_share=drift_share,
             limits=limits,
+            joint_test=joint_test,
             config=config,
             progress=progress,
-            decide=_decide,
-            finish=_finish,
-            fingerprint_side=_fingerprint_side,
+            fingerprints=fingerprints,
         )
 
-    ref_cols = _named(table_columns(reference, "reference"), "reference")
-    cur_cols = _named(table_columns(current, "current"), "current")
+
+class _Fingerprints:
+    """Both inputs' fingerprints, computed in a thread while the caller goes on; leaving
+    the ``with`` block (normally or by an exception) waits for the thread, so no work
+    outlives the call."""
+
+    def __init__(self, sides: Sequence[tuple[str, Any]], *, enabled: bool) -> None:
+        self._sides = tuple(sides) if enabled else ()
+        self._out: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        self._error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def _work(self) -> None:
+        try:
+            for side_name, obj in self._sides:
+                self._out[side_name] = _fingerprint_side(obj)
+        except BaseException as e:  # re-raised in the caller's thread by result()
+            self._error = e
+
+    def __enter__(self) -> _Fingerprints:
+        if self._sides:
+            self._thread = threading.Thread(target=self._work, name="mlsentry-fingerprint")
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def of(self, obj: Any) -> tuple[Optional[str], Optional[str]]:
+        """The fingerprint of one of the sides (by identity), as ``_fingerprint_side``
+        gives it; an object not given to the thread is fingerprinted here."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+        for side_name, side in self._sides:
+            if side is obj:
+                return self._out[side_name]
+        return _fingerprint_side(obj)
+
+    def result(self) -> tuple[dict[str, str], dict[str, str]]:
+        """``(inputs, skipped)``: the fingerprints by side, and why a side has none."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+        inputs: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        for side_name, (fp, why) in self._out.items():
+            if fp is not None:
+                inputs[side_name] = fp
+            else:
+                skipped[side_name] = why or "unknown"
+        return inputs, skipped
+
+
+def _compare_columns(
+    ref_cols: dict[str, Any],
+    cur_cols: dict[str, Any],
+    *,
+    tests: Union[str, dict[str, str]],
+    alpha: float,
+    correction: str,
+    wanted: Optional[list[str]],
+    excluded: set[str],
+    forced: set[str],
+    min_effect: Optional[float],
+    bins: int,
+    max_categories: int,
+    drift_share: Optional[float],
+    limits: Mapping[str, float],
+    joint_test: Optional[str],
+    config: dict[str, Any],
+    progress: ProgressArg,
+    fingerprints: _Fingerprints,
+) -> DriftReport:
+    """The comparison of two tables' columns (``compare`` without its argument checks)."""
     known = list(ref_cols) + [n for n in cur_cols if n not in ref_cols]
     for arg, names in (
         ("columns", wanted or ()),
@@ -467,15 +576,7 @@ def compare(
         )
         config["multivariate"] = joint_test
 
-    inputs: dict[str, str] = {}
-    unfingerprinted: dict[str, str] = {}
-    if fingerprint:
-        for side_name, obj in (("reference", reference), ("current", current)):
-            fp, why = _fingerprint_side(obj)
-            if fp is not None:
-                inputs[side_name] = fp
-            else:
-                unfingerprinted[side_name] = why or "unknown"
+    inputs, unfingerprinted = fingerprints.result()
     if unfingerprinted:
         config["fingerprint_skipped"] = unfingerprinted
     explanation = None
