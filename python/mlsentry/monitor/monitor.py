@@ -16,8 +16,7 @@ from .. import _core
 from .._args import check_int, check_positive
 from .._matrix import as_matrix
 from .._tables import table_columns
-from ..drift import compare, ks
-from ..drift.profile import Profile, is_profile_path
+from ..drift import Profile, compare, ks
 from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint
 from ..report import Report, count_of, html_table
@@ -175,7 +174,7 @@ class Monitor:
         prediction_column: Optional[str] = None,
         _state: Optional[Mapping[str, Any]] = None,
     ) -> None:
-        if isinstance(reference, Profile) or is_profile_path(reference):
+        if isinstance(reference, Profile) or Profile.is_file(reference):
             profile = reference if isinstance(reference, Profile) else Profile.load(reference)
         else:
             profile = None
