@@ -215,6 +215,7 @@ class DriftProfile:
     def from_bytes(data: bytes) -> DriftProfile: ...
     def columns(self) -> list[dict[str, Any]]: ...
     def category_counts(self, name: str) -> list[tuple[str, int]]: ...
+    def sample(self, name: str, n: int, seed: int) -> Any: ...
     def compare(
         self,
         current: DriftProfile,
@@ -553,3 +554,27 @@ def monitor_online_step(
     batch: Any,
 ) -> dict[str, Any]:
     """Feeds `batch` to the online detector: statistics, alarms, rows, means, t."""
+
+def monitor_features_configure(
+    reference: Any,
+    held_out: Any,
+    bandwidths: list[float],
+    window: int,
+    ert: float,
+    horizon: int,
+    streams: int,
+    seed: int,
+) -> Any:
+    """Thresholds (horizon, d) of the per-feature online detectors for `ert`."""
+
+def monitor_features_step(
+    reference: Any,
+    bandwidths: list[float],
+    thresholds: Any,
+    window: int,
+    rows: Any,
+    means: Any,
+    t: int,
+    batch: Any,
+) -> dict[str, Any]:
+    """Feeds `batch` to the per-feature detectors: margins, alarms, rows, means, t."""

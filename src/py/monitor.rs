@@ -5,6 +5,7 @@ use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::core::monitor::features::{configure_features, step_features, FeaturesState};
 use crate::core::monitor::online::{configure, state_rows, step, OnlineState};
 use crate::core::monitor::ood::{
     knn_distances, mahalanobis_fit, mahalanobis_scores, IsolationForest,
@@ -18,6 +19,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(monitor_isolation, m)?)?;
     m.add_function(wrap_pyfunction!(monitor_online_configure, m)?)?;
     m.add_function(wrap_pyfunction!(monitor_online_step, m)?)?;
+    m.add_function(wrap_pyfunction!(monitor_features_configure, m)?)?;
+    m.add_function(wrap_pyfunction!(monitor_features_step, m)?)?;
     Ok(())
 }
 
@@ -139,6 +142,76 @@ fn monitor_online_step<'py>(
     dict.set_item("alarms", out.alarms)?;
     dict.set_item("rows", state_rows(&state, d).to_pyarray(py))?;
     dict.set_item("means", PyArray1::from_vec(py, state.means))?;
+    dict.set_item("t", state.t)?;
+    Ok(dict)
+}
+
+/// Thresholds `(horizon, d)` of the per-feature online detectors, calibrated by simulation
+/// so that the combined detector has `ert` (see `core::monitor::features`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn monitor_features_configure<'py>(
+    py: Python<'py>,
+    reference: PyReadonlyArray2<'py, f64>,
+    held_out: PyReadonlyArray2<'py, f64>,
+    bandwidths: Vec<f64>,
+    window: usize,
+    ert: f64,
+    horizon: usize,
+    streams: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (r, c) = (reference.as_array(), held_out.as_array());
+    let out = runtime::run(py, None, |_| {
+        configure_features(r, c, &bandwidths, window, ert, horizon, streams, seed)
+    })?;
+    Ok(out.to_pyarray(py))
+}
+
+/// Feeds `batch` to the per-feature detectors whose state is (`rows`, `means`, `t`);
+/// returns the margins, the alarms (row, features) and the new state.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn monitor_features_step<'py>(
+    py: Python<'py>,
+    reference: PyReadonlyArray2<'py, f64>,
+    bandwidths: Vec<f64>,
+    thresholds: PyReadonlyArray2<'py, f64>,
+    window: usize,
+    rows: PyReadonlyArray2<'py, f64>,
+    means: PyReadonlyArray2<'py, f64>,
+    t: usize,
+    batch: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (r, th, b) = (
+        reference.as_array(),
+        thresholds.as_array(),
+        batch.as_array(),
+    );
+    let mut state = FeaturesState {
+        rows: rows.as_array().outer_iter().map(|v| v.to_vec()).collect(),
+        means: means.as_array().outer_iter().map(|v| v.to_vec()).collect(),
+        t,
+    };
+    let d = r.ncols();
+    let (out, state) = runtime::run(py, None, move |_| {
+        let out = step_features(r, &bandwidths, th, window, &mut state, b)?;
+        Ok((out, state))
+    })?;
+    let matrix = |v: &[Vec<f64>]| {
+        let mut a = ndarray::Array2::<f64>::zeros((v.len(), d));
+        for (i, row) in v.iter().enumerate() {
+            for (j, x) in row.iter().enumerate() {
+                a[[i, j]] = *x;
+            }
+        }
+        a
+    };
+    let dict = PyDict::new(py);
+    dict.set_item("margins", PyArray1::from_vec(py, out.margins))?;
+    dict.set_item("alarms", out.alarms)?;
+    dict.set_item("rows", matrix(&state.rows).to_pyarray(py))?;
+    dict.set_item("means", matrix(&state.means).to_pyarray(py))?;
     dict.set_item("t", state.t)?;
     Ok(dict)
 }

@@ -28,16 +28,28 @@ def _matrix(path: str, names: Optional[list[str]]) -> tuple[np.ndarray, list[str
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    from ..drift import Profile
     from ..monitor import Monitor  # numpy only when the command runs
 
-    reference, names = _matrix(args.reference, split_names(args.columns, "--columns"))
-    mon = Monitor(
-        reference,
-        ert=args.ert,
-        window=args.window,
-        ood=None if args.ood == "none" else args.ood,
-        seed=args.seed,
-    )
+    columns = split_names(args.columns, "--columns")
+    ood = None if args.ood == "none" else args.ood
+    if Profile.is_file(args.reference):
+        mon = Monitor(
+            args.reference,
+            ert=args.ert,
+            window=args.window,
+            ood=ood,
+            seed=args.seed,
+            columns=columns,
+            prediction_column=args.prediction_column,
+        )
+        for path in args.stream:
+            mon.update(read_table(path))
+        return emit_report(mon.report(), args)
+    if args.prediction_column is not None:
+        raise UsageError("--prediction-column: only with a profile as REFERENCE")
+    reference, names = _matrix(args.reference, columns)
+    mon = Monitor(reference, ert=args.ert, window=args.window, ood=ood, seed=args.seed)
     for path in args.stream:
         mon.update(_matrix(path, names)[0])
     return emit_report(mon.report(), args)
@@ -51,12 +63,20 @@ def register(sub: Any) -> None:
         description="Feeds the STREAM files (CSV, Parquet, .npy; in time order) to a "
         "monitor built from REFERENCE: an online MMD drift detector calibrated for --ert "
         "rows between false alarms, per-feature KS and OOD checks on windows. Numeric "
-        "columns only (all of them, or --columns). Exit status 0: no alert; 1: alerts; 2: "
+        "columns only (all of them, or --columns). REFERENCE may be a profile file (`mlsentry "
+        "profile`): then each numeric column has its own online detector (see "
+        "ms.monitor.Monitor), the KS checks run against the profile and there is no OOD "
+        "check. Exit status 0: no alert; 1: alerts; 2: "
         "usage or input error.",
     )
-    p.add_argument("reference", help="reference table (CSV, Parquet, .npy)")
+    p.add_argument("reference", help="reference table (CSV, Parquet, .npy) or profile file")
     p.add_argument("stream", nargs="+", help="production batches, oldest first")
     p.add_argument("--columns", metavar="A,B", help="the numeric columns to watch")
+    p.add_argument(
+        "--prediction-column",
+        metavar="NAME",
+        help="with a profile: the column of model predictions (watched for prediction drift)",
+    )
     p.add_argument(
         "--ert",
         type=float,
@@ -68,9 +88,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--ood",
-        default="knn",
-        choices=["knn", "mahalanobis", "isolation", "none"],
-        help="out-of-distribution score (default: %(default)s)",
+        default="auto",
+        choices=["auto", "knn", "mahalanobis", "isolation", "none"],
+        help="out-of-distribution score (default: %(default)s: knn for a table, none for a "
+        "profile)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     add_output_flags(p)

@@ -6,7 +6,7 @@ import html
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Optional, Union
 
@@ -15,8 +15,9 @@ import numpy as np
 from .. import _core
 from .._args import check_int, check_positive
 from .._matrix import as_matrix
-from ..drift import ks
-from ..errors import InvalidInputError
+from .._tables import table_columns
+from ..drift import Profile, compare, ks
+from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint
 from ..report import Report, count_of, html_table
 from .ood import OODDetector
@@ -32,6 +33,10 @@ DETECTOR_ROWS = 2000
 HELD_OUT_ROWS = 5000
 #: The timeline keeps this many statistics (the latest).
 TIMELINE = 5000
+#: From a profile: values drawn per feature for the reference sample and for the
+#: simulated no-drift streams (each feature's simulation holds a square kernel matrix
+#: of the held-out draws).
+PROFILE_HELD_OUT_ROWS = 3000
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,41 @@ class Monitor:
     * ``prediction_drift``: when ``reference_predictions`` are given and ``update`` gets
       predictions, a KS test of each window's predictions at level ``feature_alpha``.
 
-    ``reference`` is a numeric table or (n, d) array. (Building a monitor from a
-    :class:`~mlsentry.drift.Profile` is not supported yet.)
+    ``reference`` is a numeric table or (n, d) array, or a :class:`~mlsentry.drift.Profile`
+    (or the path of a profile file); ``ood="auto"`` means ``"knn"`` for rows.
+
+    **From a profile.** A profile keeps each column's distribution (exact counts on a
+    0.1 %-wide grid), not the joint one and no rows, so a monitor built from it watches
+    the profile's numeric columns (or ``columns``) one by one, and ``update`` takes tables
+    with those columns (by name) or (n, d) arrays in that order:
+
+    * ``drift``: one univariate online MMD detector per feature (window ``window``, each
+      feature standardised by the profile's mean and deviation, bandwidth the median
+      distance of its draws unless given, one per feature or shared). Each feature's
+      reference sample (2,000 values) and its simulated no-drift streams (from 3,000
+      more) are drawn, seeded, from that column of the profile; with ``H = 1/(ert -
+      window + 1)``, each feature's thresholds are calibrated for the hazard ``H/d`` on
+      ``streams * d`` simulated streams (the window's sums slide, so this costs about what
+      ``streams`` multivariate ones do, and each threshold rests on as many crossings). The
+      monitor alarms when any feature passes its threshold, and every feature restarts.
+      Guarantees under no drift: for **any** dependence between features, the chance of a
+      false alarm within ``k`` rows of the first full window is at most ``k H`` (union
+      bound); for **independent** features the expected run time is
+      ``window - 1 + 1 / (1 - (1 - H/d)^d)``, between ``ert`` and ``ert (1 + H)``;
+      features that move together alarm together, which makes the run time longer. The
+      time line records the largest excess of a feature's statistic over its threshold
+      (an alarm above 0).
+    * ``feature_drift``: every ``feature_window`` rows, :func:`~mlsentry.drift.compare` of
+      the window with the profile: the KS test from profiles with its grid error bound
+      (a column drifts only when its whole p-value interval is below the level),
+      Bonferroni over features: false alarms in at most a share ``feature_alpha`` of
+      windows, as from rows.
+    * ``ood``: needs rows; ``ood="auto"`` means no OOD detector, any other value raises.
+    * ``prediction_drift``: when the profile has the predictions' column
+      (``prediction_column``, left out of the features), each window's predictions
+      (``update(..., predictions=)`` or that column of a table batch) are compared with it
+      the same way, at level ``feature_alpha``; or with ``reference_predictions`` as from
+      rows.
 
     Examples
     --------
@@ -109,6 +147,13 @@ class Monitor:
     >>> alerts = mon.update(rng.normal(2.0, 1.0, size=(100, 3)))
     >>> alerts[0].kind, alerts[0].index
     ('drift', 30)
+
+    From a profile:
+
+    >>> prof = ms.drift.Profile.fit({"a": rng.normal(size=5000), "b": rng.normal(size=5000)})
+    >>> mon = ms.monitor.Monitor(prof, ert=500, window=30, streams=1000)
+    >>> mon.update({"a": rng.normal(size=100), "b": rng.normal(3.0, 1.0, size=100)})[0].kind
+    'drift'
     """
 
     def __init__(
@@ -117,17 +162,27 @@ class Monitor:
         *,
         ert: float = 1000,
         window: int = 50,
-        ood: Optional[str] = "knn",
+        ood: Optional[str] = "auto",
         ood_alpha: float = 0.01,
         feature_window: Optional[int] = None,
         feature_alpha: float = 0.01,
         reference_predictions: Any = None,
-        bandwidth: Union[str, float] = "median",
+        bandwidth: Union[str, float, Sequence[float]] = "median",
         streams: int = 5000,
         seed: int = 0,
+        columns: Optional[Sequence[str]] = None,
+        prediction_column: Optional[str] = None,
         _state: Optional[Mapping[str, Any]] = None,
     ) -> None:
-        x = as_matrix(reference, "reference")
+        if isinstance(reference, Profile) or Profile.is_file(reference):
+            profile = reference if isinstance(reference, Profile) else Profile.load(reference)
+        else:
+            profile = None
+            if columns is not None or prediction_column is not None:
+                raise InvalidInputError(
+                    "columns, prediction_column: only for a monitor built from a Profile"
+                )
+        self.profile = profile
         self.window = check_int(window, "window", 2, 100_000)
         self.ert = check_positive(ert, "ert")
         if self.ert <= self.window:
@@ -141,12 +196,42 @@ class Monitor:
             "feature_window",
             10,
         )
-        self.reference = x
         self.reference_predictions = (
             None
             if reference_predictions is None
             else as_matrix(reference_predictions, "reference_predictions")[:, 0]
         )
+        self.horizon = 2 * self.window
+        if profile is not None:
+            self._init_profile(profile, ood, bandwidth, columns, prediction_column, _state)
+        else:
+            self._init_rows(as_matrix(reference, "reference"), ood, bandwidth, _state)
+        # The stream state.
+        self.rows_seen = 0
+        self.alerts: list[Alert] = []
+        d = len(self.features)
+        self._rows = np.zeros((0, d))
+        self._means = np.zeros((0, d)) if profile is not None else np.zeros(0)
+        self._t = 0
+        self._buffer = np.zeros((0, d))
+        self._pred_buffer = np.zeros(0)
+        self._ood_count = 0
+        self._ood_rows = 0
+        self._ood_total = 0
+        self.timeline = np.zeros((0, 2))
+        if _state is not None:
+            self._restore(_state)
+
+    def _init_rows(
+        self,
+        x: np.ndarray,
+        ood: Optional[str],
+        bandwidth: Union[str, float, Sequence[float]],
+        _state: Optional[Mapping[str, Any]],
+    ) -> None:
+        self.reference = x
+        self.features = [str(j) for j in range(x.shape[1])]
+        self.prediction_column = None
         self.inputs = {"reference": fingerprint(x)}
         self._mean = x.mean(axis=0)
         sd = x.std(axis=0)
@@ -154,7 +239,6 @@ class Monitor:
         z = (x - self._mean) / self._sd
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(z))
-        self.horizon = 2 * self.window
         need = self.window + self.horizon
         n_held = min(HELD_OUT_ROWS, max(need, len(z) // 2))
         if len(z) - n_held < self.window:
@@ -169,7 +253,7 @@ class Monitor:
                 raise InvalidInputError(
                     f'bandwidth: expected "median" or a number, got {bandwidth!r}'
                 )
-            self.bandwidth = _median_distance(self._ref, self.seed)
+            self.bandwidth: Union[float, list[float]] = _median_distance(self._ref, self.seed)
         else:
             self.bandwidth = check_positive(bandwidth, "bandwidth")
         if _state is not None:
@@ -185,34 +269,130 @@ class Monitor:
                 self.streams,
                 self.seed,
             )
-        self.ood = ood
-        self.detector = None if ood is None else OODDetector.fit(x, method=ood, seed=self.seed)
-        # The stream state.
-        self.rows_seen = 0
-        self.alerts: list[Alert] = []
-        self._rows = np.zeros((0, x.shape[1]))
-        self._means = np.zeros(0)
-        self._t = 0
-        self._buffer = np.zeros((0, x.shape[1]))
-        self._pred_buffer = np.zeros(0)
-        self._ood_count = 0
-        self._ood_rows = 0
-        self._ood_total = 0
-        self.timeline = np.zeros((0, 2))
+        self.ood = "knn" if ood == "auto" else ood
+        self.detector = (
+            None if self.ood is None else OODDetector.fit(x, method=self.ood, seed=self.seed)
+        )
+
+    def _init_profile(
+        self,
+        profile: Profile,
+        ood: Optional[str],
+        bandwidth: Union[str, float, Sequence[float]],
+        columns: Optional[Sequence[str]],
+        prediction_column: Optional[str],
+        _state: Optional[Mapping[str, Any]],
+    ) -> None:
+        """The detectors a profile supports (see the class)."""
+        if ood not in (None, "auto"):
+            raise InvalidInputError(
+                f"ood: {ood!r} needs reference rows to fit on, and a profile has none; "
+                "pass ood=None (or leave the default) or build the monitor from rows"
+            )
+        self.ood, self.detector = None, None
+        info = {c["name"]: c for c in profile.describe()}
+        if prediction_column is not None:
+            pc = str(prediction_column)
+            if info.get(pc, {}).get("kind") != "numeric":
+                raise InvalidInputError(
+                    f"prediction_column: the profile has no numeric column {pc!r}"
+                )
+            if self.reference_predictions is not None:
+                raise InvalidInputError(
+                    "reference_predictions: give either them or prediction_column"
+                )
+        self.prediction_column = None if prediction_column is None else str(prediction_column)
+        if columns is None:
+            names = [
+                n for n, c in info.items() if c["kind"] == "numeric" and n != prediction_column
+            ]
+            if not names:
+                raise InvalidInputError("reference: the profile has no numeric column to watch")
+        else:
+            if isinstance(columns, str) or not isinstance(columns, Sequence):
+                raise InvalidTypeError("columns: expected a list of column names")
+            names = [str(n) for n in columns]
+            if not names:
+                raise InvalidInputError("columns: expected at least one column")
+            for n in names:
+                if n not in info:
+                    raise InvalidInputError(f"columns: the profile has no column {n!r}")
+                if info[n]["kind"] != "numeric":
+                    raise InvalidInputError(
+                        f"columns: column {n!r} is categorical; the monitor watches numbers"
+                    )
+        self.features = names
+        self.reference = None
+        self.inputs = {"reference": profile.fingerprint}
+        d = len(names)
+        mean = np.array([info[n]["mean"] if info[n]["mean"] is not None else 0.0 for n in names])
+        sd = np.array([info[n]["std"] or 0.0 for n in names], dtype=np.float64)
+        self._mean, self._sd = mean, np.where(sd > 0, sd, 1.0)
+        ref = np.empty((DETECTOR_ROWS, d))
+        held = np.empty((PROFILE_HELD_OUT_ROWS, d))
+        for j, n in enumerate(names):  # a loop over features
+            try:
+                draws = profile._inner.sample(
+                    n, DETECTOR_ROWS + PROFILE_HELD_OUT_ROWS, (self.seed + j) % 2**64
+                )
+            except InvalidInputError as e:
+                raise InvalidInputError(f"reference: {e}") from None
+            z = (draws - mean[j]) / self._sd[j]
+            ref[:, j], held[:, j] = z[:DETECTOR_ROWS], z[DETECTOR_ROWS:]
+        self._ref, self._held = ref, held
+        if isinstance(bandwidth, str):
+            if bandwidth != "median":
+                raise InvalidInputError(
+                    f'bandwidth: expected "median", a number or one number per feature, '
+                    f"got {bandwidth!r}"
+                )
+            bws = []
+            for j, n in enumerate(names):
+                try:
+                    bws.append(_median_distance(ref[:, j : j + 1], self.seed))
+                except InvalidInputError:
+                    raise InvalidInputError(
+                        f"reference: column {n!r} holds mostly one value; leave it out "
+                        "(columns=) or pass a positive bandwidth"
+                    ) from None
+        elif isinstance(bandwidth, Sequence):
+            if len(bandwidth) != d:
+                raise InvalidInputError(
+                    f"bandwidth: expected {d} numbers (one per feature), got {len(bandwidth)}"
+                )
+            bws = [check_positive(b, "bandwidth") for b in bandwidth]
+        else:
+            bws = [check_positive(bandwidth, "bandwidth")] * d
+        self.bandwidth = bws
         if _state is not None:
-            self._restore(_state)
+            self.thresholds = np.asarray(_state["thresholds"], dtype=np.float64).reshape(-1, d)
+        else:
+            self.thresholds = _core.monitor_features_configure(
+                self._ref,
+                self._held,
+                bws,
+                self.window,
+                self.ert,
+                self.horizon,
+                self.streams,
+                self.seed,
+            )
 
     # -- the stream ------------------------------------------------------------------
     def update(self, batch: Any, predictions: Any = None) -> list[Alert]:
         """Feeds rows (a batch, or one row as a 1-D vector) in time order; returns the
-        alerts they raised (also kept in ``alerts``)."""
-        d = self.reference.shape[1]
+        alerts they raised (also kept in ``alerts``). A monitor built from a profile also
+        takes a table with its feature columns by name (other columns are ignored; the
+        ``prediction_column``, when there, gives the predictions)."""
+        d = len(self.features)
+        if self.profile is not None:
+            batch, predictions = self._profile_batch(batch, predictions)
         if np.ndim(batch) == 1 and len(batch) == d:
             batch = np.asarray(batch).reshape(1, d)
         x = as_matrix(batch, "batch", width=d)
         preds = None
         if predictions is not None:
-            if self.reference_predictions is None:
+            if self.reference_predictions is None and self.prediction_column is None:
                 raise InvalidInputError(
                     "predictions: the monitor has no reference_predictions to compare with"
                 )
@@ -222,27 +402,51 @@ class Monitor:
         start = self.rows_seen
         new: list[Alert] = []
         z = np.ascontiguousarray((x - self._mean) / self._sd)
-        out = _core.monitor_online_step(
-            self._ref,
-            self.bandwidth,
-            self.thresholds,
-            self.window,
-            self._rows,
-            self._means,
-            self._t,
-            z,
-        )
-        self._rows, self._means, self._t = out["rows"], out["means"], int(out["t"])
-        stats = out["statistics"]
-        for pos in out["alarms"]:
-            new.append(
-                Alert(
-                    "drift",
-                    start + pos + 1,
-                    f"online MMD statistic {stats[pos]:.4g} above its threshold "
-                    f"(window {self.window}, ert {self.ert:g}); detector restarted",
-                )
+        if self.profile is not None:
+            out = _core.monitor_features_step(
+                self._ref,
+                self.bandwidth,
+                self.thresholds,
+                self.window,
+                self._rows,
+                self._means,
+                self._t,
+                z,
             )
+            stats = out["margins"]
+            for pos, moved in out["alarms"]:
+                names = ", ".join(repr(self.features[j]) for j in moved)
+                new.append(
+                    Alert(
+                        "drift",
+                        start + pos + 1,
+                        f"online MMD of feature {names} above its threshold (by "
+                        f"{stats[pos]:.4g}; per-feature detectors, window {self.window}, ert "
+                        f"{self.ert:g} over {d} features); detector restarted",
+                    )
+                )
+        else:
+            out = _core.monitor_online_step(
+                self._ref,
+                self.bandwidth,
+                self.thresholds,
+                self.window,
+                self._rows,
+                self._means,
+                self._t,
+                z,
+            )
+            stats = out["statistics"]
+            for pos in out["alarms"]:
+                new.append(
+                    Alert(
+                        "drift",
+                        start + pos + 1,
+                        f"online MMD statistic {stats[pos]:.4g} above its threshold "
+                        f"(window {self.window}, ert {self.ert:g}); detector restarted",
+                    )
+                )
+        self._rows, self._means, self._t = out["rows"], out["means"], int(out["t"])
         idx = np.arange(start + 1, start + len(x) + 1, dtype=np.float64)
         line = np.column_stack([idx, stats])
         self.timeline = np.vstack([self.timeline, line[~np.isnan(stats)]])[-TIMELINE:]
@@ -252,6 +456,22 @@ class Monitor:
         self.rows_seen += len(x)
         self.alerts.extend(new)
         return new
+
+    def _profile_batch(self, batch: Any, predictions: Any) -> tuple[Any, Any]:
+        """A table batch as an (n, d) array of the features (and its predictions)."""
+        if isinstance(batch, (np.ndarray, list, tuple)):
+            return batch, predictions
+        try:
+            cols = dict(table_columns(batch, "batch"))
+        except (InvalidInputError, InvalidTypeError):
+            return batch, predictions
+        missing = [n for n in self.features if n not in cols]
+        if missing:
+            raise InvalidInputError(f"batch: no column {missing[0]!r}")
+        if predictions is None and self.prediction_column in cols:
+            predictions = cols[self.prediction_column]
+        x = np.column_stack([as_matrix(cols[n], f"batch column {n!r}") for n in self.features])
+        return x, predictions
 
     def _windows(
         self, x: np.ndarray, preds: Optional[np.ndarray], pvals: Optional[np.ndarray], start: int
@@ -277,13 +497,16 @@ class Monitor:
 
     def _close_window(self, index: int) -> list[Alert]:
         alerts = []
-        d = self.reference.shape[1]
-        level = self.feature_alpha / d
-        moved = []
-        for j in range(d):
-            r = ks(self.reference[:, j], self._buffer[:, j])
-            if r.pvalue is not None and r.pvalue < level:
-                moved.append((j, r.pvalue))
+        if self.profile is not None:
+            moved = self._profile_drift(self.features, self._buffer, self.feature_alpha)
+        else:
+            d = len(self.features)
+            level = self.feature_alpha / d
+            moved = []
+            for j in range(d):
+                r = ks(self.reference[:, j], self._buffer[:, j])
+                if r.pvalue is not None and r.pvalue < level:
+                    moved.append((str(j), r.pvalue))
         if moved:
             names = ", ".join(f"{j} (p={p:.2g})" for j, p in moved)
             alerts.append(
@@ -306,7 +529,19 @@ class Monitor:
                         f"{tail:.2g})",
                     )
                 )
-        if len(self._pred_buffer) and self.reference_predictions is not None:
+        if len(self._pred_buffer) and self.prediction_column is not None:
+            if self._profile_drift(
+                [self.prediction_column], self._pred_buffer[:, None], self.feature_alpha
+            ):
+                alerts.append(
+                    Alert(
+                        "prediction_drift",
+                        index,
+                        f"KS drift (from the profile's column {self.prediction_column!r}) of "
+                        f"the predictions over the last {len(self._pred_buffer)} rows",
+                    )
+                )
+        elif len(self._pred_buffer) and self.reference_predictions is not None:
             r = ks(self.reference_predictions, self._pred_buffer)
             if r.pvalue is not None and r.pvalue < self.feature_alpha:
                 alerts.append(
@@ -321,6 +556,23 @@ class Monitor:
         self._pred_buffer = self._pred_buffer[:0]
         self._ood_count = 0
         return alerts
+
+    def _profile_drift(
+        self, names: list[str], values: np.ndarray, alpha: float
+    ) -> list[tuple[str, float]]:
+        """The columns of a window that drift from the profile: KS from profiles with its
+        grid error bound, Bonferroni over ``names``."""
+        assert self.profile is not None
+        rep = compare(
+            self.profile,
+            {n: values[:, j] for j, n in enumerate(names)},
+            tests="ks",
+            alpha=alpha,
+            correction="bonferroni",
+            columns=names,
+            fingerprint=False,
+        )
+        return [(c.name, float(c.pvalue or 0.0)) for c in rep.columns if c.drift]
 
     @property
     def ood_share(self) -> Optional[float]:
@@ -345,7 +597,16 @@ class Monitor:
         return float(self.thresholds[i])
 
     def config(self) -> dict[str, Any]:
+        source = {}
+        if self.profile is not None:
+            source = {
+                "source": "profile",
+                "columns": list(self.features),
+                "prediction_column": self.prediction_column,
+                "detector": "per-feature online MMD, union bound over features",
+            }
         return {
+            **source,
             "ert": self.ert,
             "window": self.window,
             "ood": self.ood,
@@ -386,7 +647,7 @@ class Monitor:
             rows_seen=self.rows_seen,
             alerts=list(self.alerts),
             timeline=[(int(i), float(s)) for i, s in self.timeline],
-            final_threshold=float(self.thresholds[-1]),
+            final_threshold=0.0 if self.profile is not None else float(self.thresholds[-1]),
             ood_share=self.ood_share,
             config=self.config(),
             inputs=self.inputs,
@@ -409,7 +670,6 @@ class Monitor:
             "alerts": [a.to_dict() for a in self.alerts],
         }
         arrays = {
-            "reference": self.reference,
             "thresholds": self.thresholds,
             "rows": self._rows,
             "means": self._means,
@@ -417,6 +677,10 @@ class Monitor:
             "pred_buffer": self._pred_buffer,
             "timeline": self.timeline,
         }
+        if self.profile is not None:
+            arrays["profile"] = np.frombuffer(self.profile.to_bytes(), dtype=np.uint8)
+        else:
+            arrays["reference"] = self.reference
         if self.reference_predictions is not None:
             arrays["reference_predictions"] = self.reference_predictions
         with open(os.fspath(path), "wb") as fh:
@@ -431,8 +695,13 @@ class Monitor:
         if meta.get("format") != "mlsentry/monitor-state/v1":
             raise InvalidInputError(f"path: {os.fspath(path)!r} is not a saved monitor")
         c = meta["config"]
+        if "profile" in data:
+            reference: Any = Profile.from_bytes(data.pop("profile").tobytes())
+            extra = {"columns": c["columns"], "prediction_column": c["prediction_column"]}
+        else:
+            reference, extra = data["reference"], {}
         return cls(
-            data["reference"],
+            reference,
             ert=c["ert"],
             window=c["window"],
             ood=c["ood"],
@@ -443,17 +712,19 @@ class Monitor:
             bandwidth=c["bandwidth"],
             streams=c["streams"],
             seed=c["seed"],
+            **extra,
             _state={**meta, **data},
         )
 
     def _restore(self, s: Mapping[str, Any]) -> None:
         self.rows_seen = int(s["rows_seen"])
         self._t = int(s["t"])
-        self._rows = np.asarray(s["rows"], dtype=np.float64).reshape(-1, self.reference.shape[1])
+        d = len(self.features)
+        self._rows = np.asarray(s["rows"], dtype=np.float64).reshape(-1, d)
         self._means = np.asarray(s["means"], dtype=np.float64)
-        self._buffer = np.asarray(s["buffer"], dtype=np.float64).reshape(
-            -1, self.reference.shape[1]
-        )
+        if self.profile is not None:
+            self._means = self._means.reshape(-1, d)
+        self._buffer = np.asarray(s["buffer"], dtype=np.float64).reshape(-1, d)
         self._pred_buffer = np.asarray(s["pred_buffer"], dtype=np.float64)
         self.timeline = np.asarray(s["timeline"], dtype=np.float64).reshape(-1, 2)
         self._ood_count = int(s["ood_count"])
@@ -561,6 +832,11 @@ class MonitorReport(Report):
             f"{self.title}: {self.verdict}: {count_of(len(self.alerts), 'alert')} in "
             f"{count_of(self.rows_seen, 'row')}"
         ]
+        if self.config.get("source") == "profile":
+            lines[0] += (
+                f" (built from a profile: per-feature drift detectors on "
+                f"{', '.join(map(str, self.config.get('columns', [])))})"
+            )
         lines += [f"  row {a.index}: {a.kind}: {a.reason}" for a in self.alerts]
         if self.explanation is not None:
             lines.extend("  " + line for line in self.explanation.summary().splitlines())
@@ -621,13 +897,18 @@ def _timeline_svg(r: MonitorReport, width: int = 640, height: int = 160) -> str:
         for a in r.alerts
     )
     ty = py(r.final_threshold)
+    what = (
+        "the largest excess of a feature's online statistic over its threshold after each "
+        "row; dashed: 0 (an alarm above it)"
+        if r.config.get("source") == "profile"
+        else "the online statistic after each row; dashed: its threshold once settled"
+    )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="online drift statistic">'
         f"{lines}"
         f'<line x1="30" x2="{width - 10}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#888" '
         f'stroke-dasharray="4 3"/>{marks}'
-        f'<text x="30" y="{height - 4}" font-size="10">rows seen: 0 to {int(x1)}; blue: the '
-        "online statistic after each row; dashed: its threshold once settled; red: alerts"
-        "</text></svg>"
+        f'<text x="30" y="{height - 4}" font-size="10">rows seen: 0 to {int(x1)}; blue: '
+        f"{html.escape(what)}; red: alerts</text></svg>"
     )

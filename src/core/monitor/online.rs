@@ -116,7 +116,18 @@ pub fn configure(
             out
         })
         .collect();
-    let mut alive: Vec<usize> = (0..streams).collect();
+    thresholds_of_paths(&paths, horizon, hazard)
+}
+
+/// The thresholds that give every simulated path the same chance `hazard` of crossing at
+/// each step, given that it has not crossed before: at step `t`, the `1 - hazard`
+/// quantile of the surviving paths' statistics, the paths above it then removed.
+pub(crate) fn thresholds_of_paths(
+    paths: &[Vec<f64>],
+    horizon: usize,
+    hazard: f64,
+) -> CoreResult<Vec<f64>> {
+    let mut alive: Vec<usize> = (0..paths.len()).collect();
     let mut thresholds = Vec::with_capacity(horizon);
     #[allow(clippy::needless_range_loop)] // `t` indexes every stream's path
     for t in 0..horizon {

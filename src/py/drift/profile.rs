@@ -139,6 +139,26 @@ impl PyDriftProfile {
             .collect()
     }
 
+    /// `n` values drawn (seeded by `seed`) from numeric column `name`'s distribution on
+    /// the grid (see `NumericProfile::sample`).
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        n: usize,
+        seed: u64,
+    ) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
+        let out = match self.inner.column(name).map(|c| &c.data) {
+            Some(ColumnData::Numeric(p)) => {
+                let mut rng = crate::core::robustness::common::sample_rng(seed, 0);
+                p.sample(n, &mut rng)
+                    .map_err(|e| CoreError::invalid(format!("column {name:?}: {e}")))?
+            }
+            _ => return Err(CoreError::invalid(format!("no numeric column {name:?}")).into()),
+        };
+        Ok(numpy::PyArray1::from_vec(py, out))
+    }
+
     /// The category counts of column `name` (kept categories; `other` apart).
     fn category_counts(&self, name: &str) -> PyResult<Vec<(String, u64)>> {
         match self.inner.column(name).map(|c| &c.data) {
