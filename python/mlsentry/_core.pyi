@@ -343,6 +343,11 @@ def label_issues(
     given, flagged and true counts per class. `calibrate(raw, given)` (k x k int64 and
     (k,) int64 in, k x k integers out) replaces the Rust calibration."""
 
+def round_row_totals(scaled: Any) -> tuple[Any, Any]:
+    """cleanlab's `round_preserving_row_totals` of a C-contiguous float64 matrix, rows in
+    parallel without the GIL, equal remainders ordered by column. Returns the int64 matrix
+    and the rows (int64) where numpy's unstable argsort could choose otherwise."""
+
 # fairness (mlsentry.fairness)
 FAIRNESS_GROUP_METRICS: list[str]
 FAIRNESS_DISPARITIES: list[str]

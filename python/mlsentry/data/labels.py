@@ -115,18 +115,17 @@ def _calibrate(raw: np.ndarray, given: np.ndarray) -> np.ndarray:
     """cleanlab's ``calibrate_confident_joint``: rows to the given-label counts, the total
     to the number of rows, rows rounded keeping their totals (k x k, a loop over classes).
     cleanlab's joint is the transpose of scikit-learn's confusion matrix, so Fortran-ordered;
-    numpy sums in memory order, so the layout is kept for the same total to the last bit."""
+    numpy sums in memory order, so the layout is kept for the same total to the last bit.
+    The rounding runs in Rust (all rows in parallel); only rows where equal remainders
+    straddle the cut, which numpy's unstable argsort may order either way, are rounded
+    again here by numpy's own routine."""
     raw = np.asfortranarray(raw)
     scaled = (raw.T / np.clip(raw.sum(axis=1), a_min=1e-100, a_max=None) * given).T
     scaled = scaled / np.clip(np.sum(scaled), a_min=1e-100, a_max=None) * int(given.sum())
-    out = scaled.round()
-    # Only rows whose rounded values may miss their rounded total need the exact routine:
-    # elsewhere the total is far from a half and already met (a loop over classes only).
-    approx = scaled.sum(axis=1)
-    maybe = (np.abs(approx - np.round(approx)) > 0.4) | (np.round(approx) != out.sum(axis=1))
-    for i in np.flatnonzero(maybe):
+    out, unsure = _core.round_row_totals(np.ascontiguousarray(scaled))
+    for i in unsure.tolist():
         out[i] = _round_keeping_total(scaled[i])
-    return out.astype(np.int64)
+    return out
 
 
 class LabelIssuesReport(Report):

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-pub use counts::{pairwise_sum, Prob};
+pub use counts::{pairwise_sum, round_row_totals, Prob};
 
 use crate::core::progress::Progress;
 use crate::core::{CoreError, CoreResult};
@@ -181,8 +181,9 @@ fn cmp<T: Prob>(a: T, b: T) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
-/// `f(i, row, scratch)` for every row, in parallel, both halves of the results in row order. A standard-layout
-/// array is read in place; other layouts are copied one row (k values) at a time.
+/// `f(i, row, scratch)` for every row, in parallel, both halves of the results in row order
+/// (written straight into their vectors). A standard-layout array is read in place; other
+/// layouts are copied one row (k values) at a time.
 fn map_rows<T, A, B, F>(probs: &ArrayView2<T>, f: F) -> (Vec<A>, Vec<B>)
 where
     T: Prob,
@@ -191,13 +192,15 @@ where
     F: Fn(usize, &[T], &mut Vec<T>) -> (A, B) + Sync + Send,
 {
     let (n, k) = probs.dim();
+    let mut a = Vec::with_capacity(n);
+    let mut b = Vec::with_capacity(n);
     match probs.as_slice() {
         Some(flat) => flat
             .par_chunks_exact(k)
             .with_min_len(MIN_ROWS_PER_TASK)
             .enumerate()
             .map_init(Vec::new, |scratch, (i, row)| f(i, row, scratch))
-            .unzip(),
+            .unzip_into_vecs(&mut a, &mut b),
         None => (0..n)
             .into_par_iter()
             .with_min_len(MIN_ROWS_PER_TASK)
@@ -209,8 +212,9 @@ where
                     f(i, row, scratch)
                 },
             )
-            .unzip(),
+            .unzip_into_vecs(&mut a, &mut b),
     }
+    (a, b)
 }
 
 /// Why a row of probabilities is refused (0: it is fine).
@@ -424,9 +428,66 @@ fn row_score<T: Prob>(row: &[T], label: usize, rank_by: RankBy, scratch: &mut Ve
     }
 }
 
+/// Accumulators per lane of `summarize`: independent lanes let the compiler keep them in
+/// vector registers (one accumulator would serialise the loop).
+const LANES: usize = 8;
+
+/// What one read of a row tells: its sum (for the row check), its smallest and largest
+/// value, and how many values reach their class's threshold.
+struct RowSummary<T> {
+    sum: f64,
+    min: T,
+    max: T,
+    confident: u64,
+}
+
+fn summarize<T: Prob>(row: &[T], cut: &[f64]) -> RowSummary<T> {
+    let first = row[0];
+    let mut sum = [0.0f64; LANES];
+    let mut min = [first; LANES];
+    let mut max = [first; LANES];
+    let mut confident = [0u64; LANES];
+    let values = row.chunks_exact(LANES);
+    let cuts = cut.chunks_exact(LANES);
+    let (tail, cut_tail) = (values.remainder(), cuts.remainder());
+    for (ps, ts) in values.zip(cuts) {
+        for l in 0..LANES {
+            let p = ps[l];
+            sum[l] += p.to_f64();
+            min[l] = if p < min[l] { p } else { min[l] };
+            max[l] = if p > max[l] { p } else { max[l] };
+            confident[l] += u64::from(p.to_f64() >= ts[l]);
+        }
+    }
+    let mut out = RowSummary {
+        sum: sum.iter().sum(),
+        min: min
+            .iter()
+            .copied()
+            .fold(first, |a, b| if b < a { b } else { a }),
+        max: max
+            .iter()
+            .copied()
+            .fold(first, |a, b| if b > a { b } else { a }),
+        confident: confident.iter().sum(),
+    };
+    for (&p, &t) in tail.iter().zip(cut_tail) {
+        out.sum += p.to_f64();
+        out.min = if p < out.min { p } else { out.min };
+        out.max = if p > out.max { p } else { out.max };
+        out.confident += u64::from(p.to_f64() >= t);
+    }
+    out
+}
+
 /// Scans one row: its score and its packed code (confident guess, argmax, the
-/// `_reduce_issues` test).
-/// `ok` is cleared when the row fails `row_ok`'s checks (done in the same loop).
+/// `_reduce_issues` test). `ok` is cleared when the row fails `row_status`'s checks.
+///
+/// One vectorised read of the row (`summarize`) gives what the checks and the confident
+/// joint need; the argmax is then the first value equal to the maximum, and the given
+/// label wins `argmax(p + 1e-6 at the label)` when it is the argmax, or when its lifted
+/// value beats the maximum (strictly when the maximum comes first, as argmax keeps the
+/// first of equal values). Later scans stop early and find the row in cache.
 fn row_facts<T: Prob>(
     row: &[T],
     label: usize,
@@ -441,42 +502,26 @@ fn row_facts<T: Prob>(
     } else {
         (T::from_f64(-FUZZ), T::from_f64(1.0 + FUZZ))
     };
-    let mut valid = true;
-    let mut sum = 0.0f64;
-    let mut confident = 0usize;
-    let mut first_confident = NO_GUESS;
-    let mut argmax = 0usize;
-    let mut best = row[0];
+    let s = summarize(row, cut);
+    *ok = s.min >= low && s.max <= high && (s.sum - 1.0).abs() <= ROW_SUM_TOLERANCE;
+    let argmax = row.iter().position(|&p| p == s.max).unwrap_or(0);
     // `pred_probs_copy[i, label] += 1e-6; argmax(...)`, in T.
     let lifted = row[label] + T::from_f64(FUZZ);
-    let mut lifted_argmax = 0usize;
-    let mut lifted_best = if label == 0 { lifted } else { row[0] };
-    for (j, (&p, &t)) in row.iter().zip(cut).enumerate() {
-        valid &= p >= low && p <= high;
-        sum += p.to_f64();
-        if p.to_f64() >= t {
-            if confident == 0 {
-                first_confident = j as u32;
-            }
-            confident += 1;
-        }
-        if p > best {
-            best = p;
-            argmax = j;
-        }
-        let q = if j == label { lifted } else { p };
-        if q > lifted_best {
-            lifted_best = q;
-            lifted_argmax = j;
-        }
-    }
-    *ok = valid && (sum - 1.0).abs() <= ROW_SUM_TOLERANCE;
-    let mut code = match confident {
+    let label_wins = match argmax.cmp(&label) {
+        Ordering::Equal => true,
+        Ordering::Less => lifted > s.max,
+        Ordering::Greater => lifted >= s.max,
+    };
+    let mut code = match s.confident {
         0 => NO_GUESS,
-        1 => first_confident,
+        1 => row
+            .iter()
+            .zip(cut)
+            .position(|(&p, &t)| p.to_f64() >= t)
+            .map_or(NO_GUESS, |j| j as u32),
         _ => argmax as u32,
     };
-    if lifted_argmax == label {
+    if label_wins {
         code |= LABEL_WINS;
     }
     if argmax != label {
@@ -611,12 +656,19 @@ fn select_rows<T: Prob>(
         .div_ceil(rayon::current_num_threads())
         .max(MIN_ROWS_PER_TASK);
     let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
+    // Wide rows: each row needs a few scattered values, one cache miss each; asking for a
+    // later row's values ahead of time overlaps the misses.
+    let wide = k * std::mem::size_of::<T>() >= PREFETCH_ROW_BYTES;
     let heaps = (0..n.div_ceil(block))
         .into_par_iter()
         .map(|b| {
             let mut heaps = empty();
             let mut row_buf: Vec<T> = Vec::new();
-            for i in b * block..((b + 1) * block).min(n) {
+            let end = ((b + 1) * block).min(n);
+            for i in b * block..end {
+                if let (Some(f), true) = (flat, wide && i + PREFETCH_ROWS < end) {
+                    prefetch_keys(f, labels, sel, start, i + PREFETCH_ROWS, k);
+                }
                 let c = labels[i] as usize;
                 let range = start[c]..start[c + 1];
                 if range.is_empty() {
@@ -650,6 +702,49 @@ fn select_rows<T: Prob>(
     heaps.into_iter().map(Keeper::rows).collect()
 }
 
+/// Rows ahead of the current one whose values `select_rows` asks the cache for.
+const PREFETCH_ROWS: usize = 8;
+/// Rows at least this wide (bytes) are prefetched (narrower ones stream in order).
+const PREFETCH_ROW_BYTES: usize = 512;
+
+/// Asks the cache for the values of row `i` that the selections of its class read.
+fn prefetch_keys<T>(
+    flat: &[T],
+    labels: &[i64],
+    sel: &[Selection],
+    start: &[usize],
+    i: usize,
+    k: usize,
+) {
+    let c = labels[i] as usize;
+    let base = i * k;
+    prefetch(flat, base + c);
+    for s in &sel[start[c]..start[c + 1]] {
+        if let Some(j) = s.other {
+            prefetch(flat, base + j);
+        }
+    }
+}
+
+/// A hint to the processor to start loading `values[at]` into its cache; results do not
+/// depend on it, and it does nothing off x86_64 or past the end.
+#[inline(always)]
+fn prefetch<T>(values: &[T], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v) = values.get(at) {
+        // SAFETY: `_mm_prefetch` only hints the cache: it never faults and changes no
+        // memory or register the program sees, and SSE is part of the x86_64 baseline.
+        // The address comes from a live reference.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                std::ptr::from_ref(v).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (values, at);
+}
+
 /// Computes the calibrated confident joint from the raw one and the given-label counts.
 pub type Calibrate<'a> = &'a (dyn Fn(&[i64], &[usize]) -> CoreResult<Vec<i64>> + Sync);
 
@@ -673,11 +768,24 @@ pub fn find_label_issues<T: Prob>(
     let label = |i: usize| labels[i] as usize;
     // Pass 1: the self-confidences, grouped by class (one value per row, dropped before
     // pass 2).
+    // The reads (one cache line per row) run in parallel; the grouping is a counting sort.
     let flat = probs.as_slice();
-    let groups = ByClass::new(labels, k, |i| match flat {
-        Some(f) => f[i * k + label(i)],
-        None => probs[[i, label(i)]],
-    });
+    let own: Vec<T> = match flat {
+        Some(f) => labels
+            .par_iter()
+            .enumerate()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .map(|(i, &l)| f[i * k + l as usize])
+            .collect(),
+        None => labels
+            .par_iter()
+            .enumerate()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .map(|(i, &l)| probs[[i, l as usize]])
+            .collect(),
+    };
+    let groups = ByClass::new(labels, k, |i| own[i]);
+    drop(own);
     let given_counts: Vec<usize> = (0..k).map(|c| groups.of(c).len()).collect();
     if given_counts.iter().filter(|&&c| c > 0).count() < 2 {
         return Err(CoreError::invalid(
@@ -779,16 +887,17 @@ pub fn find_label_issues<T: Prob>(
             }
         }
     }
-    for (m, &code) in mask.iter_mut().zip(&codes) {
-        if code & LABEL_WINS != 0 {
-            *m = false;
-        }
-    }
+    mask.par_iter_mut()
+        .zip(codes.par_iter())
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .for_each(|(m, &code)| *m &= code & LABEL_WINS == 0);
     drop(codes);
     progress.advance(n as u64);
 
     // (score, row) pairs are all distinct, so an unstable sort of them is deterministic.
     let mut keyed: Vec<(f64, usize)> = (0..n)
+        .into_par_iter()
+        .with_min_len(MIN_ROWS_PER_TASK)
         .filter(|&i| mask[i])
         .map(|i| (scores[i], i))
         .collect();

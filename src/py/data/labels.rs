@@ -5,13 +5,16 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::core::data::labels::{
-    find_label_issues, Calibrate, Filter, LabelIssues, Options, RankBy, ROW_SUM_TOLERANCE,
+    find_label_issues, round_row_totals as round_rows, Calibrate, Filter, LabelIssues, Options,
+    RankBy, ROW_SUM_TOLERANCE,
 };
+use crate::core::parallel;
 use crate::core::{CoreError, CoreResult};
 use crate::py::runtime;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(label_issues, m)?)?;
+    m.add_function(wrap_pyfunction!(round_row_totals, m)?)?;
     m.add("LABEL_FILTERS", Filter::NAMES.to_vec())?;
     m.add("LABEL_RANKINGS", RankBy::NAMES.to_vec())?;
     m.add("LABEL_ROW_SUM_TOLERANCE", ROW_SUM_TOLERANCE)?;
@@ -144,4 +147,31 @@ fn label_issues<'py>(
         }
     };
     output(py, result)
+}
+
+/// cleanlab's `round_preserving_row_totals` of a C-contiguous float64 matrix (r, c), rows in
+/// parallel without the GIL, equal remainders ordered by column. Returns the int64 matrix
+/// and the rows (int64, ascending) where numpy's unstable argsort could choose otherwise.
+#[pyfunction]
+fn round_row_totals<'py>(
+    py: Python<'py>,
+    scaled: PyReadonlyArray2<'py, f64>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<i64>>)> {
+    let view = scaled.as_array();
+    let (rows, cols) = view.dim();
+    // ndarray's `as_slice` is C order only (numpy's would take Fortran order too).
+    let values = view.as_slice().ok_or_else(|| {
+        PyErr::from(CoreError::InvalidType(
+            "scaled: expected a C-contiguous float64 matrix".into(),
+        ))
+    })?;
+    if let Some(x) = values.iter().find(|x| !x.is_finite()) {
+        return Err(CoreError::invalid(format!("scaled: values must be finite, got {x}")).into());
+    }
+    let (ints, unsure) = py.detach(|| parallel::install(|| round_rows(values, cols)))?;
+    let unsure: Vec<i64> = unsure.iter().map(|&i| i as i64).collect();
+    let ints = PyArray1::from_vec(py, ints)
+        .reshape([rows, cols])?
+        .into_any();
+    Ok((ints, PyArray1::from_vec(py, unsure)))
 }

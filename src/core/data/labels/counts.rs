@@ -4,6 +4,8 @@
 //!
 //! Matrices are row-major `Vec`s of length `k * k`; `m[i * k + j]` is row `i`, column `j`.
 
+use rayon::prelude::*;
+
 /// cleanlab's `TINY_VALUE`, the floor of every denominator.
 const TINY: f64 = 1e-100;
 /// cleanlab's `FLOATING_POINT_COMPARISON`.
@@ -116,35 +118,70 @@ pub fn numpy_mean<T: Prob>(a: &[T]) -> T {
 
 /// cleanlab's `round_preserving_sum` of one row: round half to even, then move the
 /// rounding error onto the entries with the largest (or smallest) remainders. Ties between
-/// remainders are broken as a stable argsort would (numpy's argsort is not stable, so a tie
-/// exactly at the cut is the one place results may differ; it needs equal remainders).
-fn round_preserving_sum(row: &[f64]) -> Vec<i64> {
+/// remainders are broken as a stable argsort would; numpy's argsort is not stable, so the
+/// result may differ from cleanlab's only when equal remainders straddle the cut, and the
+/// second value says whether that happened (then only numpy itself can say which entries
+/// cleanlab changes). The entries to change are selected (O(k)), not sorted.
+fn round_preserving_sum(row: &[f64]) -> (Vec<i64>, bool) {
     let mut ints: Vec<f64> = row.iter().map(|x| x.round_ties_even()).collect();
     let orig_sum = pairwise_sum(row).round_ties_even();
     let mut int_sum = pairwise_sum(&ints).round_ties_even();
+    let mut unsure = false;
+    let mut order: Vec<usize> = Vec::new();
     while (int_sum - orig_sum).abs() > FUZZ {
         let diff = (orig_sum - int_sum).round_ties_even();
         let up = diff >= 0.0;
-        let changes = (diff.abs() as usize).min(row.len());
+        let len = row.len();
+        let changes = (diff.abs() as usize).min(len);
         let rem: Vec<f64> = row.iter().zip(&ints).map(|(f, i)| f - i).collect();
-        let mut order: Vec<usize> = (0..row.len()).collect();
-        // A stable ascending argsort; `[::-1]` reverses it for increments.
-        order.sort_by(|&a, &b| rem[a].total_cmp(&rem[b]));
-        if up {
-            order.reverse();
-        }
+        // The stable ascending order is by (remainder, index): raising takes its last
+        // `changes` entries (`argsort(...)[::-1]`), lowering its first.
+        let by_rem = |a: &usize, b: &usize| rem[*a].total_cmp(&rem[*b]).then(a.cmp(b));
+        order.clear();
+        order.extend(0..len);
+        let chosen = if changes == 0 || changes >= len {
+            &order[..changes.min(len)]
+        } else if up {
+            let cut = len - changes;
+            order.select_nth_unstable_by(cut, by_rem);
+            let first_in = rem[order[cut]];
+            unsure |= order[..cut].iter().any(|&i| rem[i] == first_in);
+            &order[cut..]
+        } else {
+            order.select_nth_unstable_by(changes - 1, by_rem);
+            let last_in = rem[order[changes - 1]];
+            unsure |= order[changes..].iter().any(|&i| rem[i] == last_in);
+            &order[..changes]
+        };
         let step = if up { 1.0 } else { -1.0 };
-        for &i in &order[..changes] {
+        for &i in chosen {
             ints[i] += step;
         }
         int_sum = pairwise_sum(&ints).round_ties_even();
     }
-    ints.iter().map(|&x| x as i64).collect()
+    (ints.iter().map(|&x| x as i64).collect(), unsure)
 }
 
-/// cleanlab's `round_preserving_row_totals`.
+/// cleanlab's `round_preserving_row_totals` of a row-major matrix with `k` columns, rows
+/// in parallel. Also returns, in order, the rows whose result depends on how numpy's
+/// unstable argsort orders equal remainders (see `round_preserving_sum`).
+pub fn round_row_totals(m: &[f64], k: usize) -> (Vec<i64>, Vec<usize>) {
+    if k == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let rows: Vec<(Vec<i64>, bool)> = m.par_chunks(k).map(round_preserving_sum).collect();
+    let unsure = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, u))| *u)
+        .map(|(i, _)| i)
+        .collect();
+    (rows.into_iter().flat_map(|(r, _)| r).collect(), unsure)
+}
+
+/// cleanlab's `round_preserving_row_totals` (ties by index).
 fn round_rows(m: &[f64], k: usize) -> Vec<i64> {
-    m.chunks(k).flat_map(round_preserving_sum).collect()
+    round_row_totals(m, k).0
 }
 
 /// cleanlab's `calibrate_confident_joint`: rows scaled to the given-label counts, the
@@ -275,11 +312,80 @@ mod tests {
     #[test]
     fn rounding_keeps_row_totals() {
         // 0.5 rounds to even (0), the row total 3 is kept by raising the largest remainder.
-        assert_eq!(round_preserving_sum(&[0.5, 1.4, 1.1]), vec![1, 1, 1]);
-        assert_eq!(round_preserving_sum(&[2.5, 0.5]), vec![2, 1]);
-        // Equal remainders: the last of them is raised first, as argsort(...)[::-1] does.
-        assert_eq!(round_preserving_sum(&[1.4, 1.4, 0.2]), vec![1, 2, 0]);
-        assert_eq!(round_preserving_sum(&[1.6, 1.6, 0.8]), vec![1, 2, 1]);
+        assert_eq!(
+            round_preserving_sum(&[0.5, 1.4, 1.1]),
+            (vec![1, 1, 1], false)
+        );
+        assert_eq!(round_preserving_sum(&[2.5, 0.5]), (vec![2, 1], true));
+        // Equal remainders across the cut: the last of them is raised first, as a stable
+        // argsort(...)[::-1] does, and the row is marked unsure (numpy's is not stable).
+        assert_eq!(
+            round_preserving_sum(&[1.4, 1.4, 0.2]),
+            (vec![1, 2, 0], true)
+        );
+        assert_eq!(
+            round_preserving_sum(&[1.6, 1.6, 0.8]),
+            (vec![1, 2, 1], true)
+        );
+        // Equal remainders all on one side of the cut: nothing to be unsure of.
+        assert_eq!(
+            round_preserving_sum(&[0.45, 0.45, 0.4, 0.4, 0.3]),
+            (vec![1, 1, 0, 0, 0], false)
+        );
+        assert_eq!(
+            round_preserving_sum(&[0.6, 0.6, 0.55, 1.25]),
+            (vec![1, 1, 0, 1], false)
+        );
+    }
+
+    /// The rounding by selection equals the rounding by a full stable sort (the previous
+    /// implementation, kept here as the reference) on random rows with many ties.
+    #[test]
+    fn selection_rounding_equals_a_stable_sort() {
+        fn by_sort(row: &[f64]) -> Vec<i64> {
+            let mut ints: Vec<f64> = row.iter().map(|x| x.round_ties_even()).collect();
+            let orig = pairwise_sum(row).round_ties_even();
+            let mut sum = pairwise_sum(&ints).round_ties_even();
+            while (sum - orig).abs() > FUZZ {
+                let diff = (orig - sum).round_ties_even();
+                let changes = (diff.abs() as usize).min(row.len());
+                let rem: Vec<f64> = row.iter().zip(&ints).map(|(f, i)| f - i).collect();
+                let mut order: Vec<usize> = (0..row.len()).collect();
+                order.sort_by(|&a, &b| rem[a].total_cmp(&rem[b]));
+                if diff >= 0.0 {
+                    order.reverse();
+                }
+                for &i in &order[..changes] {
+                    ints[i] += diff.signum();
+                }
+                sum = pairwise_sum(&ints).round_ties_even();
+            }
+            ints.iter().map(|&x| x as i64).collect()
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut unsure_seen = 0;
+        for trial in 0..400 {
+            let len = 1 + (next() % 40) as usize;
+            // Quarters and zeros: remainders tie often.
+            let row: Vec<f64> = (0..len)
+                .map(|_| match next() % 3 {
+                    0 => 0.0,
+                    _ => (next() % 20) as f64 * 0.25 + if trial % 2 == 0 { 0.0 } else { 0.1 },
+                })
+                .collect();
+            let (ints, unsure) = round_preserving_sum(&row);
+            assert_eq!(ints, by_sort(&row), "{row:?}");
+            unsure_seen += usize::from(unsure);
+        }
+        assert!(unsure_seen > 0);
+        let m = [0.5, 1.4, 1.1, 1.4, 1.4, 0.2];
+        assert_eq!(round_row_totals(&m, 3), (vec![1, 1, 1, 1, 2, 0], vec![1]));
     }
 
     #[test]
