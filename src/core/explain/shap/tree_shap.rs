@@ -6,7 +6,10 @@
 //!   polynomial-time recursion carries, for every distinct feature on the path to a node,
 //!   the fraction of "zero" (feature left out: the cover share) and "one" (feature kept:
 //!   1 when the row goes that way) paths, and the weights of the subset sizes, extending
-//!   and unwinding them as it goes down.
+//!   and unwinding them as it goes down. `path_dependent` computes the same values from
+//!   per-leaf tables (see `leaf_tables`), `O(L D)` per row and tree, and keeps this
+//!   recursion (`path_dependent_recursive`) for trees with paths of more than 64 distinct
+//!   features.
 //! * Interventional (`interventional`): the exact Shapley values of
 //!   `v(S) = f(x_S, z_{not S})` for one background row `z`, averaged over the background.
 //!   For one tree, a leaf is reached for coalition `S` exactly when `A` (the features where
