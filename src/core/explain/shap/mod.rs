@@ -2,6 +2,7 @@
 //! (`trees`, `tree_shap`) and model-agnostic Kernel SHAP (`kernel`).
 
 pub mod kernel;
+pub mod leaf_tables;
 pub mod tree_shap;
 pub mod trees;
 

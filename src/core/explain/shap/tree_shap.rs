@@ -6,7 +6,10 @@
 //!   polynomial-time recursion carries, for every distinct feature on the path to a node,
 //!   the fraction of "zero" (feature left out: the cover share) and "one" (feature kept:
 //!   1 when the row goes that way) paths, and the weights of the subset sizes, extending
-//!   and unwinding them as it goes down.
+//!   and unwinding them as it goes down. `path_dependent` computes the same values from
+//!   per-leaf tables (see `leaf_tables`), `O(L D)` per row and tree, and keeps this
+//!   recursion (`path_dependent_recursive`) for trees with paths of more than 64 distinct
+//!   features.
 //! * Interventional (`interventional`): the exact Shapley values of
 //!   `v(S) = f(x_S, z_{not S})` for one background row `z`, averaged over the background.
 //!   For one tree, a leaf is reached for coalition `S` exactly when `A` (the features where
@@ -20,6 +23,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
+use super::leaf_tables::Plan;
 use super::trees::{Ensemble, Tree};
 use crate::core::progress::Progress;
 use crate::core::{CoreError, CoreResult};
@@ -239,15 +243,8 @@ fn path_len(e: &Ensemble) -> usize {
     d * (d + 1) / 2 + d
 }
 
-/// Path-dependent Tree SHAP of every row of `x` (NaN is missing).
-pub fn path_dependent(
-    e: &Ensemble,
-    x: ArrayView2<'_, f64>,
-    progress: &Progress,
-) -> CoreResult<TreeShap> {
-    check_rows(e, &x, "X")?;
-    check_covers(e)?;
-    let (n, d, k) = (x.nrows(), e.n_features, e.n_outputs);
+/// The path-dependent base values: the offset plus each tree's mean under its covers.
+fn path_dependent_base(e: &Ensemble) -> Vec<f64> {
     let mut base = e.base_offset.clone();
     for t in 0..e.n_trees() {
         let tree = e.tree(t);
@@ -258,12 +255,121 @@ pub fn path_dependent(
             1.0,
         );
     }
+    base
+}
+
+fn inverses(e: &Ensemble) -> Vec<f64> {
+    (0..e.max_depth + 3)
+        .map(|j| if j == 0 { 0.0 } else { 1.0 / j as f64 })
+        .collect()
+}
+
+/// Rows per unit of parallel work with the leaf tables: every tree is applied to the
+/// block's rows in turn, so a tree's tables stay in cache across those rows.
+const ROWS_PER_BLOCK: usize = 64;
+
+/// Path-dependent Tree SHAP of every row of `x` (NaN is missing), with per-leaf tables
+/// ([`leaf_tables`](super::leaf_tables)); a tree with a path of more than 64 distinct
+/// features goes through the classic recursion. Equal to [`path_dependent_recursive`] up
+/// to rounding.
+pub fn path_dependent(
+    e: &Ensemble,
+    x: ArrayView2<'_, f64>,
+    progress: &Progress,
+) -> CoreResult<TreeShap> {
+    path_dependent_planned(e, x, progress, x.nrows())
+}
+
+/// [`path_dependent`] with the leaf tables planned for `plan_rows` rows (0: no table,
+/// `usize::MAX`: every leaf within the caps gets one).
+fn path_dependent_planned(
+    e: &Ensemble,
+    x: ArrayView2<'_, f64>,
+    progress: &Progress,
+    plan_rows: usize,
+) -> CoreResult<TreeShap> {
+    check_rows(e, &x, "X")?;
+    check_covers(e)?;
+    let (n, d, k) = (x.nrows(), e.n_features, e.n_outputs);
+    let base = path_dependent_base(e);
+    let mut values = vec![0.0; n * d * k];
+    progress.add_total(n as u64);
+    let plan = Plan::new(e, plan_rows);
+    let len = path_len(e);
+    let inv = inverses(e);
+    if n > 0 {
+        values
+            .par_chunks_mut(d * k * ROWS_PER_BLOCK)
+            .enumerate()
+            .try_for_each_init(
+                || (plan.scratch(), Vec::new(), Vec::new()),
+                |(scratch, rows, path), (c, chunk)| {
+                    progress.check()?;
+                    let m = chunk.len() / (d * k);
+                    rows.clear();
+                    let mut row = Vec::with_capacity(d);
+                    for j in 0..m {
+                        e.prepare_row(x.row(c * ROWS_PER_BLOCK + j).iter().copied(), &mut row);
+                        rows.extend_from_slice(&row);
+                    }
+                    for t in 0..e.n_trees() {
+                        let tree = e.tree(t);
+                        for (phi, row) in chunk.chunks_mut(d * k).zip(rows.chunks(d)) {
+                            match plan.tree(t) {
+                                Some(tt) => plan.add_row(tt, &tree, row, k, phi, scratch),
+                                None => {
+                                    if path.is_empty() {
+                                        path.resize(len, Elem::default());
+                                    }
+                                    PathWalk {
+                                        tree,
+                                        x: row,
+                                        k,
+                                        path,
+                                        phi,
+                                        inv: &inv,
+                                    }
+                                    .recurse(
+                                        0,
+                                        0,
+                                        0,
+                                        1.0,
+                                        1.0,
+                                        usize::MAX,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    progress.advance(m as u64);
+                    Ok::<(), CoreError>(())
+                },
+            )?;
+    }
+    Ok(TreeShap {
+        values,
+        base,
+        n,
+        d,
+        k,
+    })
+}
+
+/// Path-dependent Tree SHAP by the classic recursion alone (Algorithm 2), `O(L D^2)` per
+/// row and tree: the reference the leaf tables are tested against.
+pub fn path_dependent_recursive(
+    e: &Ensemble,
+    x: ArrayView2<'_, f64>,
+    progress: &Progress,
+) -> CoreResult<TreeShap> {
+    check_rows(e, &x, "X")?;
+    check_covers(e)?;
+    let (n, d, k) = (x.nrows(), e.n_features, e.n_outputs);
+    let base = path_dependent_base(e);
     let mut values = vec![0.0; n * d * k];
     progress.add_total(n as u64);
     let len = path_len(e);
-    let inv: Vec<f64> = (0..e.max_depth + 3)
-        .map(|j| if j == 0 { 0.0 } else { 1.0 / j as f64 })
-        .collect();
+    let inv = inverses(e);
     if n > 0 {
         values
             .par_chunks_mut(d * k * ROWS_PER_TASK)
@@ -554,6 +660,220 @@ mod tests {
         }
         parts.starts.push(parts.left.len());
         Ensemble::new(parts).unwrap()
+    }
+
+    /// Random ensembles for the leaf-table tests: unbalanced trees (a node stops early
+    /// with probability `stop`), repeated features, every missing-value rule, some zero
+    /// covers, `width` values per leaf on `n_outputs` outputs.
+    fn random_ensemble(
+        seed: u64,
+        d: usize,
+        n_trees: usize,
+        depth: usize,
+        stop: f64,
+        width: usize,
+        n_outputs: usize,
+    ) -> Ensemble {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut p = EnsembleParts {
+            left: vec![],
+            right: vec![],
+            feature: vec![],
+            threshold: vec![],
+            flags: vec![],
+            cover: vec![],
+            values: vec![],
+            width,
+            starts: vec![0],
+            tree_output: vec![],
+            n_outputs,
+            n_features: d,
+            base_offset: (0..n_outputs).map(|o| o as f64 * 0.25).collect(),
+            float32_input: seed.is_multiple_of(2),
+        };
+        for t in 0..n_trees {
+            let s = p.left.len();
+            // (local id, level, cover); children appended after their parent.
+            let mut queue = vec![(0usize, 0usize, 50.0f64)];
+            let push = |p: &mut EnsembleParts, cover: f64| {
+                p.left.push(-1);
+                p.right.push(-1);
+                p.feature.push(-1);
+                p.threshold.push(0.0);
+                p.flags.push(0);
+                p.cover.push(cover);
+                p.values.extend(std::iter::repeat_n(0.0, width));
+            };
+            push(&mut p, 50.0);
+            let mut qi = 0;
+            while qi < queue.len() {
+                let (node, level, cover) = queue[qi];
+                qi += 1;
+                let g = s + node;
+                if level == depth || cover == 0.0 || (level > 0 && rng.gen_bool(stop)) {
+                    for v in &mut p.values[g * width..(g + 1) * width] {
+                        *v = rng.gen_range(-2.0..2.0);
+                    }
+                    continue;
+                }
+                let share: f64 = if rng.gen_bool(0.05) {
+                    0.0
+                } else {
+                    rng.gen_range(0.05..0.95)
+                };
+                let l = p.left.len() - s;
+                p.left[g] = l as i64;
+                p.right[g] = (l + 1) as i64;
+                p.feature[g] = rng.gen_range(0..d) as i64;
+                p.threshold[g] = rng.gen_range(-1.0..1.0);
+                p.flags[g] = rng.gen_range(0..=flags::ALL);
+                for (c, cv) in [(l, cover * share), (l + 1, cover * (1.0 - share))] {
+                    push(&mut p, cv);
+                    queue.push((c, level + 1, cv));
+                }
+            }
+            p.starts.push(p.left.len());
+            p.tree_output.push((t * width) % (n_outputs - width + 1));
+        }
+        Ensemble::new(p).unwrap()
+    }
+
+    /// Rows with a share of NaN and of exact zeros (LightGBM's zero band).
+    fn random_rows(seed: u64, n: usize, d: usize) -> Array2<f64> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        Array2::from_shape_fn((n, d), |_| match rng.gen_range(0..10) {
+            0 => f64::NAN,
+            1 => 0.0,
+            _ => rng.gen_range(-1.2..1.2),
+        })
+    }
+
+    fn assert_close(a: &TreeShap, b: &TreeShap, tol: f64) {
+        assert_eq!(a.values.len(), b.values.len());
+        for (i, (x, y)) in a.values.iter().zip(&b.values).enumerate() {
+            assert!((x - y).abs() <= tol, "value {i}: {x} vs {y}");
+        }
+        for (x, y) in a.base.iter().zip(&b.base) {
+            assert!((x - y).abs() <= tol);
+        }
+    }
+
+    #[test]
+    fn leaf_tables_equal_brute_force_on_random_trees() {
+        // Property test: many small random ensembles, every coalition of d = 5 features,
+        // with the tables forced on and off.
+        let d = 5;
+        for seed in 0..40u64 {
+            let e = random_ensemble(seed, d, 3, 2 + (seed as usize % 6), 0.2, 1, 1);
+            let xs = random_rows(seed + 1000, 4, d);
+            let p = Progress::new();
+            let with = path_dependent_planned(&e, xs.view(), &p, usize::MAX).unwrap();
+            let without = path_dependent_planned(&e, xs.view(), &p, 0).unwrap();
+            for (i, x) in xs.rows().into_iter().enumerate() {
+                let mut x: Vec<f64> = x.to_vec();
+                if e.float32_input {
+                    x = x.iter().map(|&v| f64::from(v as f32)).collect();
+                }
+                let want = brute(d, |s| {
+                    (0..e.n_trees()).map(|t| cond(&e.tree(t), 0, &x, s)).sum()
+                });
+                for (j, w) in want.iter().enumerate() {
+                    let (a, b) = (with.values[i * d + j], without.values[i * d + j]);
+                    assert!(
+                        (a - w).abs() < 1e-12,
+                        "seed {seed} row {i} f {j}: {a} vs {w}"
+                    );
+                    assert!(
+                        (b - w).abs() < 1e-12,
+                        "seed {seed} row {i} f {j}: {b} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_tables_equal_the_recursion() {
+        // Multi-output, deeper and wider: tables, per-row leaves and the planner's own
+        // choice all agree with the classic recursion.
+        for seed in 0..12u64 {
+            let (width, k) = if seed.is_multiple_of(3) {
+                (3, 3)
+            } else {
+                (1, 2)
+            };
+            let e = random_ensemble(seed, 12, 6, 9, 0.1, width, k);
+            let xs = random_rows(seed + 7, 30, 12);
+            let p = Progress::new();
+            let want = path_dependent_recursive(&e, xs.view(), &p).unwrap();
+            for rows in [0, 30, usize::MAX] {
+                let got = path_dependent_planned(&e, xs.view(), &p, rows).unwrap();
+                assert_close(&got, &want, 1e-10);
+            }
+        }
+    }
+
+    /// A chain: node i splits on feature `i % d` (leaf on the left, the chain on the
+    /// right), `length` splits long, so a leaf's path has `min(length, d)` distinct
+    /// features.
+    fn chain(d: usize, length: usize) -> Ensemble {
+        let n = 2 * length + 1;
+        let mut p = EnsembleParts {
+            left: vec![-1; n],
+            right: vec![-1; n],
+            feature: vec![-1; n],
+            threshold: vec![0.0; n],
+            flags: vec![0; n],
+            cover: vec![0.0; n],
+            values: vec![0.0; n],
+            width: 1,
+            starts: vec![0, n],
+            tree_output: vec![0],
+            n_outputs: 1,
+            n_features: d,
+            base_offset: vec![0.0],
+            float32_input: false,
+        };
+        let mut cover = 1000.0;
+        for i in 0..length {
+            let (node, leaf, next) = (2 * i, 2 * i + 1, 2 * i + 2);
+            p.cover[node] = cover;
+            p.left[node] = leaf as i64;
+            p.right[node] = next as i64;
+            p.feature[node] = (i % d) as i64;
+            p.threshold[node] = if i % 2 == 0 { -0.3 } else { 0.3 };
+            p.cover[leaf] = cover * 0.1;
+            p.values[leaf] = ((i * 7) % 11) as f64 - 5.0;
+            cover *= 0.9;
+        }
+        p.cover[n - 1] = cover;
+        p.values[n - 1] = 3.0;
+        Ensemble::new(p).unwrap()
+    }
+
+    #[test]
+    fn long_paths_beyond_the_caps_equal_the_recursion() {
+        // 20 distinct features: past the table cap, computed per row; 70: past the 64-bit
+        // pattern, the tree goes through the recursion.
+        for (d, length) in [(20, 20), (20, 45), (70, 70)] {
+            let e = chain(d, length);
+            let xs = random_rows(d as u64, 25, d);
+            let p = Progress::new();
+            let want = path_dependent_recursive(&e, xs.view(), &p).unwrap();
+            let got = path_dependent_planned(&e, xs.view(), &p, usize::MAX).unwrap();
+            assert_close(&got, &want, 1e-9);
+            let pred = predict(&e, xs.view(), &p).unwrap();
+            for (i, y) in pred.iter().enumerate() {
+                let sum: f64 = got.values[i * d..(i + 1) * d].iter().sum();
+                // (70 splits deep, the recursion's own rounding reaches ~1e-8.)
+                assert!((sum + got.base[0] - y).abs() < 1e-6);
+            }
+        }
+        let plan = Plan::new(&chain(70, 70), 10);
+        assert!(plan.tree(0).is_none());
+        assert!(Plan::new(&chain(20, 20), 10).tree(0).is_some());
     }
 
     #[test]
