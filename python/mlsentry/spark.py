@@ -221,16 +221,18 @@ def _null_counts(sdf: Any, plan: list[tuple[str, str]]) -> tuple[dict[int, int],
     return {i: int(row[f"n{i}"] or 0) for i in wanted}, int(row["rows"])
 
 
-def _encodings(plan: list[tuple[str, str]], nulls: dict[int, int]) -> list[str]:
-    """How each column's values are encoded on the executors (the row bytes of the pandas
-    column ``toPandas()`` gives)."""
+def _conversions(plan: list[tuple[str, str]], nulls: dict[int, int], rows: int) -> list[str]:
+    """How the executors convert each column: into the pandas column ``toPandas()`` gives
+    (see ``mlsentry.integrity.fingerprints._as_pandas_col``)."""
     out = []
     for i, (kind, _) in enumerate(plan):
         n_null = nulls.get(i, 0)
-        if kind == "int" and n_null:
-            out.append("as_float64")  # pandas holds missing ints as NaN in float64
+        if kind in ("bool", "binary") and n_null == rows > 0:
+            out.append("null")  # an object column without any value
+        elif kind == "int" and n_null:
+            out.append("float64")  # pandas holds missing ints as NaN in float64
         elif kind == "bool" and n_null:
-            out.append("objects")  # an object column of True, False and None
+            out.append("mixed")  # an object column of True, False and None
         elif kind == "timestamp":
             out.append("wall_clock")  # toPandas() gives session-time-zone wall clock
         else:
@@ -264,48 +266,20 @@ def _tags(sdf: Any, plan: list[tuple[str, str]], nulls: dict[int, int], n_rows: 
     return tags
 
 
-def _spark_col(col: Any, encoding: str, no_value: bool, what: str) -> Any:
-    """A column of Arrow chunks as a fingerprint column of the pandas frame."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from .integrity.fingerprints import _arrow_col, _Col, _objects_col
-
-    if no_value:  # no value in the whole column: pandas' "null" column
-        return _Col("null", [("null", len(col))])
-    if encoding == "as_float64":
-        return _arrow_col(pc.cast(col, pa.float64(), safe=False), what)
-    if encoding == "objects":
-        values = col.to_numpy(zero_copy_only=False).astype(object)
-        return _objects_col(values, what, expect="mixed")
-    if encoding == "wall_clock" and col.type.tz is not None:
-        col = pc.local_timestamp(col)
-    return _arrow_col(col, what)
-
-
-def _sorted_runs(names: list[str], encodings: list[str], no_value: list[bool]):
+def _sorted_runs(labels: list[str], conversions: list[str]):
     """The function each partition runs: Arrow batches in, runs of sorted row digests out."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        from mlsentry import _core
-        from mlsentry.integrity.fingerprints import _table_specs
+        from mlsentry.integrity import _row_digest_run
 
         chunk: list[Any] = []
         rows = 0
 
         def flush() -> Any:
-            table = pa.Table.from_batches(chunk)
-            cols = [
-                (
-                    name,
-                    _spark_col(table.column(i), encodings[i], no_value[i], f"column {name!r}"),
-                )
-                for i, name in enumerate(names)
-            ]
-            digests = _core.fingerprint_sorted_rows(_table_specs([], cols), table.num_rows)
-            return pa.RecordBatch.from_pydict({"digests": [digests]})
+            run = _row_digest_run(pa.Table.from_batches(chunk), conversions, labels)
+            return pa.RecordBatch.from_pydict({"digests": [run]})
 
         for batch in batches:
             if batch.num_rows:
@@ -362,25 +336,15 @@ def fingerprint(sdf: Any) -> str:
         ``sdf`` is not a Spark DataFrame, or has a column of an unsupported type (the
         message names it).
     """
-    from . import _core
-    from .integrity.fingerprints import PREFIX, _lp, _name, _u64
+    from .integrity import _multiset_fingerprint
 
     _check_frame(sdf, "sdf")
     plan = _fingerprint_plan(sdf)
     # Columns are renamed by position: names may repeat or hold dots.
     renamed = sdf.toDF(*[f"c{i}" for i in range(len(plan))])
     nulls, counted = _null_counts(renamed, plan)
-    # A bool or binary column with no value at all is pandas' "null" column (no bytes).
-    no_value = [
-        kind in ("bool", "binary") and nulls.get(i, 0) == counted > 0
-        for i, (kind, _) in enumerate(plan)
-    ]
-    encodings = _encodings(plan, nulls)
-    names = [name for _, name in plan]
-    rows = renamed.mapInArrow(_sorted_runs(names, encodings, no_value), "digests binary").collect()
-    runs = [bytes(r["digests"]) for r in rows]
-    n_rows = sum(len(r) for r in runs) // 32
-    tags = _tags(sdf, plan, nulls, n_rows)
-    preamble = PREFIX + _lp("table") + _u64(n_rows) + _u64(0) + _u64(len(plan))
-    headers = [_name(name) + _lp(tag) for name, tag in zip(names, tags)]
-    return _core.fingerprint_merge_rows(preamble, headers, runs)
+    labels = [name for _, name in plan]
+    runner = _sorted_runs(labels, _conversions(plan, nulls, counted))
+    runs = [bytes(r["digests"]) for r in renamed.mapInArrow(runner, "digests binary").collect()]
+    tags = _tags(sdf, plan, nulls, sum(len(r) for r in runs) // 32)
+    return _multiset_fingerprint(labels, tags, runs)
