@@ -13,7 +13,13 @@ driver and read by every child before timing.
   `view.serialize()`.
 - Spark (`local[2]`): `mlsentry.spark.profile(sdf)` against whylogs'
   `collect_dataset_profile_view(sdf)` on a DataFrame of `rows` x 20 normal columns made by
-  `spark.range(rows)` and `randn(seed)` columns, cached and counted before timing.
+  `spark.range(rows)` and `randn(seed)` columns, cached and counted before timing. Peak
+  executor memory: in local mode the executor is the driver's JVM; while the timed call
+  runs, a thread samples every 0.1 s the resident size (`/proc`) of the JVM and of the
+  JVM plus its Python workers (where `mapInArrow`/`mapInPandas` run), and keeps the peaks.
+
+`MLSENTRY_BENCH_PROFILE_PARTS` (comma separated, from `compare`, `fit`, `spark`; default
+all) runs only some parts, e.g. `MLSENTRY_BENCH_PROFILE_PARTS=spark`.
 
 Peer venvs: `.venv-<name>` of the repository, else the one of /work/main.
 """
@@ -23,7 +29,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 from _timing import (
@@ -50,7 +58,8 @@ GOAL_FIT = 5.0  # Profile.fit at least 5x whylogs.log(df).view() at 1,000,000 x 
 GOAL_SPARK = 3.0  # mlsentry.spark.profile at least 3x collect_dataset_profile_view
 SPARK_COLS = 20
 SPARK_SEED = 20261207
-SKIP_SPARK = "MLSENTRY_BENCH_SKIP_SPARK"  # "1": leave the Spark rows out of this run
+PARTS = ("compare", "fit", "spark")
+
 
 
 @dataclass(frozen=True)
@@ -124,13 +133,68 @@ def _spark(rows: int):
     return sdf
 
 
+def _descendants_rss() -> tuple[int, int]:
+    """Resident bytes of this process's descendant JVMs, and of all its descendants."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    parent, rss, java = {}, {}, set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        pid = int(entry)
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        fields = rest.split()
+        parent[pid], rss[pid] = int(fields[1]), int(fields[21]) * page
+        if comm == "java":
+            java.add(pid)
+    me, jvm, total = os.getpid(), 0, 0
+    for pid in rss:
+        p, seen = parent.get(pid), 0
+        while p and p != me and seen < 64:
+            p, seen = parent.get(p), seen + 1
+        if p == me:
+            total += rss[pid]
+            jvm += rss[pid] if pid in java else 0
+    return jvm, total
+
+
+def _executor_memory(call: Callable[[], object]):
+    """``call`` wrapped to sample the peak resident size of the JVM and its workers."""
+    peaks = {"jvm_peak": 0, "executor_peak": 0}
+
+    def sample(stop: threading.Event) -> None:
+        while True:
+            jvm, total = _descendants_rss()
+            peaks["jvm_peak"] = max(peaks["jvm_peak"], jvm)
+            peaks["executor_peak"] = max(peaks["executor_peak"], total)
+            if stop.wait(0.1):
+                return
+
+    def wrapped():
+        stop = threading.Event()
+        thread = threading.Thread(target=sample, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            return call()
+        finally:
+            stop.set()
+            thread.join()
+
+    return wrapped, peaks
+
+
 def case_spark_ours(rows: int) -> Case:
     import warnings
 
     warnings.filterwarnings("ignore")
     profile = require("mlsentry.spark", "profile")
     sdf = _spark(rows)
-    return Case(call=lambda: profile(sdf), extra=lambda p: {"file_bytes": len(p.to_bytes())})
+    call, peaks = _executor_memory(lambda: profile(sdf))
+    return Case(call=call, extra=lambda p: dict(peaks, file_bytes=len(p.to_bytes())))
 
 
 def case_spark_whylogs(rows: int) -> Case:
@@ -140,10 +204,8 @@ def case_spark_whylogs(rows: int) -> Case:
     from whylogs.api.pyspark.experimental import collect_dataset_profile_view
 
     sdf = _spark(rows)
-    return Case(
-        call=lambda: collect_dataset_profile_view(sdf),
-        extra=lambda v: {"file_bytes": len(v.serialize())},
-    )
+    call, peaks = _executor_memory(lambda: collect_dataset_profile_view(sdf))
+    return Case(call=call, extra=lambda v: dict(peaks, file_bytes=len(v.serialize())))
 
 
 # --------------------------------------------------------------------------- driver
@@ -169,8 +231,29 @@ def _peer(
     return go
 
 
+def _parts() -> tuple[str, ...]:
+    wanted = os.environ.get("MLSENTRY_BENCH_PROFILE_PARTS", "").replace(" ", "")
+    if not wanted:
+        return PARTS
+    unknown = sorted(set(wanted.split(",")) - set(PARTS))
+    if unknown:
+        raise SystemExit(f"MLSENTRY_BENCH_PROFILE_PARTS: unknown part(s) {unknown}; use {PARTS}")
+    return tuple(p for p in PARTS if p in wanted.split(","))
+
+
 def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str], None]):
     results = {}
+    parts = _parts()
+    if "compare" in parts:
+        _run_compare(sizes, rounds, tolerate_missing, log, results)
+    if "fit" in parts:
+        _run_fit(sizes, rounds, tolerate_missing, log, results)
+    if "spark" in parts:
+        _run_spark(sizes, tolerate_missing, log, results)
+    return _section(sizes, results, rounds)
+
+
+def _run_compare(sizes: Sizes, rounds: int, tolerate_missing: bool, log, results: dict) -> None:
     ref, cur = write_frames(sizes.compare_rows)
     args = {"reference": str(ref), "current": str(cur)}
     log(f"profile: compare(profile, current) at {sizes.compare_rows:,} rows")
@@ -187,6 +270,9 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
         tolerate_missing=tolerate_missing or not peer_python("evidently").exists(),
         log=log,
     )
+
+
+def _run_fit(sizes: Sizes, rounds: int, tolerate_missing: bool, log, results: dict) -> None:
     ref, cur = write_frames(sizes.fit_rows)
     args = {"reference": str(ref), "current": str(cur)}
     log(f"profile: Profile.fit vs whylogs at {sizes.fit_rows:,} rows")
@@ -199,10 +285,9 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
         tolerate_missing=tolerate_missing,
         log=log,
     )
-    if os.environ.get(SKIP_SPARK) == "1":
-        log(f"profile: Spark skipped ({SKIP_SPARK}=1)")
-        results["spark"] = None
-        return _section(sizes, results, rounds)
+
+
+def _run_spark(sizes: Sizes, tolerate_missing: bool, log, results: dict) -> None:
     spark_args = {"rows": sizes.spark_rows}
     log(f"profile: Spark at {sizes.spark_rows:,} x {SPARK_COLS}")
     results["spark"] = interleave(
@@ -229,12 +314,18 @@ def run(sizes: Sizes, rounds: int, *, tolerate_missing: bool, log: Callable[[str
         tolerate_missing=tolerate_missing,
         log=log,
     )
-    return _section(sizes, results, rounds)
 
 
 def _bytes(m) -> Optional[int]:
     vals = m.extras("file_bytes")
     return vals[0] if vals else None
+
+
+def _executor_mib(m) -> str:
+    jvm, total = m.extras("jvm_peak"), m.extras("executor_peak")
+    if not jvm or not total:
+        return ""
+    return f"{fmt_mib(jvm[0])} (+ workers: {fmt_mib(total[0])})"
 
 
 def _section(sizes: Sizes, results: dict, rounds: int) -> Section:
@@ -244,10 +335,9 @@ def _section(sizes: Sizes, results: dict, rounds: int) -> Section:
         ("fit", (FIT, WHYLOGS), f"{sizes.fit_rows:,} x 25"),
         ("spark", (SPARK, SPARK_WHYLOGS), f"{sizes.spark_rows:,} x {SPARK_COLS}"),
     ):
-        res = results[key]
-        if res is None:
-            rows.append([size, f"{ours}; {peer}", f"not run ({SKIP_SPARK}=1)", "", "", ""])
+        if key not in results:
             continue
+        res = results[key]
         o, p = res[ours], res[peer]
         for m in (o, p):
             rows.append(
@@ -257,56 +347,69 @@ def _section(sizes: Sizes, results: dict, rounds: int) -> Section:
                     "missing: " + m.missing if m.missing else fmt_s(m.median),
                     fmt_x(ratio(p.median, m.median)) if m is o else "",
                     fmt_mib(m.peak_rss),
+                    _executor_mib(m),
                     str(_bytes(m) or ""),
                 ]
             )
-    goals.append(
-        Goal(
-            f"`compare(profile, current)` vs Evidently, {sizes.compare_rows:,} rows",
-            ratio(results["compare"][EVIDENTLY].median, results["compare"][COMPARE].median),
-            GOAL_COMPARE,
-            "x",
+    if "compare" in results:
+        goals.append(
+            Goal(
+                f"`compare(profile, current)` vs Evidently, {sizes.compare_rows:,} rows",
+                ratio(results["compare"][EVIDENTLY].median, results["compare"][COMPARE].median),
+                GOAL_COMPARE,
+                "x",
+            )
         )
-    )
-    goals.append(
-        Goal(
-            f"`Profile.fit` vs `whylogs.log(df).view()`, {sizes.fit_rows:,} x 25",
-            ratio(results["fit"][WHYLOGS].median, results["fit"][FIT].median),
-            GOAL_FIT,
-            "x",
+    if "fit" in results:
+        goals.append(
+            Goal(
+                f"`Profile.fit` vs `whylogs.log(df).view()`, {sizes.fit_rows:,} x 25",
+                ratio(results["fit"][WHYLOGS].median, results["fit"][FIT].median),
+                GOAL_FIT,
+                "x",
+            )
         )
-    )
-    ours_b, theirs_b = _bytes(results["fit"][FIT]), _bytes(results["fit"][WHYLOGS])
-    goals.append(
-        Goal(
-            "profile file size vs whylogs' serialized view",
-            ours_b / theirs_b if ours_b and theirs_b else None,
-            1.0,
-            "whylogs'",
-            at_most=True,
+        ours_b, theirs_b = _bytes(results["fit"][FIT]), _bytes(results["fit"][WHYLOGS])
+        goals.append(
+            Goal(
+                "profile file size vs whylogs' serialized view",
+                ours_b / theirs_b if ours_b and theirs_b else None,
+                1.0,
+                "whylogs'",
+                at_most=True,
+            )
         )
-    )
-    goals.append(
-        Goal(
-            f"`mlsentry.spark.profile` vs `collect_dataset_profile_view`, "
-            f"{sizes.spark_rows:,} x {SPARK_COLS}",
-            None
-            if results["spark"] is None
-            else ratio(results["spark"][SPARK_WHYLOGS].median, results["spark"][SPARK].median),
-            GOAL_SPARK,
-            "x",
+    if "spark" in results:
+        goals.append(
+            Goal(
+                f"`mlsentry.spark.profile` vs `collect_dataset_profile_view`, "
+                f"{sizes.spark_rows:,} x {SPARK_COLS}",
+                ratio(results["spark"][SPARK_WHYLOGS].median, results["spark"][SPARK].median),
+                GOAL_SPARK,
+                "x",
+            )
         )
-    )
     return Section(
         title="Profiles",
         intro="Reference profiles: comparing a batch with a profile, making one, and on Spark.",
-        header=["size", "candidate", "median", "faster", "peak RSS", "profile bytes"],
+        header=[
+            "size",
+            "candidate",
+            "median",
+            "faster",
+            "peak RSS",
+            "Spark executor peak RSS (MiB)",
+            "profile bytes",
+        ],
         rows=rows,
         goals=goals,
         notes=[
             timing_note(rounds),
             "Spark: one timed call per side (a session per process, local[2], the data "
-            "cached and counted before timing); the peak RSS is the driver process's (the "
-            "Python workers are its children and are not included).",
+            "cached and counted before timing); the peak RSS is the driver Python process's. "
+            "Spark executor peak RSS: in local mode the executor is the driver's JVM; its "
+            "resident size (and, in brackets, that of the JVM plus its Python workers, where "
+            "mapInArrow / mapInPandas run) sampled from /proc every 0.1 s during the call; "
+            "the JVM's includes the cached DataFrame, the same on both sides.",
         ],
     )

@@ -40,6 +40,7 @@ PUBLIC = {
         "PSI_BANDS", "Profile", "mmd", "classifier_test",
     ],
     "mlsentry.monitor": ["OODDetector", "Monitor", "MonitorReport", "Alert", "serve"],
+    "mlsentry.spark": ["profile", "compare", "fingerprint"],
     "mlsentry.robustness": [
         "evaluate", "square", "hop_skip_jump", "pgd", "noise", "Constraints", "AttackResult",
         "RobustnessReport", "ATTACKS",

@@ -58,7 +58,8 @@ def fingerprint_objects(
     values: Any, nulls: tuple[object, ...], what: str, expect: str | None = None
 ) -> ObjectColumn:
     """Converts a 1-D numpy object array (str, bytes, int, float, bool, None, NaN and the given
-    null sentinels) into an `ObjectColumn`. `expect="string"` requires str or missing values."""
+    null sentinels) into an `ObjectColumn`. `expect="string"` requires str or missing values;
+    `expect="mixed"` tags the column mixed whatever values this part holds."""
 
 def fingerprint_frame(
     preamble: bytes,
@@ -72,6 +73,23 @@ def fingerprint_frame(
     `columns` holds tuples `(header, pieces, canon, unit, big_endian, nullable,
     items_per_row, chunk_items)`; a piece is `("fixed", words, item_bytes, validity)`,
     `("var", offsets, data, validity)`, `("objects", ObjectColumn)` or `("null", n)`."""
+
+def fingerprint_sorted_rows(
+    columns: list[tuple[Any, ...]],
+    n_rows: int,
+    progress: _Callable[[int, int], object] | None = None,
+) -> bytes:
+    """The digests of the rows of a frame's columns (tuples as in `fingerprint_frame`), sorted
+    bytewise and concatenated (32 bytes each): one run for `fingerprint_merge_rows`."""
+
+def fingerprint_merge_rows(
+    preamble: bytes,
+    headers: list[bytes],
+    runs: list[bytes],
+    progress: _Callable[[int, int], object] | None = None,
+) -> str:
+    """The frame digest without row order, as `"sha256:<hex>"`, from the column headers and
+    runs of sorted row digests (`fingerprint_sorted_rows`), merged as one multiset."""
 
 # --- integrity: keys, DSSE and the audit log (src/py/signing.rs, src/py/audit.rs) ---
 

@@ -5,11 +5,12 @@
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString, PyTuple};
 
 use crate::core::integrity::fingerprint::{
-    frame_digest, Canon, Column, Offsets, Piece, TAG_BOOL, TAG_BYTES, TAG_FLOAT, TAG_INT, TAG_NULL,
-    TAG_STR,
+    frame_digest, multiset_frame_digest, sorted_row_digests, Canon, Column, Offsets, Piece,
+    TAG_BOOL, TAG_BYTES, TAG_FLOAT, TAG_INT, TAG_NULL, TAG_STR,
 };
 use crate::core::CoreError;
 use crate::py::array::ReadonlyWords;
@@ -19,6 +20,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ObjectColumn>()?;
     m.add_function(wrap_pyfunction!(fingerprint_objects, m)?)?;
     m.add_function(wrap_pyfunction!(fingerprint_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(fingerprint_sorted_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(fingerprint_merge_rows, m)?)?;
     Ok(())
 }
 
@@ -46,7 +49,8 @@ impl ObjectColumn {
 }
 
 /// Converts a 1-D numpy object array (str, bytes, int, float, bool, None, NaN and the given
-/// null sentinels) into an `ObjectColumn`. `expect="string"` requires str or missing values.
+/// null sentinels) into an `ObjectColumn`. `expect="string"` requires str or missing values;
+/// `expect="mixed"` tags the column mixed whatever values this part holds.
 #[pyfunction]
 #[pyo3(signature = (values, nulls, what, expect=None))]
 fn fingerprint_objects(
@@ -132,6 +136,8 @@ fn fingerprint_objects(
     let present: Vec<usize> = (1..6).filter(|&t| seen[t]).collect();
     let tag = match (expect, present.as_slice()) {
         (Some("string"), _) => "string",
+        // A column known to be mixed elsewhere (e.g. another part of a Spark DataFrame).
+        (Some("mixed"), _) => "mixed",
         (_, []) => "null",
         (_, [t]) if *t == usize::from(TAG_STR) => "string",
         (_, [t]) if *t == usize::from(TAG_BYTES) => "binary",
@@ -271,23 +277,11 @@ fn piece_view<'a>(held: &'a Held<'_>) -> Piece<'a> {
     }
 }
 
-/// The digest of a frame built by `mlsentry._fingerprint`, as `"sha256:<hex>"`.
-///
-/// `columns` holds tuples `(header, pieces, canon, unit, big_endian, nullable,
-/// items_per_row, chunk_items)`; a piece is `("fixed", words, item_bytes, validity)`,
-/// `("var", offsets, data, validity)`, `("objects", ObjectColumn)` or `("null", n)`.
-#[pyfunction]
-#[pyo3(signature = (preamble, columns, n_rows, row_order, progress=None))]
-fn fingerprint_frame(
-    py: Python<'_>,
-    preamble: &[u8],
-    columns: Vec<Bound<'_, PyTuple>>,
-    n_rows: usize,
-    row_order: bool,
-    progress: Option<&Bound<'_, PyAny>>,
-) -> PyResult<String> {
+/// Parses the column tuples `(header, pieces, canon, unit, big_endian, nullable,
+/// items_per_row, chunk_items)` of a frame, borrowing the arrays.
+fn held_columns<'py>(columns: &[Bound<'py, PyTuple>]) -> PyResult<Vec<HeldColumn<'py>>> {
     let mut held = Vec::with_capacity(columns.len());
-    for c in &columns {
+    for c in columns {
         if c.len() != 8 {
             return Err(CoreError::invalid("a column is a tuple of 8 fields").into());
         }
@@ -314,8 +308,11 @@ fn fingerprint_frame(
             chunk_items: c.get_item(7)?.extract()?,
         });
     }
-    let cols: Vec<Column<'_>> = held
-        .iter()
+    Ok(held)
+}
+
+fn column_views<'a>(held: &'a [HeldColumn<'_>]) -> Vec<Column<'a>> {
+    held.iter()
         .map(|h| Column {
             header: h.header.clone(),
             pieces: h.pieces.iter().map(piece_view).collect(),
@@ -326,9 +323,63 @@ fn fingerprint_frame(
             items_per_row: h.items_per_row,
             chunk_items: h.chunk_items,
         })
-        .collect();
+        .collect()
+}
+
+/// The digest of a frame built by `mlsentry._fingerprint`, as `"sha256:<hex>"`.
+///
+/// `columns` holds tuples `(header, pieces, canon, unit, big_endian, nullable,
+/// items_per_row, chunk_items)`; a piece is `("fixed", words, item_bytes, validity)`,
+/// `("var", offsets, data, validity)`, `("objects", ObjectColumn)` or `("null", n)`.
+#[pyfunction]
+#[pyo3(signature = (preamble, columns, n_rows, row_order, progress=None))]
+fn fingerprint_frame(
+    py: Python<'_>,
+    preamble: &[u8],
+    columns: Vec<Bound<'_, PyTuple>>,
+    n_rows: usize,
+    row_order: bool,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let held = held_columns(&columns)?;
+    let cols = column_views(&held);
     let digest = runtime::run(py, progress, move |p| {
         frame_digest(preamble, &cols, n_rows, row_order, p)
+    })?;
+    Ok(format!("sha256:{}", hex::encode(digest)))
+}
+
+/// The digests of the rows of a frame's columns (tuples as in `fingerprint_frame`), sorted
+/// bytewise and concatenated (32 bytes each): one run for `fingerprint_merge_rows`.
+#[pyfunction]
+#[pyo3(signature = (columns, n_rows, progress=None))]
+fn fingerprint_sorted_rows<'py>(
+    py: Python<'py>,
+    columns: Vec<Bound<'py, PyTuple>>,
+    n_rows: usize,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let held = held_columns(&columns)?;
+    let cols = column_views(&held);
+    let digests = runtime::run(py, progress, move |p| sorted_row_digests(&cols, n_rows, p))?;
+    Ok(PyBytes::new(py, digests.as_flattened()))
+}
+
+/// The frame digest without row order, as `"sha256:<hex>"`, from the column headers and
+/// runs of sorted row digests (`fingerprint_sorted_rows`), merged as one multiset.
+#[pyfunction]
+#[pyo3(signature = (preamble, headers, runs, progress=None))]
+fn fingerprint_merge_rows(
+    py: Python<'_>,
+    preamble: &[u8],
+    headers: Vec<Vec<u8>>,
+    runs: Vec<PyBackedBytes>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let headers: Vec<&[u8]> = headers.iter().map(|h| &h[..]).collect();
+    let runs: Vec<&[u8]> = runs.iter().map(|r| &r[..]).collect();
+    let digest = runtime::run(py, progress, move |p| {
+        multiset_frame_digest(preamble, &headers, &runs, p)
     })?;
     Ok(format!("sha256:{}", hex::encode(digest)))
 }

@@ -580,6 +580,51 @@ def _arrow_table(table: Any, row_order: bool, cb: Any = None) -> str:
     return _table([], cols, table.num_rows, row_order, cb)
 
 
+# --- a table digested in parts (for mlsentry.spark) -------------------------------------
+
+
+def _as_pandas_col(col: Any, conversion: str, what: str) -> _Col:
+    """An Arrow column as the column of the pandas frame a converter makes of it:
+    ``"arrow"`` as it is, ``"float64"`` integers as float64 (missing: NaN), ``"mixed"`` an
+    object column of its values and None (tag ``mixed`` whatever this part holds),
+    ``"null"`` an object column without any value, ``"wall_clock"`` time-zone-aware
+    timestamps as the naive wall-clock times of their zone."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if conversion == "null":
+        return _Col("null", [("null", len(col))])
+    if conversion == "float64":
+        return _arrow_col(pc.cast(col, pa.float64(), safe=False), what)
+    if conversion == "mixed":
+        values = col.to_numpy(zero_copy_only=False).astype(object)
+        return _objects_col(values, what, expect="mixed")
+    if conversion == "wall_clock" and col.type.tz is not None:
+        return _arrow_col(pc.local_timestamp(col), what)
+    if conversion not in ("arrow", "wall_clock"):
+        raise InvalidInputError(f"fingerprint: unknown column conversion {conversion!r}")
+    return _arrow_col(col, what)
+
+
+def _row_digest_run(table: Any, conversions: list[str], labels: list[Any]) -> bytes:
+    """The sorted row digests (32 bytes each) of an Arrow table's rows, its columns
+    converted as :func:`_as_pandas_col` says: one run for :func:`_multiset_fingerprint`."""
+    cols = [
+        (label, _as_pandas_col(table.column(i), conv, f"column {label!r}"))
+        for i, (conv, label) in enumerate(zip(conversions, labels))
+    ]
+    return _core.fingerprint_sorted_rows(_table_specs([], cols), table.num_rows)
+
+
+def _multiset_fingerprint(labels: list[Any], tags: list[str], runs: list[bytes]) -> str:
+    """``fingerprint(frame, row_order=False, index=False)`` of a table given as its column
+    labels, type tags and runs of sorted row digests of all its rows (any split)."""
+    n_rows = sum(len(r) for r in runs) // 32
+    preamble = PREFIX + _lp("table") + _u64(n_rows) + _u64(0) + _u64(len(labels))
+    headers = [_name(label) + _lp(tag) for label, tag in zip(labels, tags)]
+    return _core.fingerprint_merge_rows(preamble, headers, runs)
+
+
 def _bytes(obj: Any, row_order: bool, cb: Any = None) -> str:
     mv = memoryview(obj)
     data = np.frombuffer(mv.cast("B") if mv.c_contiguous else mv.tobytes(), dtype=np.uint8)

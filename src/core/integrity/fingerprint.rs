@@ -736,12 +736,12 @@ fn streamed_row_digest(cols: &[Prepared<'_, '_>], r: usize) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The row multiset digest: `SHA256(u64le(n_rows) || sorted row digests)`.
-fn multiset_digest(
+/// The digest of every row, in row order.
+fn row_digests_of(
     cols: &[Prepared<'_, '_>],
     n_rows: usize,
     progress: &Progress,
-) -> CoreResult<[u8; 32]> {
+) -> CoreResult<Vec<[u8; 32]>> {
     let per_row: usize = cols.iter().map(|c| c.col.items_per_row).sum();
     // Batches of about ROW_ITEMS items (at least one row, at most ROW_BATCH rows).
     let batch = (ROW_ITEMS / per_row.max(1)).clamp(1, ROW_BATCH);
@@ -780,13 +780,122 @@ fn multiset_digest(
             Ok(digests)
         })
         .collect::<CoreResult<_>>()?;
-    let mut all: Vec<[u8; 32]> = batches.into_iter().flatten().collect();
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// The row multiset digest: `SHA256(u64le(n_rows) || sorted row digests)`.
+fn multiset_digest(
+    cols: &[Prepared<'_, '_>],
+    n_rows: usize,
+    progress: &Progress,
+) -> CoreResult<[u8; 32]> {
+    let mut all = row_digests_of(cols, n_rows, progress)?;
     all.par_sort_unstable();
     let mut h = Sha256::new();
     h.update((n_rows as u64).to_le_bytes());
     for d in &all {
         h.update(d);
     }
+    Ok(h.finalize().into())
+}
+
+/// Checks that each column holds `n_rows` rows.
+fn check_rows(prepared: &[Prepared<'_, '_>], n_rows: usize) -> CoreResult<()> {
+    for p in prepared {
+        let expected = n_rows.checked_mul(p.col.items_per_row);
+        if expected != Some(p.n_items) {
+            return Err(CoreError::invalid(format!(
+                "a column has {} items, expected {n_rows} rows of {}",
+                p.n_items, p.col.items_per_row
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The digests of the rows of a frame's columns (see the module documentation), sorted
+/// bytewise: one part of the row multiset, to be combined with the others by
+/// [`multiset_frame_digest`]. Lets a frame split over machines be digested without moving
+/// its rows.
+pub fn sorted_row_digests(
+    columns: &[Column<'_>],
+    n_rows: usize,
+    progress: &Progress,
+) -> CoreResult<Vec<[u8; 32]>> {
+    let prepared: Vec<Prepared<'_, '_>> = columns
+        .iter()
+        .map(Prepared::new)
+        .collect::<CoreResult<_>>()?;
+    check_rows(&prepared, n_rows)?;
+    progress.add_total(n_rows as u64);
+    let mut all = row_digests_of(&prepared, n_rows, progress)?;
+    all.par_sort_unstable();
+    Ok(all)
+}
+
+/// The frame digest without row order, from the rows' digests given as runs that are each
+/// sorted bytewise (concatenated 32-byte digests, as [`sorted_row_digests`] gives them):
+/// `SHA256(preamble || u8(1) || headers... || M)` where `M` hashes the row count and the
+/// runs merged in order, streamed (no copy of the digests).
+pub fn multiset_frame_digest(
+    preamble: &[u8],
+    headers: &[&[u8]],
+    runs: &[&[u8]],
+    progress: &Progress,
+) -> CoreResult<[u8; 32]> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    let mut n_rows = 0u64;
+    for (i, r) in runs.iter().enumerate() {
+        if r.len() % 32 != 0 {
+            return Err(CoreError::invalid(format!(
+                "run {i} has {} bytes, not a whole number of 32-byte digests",
+                r.len()
+            )));
+        }
+        n_rows += (r.len() / 32) as u64;
+    }
+    let digest_at = |run: &[u8], k: usize| -> [u8; 32] {
+        let mut d = [0u8; 32];
+        d.copy_from_slice(&run[32 * k..32 * (k + 1)]);
+        d
+    };
+    let mut m = Sha256::new();
+    m.update(n_rows.to_le_bytes());
+    // Min-heap of (next digest, run, position in the run).
+    let mut heap: BinaryHeap<Reverse<([u8; 32], usize, usize)>> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(i, r)| Reverse((digest_at(r, 0), i, 0)))
+        .collect();
+    let mut merged = 0u64;
+    while let Some(Reverse((d, i, k))) = heap.pop() {
+        m.update(d);
+        merged += 1;
+        if merged.is_multiple_of(1 << 16) {
+            progress.check()?;
+        }
+        let run = runs[i];
+        if 32 * (k + 2) <= run.len() {
+            let next = digest_at(run, k + 1);
+            if next < d {
+                return Err(CoreError::invalid(format!(
+                    "run {i} is not sorted (digest {} is smaller than the one before)",
+                    k + 1
+                )));
+            }
+            heap.push(Reverse((next, i, k + 1)));
+        }
+    }
+    let mut h = Sha256::new();
+    h.update(preamble);
+    h.update([1u8]);
+    for header in headers {
+        h.update(header);
+    }
+    h.update(m.finalize());
     Ok(h.finalize().into())
 }
 
@@ -817,15 +926,7 @@ pub fn frame_digest(
             h.update(d);
         }
     } else {
-        for p in &prepared {
-            let expected = n_rows.checked_mul(p.col.items_per_row);
-            if expected != Some(p.n_items) {
-                return Err(CoreError::invalid(format!(
-                    "a column has {} items, expected {n_rows} rows of {}",
-                    p.n_items, p.col.items_per_row
-                )));
-            }
-        }
+        check_rows(&prepared, n_rows)?;
         progress.add_total(n_rows as u64);
         let m = multiset_digest(&prepared, n_rows, progress)?;
         h.update([1u8]);
@@ -1146,5 +1247,45 @@ mod tests {
         bytes.extend_from_slice(&7i128.to_le_bytes());
         let d = sha(&[&3u64.to_le_bytes(), &sha(&[&bytes])]);
         assert_eq!(digest(&[col], 3, true), sha(&[b"pre", &[0], b"h", &d]));
+    }
+
+    #[test]
+    fn split_frames_merge_to_the_whole_multiset_digest() {
+        let v: Vec<u32> = vec![9, 3, 3, 7, 1, 8, 2, 2, 6, 0, 5];
+        let all = Array1::from(v.clone()).into_dyn();
+        let whole = digest(
+            &[column(
+                vec![fixed(Words::U32(all.view()), 4)],
+                Canon::Raw,
+                4,
+            )],
+            v.len(),
+            false,
+        );
+        let parts: Vec<Vec<u8>> = [&v[..4], &v[4..5], &v[5..5], &v[5..]]
+            .iter()
+            .map(|p| {
+                let a = Array1::from(p.to_vec()).into_dyn();
+                let col = column(vec![fixed(Words::U32(a.view()), 4)], Canon::Raw, 4);
+                let d = sorted_row_digests(&[col], p.len(), &Progress::new()).unwrap();
+                assert!(d.windows(2).all(|w| w[0] <= w[1]));
+                d.concat()
+            })
+            .collect();
+        let runs: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+        let headers: [&[u8]; 1] = [b"h"];
+        let got = multiset_frame_digest(b"pre", &headers, &runs, &Progress::new()).unwrap();
+        assert_eq!(got, whole);
+        // A run in the wrong order or cut mid-digest is refused.
+        let mut unsorted = parts[0].clone();
+        unsorted.rotate_left(32);
+        let bad = [&unsorted[..]];
+        assert!(multiset_frame_digest(b"pre", &headers, &bad, &Progress::new()).is_err());
+        let cut = [&parts[0][..40]];
+        assert!(multiset_frame_digest(b"pre", &headers, &cut, &Progress::new()).is_err());
+        // A column too short for the row count is refused.
+        let a = Array1::from(vec![1u32, 2]).into_dyn();
+        let col = column(vec![fixed(Words::U32(a.view()), 4)], Canon::Raw, 4);
+        assert!(sorted_row_digests(&[col], 3, &Progress::new()).is_err());
     }
 }
