@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Optional
 
 from _timing import (
@@ -59,7 +58,6 @@ GOAL_SPARK = 3.0  # mlsentry.spark.profile at least 3x collect_dataset_profile_v
 SPARK_COLS = 20
 SPARK_SEED = 20261207
 PARTS = ("compare", "fit", "spark")
-
 
 
 @dataclass(frozen=True)
