@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -421,7 +421,19 @@ def compare(
             config=config,
             progress=progress,
             fingerprints=fingerprints,
+            explain_shift=None
+            if model is None
+            else lambda: _shift(model, reference, current, explain),
         )
+
+
+def _shift(
+    model: Any, reference: Any, current: Any, explain: Optional[Mapping[str, Any]]
+) -> Report:
+    """The explanation of the shift of ``model``'s mean prediction (``compare(model=...)``)."""
+    from ..explain import prediction_shift
+
+    return prediction_shift(model, reference, current, **dict(explain or {}))
 
 
 class _Fingerprints:
@@ -501,8 +513,10 @@ def _compare_columns(
     config: dict[str, Any],
     progress: ProgressArg,
     fingerprints: _Fingerprints,
+    explain_shift: Optional[Callable[[], Report]] = None,
 ) -> DriftReport:
-    """The comparison of two tables' columns (``compare`` without its argument checks)."""
+    """The comparison of two tables' columns (``compare`` without its argument checks);
+    ``explain_shift`` gives the report's explanation of the prediction shift."""
     known = list(ref_cols) + [n for n in cur_cols if n not in ref_cols]
     for arg, names in (
         ("columns", wanted or ()),
@@ -579,11 +593,7 @@ def _compare_columns(
     inputs, unfingerprinted = fingerprints.result()
     if unfingerprinted:
         config["fingerprint_skipped"] = unfingerprinted
-    explanation = None
-    if model is not None:
-        from ..explain import prediction_shift
-
-        explanation = prediction_shift(model, reference, current, **dict(explain or {}))
+    explanation = None if explain_shift is None else explain_shift()
     return _finish([results[n] for n in names], drift_share, config, inputs, joint, explanation)
 
 
