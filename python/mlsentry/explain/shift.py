@@ -468,9 +468,10 @@ def _signed_bars_svg(names: Sequence[str], values: np.ndarray) -> str:
     if len(names) > TOP_FEATURES:
         labels.append(f"{len(names) - TOP_FEATURES} other features")
         vals.append(float(np.sum(values[TOP_FEATURES:])))
-    width, left, bar_h = 640.0, 200.0, 18.0
-    half = (width - left - 60) / 2
-    zero = left + half
+    # 60 px on each side of the bars for their value labels.
+    width, left, bar_h = 700.0, 200.0, 18.0
+    half = (width - left - 120) / 2
+    zero = left + 60 + half
     top = max((abs(v) for v in vals), default=0.0) or 1.0
     scale = half / top
     parts = []

@@ -908,7 +908,7 @@ def _timeline_svg(r: MonitorReport, width: int = 640, height: int = 160) -> str:
         f'role="img" aria-label="online drift statistic">'
         f"{lines}"
         f'<line x1="30" x2="{width - 10}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#888" '
-        f'stroke-dasharray="4 3"/>{marks}'
-        f'<text x="30" y="{height - 4}" font-size="10">rows seen: 0 to {int(x1)}; blue: '
-        f"{html.escape(what)}; red: alerts</text></svg>"
+        f'stroke-dasharray="4 3"/>{marks}</svg>'
+        f'<p class="muted" style="font-size:0.85em;margin-top:0">rows seen: 0 to {int(x1)}; '
+        f"blue: {html.escape(what)}; red: alerts</p>"
     )
