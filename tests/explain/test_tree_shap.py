@@ -420,3 +420,31 @@ def test_degenerate_deep_tree_refused():
             np.zeros(1),
             False,
         )
+
+
+def test_lightgbm_random_forest_mode_and_single_leaf_trees_follow_lightgbm():
+    # boosting="rf" averages its trees (the dump's average_output): the values add up to
+    # predict(). LightGBM's own pred_contrib leaves out that average (its sum is n_trees
+    # times the prediction), so it is compared divided by the tree count. A tree that
+    # could not split is one leaf.
+    X, y = _data()
+    forest = lgb.LGBMRegressor(
+        boosting_type="rf",
+        n_estimators=6,
+        num_leaves=8,
+        subsample=0.7,
+        subsample_freq=1,
+        verbose=-1,
+        n_jobs=1,
+    ).fit(X, y)
+    stump = lgb.LGBMRegressor(
+        n_estimators=3, num_leaves=4, min_child_samples=len(X), verbose=-1, n_jobs=1
+    ).fit(X, y)
+    assert "num_leaves=1" in stump.booster_.model_to_string()
+    for model, trees in ((forest, 6), (stump, 1)):
+        ex = ms.explain.tree_shap(model, X[:25])
+        contrib = model.predict(X[:25], pred_contrib=True) / trees
+        np.testing.assert_allclose(ex.values, contrib[:, :-1], atol=TOL)
+        np.testing.assert_allclose(
+            ex.values.sum(axis=1) + ex.base_values, model.predict(X[:25]), atol=1e-9
+        )

@@ -271,66 +271,82 @@ def _xgboost_trees_used(learner: dict[str, Any], model: dict[str, Any], k: int) 
     return min(n, rounds * per_round)
 
 
-_LGB_MISSING = {"None": NAN_AS_ZERO, "Zero": NAN_AS_ZERO | ZERO_IS_MISSING, "NaN": 0}
+# LightGBM's decision_type bits: 1 categorical, 2 default left, (>> 2) & 3 the missing type.
+_LGB_MISSING = (NAN_AS_ZERO, NAN_AS_ZERO | ZERO_IS_MISSING, 0)  # None, Zero, NaN
 
 
-def _lightgbm_tree(root: dict[str, Any]) -> dict[str, list[Any]]:
-    """A LightGBM tree (nested dicts) as node arrays in pre-order."""
-    cols: dict[str, list[Any]] = {k: [] for k in ("l", "r", "f", "t", "g", "c", "v")}
-    stack: list[tuple[dict[str, Any], int, bool]] = [(root, -1, False)]
-    while stack:
-        node, parent, is_right = stack.pop()
-        i = len(cols["l"])
-        if parent >= 0:
-            cols["r" if is_right else "l"][parent] = i
-        if "split_feature" in node:
-            if node.get("decision_type", "<=") != "<=":
-                raise InvalidInputError("model: LightGBM categorical splits are not supported")
-            missing = _LGB_MISSING.get(node.get("missing_type", "None"))
-            if missing is None:
-                raise InvalidInputError(f"model: LightGBM missing type {node['missing_type']!r}")
-            flags = missing | (DEFAULT_LEFT if node.get("default_left") else 0)
-            for k, v in zip(
-                "lrftgcv",
-                (
-                    0,
-                    0,
-                    node["split_feature"],
-                    node["threshold"],
-                    flags,
-                    node.get("internal_count", 0),
-                    0.0,
-                ),
-            ):
-                cols[k].append(v)
-            stack.append((node["right_child"], i, True))
-            stack.append((node["left_child"], i, False))
-        else:
-            for k, v in zip(
-                "lrftgcv", (-1, -1, -1, 0.0, 0, node.get("leaf_count", 0), node["leaf_value"])
-            ):
-                cols[k].append(v)
-    return cols
+def _numbers(fields: dict[str, str], name: str, dtype: Any) -> np.ndarray:
+    return np.array(fields.get(name, "").split(), dtype=dtype)
+
+
+def _lightgbm_tree(fields: dict[str, str]) -> dict[str, np.ndarray]:
+    """A LightGBM tree of the text dump as node arrays: its internal nodes, then its
+    leaves (a child ``c < 0`` in the dump is leaf ``~c``)."""
+    n_leaves = int(fields["num_leaves"])
+    values = _numbers(fields, "leaf_value", np.float64)
+    leaf_count = _numbers(fields, "leaf_count", np.float64)
+    if values.size != n_leaves:
+        raise InvalidInputError("model: a LightGBM tree's dump is not readable")
+    m = n_leaves - 1
+    kinds = _numbers(fields, "decision_type", np.int64)
+    if kinds.size != m:
+        raise InvalidInputError("model: a LightGBM tree's dump is not readable")
+    if np.any(kinds & 1):
+        raise InvalidInputError("model: LightGBM categorical splits are not supported")
+    missing = (kinds >> 2) & 3
+    if np.any(missing > 2):
+        raise InvalidInputError(f"model: LightGBM missing type {int(missing.max())}")
+    flags = np.asarray(_LGB_MISSING, dtype=np.uint8)[missing] | np.where(
+        kinds & 2, DEFAULT_LEFT, 0
+    ).astype(np.uint8)
+
+    def child(name: str) -> np.ndarray:
+        c = _numbers(fields, name, np.int64)
+        return np.where(c >= 0, c, m + ~c)
+
+    leaves = np.full(n_leaves, -1, dtype=np.int64)
+    internal_count = _numbers(fields, "internal_count", np.float64)
+    return {
+        "l": np.concatenate([child("left_child"), leaves]),
+        "r": np.concatenate([child("right_child"), leaves]),
+        "f": np.concatenate([_numbers(fields, "split_feature", np.int64), leaves]),
+        "t": np.concatenate([_numbers(fields, "threshold", np.float64), np.zeros(n_leaves)]),
+        "g": np.concatenate([flags, np.zeros(n_leaves, np.uint8)]),
+        "c": np.concatenate(
+            [
+                internal_count if internal_count.size == m else np.zeros(m),
+                leaf_count if leaf_count.size == n_leaves else np.zeros(n_leaves),
+            ]
+        ),
+        "v": np.concatenate([np.zeros(m), values]),
+    }
 
 
 def _from_lightgbm(model: Any) -> _Trees:
+    """A LightGBM model read from its text dump (``model_to_string``: one line of numbers
+    per node field and tree, parsed by numpy; ``dump_model``'s JSON takes longer to make
+    than the whole explanation of a few rows)."""
     booster = model.booster_ if hasattr(model, "booster_") else model
-    dump = booster.dump_model()
-    k = int(dump.get("num_tree_per_iteration", 1))
-    d = int(dump["max_feature_idx"]) + 1
-    objective = str(dump.get("objective", ""))
+    text = booster.model_to_string()
+    head, sep, body = text.partition("\nTree=")
+    header = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
+    k = int(header.get("num_tree_per_iteration", "1"))
+    d = int(header["max_feature_idx"]) + 1
+    objective = header.get("objective", "")
     kind = (
         "log_odds" if objective.startswith(("binary", "multiclassova", "cross_entropy")) else "raw"
     )
-    info = dump["tree_info"]
+    blocks = body.split("end of trees", 1)[0].split("\nTree=") if sep else []
     scale = 1.0
-    if dump.get("average_output"):
-        scale = 1.0 / max(len(info) // max(k, 1), 1)
+    if "average_output" in head.splitlines():
+        scale = 1.0 / max(len(blocks) // max(k, 1), 1)
     trees = _Trees(d, k, False, np.zeros(k), kind)
-    for t in info:
-        if t.get("is_linear"):
+    for block in blocks:
+        index, _, fields_text = block.partition("\n")
+        fields = dict(line.split("=", 1) for line in fields_text.splitlines() if "=" in line)
+        if fields.get("is_linear", "0") != "0":
             raise InvalidInputError("model: LightGBM linear trees are not supported")
-        c = _lightgbm_tree(t["tree_structure"])
+        c = _lightgbm_tree(fields)
         trees.add(
             left=c["l"],
             right=c["r"],
@@ -338,8 +354,8 @@ def _from_lightgbm(model: Any) -> _Trees:
             threshold=c["t"],
             flags=c["g"],
             cover=c["c"],
-            values=np.asarray(c["v"], dtype=np.float64) * scale,
-            output=int(t.get("tree_index", 0)) % k,
+            values=c["v"] * scale,
+            output=int(index) % k,
         )
     return trees
 
