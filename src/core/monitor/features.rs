@@ -29,7 +29,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::index::sample;
 use rayon::prelude::*;
 
-use super::online::{reference_means, thresholds_of_paths};
+use super::online::{checked_hazard, reference_means, thresholds_of_paths};
 use crate::core::drift::multivariate::kernel::Kernel;
 use crate::core::robustness::common::sample_rng;
 use crate::core::{CoreError, CoreResult};
@@ -58,26 +58,8 @@ pub fn configure_univariate(
     seed: u64,
 ) -> CoreResult<Vec<f64>> {
     let c = pool.len();
-    if window < 2 {
-        return Err(CoreError::invalid(format!(
-            "window: expected at least 2, got {window}"
-        )));
-    }
-    if ert.is_nan() || ert <= window as f64 {
-        return Err(CoreError::invalid(format!(
-            "ert: expected more than window={window}, got {ert}"
-        )));
-    }
+    let hazard = checked_hazard(window, ert, horizon, streams, c, "values")?;
     let length = window + horizon;
-    if c < length {
-        return Err(CoreError::invalid(format!(
-            "reference: {c} held-out values cannot make streams of {length} rows"
-        )));
-    }
-    if streams < 100 {
-        return Err(CoreError::invalid("streams: expected at least 100"));
-    }
-    let hazard = 1.0 / (ert - window as f64 + 1.0);
     let kernel = Kernel::Rbf { bandwidth };
     let means = reference_means(
         reference.insert_axis(Axis(1)),

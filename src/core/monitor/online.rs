@@ -52,6 +52,39 @@ pub fn reference_means(
         .collect()
 }
 
+/// The checks of a threshold configuration, then the per-row hazard `1 / (ert - W + 1)`:
+/// `held` held-out `unit` (rows or values) must make streams of `window + horizon` rows.
+pub(super) fn checked_hazard(
+    window: usize,
+    ert: f64,
+    horizon: usize,
+    streams: usize,
+    held: usize,
+    unit: &str,
+) -> CoreResult<f64> {
+    if window < 2 {
+        return Err(CoreError::invalid(format!(
+            "window: expected at least 2, got {window}"
+        )));
+    }
+    if ert.is_nan() || ert <= window as f64 {
+        return Err(CoreError::invalid(format!(
+            "ert: expected more than window={window}, got {ert}"
+        )));
+    }
+    let length = window + horizon;
+    if held < length {
+        return Err(CoreError::invalid(format!(
+            "reference: {held} held-out {unit} cannot make streams of {length} rows \
+             (window + horizon); give more reference rows"
+        )));
+    }
+    if streams < 100 {
+        return Err(CoreError::invalid("streams: expected at least 100"));
+    }
+    Ok(1.0 / (ert - window as f64 + 1.0))
+}
+
 /// The thresholds `b_W, b_{W+1}, ...` (`horizon` of them).
 #[allow(clippy::too_many_arguments)]
 pub fn configure(
@@ -65,27 +98,8 @@ pub fn configure(
     seed: u64,
 ) -> CoreResult<Vec<f64>> {
     let c = held_out.nrows();
-    if window < 2 {
-        return Err(CoreError::invalid(format!(
-            "window: expected at least 2, got {window}"
-        )));
-    }
-    if ert.is_nan() || ert <= window as f64 {
-        return Err(CoreError::invalid(format!(
-            "ert: expected more than window={window}, got {ert}"
-        )));
-    }
+    let hazard = checked_hazard(window, ert, horizon, streams, c, "rows")?;
     let length = window + horizon;
-    if c < length {
-        return Err(CoreError::invalid(format!(
-            "reference: {c} held-out rows cannot make streams of {length} rows \
-             (window + horizon); give more reference rows"
-        )));
-    }
-    if streams < 100 {
-        return Err(CoreError::invalid("streams: expected at least 100"));
-    }
-    let hazard = 1.0 / (ert - window as f64 + 1.0);
     let kernel = Kernel::Rbf { bandwidth };
     let means = reference_means(reference, held_out, bandwidth);
     let hs = held_out.as_standard_layout().into_owned();
