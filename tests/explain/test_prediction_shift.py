@@ -266,3 +266,126 @@ def test_monitor_report_explains_the_latest_rows(tmp_path):
     assert again.to_dict() == rep.to_dict()
     assert "Prediction shift" in rep.to_html() and "Prediction shift" in rep.summary()
     assert "mlsentry.monitor.explanation.shift" in rep.metrics()
+
+
+# --- from the command line: `mlsentry drift --model` and `mlsentry monitor --model` ---
+
+
+@pytest.fixture
+def model_files(tmp_path):
+    """Reference and current tables (three features and a string column the model does not
+    use) and two joblib models fitted on DataFrames: a tree ensemble and a logistic model."""
+    pd = pytest.importorskip("pandas")
+    joblib = pytest.importorskip("joblib")
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "c"])
+    cur = pd.DataFrame(rng.normal(size=(500, 3)), columns=["a", "b", "c"])
+    cur["a"] += 1.0
+    target = 2 * ref["a"] + ref["b"]
+    tree = GradientBoostingRegressor(n_estimators=15, random_state=0).fit(ref, target)
+    logistic = LogisticRegression().fit(ref, target > 0)
+    ref["s"] = rng.choice(["x", "y"], len(ref))
+    cur["s"] = rng.choice(["x", "y"], len(cur))
+    paths = {name: tmp_path / f"{name}.parquet" for name in ("ref", "cur")}
+    ref.to_parquet(paths["ref"])
+    cur.to_parquet(paths["cur"])
+    for name, m in (("tree", tree), ("logistic", logistic)):
+        joblib.dump(m, tmp_path / f"{name}.joblib")
+    return tmp_path, ref, cur, {"tree": tree, "logistic": logistic}
+
+
+def test_drift_cli_attaches_the_explanation_of_the_model(model_files, capsys):
+    import json
+
+    from mlsentry.cli import main
+
+    tmp, ref, cur, models = model_files
+    base = ["drift", str(tmp / "ref.parquet"), str(tmp / "cur.parquet")]
+    assert main([*base, "--json"]) == 1
+    plain = json.loads(capsys.readouterr().out)
+    assert "explanation" not in plain or plain["explanation"] is None
+    for name, rows in (("tree", None), ("logistic", 200)):
+        extra = [] if rows is None else ["--explain-rows", str(rows)]
+        args = [*base, "--model", str(tmp / f"{name}.joblib"), "--seed", "4", *extra, "--json"]
+        # The explanation is information: the verdict stays the data's.
+        assert main(args) == 1
+        out = json.loads(capsys.readouterr().out)
+        assert out["drifted_columns"] == plain["drifted_columns"]
+        options = {"seed": 4} if rows is None else {"seed": 4, "max_rows": rows}
+        want = ms.explain.prediction_shift(models[name], ref, cur, **options)
+        got = out["explanation"]
+        assert got["schema"] == "mlsentry/prediction-shift/v1"
+        assert got["feature_names"] == ["a", "b", "c"]  # the model's columns, not "s"
+        np.testing.assert_allclose(got["contributions"], want.contributions.tolist(), atol=1e-12)
+        assert got["config"]["max_rows"] == (1000 if rows is None else rows)
+    html = tmp / "r.html"
+    assert main([*base, "--model", str(tmp / "tree.joblib"), "--html", str(html)]) == 1
+    assert "Prediction shift" in capsys.readouterr().out
+    assert "prediction" in html.read_text(encoding="utf-8").lower()
+
+
+def test_drift_cli_model_flags_refuse_what_they_cannot_use(model_files, tmp_path, capsys):
+    import pickle
+
+    from mlsentry.cli import main
+
+    tmp, *_ = model_files
+    base = ["drift", str(tmp / "ref.parquet"), str(tmp / "cur.parquet")]
+    assert main([*base, "--explain-rows", "10"]) == 2
+    assert "only with --model" in capsys.readouterr().err
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Evil()))
+    assert main([*base, "--model", str(evil)]) == 2
+    err = capsys.readouterr()
+    assert "refusing to load" in err.err and "owned" not in err.out
+    profile = tmp_path / "ref.profile"
+    assert main(["profile", str(tmp / "ref.parquet"), "-o", str(profile)]) == 0
+    capsys.readouterr()
+    assert main(["drift", str(profile), base[2], "--model", str(tmp / "tree.joblib")]) == 2
+    assert "rows" in capsys.readouterr().err
+
+
+def test_monitor_cli_explains_with_the_model_s_own_column_names(model_files, capsys):
+    """A model fitted on a DataFrame gets DataFrames with its columns (no feature-name
+    warning, which pytest turns into an error here)."""
+    import json
+
+    from mlsentry.cli import main
+
+    tmp, *_ = model_files
+    base = ["monitor", str(tmp / "ref.parquet"), str(tmp / "cur.parquet"), "--columns", "a,b,c"]
+    base += ["--ert", "300", "--window", "30"]
+    assert main([*base, "--model", str(tmp / "logistic.joblib"), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    got = out["explanation"]
+    assert got["feature_names"] == ["a", "b", "c"]
+    # The current side is the monitor's latest rows; the shift of the True-class
+    # probability is positive (feature a moved up and drives the model) and a carries it.
+    contrib = np.asarray(got["contributions"])
+    assert contrib.shape == (3, 2) and contrib[0, 1] > 0.1
+    assert np.argmax(np.abs(contrib[:, 1])) == 0
+    profile = tmp / "ref.profile"
+    assert main(["profile", str(tmp / "ref.parquet"), "-o", str(profile)]) == 0
+    capsys.readouterr()
+    args = ["monitor", str(profile), str(tmp / "cur.parquet"), "--model", str(tmp / "tree.joblib")]
+    assert main(args) == 2
+    assert "not a profile" in capsys.readouterr().err
+
+
+def test_numpy_rows_reach_a_dataframe_fitted_model_with_its_column_names(model_files):
+    _, ref, cur, models = model_files
+    cols = ["a", "b", "c"]
+    from_arrays = ms.explain.prediction_shift(
+        models["logistic"], ref[cols].to_numpy(), cur[cols].to_numpy()
+    )
+    from_frames = ms.explain.prediction_shift(models["logistic"], ref, cur)
+    assert from_arrays.feature_names == cols
+    np.testing.assert_allclose(from_arrays.contributions, from_frames.contributions, atol=1e-12)

@@ -37,6 +37,54 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
         return EXIT_ERROR
 
 
+POLICY_HELP = "scan policy (TOML/JSON) allowing the model's classes, as for `mlsentry scan`"
+
+
+class ModelRefused(UsageError):
+    """A model file the scan would not let us load; ``.report`` is the scan report."""
+
+    def __init__(self, message: str, report: Any) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def load_model(path: str, policy: Any = None) -> Any:
+    """Unpickle a model file (pickle or joblib), but only after the scanner read every
+    opcode and found nothing ``policy`` does not allow: loading a pickle runs the code it
+    names. Raises :class:`ModelRefused` otherwise."""
+    from ..scan import scan
+
+    report = scan(path, policy=policy, digests=False)
+    if not report.safe:
+        lines = [f"  {f.severity}: {f.message}" for f in report.findings[:5]]
+        raise ModelRefused(
+            f"{path}: refusing to load: unpickling runs code, and the scan found "
+            f"{len(report.findings)} finding(s):\n" + "\n".join(lines) + "\n(allow the "
+            "model's own classes with --policy FILE if you trust the file's source)",
+            report,
+        )
+    if path.lower().endswith(".joblib"):
+        try:
+            import joblib
+        except ImportError:
+            raise UsageError(f"{path}: reading .joblib files needs joblib installed") from None
+        return joblib.load(path)
+    import pickle
+
+    with open(path, "rb") as fh:
+        return pickle.load(fh)  # the scan above read every opcode
+
+
+def add_model_flags(p: argparse.ArgumentParser, model_help: str) -> None:
+    """``--model FILE`` and the scan ``--policy FILE`` that lets it load."""
+    p.add_argument("--model", metavar="FILE", help=model_help)
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        help=POLICY_HELP,
+    )
+
+
 def show_progress(args: argparse.Namespace) -> bool:
     if getattr(args, "progress", None) is not None:
         return bool(args.progress)

@@ -8,9 +8,12 @@ from typing import Any
 from .._tables import read_table
 from .common import (
     UsageError,
+    add_model_flags,
     add_output_flags,
     add_progress_flag,
     emit_report,
+    load_model,
+    positive_int,
     show_progress,
     split_names,
 )
@@ -51,8 +54,22 @@ def cmd_drift(args: argparse.Namespace) -> int:
         categorical=split_names(args.categorical, "--categorical"),
         drift_share=args.drift_share,
         progress=show_progress(args),
+        **_explanation(args),
     )
     return emit_report(report, args)
+
+
+def _explanation(args: argparse.Namespace) -> dict[str, Any]:
+    """``--model``: the model (loaded only if the scan allows it) and the options of the
+    prediction-shift explanation ``compare`` attaches to the report."""
+    if args.model is None:
+        if args.explain_rows is not None:
+            raise UsageError("--explain-rows: only with --model")
+        return {}
+    explain: dict[str, Any] = {"seed": args.seed}
+    if args.explain_rows is not None:
+        explain["max_rows"] = args.explain_rows
+    return {"model": load_model(args.model, args.policy), "explain": explain}
 
 
 def register(sub: Any) -> None:
@@ -100,6 +117,22 @@ def register(sub: Any) -> None:
         default=None,
         metavar="X",
         help="drift when at least this share of the columns drifted (default: any column)",
+    )
+    add_model_flags(
+        p,
+        "a pickled or joblib model of these columns: also explain, feature by feature, "
+        "the shift of its mean prediction from REFERENCE to CURRENT (SHAP values against one "
+        "background; in the report, no effect on the verdict). Scanned first, loaded only "
+        "when the scan allows it",
+    )
+    p.add_argument(
+        "--explain-rows",
+        type=positive_int,
+        metavar="N",
+        help="with --model: rows of each side explained (a seeded sample; default 1000)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="with --model: sampling seed (default: %(default)s)"
     )
     add_output_flags(p)
     add_progress_flag(p)

@@ -7,39 +7,16 @@ from typing import Any
 
 from .._tables import read_table
 from .common import (
+    POLICY_HELP,
     UsageError,
     add_output_flags,
     add_progress_flag,
     emit_report,
+    load_model,
     positive_int,
     show_progress,
     split_names,
 )
-
-
-def _load_model(path: str, policy: Any) -> Any:
-    """Unpickle a model file, but only after the scanner read every opcode and found
-    nothing it does not allow: loading a pickle runs the code it names."""
-    from ..scan import scan
-
-    report = scan(path, policy=policy, digests=False)
-    if not report.safe:
-        lines = [f"  {f.severity}: {f.message}" for f in report.findings[:5]]
-        raise UsageError(
-            f"{path}: refusing to load: unpickling runs code, and the scan found "
-            f"{len(report.findings)} finding(s):\n" + "\n".join(lines) + "\n(allow the "
-            "model's own classes with --policy FILE if you trust the file's source)"
-        )
-    if path.lower().endswith(".joblib"):
-        try:
-            import joblib
-        except ImportError:
-            raise UsageError(f"{path}: reading .joblib files needs joblib installed") from None
-        return joblib.load(path)
-    import pickle
-
-    with open(path, "rb") as fh:
-        return pickle.load(fh)  # the scan above read every opcode
 
 
 def _frame(path: str, drop: Any) -> Any:
@@ -60,7 +37,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..errors import InvalidTypeError
     from ..explain import kernel_shap, tree_shap
 
-    model = _load_model(args.model, args.policy)
+    model = load_model(args.model, args.policy)
     drop = split_names(args.drop, "--drop")
     data = _frame(args.data, drop)
     X = data if args.rows is None else data[: args.rows]
@@ -134,7 +111,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--policy",
         metavar="FILE",
-        help="scan policy (TOML/JSON) allowing the model's classes, as for `mlsentry scan`",
+        help=POLICY_HELP,
     )
     add_output_flags(p)
     add_progress_flag(p)

@@ -6,7 +6,14 @@ import argparse
 from typing import TYPE_CHECKING, Any, Optional
 
 from .._tables import read_table, table_columns
-from .common import UsageError, add_output_flags, emit_report, split_names
+from .common import (
+    UsageError,
+    add_model_flags,
+    add_output_flags,
+    emit_report,
+    load_model,
+    split_names,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +41,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     columns = split_names(args.columns, "--columns")
     ood = None if args.ood == "none" else args.ood
     if Profile.is_file(args.reference):
+        if args.model is not None:
+            raise UsageError(
+                "--model: explaining the prediction shift needs reference rows, not a profile"
+            )
         mon = Monitor(
             args.reference,
             ert=args.ert,
@@ -48,11 +59,17 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         return emit_report(mon.report(), args)
     if args.prediction_column is not None:
         raise UsageError("--prediction-column: only with a profile as REFERENCE")
+    model = None if args.model is None else load_model(args.model, args.policy)
     reference, names = _matrix(args.reference, columns)
     mon = Monitor(reference, ert=args.ert, window=args.window, ood=ood, seed=args.seed)
+    batch = reference[:0]
     for path in args.stream:
-        mon.update(_matrix(path, names)[0])
-    return emit_report(mon.report(), args)
+        batch = _matrix(path, names)[0]
+        mon.update(batch)
+    if model is None:
+        return emit_report(mon.report(), args)
+    explain = {"feature_names": names, "seed": args.seed}
+    return emit_report(mon.report(model=model, current=batch, explain=explain), args)
 
 
 def register(sub: Any) -> None:
@@ -94,5 +111,11 @@ def register(sub: Any) -> None:
         "profile)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    add_model_flags(
+        p,
+        "a pickled or joblib model of the watched columns: the report also explains, "
+        "feature by feature, the shift of its mean prediction from REFERENCE to the last "
+        "STREAM file (not with a profile). Scanned first, loaded only when the scan allows it",
+    )
     add_output_flags(p)
     p.set_defaults(func=cmd_monitor)

@@ -7,7 +7,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .._tables import read_table
-from .common import UsageError, add_output_flags, emit_report, split_names
+from .common import (
+    ModelRefused,
+    UsageError,
+    add_model_flags,
+    add_output_flags,
+    emit_report,
+    load_model,
+    split_names,
+)
 from .labels import _column, _column_names
 
 if TYPE_CHECKING:
@@ -62,17 +70,15 @@ def _retrainer(model: Any) -> Any:
 def _attack_model(args: argparse.Namespace) -> int:
     """``--model``: scan the model file, load it only when safe, attack it."""
     from ..privacy import ATTACKS, REFERENCE_ATTACKS, membership_inference
-    from ..scan import scan
 
     if not args.nonmembers:
         raise UsageError("--model: give the members as FILE and the non-members with --nonmembers")
-    checked = scan(args.model)
-    if not checked.safe:
-        print(f"mlsentry: refusing to load {args.model}: the scan found it unsafe", file=sys.stderr)
-        return emit_report(checked, args)
-    import joblib
-
-    model = joblib.load(args.model)
+    try:
+        model = load_model(args.model, args.policy)
+    except ModelRefused as refused:
+        # A model we may not load fails the check: its scan report is the output.
+        print(f"mlsentry: {refused}", file=sys.stderr)
+        return emit_report(refused.report, args)
     members = _frame(args.file, "FILE")
     nonmembers = _frame(args.nonmembers, "--nonmembers")
     for what, table in (("FILE", members), ("--nonmembers", nonmembers)):
@@ -185,10 +191,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "file", help="CSV or Parquet table of scores (with --model: the members' records)"
     )
-    p.add_argument(
-        "--model",
-        metavar="PATH",
-        help="a pickled or joblib classifier with predict_proba to attack; it is scanned "
+    add_model_flags(
+        p,
+        "a pickled or joblib classifier with predict_proba to attack; it is scanned "
         "first and loaded only when the scan calls it safe",
     )
     p.add_argument(

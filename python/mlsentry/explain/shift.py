@@ -179,6 +179,11 @@ def prediction_shift(
     ref, names = feature_matrix(reference, "reference", feature_names, model, allow_nan=tree)
     cur, cur_names = feature_matrix(current, "current", feature_names, model, allow_nan=tree)
     columns = _columns(reference)
+    fitted = getattr(model, "feature_names_in_", None)
+    if columns is None and fitted is not None and [str(c) for c in fitted] == list(names):
+        # Rows without column names for a model fitted on a DataFrame: it gets the
+        # columns it was fitted with, as when the sides were DataFrames.
+        columns = list(fitted)
     if cur.shape[1] != ref.shape[1]:
         raise InvalidInputError(
             f"current: {cur.shape[1]} features per row, reference has {ref.shape[1]}"
