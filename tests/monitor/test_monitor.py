@@ -49,6 +49,33 @@ def test_drift_half_way_raises_an_alert(reference):
     assert mon.rows_seen == 1000
 
 
+def test_drift_alerts_state_the_threshold_they_crossed(reference):
+    """Each drift alert names its statistic and the threshold of its row (rows since the
+    last restart), the same whether the stream comes in one batch or in pieces that split
+    the windows."""
+    import re
+
+    rng = np.random.default_rng(5)
+    stream = np.vstack([rng.normal(size=(300, 2)), rng.normal(1.0, 1.0, size=(400, 2))])
+    whole = Monitor(reference, ert=300, window=20, ood=None, seed=2)
+    one = [a for a in whole.update(stream) if a.kind == "drift"]
+    assert len(one) >= 3
+    pieces = Monitor(reference, ert=300, window=20, ood=None, seed=2)
+    split = []
+    for part in np.array_split(stream, [7, 150, 333, 334, 500]):
+        split += [a for a in pieces.update(part) if a.kind == "drift"]
+    assert [(a.index, a.reason) for a in split] == [(a.index, a.reason) for a in one]
+    thresholds = whole.thresholds
+    for prev, a in zip([0] + [b.index for b in one], one):
+        found = re.search(r"statistic (\S+) above its threshold (\S+) ", a.reason)
+        assert found, a.reason
+        stat, bar = float(found.group(1)), float(found.group(2))
+        assert stat > bar
+        # The threshold of the row's place after the restart (the last one once settled).
+        want = thresholds[min(a.index - prev - whole.window, len(thresholds) - 1)]
+        assert found.group(2) == f"{want:.4g}"
+
+
 def test_save_load_continues_exactly(reference, tmp_path):
     rng = np.random.default_rng(3)
     stream = np.vstack([rng.normal(size=(333, 2)), rng.normal(0.8, 1.0, size=(400, 2))])

@@ -437,13 +437,21 @@ class Monitor:
                 z,
             )
             stats = out["statistics"]
+            # Rows since the last (re)start at each alarm: the threshold the row was held to.
+            t, seen = self._t, 0
             for pos in out["alarms"]:
+                t += pos + 1 - seen
+                seen = pos + 1
+                bar = self.thresholds[min(t - self.window, len(self.thresholds) - 1)]
+                t = 0
                 new.append(
                     Alert(
                         "drift",
                         start + pos + 1,
                         f"online MMD statistic {stats[pos]:.4g} above its threshold "
-                        f"(window {self.window}, ert {self.ert:g}); detector restarted",
+                        f"{bar:.4g} (window {self.window}, ert {self.ert:g}; the statistic "
+                        "leaves out the reference's constant term, so both may be below 0); "
+                        "detector restarted",
                     )
                 )
         self._rows, self._means, self._t = out["rows"], out["means"], int(out["t"])
