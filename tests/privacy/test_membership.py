@@ -156,6 +156,34 @@ def test_label_only_uses_hop_skip_jump_and_counts_queries():
         ms.privacy.membership_inference(LabelsOnly(), Xm, ym, Xn, yn, attacks=("loss",))
 
 
+def test_label_only_scores_are_the_exact_distance_to_a_linear_boundary():
+    # A logistic model: the L2 distance of x to its boundary is |w.x + b| / |w|. With the
+    # default budget (10 iterations) every score is that distance to within a few percent,
+    # never below it; a misclassified record scores 0. ART's HopSkipJump returns the point
+    # after its last step, about a third beyond the boundary here.
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(size=20), 0.3
+    X = rng.normal(size=(20, 20))
+    y = (X @ w + b > 0).astype(int)
+    y[[4, 15]] = 1 - y[[4, 15]]  # one misclassified member, one non-member
+
+    def model(x):
+        p1 = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        return np.stack([1.0 - p1, p1], axis=1)
+
+    rep = ms.privacy.membership_inference(
+        model, X[:10], y[:10], X[10:], y[10:], attacks=("label_only",)
+    )
+    exposed = rep.attacks["label_only"].exposed
+    assert sorted(e["record"] for e in exposed) == list(range(10))
+    exact = np.abs(X @ w + b) / np.linalg.norm(w)
+    score = np.array([e["score"] for e in sorted(exposed, key=lambda e: e["record"])])
+    assert score[4] == 0.0
+    ratio = np.delete(score / exact[:10], 4)
+    assert (ratio >= 1 - 1e-9).all(), ratio
+    assert ratio.max() < 1.04 and np.median(ratio) < 1.02, ratio
+
+
 def _train_memoriser(X, y):
     return Memoriser(X, y)
 
