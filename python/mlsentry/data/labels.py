@@ -112,6 +112,32 @@ def _round_keeping_total(row: np.ndarray) -> np.ndarray:
     return ints
 
 
+def _round_rows_keeping_totals(rows: np.ndarray) -> np.ndarray:
+    """``_round_keeping_total`` of every row of a C-contiguous matrix at once: numpy sums
+    and argsorts each row of a 2-D array along its last axis with the same 1-D routine as
+    one row alone, so the result is that of the row-by-row loop, without a Python step
+    per row (many classes leave most rows with tied remainders)."""
+    ints = rows.round()
+    target = np.sum(rows, axis=1).round()
+    total = np.sum(ints, axis=1).round()
+    cols = np.arange(rows.shape[1])
+    off = np.flatnonzero(np.abs(total - target) > 1e-6)
+    while off.size:
+        gap = np.round(target[off] - total[off])
+        step = np.where(gap < 0, -1.0, 1.0)
+        n_changes = np.minimum(np.abs(gap), rows.shape[1])
+        order = np.argsort(rows[off] - ints[off], axis=1)
+        # Upward steps take the largest remainders (the order reversed), downward steps
+        # the smallest; the first n_changes of each row.
+        order = np.where((step > 0)[:, None], order[:, ::-1], order)
+        pick = cols[None, :] < n_changes[:, None]
+        which = np.broadcast_to(off[:, None], order.shape)[pick]
+        ints[which, order[pick]] += np.broadcast_to(step[:, None], order.shape)[pick]
+        total[off] = np.sum(ints[off], axis=1).round()
+        off = off[np.abs(total[off] - target[off]) > 1e-6]
+    return ints
+
+
 def _calibrate(raw: np.ndarray, given: np.ndarray) -> np.ndarray:
     """cleanlab's ``calibrate_confident_joint``: rows to the given-label counts, the total
     to the number of rows, rows rounded keeping their totals (k x k, a loop over classes).
@@ -119,13 +145,14 @@ def _calibrate(raw: np.ndarray, given: np.ndarray) -> np.ndarray:
     numpy sums in memory order, so the layout is kept for the same total to the last bit.
     The rounding runs in Rust (all rows in parallel); only rows where equal remainders
     straddle the cut, which numpy's unstable argsort may order either way, are rounded
-    again here by numpy's own routine."""
+    again here by numpy's own routine (all of them in one 2-D argsort)."""
     raw = np.asfortranarray(raw)
     scaled = (raw.T / np.clip(raw.sum(axis=1), a_min=1e-100, a_max=None) * given).T
     scaled = scaled / np.clip(np.sum(scaled), a_min=1e-100, a_max=None) * int(given.sum())
-    out, unsure = _core.round_row_totals(np.ascontiguousarray(scaled))
-    for i in unsure.tolist():
-        out[i] = _round_keeping_total(scaled[i])
+    scaled = np.ascontiguousarray(scaled)
+    out, unsure = _core.round_row_totals(scaled)
+    if unsure.size:
+        out[unsure] = _round_rows_keeping_totals(scaled[unsure])
     return out
 
 
