@@ -1,59 +1,40 @@
 """Input fingerprints computed in a thread beside the work that reads the same inputs.
 
-A check records :func:`mlsentry.fingerprint` of its inputs in its report. The hashing reads
-every value once more; it releases the GIL and runs on the package's thread pool, so it
-runs beside the check's own computation (which releases the GIL too) instead of after it.
-Leaving the ``with`` block (normally or by an exception) waits for the thread: no work
-outlives the call.
+A check records the fingerprints of its inputs in its report. The hashing reads every value
+once more; it releases the GIL and runs on the package's thread pool, so it runs beside the
+check's own computation (which releases the GIL too) instead of after it. Leaving the
+``with`` block (normally or by an exception) waits for the thread: no work outlives the
+call. The caller passes the function that fingerprints one input (``mlsentry.fingerprint``
+belongs to the integrity capability, which this shared layer does not import).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-from ._tables import list_array
-from .integrity import fingerprint
-
-__all__ = ["Fingerprints", "fingerprint_side"]
+__all__ = ["THREAD_NAME", "Fingerprints"]
 
 #: The name of the thread (tests look for it to check none is left behind).
 THREAD_NAME = "mlsentry-fingerprint"
 
+#: Fingerprints one input: ``(fingerprint, None)``, or ``(None, why there is none)``.
 FingerprintSide = Callable[[Any], tuple[Optional[str], Optional[str]]]
-
-
-def fingerprint_side(obj: Any) -> tuple[Optional[str], Optional[str]]:
-    """The fingerprint of one input, or why there is none (a dict whose columns differ in
-    length, a type the fingerprint refuses, no pandas for a dict)."""
-    try:
-        if isinstance(obj, Mapping):
-            try:
-                import pandas as pd
-            except ImportError:
-                return None, "a dict of columns is fingerprinted as a pandas DataFrame"
-            return fingerprint(pd.DataFrame(dict(obj)), index=False), None
-        if isinstance(obj, (list, tuple)):
-            obj = list_array(obj)
-        return fingerprint(obj), None
-    except (ValueError, TypeError) as e:
-        return None, str(e)
 
 
 class Fingerprints:
     """The inputs' fingerprints, computed in a thread while the caller goes on.
 
-    ``sides``: ``(name, object)`` pairs, fingerprinted in that order by ``fingerprint_side``
-    (a function returning ``(fingerprint or None, why not)``); ``enabled=False`` starts no
-    thread and records nothing."""
+    ``sides``: ``(name, object)`` pairs, fingerprinted in that order by
+    ``fingerprint_side``; ``enabled=False`` starts no thread and records nothing."""
 
     def __init__(
         self,
         sides: Sequence[tuple[str, Any]],
         *,
         enabled: bool,
-        fingerprint_side: FingerprintSide = fingerprint_side,
+        fingerprint_side: FingerprintSide,
     ) -> None:
         self._sides = tuple(sides) if enabled else ()
         self._side = fingerprint_side

@@ -384,6 +384,13 @@ class LabelIssuesReport(Report):
         return "".join(parts)
 
 
+def _fingerprint_array(a: np.ndarray) -> tuple[Optional[str], Optional[str]]:
+    """The fingerprint of an input array (numeric: it always has one)."""
+    from ..integrity import fingerprint as _fingerprint
+
+    return _fingerprint(a), None
+
+
 def _check_share(max_share: Any) -> Optional[float]:
     if max_share is None:
         return None
@@ -488,7 +495,9 @@ def label_issues(
     # The fingerprints read both inputs once more: they run beside the search (both
     # release the GIL and share the package's thread pool), not after it.
     sides = [("labels", y), ("pred_probs", p)]
-    with Fingerprints(sides, enabled=bool(fingerprint)) as fingerprints:
+    with Fingerprints(
+        sides, enabled=bool(fingerprint), fingerprint_side=_fingerprint_array
+    ) as fingerprints:
         out = _core.label_issues(
             y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), _calibrate
         )
@@ -513,7 +522,6 @@ def label_issues(
                 zip(out["given_counts"], out["flagged_counts"], out["true_counts"])
             )
         ]
-        # Numeric arrays always have a fingerprint: nothing is skipped.
         inputs, _ = fingerprints.result()
     report = LabelIssuesReport(
         mask=out["mask"],

@@ -17,11 +17,10 @@ import numpy as np
 from .. import _core
 from .._args import check_int, check_positive
 from .._background import Fingerprints
-from .._background import fingerprint_side as _fingerprint_side
 from .._progress import ProgressArg, progress_callback
-from .._tables import table_columns
+from .._tables import list_array, table_columns
 from ..errors import InvalidInputError, InvalidTypeError
-from ..integrity import record_check
+from ..integrity import fingerprint, record_check
 from ..report import Report
 from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
 from .corrections import CORRECTIONS, adjust_pvalues
@@ -105,6 +104,23 @@ def _check_share(drift_share: Any) -> Optional[float]:
     if not 0.0 < float(drift_share) <= 1.0:
         raise InvalidInputError(f"drift_share: expected a number in (0, 1], got {drift_share!r}")
     return float(drift_share)
+
+
+def _fingerprint_side(obj: Any) -> tuple[Optional[str], Optional[str]]:
+    """The fingerprint of one input, or why there is none (a dict whose columns differ in
+    length, a type the fingerprint refuses, no pandas for a dict)."""
+    try:
+        if isinstance(obj, Mapping):
+            try:
+                import pandas as pd
+            except ImportError:
+                return None, "a dict of columns is fingerprinted as a pandas DataFrame"
+            return fingerprint(pd.DataFrame(dict(obj)), index=False), None
+        if isinstance(obj, (list, tuple)):
+            obj = list_array(obj)
+        return fingerprint(obj), None
+    except (ValueError, TypeError) as e:
+        return None, str(e)
 
 
 def _number(v: Any) -> Optional[float]:
