@@ -183,7 +183,7 @@ def test_tab_completion_shows_the_public_api_only(module):
 SHARED = {
     "mlsentry.errors", "mlsentry.report", "mlsentry._core", "mlsentry._args",
     "mlsentry._progress", "mlsentry._version", "mlsentry._paths", "mlsentry._tables",
-    "mlsentry._matrix",
+    "mlsentry._matrix", "mlsentry._background",
 }  # fmt: skip
 CAPABILITIES = {
     "data", "integrity", "drift", "robustness", "scan", "privacy", "monitor", "fairness",

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -177,6 +178,30 @@ def test_inputs_in_any_layout_give_the_same_report():
         np.testing.assert_array_equal(other.ranked, base.ranked)
         np.testing.assert_array_equal(other.scores, base.scores)
     assert base.inputs["pred_probs"].startswith(fortran.inputs["pred_probs"][:6])
+
+
+def _fingerprint_threads():
+    return [t for t in threading.enumerate() if t.name == "mlsentry-fingerprint"]
+
+
+def test_fingerprints_beside_the_search_equal_the_fingerprints_of_the_inputs():
+    labels, p = planted(3000, 6, 21)
+    for probs in (p, p.astype(np.float32), np.asfortranarray(p)):
+        rep = ms.data.label_issues(labels.tolist(), probs)
+        assert rep.inputs == {
+            "labels": ms.fingerprint(labels),
+            "pred_probs": ms.fingerprint(probs),
+        }
+    assert ms.data.label_issues(labels, p, fingerprint=False).inputs == {}
+    assert _fingerprint_threads() == []
+
+
+def test_a_refused_input_leaves_no_fingerprint_thread():
+    labels, p = planted(3000, 6, 22)
+    p[1234, 2] = np.nan
+    with pytest.raises(InvalidInputError, match="row 1234"):
+        ms.data.label_issues(labels, p)
+    assert _fingerprint_threads() == []
 
 
 def test_same_result_whatever_the_thread_count():

@@ -13,7 +13,7 @@ import pytest
 import mlsentry as ms
 from mlsentry import _core
 from mlsentry.data import LABEL_RANKINGS
-from mlsentry.data.labels import _calibrate, _round_keeping_total
+from mlsentry.data.labels import _calibrate, _round_keeping_total, _round_rows_keeping_totals
 from mlsentry.errors import InvalidInputError, InvalidTypeError
 
 pytest.importorskip("cleanlab")
@@ -63,6 +63,22 @@ def test_rust_rounding_equals_numpy_where_it_is_sure():
     ints, unsure = _core.round_row_totals(np.array([[0.5, 1.4, 1.1], [1.4, 1.4, 0.2]]))
     assert ints.tolist() == [[1, 1, 1], [1, 2, 0]]
     assert unsure.tolist() == [1]
+
+
+@pytest.mark.parametrize("k, seed", [(5, 4), (60, 5), (300, 6)])
+def test_rows_rounded_at_once_equal_cleanlab_row_by_row(k, seed):
+    rng = np.random.default_rng(seed)
+    raw, given = sparse_joint(k, seed, fill=0.05)
+    scaled = raw / raw.sum(axis=1, keepdims=True) * given[:, None]
+    # Halves and exact integers: remainders tie at 0 and at +-0.5, on both sides of a cut.
+    halves = np.round(scaled * 2) / 2
+    lifted = scaled + rng.integers(0, 2, scaled.shape) * 0.5
+    for rows in (scaled, halves, lifted):
+        rows = np.ascontiguousarray(rows)
+        at_once = _round_rows_keeping_totals(rows)
+        for i in range(rows.shape[0]):
+            np.testing.assert_array_equal(at_once[i], round_preserving_sum(rows[i]))
+    assert _round_rows_keeping_totals(np.zeros((0, 4))).shape == (0, 4)
 
 
 def test_rust_rounding_refuses_bad_input():

@@ -4,6 +4,7 @@ inputs, bad input, the report, and agreement with pandera on the same checks."""
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -428,6 +429,24 @@ def test_bad_inputs(schema):
         Schema.infer({"a": [1]}, range_margin="wide")
     with pytest.raises(InvalidInputError, match="missing_margin"):
         Schema.infer({"a": [1]}, missing_margin=2)
+
+
+def _fingerprint_threads():
+    return [t for t in threading.enumerate() if t.name == "mlsentry-fingerprint"]
+
+
+def test_the_fingerprint_beside_the_checks_equals_the_fingerprint_of_the_batch(schema):
+    batch = _planted()
+    for data in (batch, pa.Table.from_pandas(batch, preserve_index=False)):
+        rep = validate(data, schema)
+        assert rep.inputs == {"schema": schema.fingerprint(), "data": ms.fingerprint(data)}
+    assert validate(batch, schema, fingerprint=False).inputs == {"schema": schema.fingerprint()}
+    ragged = {"age": [1, 2], "plan": ["a"]}
+    with pytest.raises(InvalidInputError):
+        validate(ragged, schema)
+    with pytest.raises(InvalidTypeError, match="data"):
+        validate("not a table", schema)
+    assert _fingerprint_threads() == []
 
 
 def test_nan_and_infinities():

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import _core
+from .._background import Fingerprints
 from ..errors import InvalidInputError, InvalidTypeError, require
 from ..report import Report, count_of, fmt_number, fmt_share, html_table
 
@@ -111,6 +112,32 @@ def _round_keeping_total(row: np.ndarray) -> np.ndarray:
     return ints
 
 
+def _round_rows_keeping_totals(rows: np.ndarray) -> np.ndarray:
+    """``_round_keeping_total`` of every row of a C-contiguous matrix at once: numpy sums
+    and argsorts each row of a 2-D array along its last axis with the same 1-D routine as
+    one row alone, so the result is that of the row-by-row loop, without a Python step
+    per row (many classes leave most rows with tied remainders)."""
+    ints = rows.round()
+    target = np.sum(rows, axis=1).round()
+    total = np.sum(ints, axis=1).round()
+    cols = np.arange(rows.shape[1])
+    off = np.flatnonzero(np.abs(total - target) > 1e-6)
+    while off.size:
+        gap = np.round(target[off] - total[off])
+        step = np.where(gap < 0, -1.0, 1.0)
+        n_changes = np.minimum(np.abs(gap), rows.shape[1])
+        order = np.argsort(rows[off] - ints[off], axis=1)
+        # Upward steps take the largest remainders (the order reversed), downward steps
+        # the smallest; the first n_changes of each row.
+        order = np.where((step > 0)[:, None], order[:, ::-1], order)
+        pick = cols[None, :] < n_changes[:, None]
+        which = np.broadcast_to(off[:, None], order.shape)[pick]
+        ints[which, order[pick]] += np.broadcast_to(step[:, None], order.shape)[pick]
+        total[off] = np.sum(ints[off], axis=1).round()
+        off = off[np.abs(total[off] - target[off]) > 1e-6]
+    return ints
+
+
 def _calibrate(raw: np.ndarray, given: np.ndarray) -> np.ndarray:
     """cleanlab's ``calibrate_confident_joint``: rows to the given-label counts, the total
     to the number of rows, rows rounded keeping their totals (k x k, a loop over classes).
@@ -118,13 +145,14 @@ def _calibrate(raw: np.ndarray, given: np.ndarray) -> np.ndarray:
     numpy sums in memory order, so the layout is kept for the same total to the last bit.
     The rounding runs in Rust (all rows in parallel); only rows where equal remainders
     straddle the cut, which numpy's unstable argsort may order either way, are rounded
-    again here by numpy's own routine."""
+    again here by numpy's own routine (all of them in one 2-D argsort)."""
     raw = np.asfortranarray(raw)
     scaled = (raw.T / np.clip(raw.sum(axis=1), a_min=1e-100, a_max=None) * given).T
     scaled = scaled / np.clip(np.sum(scaled), a_min=1e-100, a_max=None) * int(given.sum())
-    out, unsure = _core.round_row_totals(np.ascontiguousarray(scaled))
-    for i in unsure.tolist():
-        out[i] = _round_keeping_total(scaled[i])
+    scaled = np.ascontiguousarray(scaled)
+    out, unsure = _core.round_row_totals(scaled)
+    if unsure.size:
+        out[unsure] = _round_rows_keeping_totals(scaled[unsure])
     return out
 
 
@@ -356,6 +384,13 @@ class LabelIssuesReport(Report):
         return "".join(parts)
 
 
+def _fingerprint_array(a: np.ndarray) -> tuple[Optional[str], Optional[str]]:
+    """The fingerprint of an input array (numeric: it always has one)."""
+    from ..integrity import fingerprint as _fingerprint
+
+    return _fingerprint(a), None
+
+
 def _check_share(max_share: Any) -> Optional[float]:
     if max_share is None:
         return None
@@ -457,35 +492,37 @@ def label_issues(
         )
     y = _labels_array(labels)
     p = _probs_array(pred_probs)
-    out = _core.label_issues(
-        y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), _calibrate
-    )
-    ranked = out["ranked"]
-    worst_rows = ranked[:WORST_ROWS]
-    sub = p[worst_rows]
-    predicted = sub.argmax(axis=1) if sub.size else np.zeros(0, dtype=np.int64)
-    worst = [
-        {
-            "row": int(r),
-            "given": int(y[r]),
-            "predicted": int(predicted[i]),
-            "score": float(out["scores"][r]),
-            "p_given": float(sub[i, y[r]]),
-            "p_predicted": float(sub[i, predicted[i]]),
-        }
-        for i, r in enumerate(worst_rows.tolist())
-    ]
-    per_class = [
-        ClassCounts(label=c, given=int(g), flagged=int(f), estimated_true=int(t))
-        for c, (g, f, t) in enumerate(
-            zip(out["given_counts"], out["flagged_counts"], out["true_counts"])
+    # The fingerprints read both inputs once more: they run beside the search (both
+    # release the GIL and share the package's thread pool), not after it.
+    sides = [("labels", y), ("pred_probs", p)]
+    with Fingerprints(
+        sides, enabled=bool(fingerprint), fingerprint_side=_fingerprint_array
+    ) as fingerprints:
+        out = _core.label_issues(
+            y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), _calibrate
         )
-    ]
-    inputs = {}
-    if fingerprint:
-        from ..integrity import fingerprint as _fingerprint
-
-        inputs = {"labels": _fingerprint(y), "pred_probs": _fingerprint(p)}
+        ranked = out["ranked"]
+        worst_rows = ranked[:WORST_ROWS]
+        sub = p[worst_rows]
+        predicted = sub.argmax(axis=1) if sub.size else np.zeros(0, dtype=np.int64)
+        worst = [
+            {
+                "row": int(r),
+                "given": int(y[r]),
+                "predicted": int(predicted[i]),
+                "score": float(out["scores"][r]),
+                "p_given": float(sub[i, y[r]]),
+                "p_predicted": float(sub[i, predicted[i]]),
+            }
+            for i, r in enumerate(worst_rows.tolist())
+        ]
+        per_class = [
+            ClassCounts(label=c, given=int(g), flagged=int(f), estimated_true=int(t))
+            for c, (g, f, t) in enumerate(
+                zip(out["given_counts"], out["flagged_counts"], out["true_counts"])
+            )
+        ]
+        inputs, _ = fingerprints.result()
     report = LabelIssuesReport(
         mask=out["mask"],
         ranked=ranked,

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Optional, Union
 import numpy as np
 
 from .. import _core
+from .._background import Fingerprints
 from .._progress import ProgressArg, progress_callback
 from ..errors import InvalidInputError, InvalidTypeError, require
 from ..report import Report, count_of, html_table, name_part
@@ -297,21 +298,27 @@ def validate(
     if isinstance(examples, bool) or not isinstance(examples, (int, np.integer)) or examples < 0:
         raise InvalidInputError(f"examples: expected a whole number >= 0, got {examples!r}")
     schema.check()
-    columns = read_columns(data, "data")
-    by_name = {c.name: c for c in columns}
-    n = columns[0].n
+    # The batch's fingerprint reads every value once more: it runs beside the checks (both
+    # release the GIL), not after them.
+    with Fingerprints(
+        [("data", data)], enabled=bool(fingerprint), fingerprint_side=_fingerprint_side
+    ) as fingerprints:
+        columns = read_columns(data, "data")
+        by_name = {c.name: c for c in columns}
+        n = columns[0].n
 
-    checked: list[tuple[str, Column, bool]] = []  # name, column, type accepted
-    tuples = []
-    for name, spec in schema.columns.items():
-        col = by_name.get(name)
-        if col is None:
-            continue
-        ok = _type_ok(spec.type, col)
-        checked.append((name, col, ok))
-        tuples.append(_rule(col, spec) if ok else _bare(col))
-    with progress_callback(progress, "validate", unit="row") as cb:
-        findings = _core.schema_validate(tuples, int(examples), cb)
+        checked: list[tuple[str, Column, bool]] = []  # name, column, type accepted
+        tuples = []
+        for name, spec in schema.columns.items():
+            col = by_name.get(name)
+            if col is None:
+                continue
+            ok = _type_ok(spec.type, col)
+            checked.append((name, col, ok))
+            tuples.append(_rule(col, spec) if ok else _bare(col))
+        with progress_callback(progress, "validate", unit="row") as cb:
+            findings = _core.schema_validate(tuples, int(examples), cb)
+        digests, _ = fingerprints.result()
 
     anomalies: list[Anomaly] = []
 
@@ -397,11 +404,7 @@ def validate(
                 f"{_a(col.type)} column ({col.dtype}) not in the schema",
             )
 
-    inputs = {"schema": schema.fingerprint()}
-    if fingerprint:
-        digest = _fingerprint(data)
-        if digest is not None:
-            inputs["data"] = digest
+    inputs = {"schema": schema.fingerprint(), **digests}
     return ValidationReport(
         anomalies=anomalies,
         rows=n,
@@ -409,6 +412,11 @@ def validate(
         config={"examples": int(examples)},
         inputs=inputs,
     )
+
+
+def _fingerprint_side(obj: Any) -> tuple[Optional[str], Optional[str]]:
+    digest = _fingerprint(obj)
+    return digest, None if digest is not None else "no canonical encoding"
 
 
 def _fingerprint(obj: Any) -> Optional[str]:

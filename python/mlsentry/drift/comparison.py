@@ -9,7 +9,6 @@ the dataset decision are made here on the few numbers per column it returns."""
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, Union
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from .. import _core
 from .._args import check_int, check_positive
+from .._background import Fingerprints
 from .._progress import ProgressArg, progress_callback
 from .._tables import list_array, table_columns
 from ..errors import InvalidInputError, InvalidTypeError
@@ -376,7 +376,9 @@ def compare(
         # A table side is profiled, then compared: its fingerprint runs beside that work.
         sides = [("reference", reference), ("current", current)]
         tables = [(n, o) for n, o in sides if not is_profile_side(o)]
-        with _Fingerprints(tables, enabled=bool(fingerprint)) as fingerprints:
+        with Fingerprints(
+            tables, enabled=bool(fingerprint), fingerprint_side=_fingerprint_side
+        ) as fingerprints:
             return compare_profiles(
                 reference,
                 current,
@@ -402,7 +404,9 @@ def compare(
     # The fingerprints read every value once more: they run beside the comparison (their
     # hashing releases the GIL), not after it, and are collected at the end.
     sides = [("reference", reference), ("current", current)]
-    with _Fingerprints(sides, enabled=bool(fingerprint)) as fingerprints:
+    with Fingerprints(
+        sides, enabled=bool(fingerprint), fingerprint_side=_fingerprint_side
+    ) as fingerprints:
         return _compare_columns(
             ref_cols,
             cur_cols,
@@ -436,64 +440,6 @@ def _shift(
     return prediction_shift(model, reference, current, **dict(explain or {}))
 
 
-class _Fingerprints:
-    """Both inputs' fingerprints, computed in a thread while the caller goes on; leaving
-    the ``with`` block (normally or by an exception) waits for the thread, so no work
-    outlives the call."""
-
-    def __init__(self, sides: Sequence[tuple[str, Any]], *, enabled: bool) -> None:
-        self._sides = tuple(sides) if enabled else ()
-        self._out: dict[str, tuple[Optional[str], Optional[str]]] = {}
-        self._error: Optional[BaseException] = None
-        self._thread: Optional[threading.Thread] = None
-
-    def _work(self) -> None:
-        try:
-            for side_name, obj in self._sides:
-                self._out[side_name] = _fingerprint_side(obj)
-        except BaseException as e:  # re-raised in the caller's thread by result()
-            self._error = e
-
-    def __enter__(self) -> _Fingerprints:
-        if self._sides:
-            self._thread = threading.Thread(target=self._work, name="mlsentry-fingerprint")
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._join()
-
-    def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def of(self, obj: Any) -> tuple[Optional[str], Optional[str]]:
-        """The fingerprint of one of the sides (by identity), as ``_fingerprint_side``
-        gives it; an object not given to the thread is fingerprinted here."""
-        self._join()
-        if self._error is not None:
-            raise self._error
-        for side_name, side in self._sides:
-            if side is obj:
-                return self._out[side_name]
-        return _fingerprint_side(obj)
-
-    def result(self) -> tuple[dict[str, str], dict[str, str]]:
-        """``(inputs, skipped)``: the fingerprints by side, and why a side has none."""
-        self._join()
-        if self._error is not None:
-            raise self._error
-        inputs: dict[str, str] = {}
-        skipped: dict[str, str] = {}
-        for side_name, (fp, why) in self._out.items():
-            if fp is not None:
-                inputs[side_name] = fp
-            else:
-                skipped[side_name] = why or "unknown"
-        return inputs, skipped
-
-
 def _compare_columns(
     ref_cols: dict[str, Any],
     cur_cols: dict[str, Any],
@@ -512,7 +458,7 @@ def _compare_columns(
     joint_test: Optional[str],
     config: dict[str, Any],
     progress: ProgressArg,
-    fingerprints: _Fingerprints,
+    fingerprints: Fingerprints,
     explain_shift: Optional[Callable[[], Report]] = None,
 ) -> DriftReport:
     """The comparison of two tables' columns (``compare`` without its argument checks);

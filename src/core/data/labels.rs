@@ -46,6 +46,10 @@ const CLIP_FLOOR: f64 = 1e-6;
 pub const ROW_SUM_TOLERANCE: f64 = 1e-4;
 /// Rows per parallel task.
 const MIN_ROWS_PER_TASK: usize = 4096;
+/// Labels per block of the range check.
+const LABEL_BLOCK: usize = 1 << 14;
+/// Rows at most this wide (classes) are scanned with bit masks (one bit per class).
+const MASK_CLASSES: usize = 64;
 
 /// Which rows to flag (cleanlab's `filter_by`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +196,7 @@ where
     F: Fn(usize, &[T], &mut Vec<T>) -> (A, B) + Sync + Send,
 {
     let (n, k) = probs.dim();
+    let narrow = k * std::mem::size_of::<T>() < PREFETCH_ROW_BYTES;
     let mut a = Vec::with_capacity(n);
     let mut b = Vec::with_capacity(n);
     match probs.as_slice() {
@@ -199,7 +204,12 @@ where
             .par_chunks_exact(k)
             .with_min_len(MIN_ROWS_PER_TASK)
             .enumerate()
-            .map_init(Vec::new, |scratch, (i, row)| f(i, row, scratch))
+            .map_init(Vec::new, |scratch, (i, row)| {
+                if narrow {
+                    prefetch_row(flat, i + NARROW_AHEAD, k);
+                }
+                f(i, row, scratch)
+            })
             .unzip_into_vecs(&mut a, &mut b),
         None => (0..n)
             .into_par_iter()
@@ -317,10 +327,20 @@ fn validate_shape<T: Prob>(
             opts.frac_noise
         )));
     }
-    if let Some(i) = labels
-        .par_iter()
-        .position_first(|&l| l < 0 || l >= k as i64)
-    {
+    // Blocks of labels are checked without a branch per label (`as u64` sends negative
+    // labels past `k`); only a block holding a bad label is searched for it.
+    let out_of_range = |l: i64| l as u64 >= k as u64;
+    let bad = labels
+        .par_chunks(LABEL_BLOCK)
+        .position_first(|b| b.iter().fold(false, |acc, &l| acc | out_of_range(l)))
+        .and_then(|b| {
+            let at = b * LABEL_BLOCK;
+            labels[at..]
+                .iter()
+                .position(|&l| out_of_range(l))
+                .map(|j| at + j)
+        });
+    if let Some(i) = bad {
         return Err(CoreError::invalid(format!(
             "labels[{i}] = {} is out of range: pred_probs has {k} columns, so labels must be in 0..{}",
             labels[i],
@@ -504,7 +524,23 @@ fn row_facts<T: Prob>(
     };
     let s = summarize(row, cut);
     *ok = s.min >= low && s.max <= high && (s.sum - 1.0).abs() <= ROW_SUM_TOLERANCE;
-    let argmax = row.iter().position(|&p| p == s.max).unwrap_or(0);
+    // Narrow rows: one more branch-free read (the row is in cache) marks the values equal
+    // to the maximum and those reaching their threshold, one bit per class; the argmax and
+    // the only confident class are then the lowest bits set, with no early exit to
+    // mispredict.
+    let masks = (row.len() <= MASK_CLASSES).then(|| {
+        let mut at_max = 0u64;
+        let mut confident = 0u64;
+        for (j, (&p, &t)) in row.iter().zip(cut).enumerate() {
+            at_max |= u64::from(p == s.max) << j;
+            confident |= u64::from(p.to_f64() >= t) << j;
+        }
+        (at_max, confident)
+    });
+    let argmax = match masks {
+        Some((at_max, _)) if at_max != 0 => at_max.trailing_zeros() as usize,
+        _ => row.iter().position(|&p| p == s.max).unwrap_or(0),
+    };
     // `pred_probs_copy[i, label] += 1e-6; argmax(...)`, in T.
     let lifted = row[label] + T::from_f64(FUZZ);
     let label_wins = match argmax.cmp(&label) {
@@ -512,9 +548,10 @@ fn row_facts<T: Prob>(
         Ordering::Less => lifted > s.max,
         Ordering::Greater => lifted >= s.max,
     };
-    let mut code = match s.confident {
-        0 => NO_GUESS,
-        1 => row
+    let mut code = match (s.confident, masks) {
+        (0, _) => NO_GUESS,
+        (1, Some((_, confident))) if confident != 0 => confident.trailing_zeros(),
+        (1, _) => row
             .iter()
             .zip(cut)
             .position(|(&p, &t)| p.to_f64() >= t)
@@ -566,6 +603,16 @@ impl<T: Prob> Keeper<T> {
         }
     }
 
+    /// Offers with a key at or above this value are refused (`-inf`: every offer;
+    /// `+inf`: none yet), as f64 (exact for f32 keys too).
+    fn bound(&self) -> f64 {
+        match self.cut {
+            _ if self.cap == 0 => f64::NEG_INFINITY,
+            Some(c) => c.0.to_f64(),
+            None => f64::INFINITY,
+        }
+    }
+
     fn shrink(&mut self) {
         if self.buf.len() > self.cap {
             // The pair at `cap - 1` is then the largest of the `cap` kept.
@@ -597,7 +644,8 @@ struct Selection {
     cap: usize,
 }
 
-/// The selections of the pruning filters, grouped by class (`start[c]..start[c + 1]`).
+/// The selections of the pruning filters, grouped by class (`start[c]..start[c + 1]`), from
+/// the prune counts by given label (`counts::prune_counts_by_given`).
 fn selections(
     prune: &[i64],
     given: &[usize],
@@ -621,8 +669,8 @@ fn selections(
                 });
             }
             if by_rate {
-                for j in (0..k).filter(|&j| j != c && prune[j * k + c] > 0) {
-                    let cap = (prune[j * k + c] as usize).min(m);
+                for j in (0..k).filter(|&j| j != c && prune[c * k + j] > 0) {
+                    let cap = (prune[c * k + j] as usize).min(m);
                     sel.push(Selection {
                         other: Some(j),
                         cap,
@@ -656,6 +704,8 @@ fn select_rows<T: Prob>(
         .div_ceil(rayon::current_num_threads())
         .max(MIN_ROWS_PER_TASK);
     let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
+    // The other class of each selection (`BY_CLASS`: the key is the self-confidence).
+    let others: Vec<usize> = sel.iter().map(|s| s.other.unwrap_or(BY_CLASS)).collect();
     // Wide rows: each row needs a few scattered values, one cache miss each; asking for a
     // later row's values ahead of time overlaps the misses.
     let wide = k * std::mem::size_of::<T>() >= PREFETCH_ROW_BYTES;
@@ -663,11 +713,18 @@ fn select_rows<T: Prob>(
         .into_par_iter()
         .map(|b| {
             let mut heaps = empty();
+            // Each keeper's bound, side by side: most offers are refused by one compare
+            // with it, without touching the keeper.
+            let mut bounds: Vec<f64> = heaps.iter().map(Keeper::bound).collect();
             let mut row_buf: Vec<T> = Vec::new();
             let end = ((b + 1) * block).min(n);
             for i in b * block..end {
-                if let (Some(f), true) = (flat, wide && i + PREFETCH_ROWS < end) {
-                    prefetch_keys(f, labels, sel, start, i + PREFETCH_ROWS, k);
+                match flat {
+                    Some(f) if wide && i + PREFETCH_ROWS < end => {
+                        prefetch_keys(f, labels, sel, start, i + PREFETCH_ROWS, k);
+                    }
+                    Some(f) if !wide => prefetch_row(f, i + NARROW_AHEAD, k),
+                    _ => {}
                 }
                 let c = labels[i] as usize;
                 let range = start[c]..start[c + 1];
@@ -683,12 +740,15 @@ fn select_rows<T: Prob>(
                     }
                 };
                 let own = row[c];
-                for (keeper, s) in heaps[range.clone()].iter_mut().zip(&sel[range]) {
-                    let key = match s.other {
-                        None => own,
-                        Some(j) => own - row[j],
+                for at in range {
+                    let key = match others[at] {
+                        BY_CLASS => own,
+                        j => own - row[j],
                     };
-                    keeper.offer(key, i);
+                    if key.to_f64() < bounds[at] {
+                        heaps[at].offer(key, i);
+                        bounds[at] = heaps[at].bound();
+                    }
                 }
             }
             heaps
@@ -702,10 +762,32 @@ fn select_rows<T: Prob>(
     heaps.into_iter().map(Keeper::rows).collect()
 }
 
+/// `select_rows`' mark of a selection by self-confidence (no other class).
+const BY_CLASS: usize = usize::MAX;
+
 /// Rows ahead of the current one whose values `select_rows` asks the cache for.
 const PREFETCH_ROWS: usize = 8;
 /// Rows at least this wide (bytes) are prefetched (narrower ones stream in order).
 const PREFETCH_ROW_BYTES: usize = 512;
+
+/// Rows ahead of the current one that narrow-row passes ask the cache for: in order as
+/// they are, the hardware's own prefetching was measured to leave most of a pass waiting
+/// for memory (1M x 10 float64, one thread).
+const NARROW_AHEAD: usize = 16;
+
+/// Asks the cache for every line of row `i` of the row-major `flat` (rows of `k` values);
+/// nothing past the end.
+#[inline(always)]
+fn prefetch_row<T>(flat: &[T], i: usize, k: usize) {
+    let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    let start = i * k;
+    let mut at = start;
+    while at < start + k {
+        prefetch(flat, at);
+        at += step;
+    }
+    prefetch(flat, (start + k).saturating_sub(1));
+}
 
 /// Asks the cache for the values of row `i` that the selections of its class read.
 fn prefetch_keys<T>(
@@ -855,7 +937,7 @@ pub fn find_label_issues<T: Prob>(
             }
         }
         _ => {
-            let prune = counts::prune_counts(
+            let prune = counts::prune_counts_by_given(
                 &confident_joint,
                 k,
                 opts.min_examples_per_class,

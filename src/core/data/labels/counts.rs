@@ -209,45 +209,55 @@ pub fn calibrate(cj: &[i64], label_counts: &[usize], k: usize) -> Vec<i64> {
 /// cleanlab's `_keep_at_least_n_per_class(confident_joint.T, n, frac_noise)`: the prune
 /// count matrix (transposed to the joint: column `k` holds how many rows given label `k` to
 /// prune towards each true class `j`, its diagonal how many to keep).
+#[cfg(test)]
 pub fn prune_counts(calibrated: &[i64], k: usize, min_keep: usize, frac_noise: f64) -> Vec<i64> {
-    // m = confident_joint.T
-    let m: Vec<i64> = (0..k * k)
-        .map(|x| calibrated[(x % k) * k + x / k])
-        .collect();
-    let mut new = vec![0.0f64; k * k];
-    let mut new_diag = vec![0i64; k];
-    for j in 0..k {
-        let d = m[j * k + j];
-        new_diag[j] = d.max(min_keep as i64);
-        let raised = (new_diag[j] - d) as f64;
-        let nonzero = (0..k).filter(|&i| m[i * k + j] != 0).count() as f64;
+    let by_given = prune_counts_by_given(calibrated, k, min_keep, frac_noise);
+    (0..k * k).map(|x| by_given[(x % k) * k + x / k]).collect()
+}
+
+/// The prune count matrix of `prune_counts`, by given label: row `c` (`[c * k + j]`)
+/// holds how many rows given label `c` to prune towards each true class `j`, its diagonal
+/// how many to keep. cleanlab works on the columns of the transposed joint; each is a row
+/// of `calibrated` here, read in order (no strided pass over k x k values), and the
+/// arithmetic is cleanlab's, in its order.
+pub fn prune_counts_by_given(
+    calibrated: &[i64],
+    k: usize,
+    min_keep: usize,
+    frac_noise: f64,
+) -> Vec<i64> {
+    let mut out = vec![0i64; k * k];
+    let mut new = vec![0.0f64; k];
+    for (c, (row, dst)) in calibrated
+        .chunks_exact(k)
+        .zip(out.chunks_exact_mut(k))
+        .enumerate()
+    {
+        // `row[j]` is cleanlab's `m[j, c]` with m = confident_joint.T.
+        let d = row[c];
+        let new_diag = d.max(min_keep as i64);
+        let raised = (new_diag - d) as f64;
+        let nonzero = row.iter().filter(|&&x| x != 0).count() as f64;
         let per_rate = raised / (nonzero - 1.0).max(1.0);
-        for i in 0..k {
-            let v = m[i * k + j] as f64 - per_rate;
-            new[i * k + j] = if v < 0.0 { 0.0 } else { v };
+        for (v, &x) in new.iter_mut().zip(row) {
+            let v2 = x as f64 - per_rate;
+            *v = if v2 < 0.0 { 0.0 } else { v2 };
         }
-    }
-    for j in 0..k {
-        new[j * k + j] = new_diag[j] as f64;
-    }
-    // `_reduce_prune_counts`: off-diagonal counts times frac_noise, the removed amount
-    // moved onto the diagonal (column sums accumulated row by row, as numpy's axis-0 sum),
-    // then truncated to integers.
-    let mut reduced: Vec<f64> = new.iter().map(|x| x * frac_noise).collect();
-    let mut moved = vec![0.0f64; k];
-    for j in 0..k {
-        reduced[j * k + j] = new[j * k + j];
-    }
-    for i in 0..k {
-        for j in 0..k {
-            moved[j] += new[i * k + j] - reduced[i * k + j];
+        new[c] = new_diag as f64;
+        // `_reduce_prune_counts`: off-diagonal counts times frac_noise, the removed amount
+        // moved onto the diagonal (accumulated over true classes in order, as numpy's
+        // axis-0 sum; the diagonal adds 0), then truncated to integers.
+        let mut moved = 0.0f64;
+        for (j, (&v, o)) in new.iter().zip(dst.iter_mut()).enumerate() {
+            let reduced = if j == c { v } else { v * frac_noise };
+            moved += v - reduced;
+            // Already whole numbers: cleanlab's final `round_preserving_row_totals` keeps
+            // them.
+            *o = reduced as i64;
         }
+        dst[c] = (new[c] + moved) as i64;
     }
-    for j in 0..k {
-        reduced[j * k + j] = new[j * k + j] + moved[j];
-    }
-    // Already whole numbers: cleanlab's final `round_preserving_row_totals` keeps them.
-    reduced.iter().map(|&x| x as i64).collect()
+    out
 }
 
 /// `clip_noise_rates`: off-diagonal rates clipped to [0, 0.9999], columns renormalised.
