@@ -181,3 +181,32 @@ def test_core_factorize_text_codes_and_errors() -> None:
         _core.drift_factorize_text(
             [("c", [(np.array([0, 1], dtype=np.int64), np.array([0xFF], np.uint8), None)], [])]
         )
+
+
+@pytest.mark.parametrize("kind", ["str", "pyarrow", "polars"])
+def test_profiles_of_arrow_text_equal_the_general_path(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref, cur = _frames(4)
+    ref["empty"] = [None] * 3000
+    cur["empty"] = ["v"] * 3000
+    if kind == "polars":
+        pl = pytest.importorskip("polars")
+        r, c = pl.DataFrame(ref), pl.DataFrame(cur)
+    elif kind == "pyarrow":
+        r, c = pa.table(ref), pa.table(cur)
+    else:
+        r, c = _arrow_str(ref), _arrow_str(cur)
+    fast = ms.drift.Profile.fit(r)
+    fast_report = ms.drift.compare(fast, c, fingerprint=False)
+    import mlsentry.drift.comparison as comparison
+    import mlsentry.drift.profile as profile
+
+    monkeypatch.setattr(profile, "arrow_text", lambda col: None)
+    monkeypatch.setattr(comparison, "arrow_text", lambda col: None)
+    general = ms.drift.Profile.fit(r)
+    assert fast.to_bytes() == general.to_bytes()
+    assert _columns(fast_report) == _columns(ms.drift.compare(general, c, fingerprint=False))
+    if kind != "str":
+        # Arrow's nulls are "no values" either way; a text profile equals the objects'.
+        assert fast.to_bytes() == ms.drift.Profile.fit(_objects(ref)).to_bytes()
