@@ -215,6 +215,17 @@ def drift_compare(
     `0..k` (-1 = missing). Returns one dict per column: test, outcome, effect,
     missing_test, counts, error and the plot's histogram (`hist_*`)."""
 
+def drift_factorize_text(
+    columns: list[tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]]]],
+    callback: _Callback = None,
+) -> list[tuple[Any, Any, list[str], Any, Any]]:
+    """Joint category codes of text columns, columns in parallel without the GIL.
+
+    `columns` holds `(name, reference, current)`, each side a list of Arrow string chunks
+    `(offsets int64, bytes uint8, valid bool or None)`. Per column: int32 codes of each
+    side (first appearance, reference rows first; -1 missing), the value of each code and
+    the int64 count of each code on each side."""
+
 PROFILE_OTHER_LABEL: str
 """The label of the cell that holds a profile's categories past the cap."""
 

@@ -577,6 +577,57 @@ def _arrow_codes(col: Any, what: str, name: str, categorical_dtype: bool = False
     return Side(n, group, name, codes=codes, uniques=uniques, categorical_dtype=categorical_dtype)
 
 
+def arrow_string_chunk(arr: Any, wide: bool) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """One pyarrow string or binary array as ``(offsets int64, bytes uint8, valid bool or
+    None)``, the bytes borrowed without a copy (``wide``: large_string / large_binary)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    _, off_buf, data_buf = arr.buffers()
+    raw = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
+    offsets = np.ascontiguousarray(raw[arr.offset : arr.offset + n + 1], dtype=np.int64)
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    )
+    valid = None
+    if arr.null_count:
+        valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
+    return offsets, data, valid
+
+
+def arrow_text(col: Any) -> Optional[tuple[str, list[tuple[Any, ...]]]]:
+    """A text column held by Arrow (pandas ``str`` / ``string[pyarrow]`` / ArrowDtype string,
+    a pyarrow or polars string column) as ``(dtype, chunks)``: the dtype named as
+    :func:`side_any` names it and the chunks of :func:`arrow_string_chunk`. ``None`` for
+    any other column (binary, categorical, numpy objects, ...), read by ``side_any``."""
+    mod = _module(col)
+    if mod == "pandas":
+        import pandas as pd
+
+        dtype = col.dtype
+        arrow_str = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+        if not (arrow_str or isinstance(dtype, pd.ArrowDtype)):
+            return None
+        import pyarrow as pa
+
+        name, arr = str(dtype), _chunked(pa.array(col.array))
+    elif mod == "pyarrow":
+        name, arr = str(col.type), _chunked(col)
+    else:
+        return None
+    import pyarrow as pa
+
+    t = arr.type
+    if pa.types.is_string_view(t):
+        arr = arr.cast(pa.large_string())
+        t = arr.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return None
+    wide = pa.types.is_large_string(t)
+    return name, [arrow_string_chunk(c, wide) for c in arr.chunks if len(c)]
+
+
 def side_any(col: Any, what: str) -> Side:
     import numpy as np
 

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._tables import Side, side_any, table_columns
+from .._tables import Side, arrow_string_chunk, side_any, table_columns
 from ..errors import InvalidInputError
 
 TYPES = ("int", "float", "bool", "string", "datetime", "timedelta", "time", "null")
@@ -221,26 +221,10 @@ def _arrow_strings(name: str, arr: Any, dtype: str) -> Optional[Column]:
         return None
     if not isinstance(arr, pa.ChunkedArray):
         arr = pa.chunked_array([arr], type=t)
-    chunks = [_string_chunk(c, wide) for c in arr.chunks if len(c)]
+    chunks = [arrow_string_chunk(c, wide) for c in arr.chunks if len(c)]
     if not chunks:
         chunks = [(np.zeros(1, dtype=np.int64), np.empty(0, np.uint8), None)]
     return Column(name, len(arr), "string", dtype, "strings", chunks, arrow=arr)
-
-
-def _string_chunk(arr: Any, wide: bool) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
-    import pyarrow.compute as pc
-
-    n = len(arr)
-    _, off_buf, data_buf = arr.buffers()
-    raw = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
-    offsets = np.ascontiguousarray(raw[arr.offset : arr.offset + n + 1], dtype=np.int64)
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
-    )
-    valid = None
-    if arr.null_count:
-        valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), dtype=bool)
-    return offsets, data, valid
 
 
 def _column(name: str, col: Any, what: str) -> Column:

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _core
 from .._tables import dict_column
 from ..errors import InvalidInputError
-from .tables import Side, factorize_objects, side_any
+from .tables import Side, _parsed, factorize_objects, side_any
 
 #: Tests that need numbers, and tests that work on category counts (some work on both).
 NUMERIC_TESTS = tuple(_core.DRIFT_NUMERIC_TESTS)
@@ -64,6 +64,8 @@ class Prepared:
     # values whose positions were compared; the histogram's edges are mapped back.
     offset: int = 0
     rank_values: Optional[np.ndarray] = None
+    # Categorical: rows of each code on each side, when already counted (else None).
+    counts: Optional[tuple[np.ndarray, np.ndarray]] = None
 
     def original_edges(self, edges: Sequence[float]) -> tuple[float, ...]:
         """Histogram edges on the column's own scale."""
@@ -214,8 +216,7 @@ def _pool_rare(p: Prepared) -> None:
     side is below 5 are merged before chi-squared, those the reference has into one bin and
     those new in current into another, so that novelty is not pooled away."""
     k = p.k
-    cr = np.bincount(p.reference[p.reference >= 0], minlength=k)
-    cc = np.bincount(p.current[p.current >= 0], minlength=k)
+    cr, cc = code_counts(p)
     nr, nc = int(cr.sum()), int(cc.sum())
     if nr == 0 or nc == 0:
         return
@@ -234,6 +235,7 @@ def _pool_rare(p: Prepared) -> None:
         lut = np.where(mask, m + slot, lut)
     p.reference = _remap(p.reference, lut)
     p.current = _remap(p.current, lut)
+    p.counts = None
     if p.labels is not None:
         p.labels = [lab for lab, kp in zip(p.labels, keep) if kp] + [lab for _, lab in pooled]
     p.k = m + len(pooled)
@@ -408,8 +410,7 @@ def _mostly_rare(p: Prepared) -> bool:
     values, say, new ones all in current)."""
     if p.k < 3:
         return False
-    cr = np.bincount(p.reference[p.reference >= 0], minlength=p.k)
-    cc = np.bincount(p.current[p.current >= 0], minlength=p.k)
+    cr, cc = code_counts(p)
     nr, nc = int(cr.sum()), int(cc.sum())
     if nr == 0 or nc == 0:
         return False
@@ -420,19 +421,70 @@ def _mostly_rare(p: Prepared) -> bool:
     return bool(low > 0.2 * 2 * p.k)
 
 
+def code_counts(p: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of each code on each side of a categorical column (counted once, kept)."""
+    if p.counts is None:
+        p.counts = (
+            np.bincount(p.reference[p.reference >= 0], minlength=p.k),
+            np.bincount(p.current[p.current >= 0], minlength=p.k),
+        )
+    return p.counts
+
+
 def _count_new_categories(p: Prepared) -> None:
     """Categories of the current side that the reference never had, and their share."""
-    cur_codes = p.current[p.current >= 0]
-    if not p.k or not cur_codes.size:
+    if not p.k:
         return
-    in_ref = np.bincount(p.reference[p.reference >= 0], minlength=p.k) > 0
-    in_cur = np.bincount(cur_codes, minlength=p.k) > 0
-    n_new = int((in_cur & ~in_ref).sum())
+    cr, cc = code_counts(p)
+    n_cur = int(cc.sum())
+    if not n_cur:
+        return
+    new = (cr == 0) & (cc > 0)
+    n_new = int(new.sum())
     if n_new:
-        share = float((~in_ref[cur_codes]).mean())
+        share = int(cc[new].sum()) / n_cur
         p.new_categories = n_new
         p.note = join_notes(
             p.note,
             f"{n_new} categor{'y' if n_new == 1 else 'ies'} never seen in the reference "
             f"({share:.1%} of current values)",
         )
+
+
+def prepare_text(
+    name: str,
+    joint: tuple[Any, ...],
+    dtypes: tuple[str, str],
+    *,
+    forced_categorical: bool,
+    asked: bool,
+    tests: Union[str, dict[str, str]],
+) -> Optional[Prepared]:
+    """A text column whose sides the core coded jointly (``_core.drift_factorize_text``:
+    codes in order of first appearance, reference rows first, as pandas codes each side
+    and then their union), prepared as :func:`prepare` prepares it from the sides.
+    ``None`` when the column needs the general path: a side without values, values that
+    all read as numbers or dates, or values distinct on each side (an identifier)."""
+    rc, cc, values, counts_r, counts_c = joint
+    nr, nc = int(counts_r.sum()), int(counts_c.sum())
+    if nr == 0 or nc == 0:
+        return None
+    uniques = np.asarray(values, dtype=object)
+    if not forced_categorical and (
+        _parsed(uniques, "f8") is not None or _parsed(uniques, "M8[ns]") is not None
+    ):
+        return None
+    distinct = nr == int((counts_r > 0).sum()) and nc == int((counts_c > 0).sum())
+    if not asked and min(nr, nc) >= MIN_IDENTIFIER_VALUES and distinct:
+        return None
+    test = _resolve_test(name, "categorical", tests)
+    ref = Side(len(rc), "text", dtypes[0])
+    cur = Side(len(cc), "text", dtypes[1])
+    labels = [_label(v, "text", False) for v in values]
+    p = Prepared(name, "categorical", rc, cc, len(labels), test, ref, cur, labels=labels)
+    p.group = "text"
+    p.counts = (counts_r, counts_c)
+    _count_new_categories(p)
+    if test == "auto" and (p.k > HIGH_CARDINALITY or _mostly_rare(p)):
+        _pool_rare(p)
+    return p

@@ -18,11 +18,19 @@ from .. import _core
 from .._args import check_int, check_positive
 from .._background import Fingerprints
 from .._progress import ProgressArg, progress_callback
-from .._tables import list_array, table_columns
+from .._tables import arrow_text, list_array, table_columns
 from ..errors import InvalidInputError, InvalidTypeError
 from ..integrity import fingerprint, record_check
 from ..report import Report
-from .choice import HIGH_CARDINALITY, Prepared, column_role, join_notes, prepare, type_change
+from .choice import (
+    HIGH_CARDINALITY,
+    Prepared,
+    column_role,
+    join_notes,
+    prepare,
+    prepare_text,
+    type_change,
+)
 from .corrections import CORRECTIONS, adjust_pvalues
 from .multivariate import dataset_test, dataset_test_name
 from .profile import compare_profiles, is_profile_side
@@ -480,7 +488,21 @@ def _compare_columns(
 
     results: dict[str, ColumnDrift] = {}
     prepared: list[Prepared] = []
+    text = _text_pairs([n for n in names if n in ref_cols and n in cur_cols], ref_cols, cur_cols)
     for name in names:
+        if name in text:
+            joint, dtypes = text[name]
+            p_text = prepare_text(
+                name,
+                joint,
+                dtypes,
+                forced_categorical=name in forced,
+                asked=name in asked,
+                tests=tests,
+            )
+            if p_text is not None:
+                prepared.append(p_text)
+                continue
         if name not in cur_cols:
             side = side_any(ref_cols[name], f"reference column {name!r}")
             results[name] = ColumnDrift(name, STATUS_ONLY_REF, dtype_reference=side.dtype)
@@ -541,6 +563,23 @@ def _compare_columns(
         config["fingerprint_skipped"] = unfingerprinted
     explanation = None if explain_shift is None else explain_shift()
     return _finish([results[n] for n in names], drift_share, config, inputs, joint, explanation)
+
+
+def _text_pairs(
+    names: Sequence[str], ref_cols: dict[str, Any], cur_cols: dict[str, Any]
+) -> dict[str, tuple[tuple[Any, ...], tuple[str, str]]]:
+    """The columns held as Arrow text on both sides, coded jointly by the core in one call
+    (columns in parallel): ``{name: (core output, (dtype reference, dtype current))}``."""
+    found: dict[str, tuple[Any, Any]] = {}
+    for name in names:
+        r = arrow_text(ref_cols[name])
+        c = arrow_text(cur_cols[name]) if r is not None else None
+        if r is not None and c is not None:
+            found[name] = (r, c)
+    if not found:
+        return {}
+    outputs = _core.drift_factorize_text([(n, r[1], c[1]) for n, (r, c) in found.items()])
+    return {n: (o, (r[0], c[0])) for (n, (r, c)), o in zip(found.items(), outputs)}
 
 
 def _finish(

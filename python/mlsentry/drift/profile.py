@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import _core
 from .._progress import ProgressArg, progress_callback
-from .._tables import Side, side_any, table_columns
+from .._tables import Side, arrow_text, side_any, table_columns
 from ..errors import InvalidInputError, InvalidTypeError, PathNotFoundError
 from .choice import HIGH_CARDINALITY, _float_uniques, _resolve_test, join_notes
 from .report import (
@@ -91,6 +91,25 @@ def _column_input(name: str, side: Side, categorical: bool) -> tuple[Any, ...]:
     return (name, side.group, "categorical", np.full(side.n, -1, dtype=np.int64), [])
 
 
+def _text_inputs(names: Sequence[str], by_name: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The ``profile_fit`` inputs of the columns held as Arrow text, coded by the core in
+    one call (the codes and labels ``_column_input`` makes from the pandas side)."""
+    found = {}
+    for n in names:
+        t = arrow_text(by_name[n])
+        if t is not None:
+            found[n] = t[1]
+    if not found:
+        return {}
+    coded = _core.drift_factorize_text([(n, chunks, []) for n, chunks in found.items()])
+    # A column without any value is left to ``side_any`` (which names its kind).
+    return {
+        n: (n, "text", "categorical", codes, values)
+        for n, (codes, _, values, counts, _) in zip(found, coded)
+        if counts.sum()
+    }
+
+
 def _fit_inner(
     data: Any,
     what: str,
@@ -107,8 +126,12 @@ def _fit_inner(
     if missing:
         raise InvalidInputError(f"{what}: no column named {', '.join(map(repr, missing))}")
     forced = set(categorical or ())
+    text = _text_inputs([n for n in wanted if n not in numeric], by_name)
     inputs = []
     for n in wanted:
+        if n in text:
+            inputs.append(text[n])
+            continue
         side = side_any(by_name[n], f"{what} column {n!r}")
         inp = _column_input(n, side, n in forced)
         if n in numeric and inp[2] != "numeric":
@@ -296,7 +319,9 @@ def is_profile_side(obj: Any) -> bool:
     return isinstance(obj, Profile) or is_profile_path(obj)
 
 
-def _side_profile(obj: Any, like: Optional[Profile], what: str) -> Profile:
+def _side_profile(obj: Any, like: Optional[list[dict[str, Any]]], what: str) -> Profile:
+    """The profile of one side; ``like`` is the other side's ``describe()`` when that
+    side is a profile."""
     if isinstance(obj, Profile):
         return obj
     if is_profile_path(obj):
@@ -307,9 +332,7 @@ def _side_profile(obj: Any, like: Optional[Profile], what: str) -> Profile:
     # ``categorical`` when it was fitted) are counted so here too. Other differences of
     # kind are type changes.
     forced = {
-        c["name"]
-        for c in like.describe()
-        if c["kind"] == "categorical" and c["dtype"] in NUMERIC_GROUPS
+        c["name"] for c in like if c["kind"] == "categorical" and c["dtype"] in NUMERIC_GROUPS
     }
     names = [n for n, _ in table_columns(obj, what)]
     return Profile(_fit_inner(obj, what, None, [n for n in names if n in forced]))
@@ -342,11 +365,14 @@ def compare_profiles(
 
     ref_given = is_profile_side(reference)
     ref = _side_profile(reference, None, "reference") if ref_given else None
-    cur = _side_profile(current, ref, "current")
+    ref_described = None if ref is None else ref.describe()
+    cur = _side_profile(current, ref_described, "current")
+    cur_described = cur.describe()
     if ref is None:
-        ref = _side_profile(reference, cur, "reference")
-    ref_info = {c["name"]: c for c in ref.describe()}
-    cur_info = {c["name"]: c for c in cur.describe()}
+        ref = _side_profile(reference, cur_described, "reference")
+        ref_described = ref.describe()
+    ref_info = {c["name"]: c for c in ref_described or ()}
+    cur_info = {c["name"]: c for c in cur_described}
     known = list(ref_info) + [n for n in cur_info if n not in ref_info]
     for arg, names in (
         ("columns", wanted or ()),

@@ -35,11 +35,15 @@ pub struct Strings<'a> {
 }
 
 impl<'a> Strings<'a> {
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
 
-    fn check(&self) -> CoreResult<()> {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn check(&self) -> CoreResult<()> {
         if self.offsets.is_empty() {
             return Err(CoreError::invalid(
                 "strings: offsets hold at least one entry",
@@ -67,7 +71,7 @@ impl<'a> Strings<'a> {
     /// Value `i` when it is 8 bytes or shorter: its length and its bytes as a
     /// little-endian word (zero-padded), read with one load where the buffer allows.
     #[inline]
-    fn short(&self, i: usize) -> Option<(usize, u64)> {
+    pub fn short(&self, i: usize) -> Option<(usize, u64)> {
         let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
         let len = b - a;
         if len > 8 {
@@ -78,7 +82,7 @@ impl<'a> Strings<'a> {
 
     /// Value `i`, `None` when missing (offsets checked by `check`).
     #[inline]
-    fn get(&self, i: usize) -> Option<&'a [u8]> {
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         if let Some(v) = self.valid {
             if !v[i] {
                 return None;
@@ -138,7 +142,7 @@ impl Column<'_> {
 /// A fast, deterministic hasher (a multiply and a fold per 8 bytes: the keys are numbers
 /// and short strings, and sets are never iterated in hash order into a result).
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -166,7 +170,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-type Fast = BuildHasherDefault<KeyHasher>;
+pub(crate) type Fast = BuildHasherDefault<KeyHasher>;
 
 /// The hash of a byte string (what `KeyHasher` makes of its words and length).
 #[inline]

@@ -7,7 +7,8 @@
 //!   Hellinger, KL and total variation on reference-quantile bins.
 //! * `categorical`: chi-squared, G-test and Fisher's exact test on category counts, and the
 //!   frequency distances.
-//! * `compare`: columns of two tables, automatic test choice, multiple-testing correction.
+//! * `compare`: columns of two tables, automatic test choice, multiple-testing correction;
+//!   `factorize`: joint category codes of text columns read in Arrow's layout.
 //!
 //! Every test takes samples already sorted and NaN-free (`stats::sort`), so a column is
 //! sorted once whatever number of tests run on it.
@@ -17,6 +18,7 @@ pub mod categorical;
 pub mod compare;
 pub mod distance;
 pub mod ecdf;
+pub mod factorize;
 pub mod multivariate;
 pub mod profile;
 

@@ -31,14 +31,14 @@ enum Held<'py> {
 }
 
 /// One chunk of Arrow strings: offsets, bytes and the optional validity mask.
-struct HeldStrings<'py>(
+pub(crate) struct HeldStrings<'py>(
     PyReadonlyArray1<'py, i64>,
     PyReadonlyArray1<'py, u8>,
     Option<PyReadonlyArray1<'py, bool>>,
 );
 
 impl<'py> HeldStrings<'py> {
-    fn extract(chunk: &Bound<'py, PyTuple>) -> PyResult<Self> {
+    pub(crate) fn extract(chunk: &Bound<'py, PyTuple>) -> PyResult<Self> {
         if chunk.len() != 3 {
             return Err(type_error(
                 "strings: expected (offsets, bytes, valid) per chunk",
@@ -71,7 +71,7 @@ impl<'py> HeldStrings<'py> {
         Ok(HeldStrings(offsets, bytes, valid))
     }
 
-    fn strings(&self) -> Strings<'_> {
+    pub(crate) fn strings(&self) -> Strings<'_> {
         Strings {
             offsets: self.0.as_slice().unwrap_or(&[]),
             data: self.1.as_slice().unwrap_or(&[]),

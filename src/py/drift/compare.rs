@@ -2,15 +2,18 @@
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::core::drift::compare::{self, Codes, ColumnInput, ColumnOutput, Sides, Test};
+use crate::core::drift::factorize::{self, TextPair};
 use crate::core::drift::TestOutcome;
 use crate::core::CoreError;
+use crate::py::data::schema::HeldStrings;
 use crate::py::runtime;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift_compare, m)?)?;
+    m.add_function(wrap_pyfunction!(drift_factorize_text, m)?)?;
     m.add("DRIFT_TEST_NAMES", compare::TEST_NAMES.to_vec())?;
     m.add("DRIFT_NUMERIC_TESTS", Test::names_for(true))?;
     m.add("DRIFT_CATEGORICAL_TESTS", Test::names_for(false))?;
@@ -155,4 +158,78 @@ fn drift_compare<'py>(
         .collect();
     let outputs = runtime::run(py, callback, |p| compare::compare(&inputs, p))?;
     outputs.iter().map(|o| output_dict(py, o)).collect()
+}
+
+/// The chunks `(offsets int64, bytes uint8, valid bool or None)` of one side.
+fn held_chunks<'py>(side: &Bound<'py, PyAny>) -> PyResult<Vec<HeldStrings<'py>>> {
+    let chunks: Vec<Bound<'py, PyTuple>> = side.extract().map_err(|_| {
+        CoreError::InvalidType("text: expected a list of (offsets, bytes, valid)".into())
+    })?;
+    chunks.iter().map(HeldStrings::extract).collect()
+}
+
+/// Joint category codes of text columns (see `core::drift::factorize`), columns in
+/// parallel without the GIL.
+///
+/// `columns` holds tuples `(name, reference, current)`, each side a list of Arrow string
+/// chunks `(offsets int64, bytes uint8, valid bool or None)` (an empty list: no side).
+/// Returns per column `(codes_reference int32, codes_current int32, values list[str],
+/// counts_reference int64, counts_current int64)`.
+#[pyfunction]
+#[pyo3(signature = (columns, callback=None))]
+fn drift_factorize_text<'py>(
+    py: Python<'py>,
+    columns: Vec<Bound<'py, PyTuple>>,
+    callback: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let mut held = Vec::with_capacity(columns.len());
+    for c in &columns {
+        if c.len() != 3 {
+            return Err(CoreError::invalid("a text column is a tuple of 3 fields").into());
+        }
+        let name: String = c.get_item(0)?.extract()?;
+        held.push((
+            name,
+            held_chunks(&c.get_item(1)?)?,
+            held_chunks(&c.get_item(2)?)?,
+        ));
+    }
+    let pairs: Vec<TextPair<'_>> = held
+        .iter()
+        .map(|(name, r, c)| TextPair {
+            name: name.clone(),
+            reference: r.iter().map(HeldStrings::strings).collect(),
+            current: c.iter().map(HeldStrings::strings).collect(),
+        })
+        .collect();
+    let outputs = runtime::run(py, callback, |p| factorize::factorize_columns(&pairs, p))?;
+    outputs
+        .iter()
+        .zip(&pairs)
+        .map(|(o, pair)| {
+            let values = o
+                .values
+                .iter()
+                .map(|v| {
+                    std::str::from_utf8(v)
+                        .map(|s| PyString::new(py, s))
+                        .map_err(|_| {
+                            CoreError::invalid(format!("column {:?}: text is not UTF-8", pair.name))
+                                .into()
+                        })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            let counts = |c: &[u64]| -> Vec<i64> { c.iter().map(|&x| x as i64).collect() };
+            PyTuple::new(
+                py,
+                [
+                    PyArray1::from_slice(py, &o.reference).into_any(),
+                    PyArray1::from_slice(py, &o.current).into_any(),
+                    PyList::new(py, values)?.into_any(),
+                    PyArray1::from_vec(py, counts(&o.reference_counts)).into_any(),
+                    PyArray1::from_vec(py, counts(&o.current_counts)).into_any(),
+                ],
+            )
+        })
+        .collect()
 }
