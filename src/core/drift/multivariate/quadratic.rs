@@ -25,7 +25,7 @@ use crate::core::robustness::common::sample_rng;
 use crate::core::{CoreError, CoreResult};
 
 /// Rows of the kernel computed (and multiplied) at once.
-const BLOCK: usize = 128;
+const BLOCK: usize = 256;
 
 /// Which statistic of the kernel sums.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,7 +91,7 @@ pub(crate) enum Arithmetic {
 pub(crate) const MIXED_MIN_ROWS: usize = 2048;
 
 /// Columns of one f32 product; its sums (centred values) then go into f64.
-const CHUNK: usize = 256;
+const CHUNK: usize = 1024;
 
 /// The labellings: column 0 the observed one (the first `n` pooled rows), column `b` the
 /// `b`-th permutation.
