@@ -64,7 +64,13 @@ def mmd(
     p-value is the permutation p-value ``(1 + #{permuted >= observed}) / (B + 1)``: the
     observed labelling counts, so it is never 0. All ``B`` permutations share one pass over
     the kernel matrix (computed a block at a time, never stored whole), so the cost is that
-    of a matrix product of ``N x N`` by ``N x B`` (``N = n + m``), in parallel. The
+    of a matrix product of ``N x N`` by ``N x B`` (``N = n + m``), in parallel. From
+    ``N = 2,048`` on that product runs in float32 (each kernel row centred on its mean,
+    partial sums over 1,024 columns added in float64): the statistic itself stays in
+    float64, and the permuted statistics differ from float64 ones by a few millionths of
+    the null distribution's standard deviation at most (measured), so the p-value is
+    the float64 one except for a permuted statistic within that distance of the
+    observed one. The
     ``"linear"`` statistic (Gretton et al. 2012, section 6) averages
     ``k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1)`` over disjoint quadruples of shuffled
     rows and has a normal p-value: linear time and memory, less power.
