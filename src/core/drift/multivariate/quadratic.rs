@@ -82,13 +82,23 @@ pub(crate) enum Arithmetic {
     /// the SIMD width), every product over `CHUNK` columns added into f64 sums. The
     /// observed labelling's sums stay in f64 either way, so the statistic does not change;
     /// the permuted statistics move by far less than the spread of the null distribution
-    /// (see the tests: about 1e-7 of its standard deviation at 10,000 rows a side).
+    /// (see the tests: at most about 2e-6 of its standard deviation at 10,000 rows a
+    /// side). So that this can only make the p-value larger, never smaller, a permuted
+    /// statistic within `MIXED_TIE` standard deviations below the observed one counts as
+    /// a tie (`outcome`).
     Mixed,
 }
 
 /// Pooled rows from which the RBF kernel's permutations are multiplied in f32: below, the
 /// products do not dominate the time and f64 costs little.
 pub(crate) const MIXED_MIN_ROWS: usize = 2048;
+
+/// With f32 products, permuted statistics this many standard deviations (of the permuted
+/// statistics) below the observed one count as at least as large: fifty times the largest
+/// rounding error measured, so every permutation the f64 arithmetic counts is counted and
+/// the p-value can only err upwards, by the share of permutations that close (about
+/// 4e-5 of them for a normal null).
+const MIXED_TIE: f64 = 1e-4;
 
 /// Columns of one f32 product; its sums (centred values) then go into f64.
 const CHUNK: usize = 1024;
@@ -189,18 +199,21 @@ pub fn permutation_test(
         _ => Arithmetic::Exact,
     };
     let stats = all_statistics(x, y, kind, kernel, permutations, seed, progress, arithmetic)?;
-    Ok(outcome(&stats))
+    Ok(outcome(&stats, arithmetic))
 }
 
 /// The observed statistic and the permutation p-value of the statistics of every
 /// labelling (the observed first).
-pub(crate) fn outcome(stats: &[f64]) -> PermutationOutcome {
+pub(crate) fn outcome(stats: &[f64], arithmetic: Arithmetic) -> PermutationOutcome {
     let observed = stats[0];
     let permutations = stats.len() - 1;
     let pvalue = (permutations > 0).then(|| {
         // Equal up to rounding counts as "at least as large" (a permutation that maps the
         // samples onto themselves must count).
-        let tol = 1e-12 * observed.abs().max(1e-300);
+        let mut tol = 1e-12 * observed.abs().max(1e-300);
+        if arithmetic == Arithmetic::Mixed {
+            tol = tol.max(MIXED_TIE * standard_deviation(&stats[1..]));
+        }
         let k = stats[1..].iter().filter(|&&s| s >= observed - tol).count();
         (1 + k) as f64 / (permutations + 1) as f64
     });
@@ -209,6 +222,12 @@ pub(crate) fn outcome(stats: &[f64]) -> PermutationOutcome {
         pvalue,
         permutations,
     }
+}
+
+fn standard_deviation(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt()
 }
 
 /// The statistic of every labelling: index 0 the observed one, then the permutations.
@@ -594,8 +613,31 @@ mod tests {
             .zip(&mixed[1..])
             .map(|(e, m)| (e - m).abs())
             .fold(0.0, f64::max);
-        let same = exact[0] == mixed[0] && outcome(&exact) == outcome(&mixed);
+        // The f32 rounding never moves a permutation across the tie line, and the tie
+        // rule of the f32 path only ever makes the p-value larger.
+        let (p_exact, p_mixed) = (
+            outcome(&exact, Arithmetic::Exact),
+            outcome(&mixed, Arithmetic::Mixed),
+        );
+        let same = exact[0] == mixed[0]
+            && outcome(&exact, Arithmetic::Mixed) == p_mixed
+            && p_mixed.pvalue >= p_exact.pvalue;
         (worst / sd, same)
+    }
+
+    #[test]
+    fn the_f32_tie_rule_counts_near_ties_and_only_them() {
+        // Permuted statistics with standard deviation 1 (about): one just below the
+        // observed value (within MIXED_TIE sd), one clearly below, one above.
+        let observed = 0.5;
+        let mut stats = vec![observed, observed + 1.0, observed - 0.5e-4, observed - 1e-3];
+        stats.extend([-1.0, 1.0, -1.5, 1.5, 0.0, 2.0]);
+        let exact = outcome(&stats, Arithmetic::Exact);
+        let mixed = outcome(&stats, Arithmetic::Mixed);
+        let count = |p: Option<f64>| (p.unwrap_or(0.0) * stats.len() as f64).round() as usize - 1;
+        assert_eq!(exact.statistic, mixed.statistic);
+        assert_eq!(count(exact.pvalue), 4); // observed + 1, 1.0, 1.5, 2.0
+        assert_eq!(count(mixed.pvalue), 5); // and the near tie
     }
 
     #[test]
