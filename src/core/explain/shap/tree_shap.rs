@@ -316,7 +316,7 @@ fn path_dependent_planned(
                         let tree = e.tree(t);
                         for (phi, row) in chunk.chunks_mut(d * k).zip(rows.chunks(d)) {
                             match plan.tree(t) {
-                                Some(tt) => plan.add_row(tt, &tree, row, k, phi, scratch),
+                                Some(tt) => plan.add_row(tt, &tree, row, phi, scratch),
                                 None => {
                                     if path.is_empty() {
                                         path.resize(len, Elem::default());
