@@ -38,6 +38,12 @@ pub const TABLE_BUDGET_BYTES: usize = 256 << 20;
 /// The most distinct features on a path this module handles (the width of a pattern).
 pub const MAX_PATTERN_FEATURES: usize = 64;
 
+/// The most rows [`Plan::add_rows`] takes through a tree at once.
+pub const MAX_BLOCK_ROWS: usize = 128;
+
+/// The patterns of one block (rows x nodes) kept at most: 2 MiB.
+const BLOCK_MASKS: usize = 1 << 18;
+
 /// One leaf: where its path's features, shares and table are.
 #[derive(Debug, Clone, Copy)]
 struct Leaf {
@@ -103,6 +109,8 @@ pub struct Plan {
     weights: Vec<Vec<f64>>,
     max_d: usize,
     max_nodes: usize,
+    /// Rows per block of [`Plan::add_rows`].
+    block: usize,
 }
 
 /// A tree's leaves and the distinct features on their paths, or `None` when a path has
@@ -322,6 +330,7 @@ impl Plan {
             weights,
             max_d,
             max_nodes,
+            block: (BLOCK_MASKS / max_nodes.max(1)).clamp(1, MAX_BLOCK_ROWS),
         }
     }
 
@@ -333,7 +342,7 @@ impl Plan {
     pub fn scratch(&self) -> Scratch {
         let n = (self.max_d + 2) * (self.max_d + 2);
         Scratch {
-            masks: vec![0; self.max_nodes],
+            masks: vec![0; self.max_nodes * self.block],
             dual: vec![0.0; n],
             prefix: vec![0.0; self.max_d + 2],
             next: vec![0.0; self.max_d + 2],
@@ -342,82 +351,128 @@ impl Plan {
         }
     }
 
-    /// Adds the Tree SHAP values of one tree for the prepared row `x` to `phi` (`d * k`).
-    pub fn add_row(
+    /// Adds the Tree SHAP values of one tree for the prepared rows `rows` (`m` rows of
+    /// `d` features, row-major) to `phi` (`m` rows of `d * k`), in blocks of rows: the
+    /// tree's data stays in cache across a block, and the additions of one leaf go to
+    /// different rows one after the other. Each row's sums are made in the same order
+    /// whatever the blocks.
+    pub fn add_rows(
         &self,
         tt: &TreeTables,
         t: &Tree<'_>,
-        x: &[f64],
+        rows: &[f64],
+        d: usize,
         phi: &mut [f64],
         s: &mut Scratch,
     ) {
-        // The row's pattern at every node, parent before children: a node's bit is
-        // cleared on the side the row does not go.
-        let masks = &mut s.masks;
-        masks[0] = u64::MAX;
+        let m = rows.len().checked_div(d).unwrap_or(0);
+        if m == 0 {
+            return;
+        }
+        let stride = phi.len() / m;
+        for (rows, phi) in rows
+            .chunks(d * self.block)
+            .zip(phi.chunks_mut(stride * self.block))
+        {
+            self.add_block(tt, t, rows, d, stride, phi, s);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_block(
+        &self,
+        tt: &TreeTables,
+        t: &Tree<'_>,
+        rows: &[f64],
+        d: usize,
+        stride: usize,
+        phi: &mut [f64],
+        s: &mut Scratch,
+    ) {
+        let m = rows.len() / d;
+        let mut masks = std::mem::take(&mut s.masks);
+        // Each row's pattern at every node (node-major: a node's `m` rows together),
+        // parent before children: a node's bit is cleared on the side the row does not go.
+        masks[..m].fill(u64::MAX);
         for &node in &tt.internal {
             let node = node as usize;
-            let left = (t.goes_left(node, x[t.feature[node]]) as u64).wrapping_neg();
-            let (m, b) = (masks[node], tt.bit[node]);
-            masks[t.left[node] as usize] = m & !(b & !left);
-            masks[t.right[node] as usize] = m & !(b & left);
+            let (f, b) = (t.feature[node], tt.bit[node]);
+            let (at, l, r) = (
+                node * m,
+                t.left[node] as usize * m,
+                t.right[node] as usize * m,
+            );
+            for i in 0..m {
+                let left = (t.goes_left(node, rows[i * d + f]) as u64).wrapping_neg();
+                let mask = masks[at + i];
+                masks[l + i] = mask & !(b & !left);
+                masks[r + i] = mask & !(b & left);
+            }
         }
         for leaf in &tt.tabled {
-            let d = leaf.d as usize;
-            let p = masks[leaf.node as usize] & (u64::MAX >> (64 - d));
-            let terms = &tt.terms[leaf.start as usize..leaf.start as usize + d];
-            let table = &tt.table[leaf.table..leaf.table + (1 << d)];
-            let mut big_z = 1.0;
-            for (j, term) in terms.iter().enumerate() {
-                big_z *= term.z[(p >> j & 1) as usize];
-            }
-            if tt.scaled {
+            let ld = leaf.d as usize;
+            let full = u64::MAX >> (64 - ld);
+            let terms = &tt.terms[leaf.start as usize..leaf.start as usize + ld];
+            let table = &tt.table[leaf.table..leaf.table + (1 << ld)];
+            let at = leaf.node as usize * m;
+            for (&mask, phi) in masks[at..at + m].iter().zip(phi.chunks_mut(stride)) {
+                let p = mask & full;
+                let mut big_z = 1.0;
                 for (j, term) in terms.iter().enumerate() {
-                    let c = term.c[(p >> j & 1) as usize] * big_z;
-                    phi[term.at] += c * table[(p & !(1 << j)) as usize];
+                    big_z *= term.z[(p >> j & 1) as usize];
                 }
-            } else {
-                let value = t.value(leaf.node as usize);
-                for (j, term) in terms.iter().enumerate() {
-                    let c = term.c[(p >> j & 1) as usize] * big_z;
-                    let c = c * table[(p & !(1 << j)) as usize];
-                    for (o, v) in phi[term.at..term.at + t.width].iter_mut().zip(value) {
-                        *o += c * v;
+                if tt.scaled {
+                    for (j, term) in terms.iter().enumerate() {
+                        let c = term.c[(p >> j & 1) as usize] * big_z;
+                        phi[term.at] += c * table[(p & !(1 << j)) as usize];
+                    }
+                } else {
+                    let value = t.value(leaf.node as usize);
+                    for (j, term) in terms.iter().enumerate() {
+                        let c = term.c[(p >> j & 1) as usize] * big_z;
+                        let c = c * table[(p & !(1 << j)) as usize];
+                        for (o, v) in phi[term.at..term.at + t.width].iter_mut().zip(value) {
+                            *o += c * v;
+                        }
                     }
                 }
             }
         }
         for leaf in &tt.others {
-            let full = u64::MAX >> (64 - leaf.d);
-            let p = s.masks[leaf.node] & full;
-            let zero = &tt.zero[leaf.start..leaf.start + leaf.d];
             let at = &tt.at[leaf.start..leaf.start + leaf.d];
-            let mut big_z = 1.0;
-            let mut rest = !p & full;
-            while rest != 0 {
-                big_z *= zero[rest.trailing_zeros() as usize];
-                rest &= rest - 1;
-            }
-            if big_z == 0.0 {
-                continue; // no coalition's path reaches this leaf with weight
-            }
+            let zero = &tt.zero[leaf.start..leaf.start + leaf.d];
             let value = t.value(leaf.node);
-            let add = |phi: &mut [f64], j: usize, c: f64| {
-                for (o, v) in phi[at[j]..at[j] + t.width].iter_mut().zip(value) {
-                    *o += c * v;
+            let full = u64::MAX >> (64 - leaf.d);
+            let first = leaf.node * m;
+            for (&mask, phi) in masks[first..first + m].iter().zip(phi.chunks_mut(stride)) {
+                let p = mask & full;
+                let mut big_z = 1.0;
+                let mut rest = !p & full;
+                while rest != 0 {
+                    big_z *= zero[rest.trailing_zeros() as usize];
+                    rest &= rest - 1;
                 }
-            };
-            let m_p = self.without_each(zero, p, s);
-            for (i, &j) in s.members.iter().enumerate() {
-                add(phi, j, (1.0 - zero[j]) * big_z * s.m_without[i]);
-            }
-            let g = -big_z * m_p;
-            let mut rest = !p & full;
-            while rest != 0 {
-                add(phi, rest.trailing_zeros() as usize, g);
-                rest &= rest - 1;
+                if big_z == 0.0 {
+                    continue; // no coalition's path reaches this leaf with weight
+                }
+                let add = |phi: &mut [f64], j: usize, c: f64| {
+                    for (o, v) in phi[at[j]..at[j] + t.width].iter_mut().zip(value) {
+                        *o += c * v;
+                    }
+                };
+                let m_p = self.without_each(zero, p, s);
+                for (i, &j) in s.members.iter().enumerate() {
+                    add(phi, j, (1.0 - zero[j]) * big_z * s.m_without[i]);
+                }
+                let g = -big_z * m_p;
+                let mut rest = !p & full;
+                while rest != 0 {
+                    add(phi, rest.trailing_zeros() as usize, g);
+                    rest &= rest - 1;
+                }
             }
         }
+        s.masks = masks;
     }
 
     /// `M(P)` for the pattern `p`, with `M(P \ {j})` for each member `j` of `P` left in
