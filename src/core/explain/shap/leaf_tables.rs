@@ -14,7 +14,9 @@
 //!
 //! where `Z = prod_{j in U \ P} z_j`. So a leaf needs `M` on the subsets of its path: a
 //! table of `2^D` numbers, filled once (every term positive, no division), after which a
-//! row costs one walk over the tree (to find each leaf's pattern) and `O(D)` per leaf.
+//! row costs one walk over the tree (to find each leaf's pattern) and `O(D)` per leaf. The
+//! table keeps `Z M(Q)` (`Z` of the pattern `Q`), so a row needs one product per path
+//! feature: `v (1 - z_j) / z_j` times the entry of `P \ {j}`, or `-v` times that of `P`.
 //!
 //! A leaf gets a table when it pays for itself (`2^D <= rows * D`), its path has at most
 //! [`MAX_TABLE_FEATURES`] distinct features and the tables fit in [`TABLE_BUDGET_BYTES`];
@@ -34,6 +36,10 @@ pub const MAX_TABLE_FEATURES: usize = 16;
 /// The memory all the tables of one call may take together (256 MiB); leaves past it, in
 /// tree order, compute their values per row.
 pub const TABLE_BUDGET_BYTES: usize = 256 << 20;
+
+/// The smallest cover share on a tabled leaf's path: a table entry is divided by it
+/// (through `Term::c`), so a leaf with a zero (or denormal) share is computed per row.
+const MIN_TABLE_SHARE: f64 = 1e-300;
 
 /// The most distinct features on a path this module handles (the width of a pattern).
 pub const MAX_PATTERN_FEATURES: usize = 64;
@@ -69,11 +75,10 @@ struct TableLeaf {
 /// splits on it (1) or not (0).
 #[derive(Debug, Clone, Copy)]
 struct Term {
-    /// The factor of `Z`: `[z_j, 1]`.
-    z: [f64; 2],
-    /// The factor of the table entry `M(P \ {j})` (which is `M(P)` when `j` is not in
-    /// `P`): `[-s, s (1 - z_j)]`, `s` the leaf's value when leaves carry one value (so the
-    /// product is the contribution itself), 1 otherwise.
+    /// The factor of the table entry `Z(P \ {j}) M(P \ {j})` (which is `Z(P) M(P)` when
+    /// `j` is not in `P`): `[-s, s (1 - z_j) / z_j]` (`Z(P \ {j}) = z_j Z(P)` for `j` in
+    /// `P`), `s` the leaf's value when leaves carry one value (so the product is the
+    /// contribution itself), 1 otherwise.
     c: [f64; 2],
     /// The feature's position in a row's `phi` (`feature * k + tree output`).
     at: usize,
@@ -197,14 +202,29 @@ impl TreeTables {
                 table: self.table.len(),
             });
             self.terms.extend(f.iter().zip(z).map(|(&f, &z)| Term {
-                z: [z, 1.0],
-                c: [-s, s * (1.0 - z)],
+                c: [-s, s * (1.0 - z) / z],
                 at: f * k + t.output,
             }));
             let at = self.table.len();
             self.table.resize(at + (1 << leaf.d), 0.0);
             fill_table(z, &weights[leaf.d], &mut self.table[at..]);
+            with_cold_shares(z, &mut self.table[at..]);
         }
+    }
+}
+
+/// Multiplies each `M(Q)` of `out` by `Z(Q)`, the product of the shares `z_j` of the
+/// features outside `Q`: from the full set down, `Z(Q) = Z(Q + j) z_j` for the lowest `j`
+/// outside `Q`.
+fn with_cold_shares(zero: &[f64], out: &mut [f64]) {
+    let full = out.len() - 1;
+    let mut z = vec![1.0; out.len()];
+    for q in (0..full).rev() {
+        let j = (!q & full).trailing_zeros() as usize;
+        z[q] = z[q | 1 << j] * zero[j];
+    }
+    for (o, z) in out.iter_mut().zip(&z) {
+        *o *= z;
     }
 }
 
@@ -303,7 +323,9 @@ impl Plan {
                     .iter()
                     .map(|leaf| {
                         let entries = 1usize << leaf.d.min(MAX_TABLE_FEATURES + 1);
+                        let shares = &tt.zero[leaf.start..leaf.start + leaf.d];
                         let take = leaf.d <= MAX_TABLE_FEATURES
+                            && shares.iter().all(|&z| z >= MIN_TABLE_SHARE)
                             && entries <= rows.saturating_mul(leaf.d)
                             && entries <= budget;
                         if take {
@@ -417,19 +439,15 @@ impl Plan {
             let at = leaf.node as usize * m;
             for (&mask, phi) in masks[at..at + m].iter().zip(phi.chunks_mut(stride)) {
                 let p = mask & full;
-                let mut big_z = 1.0;
-                for (j, term) in terms.iter().enumerate() {
-                    big_z *= term.z[(p >> j & 1) as usize];
-                }
                 if tt.scaled {
                     for (j, term) in terms.iter().enumerate() {
-                        let c = term.c[(p >> j & 1) as usize] * big_z;
+                        let c = term.c[(p >> j & 1) as usize];
                         phi[term.at] += c * table[(p & !(1 << j)) as usize];
                     }
                 } else {
                     let value = t.value(leaf.node as usize);
                     for (j, term) in terms.iter().enumerate() {
-                        let c = term.c[(p >> j & 1) as usize] * big_z;
+                        let c = term.c[(p >> j & 1) as usize];
                         let c = c * table[(p & !(1 << j)) as usize];
                         for (o, v) in phi[term.at..term.at + t.width].iter_mut().zip(value) {
                             *o += c * v;

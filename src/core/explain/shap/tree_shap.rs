@@ -847,6 +847,36 @@ mod tests {
     }
 
     #[test]
+    fn tiny_and_zero_cover_shares_equal_the_recursion() {
+        // A table entry is divided by the path's shares: tiny ones stay exact, zero ones
+        // leave the leaf to the per-row computation.
+        for tiny in [1e-250, 1e-9, 0.0] {
+            let e = Ensemble::new(EnsembleParts {
+                left: vec![1, 3, -1, -1, -1],
+                right: vec![2, 4, -1, -1, -1],
+                feature: vec![0, 1, -1, -1, -1],
+                threshold: vec![0.0; 5],
+                flags: vec![0; 5],
+                cover: vec![1.0, 0.5, 0.5, tiny, 0.5 - tiny],
+                values: vec![0.0, 0.0, 3.0, 1.0, -2.0],
+                width: 1,
+                starts: vec![0, 5],
+                tree_output: vec![0],
+                n_outputs: 1,
+                n_features: 2,
+                base_offset: vec![0.0],
+                float32_input: false,
+            })
+            .unwrap();
+            let xs = array![[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]];
+            let p = Progress::new();
+            let want = path_dependent_recursive(&e, xs.view(), &p).unwrap();
+            let got = path_dependent_planned(&e, xs.view(), &p, usize::MAX).unwrap();
+            assert_close(&got, &want, 1e-12);
+        }
+    }
+
+    #[test]
     fn single_leaf_trees_add_nothing_but_their_mean() {
         // A one-leaf tree next to a split: no attribution, its value in the base.
         let e = Ensemble::new(EnsembleParts {
