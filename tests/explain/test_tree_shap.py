@@ -448,3 +448,32 @@ def test_lightgbm_random_forest_mode_and_single_leaf_trees_follow_lightgbm():
         np.testing.assert_allclose(
             ex.values.sum(axis=1) + ex.base_values, model.predict(X[:25]), atol=1e-9
         )
+
+
+def test_lightgbm_trees_read_at_once_equal_tree_by_tree(monkeypatch):
+    # The text dump is read with every tree's fields joined; the tree-by-tree reader (kept
+    # for dumps whose fields do not line up) gives the same ensemble, bit for bit,
+    # multi-class, with missing values and with an older dump without `is_linear`.
+    lgb = pytest.importorskip("lightgbm")
+    from mlsentry.explain import trees as readers
+
+    X, y = _data(classes=3, nan=True)
+    model = lgb.LGBMClassifier(n_estimators=4, num_leaves=6, verbose=-1, n_jobs=1).fit(X, y)
+    text = model.booster_.model_to_string()
+
+    class OldDump:  # LightGBM 4 itself no longer loads such a dump
+        def model_to_string(self):
+            return "\n".join(line for line in text.split("\n") if not line.startswith("is_linear"))
+
+    old = OldDump()
+    at_once = [readers._from_lightgbm(m) for m in (model, old)]
+    assert [len(t.parts) for t in at_once] == [1, 1]
+    monkeypatch.setattr(readers, "_lightgbm_all_trees", lambda *args: False)
+    one_by_one = readers._from_lightgbm(model)
+    assert len(one_by_one.parts) == 12
+    want = one_by_one.build()
+    for trees in at_once:
+        got = trees.build()
+        for a, b in zip(got.shap(X[:40]), want.shap(X[:40])):
+            assert np.array_equal(a, b)
+        assert np.array_equal(got.predict(X[:40]), want.predict(X[:40]))

@@ -3,8 +3,8 @@
 Each library's trees are read into one set of flat node arrays (children, split feature,
 threshold, routing flags, training cover, leaf values) and handed to the Rust core, which
 computes the values in parallel over rows. XGBoost is read from ``save_raw("json")`` and
-LightGBM from ``dump_model()``: neither library is needed at run time beyond the model
-object itself.
+LightGBM from its text dump (``model_to_string()``): neither library is needed at run time
+beyond the model object itself.
 
 Every node keeps its library's routing: scikit-learn trees and XGBoost compare the feature
 as float32 (``<=`` and ``<``), histogram gradient boosting as float64, LightGBM as float64
@@ -45,6 +45,7 @@ class _Trees:
     output_kind: str
     parts: list[dict[str, np.ndarray]] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
 
     def add(
         self,
@@ -73,6 +74,15 @@ class _Trees:
             }
         )
         self.outputs.append(output)
+        self.sizes.append(left.size)
+
+    def add_joined(self, sizes: np.ndarray, outputs: np.ndarray, **arrays: np.ndarray) -> None:
+        """Several trees at once: node arrays already in the core's form (leaves -1, 0),
+        the trees one after the other, ``sizes`` nodes each."""
+        arrays["values"] = arrays["values"].reshape(int(np.sum(sizes)), -1)
+        self.parts.append(arrays)
+        self.outputs.extend(int(o) for o in outputs)
+        self.sizes.extend(int(n) for n in sizes)
 
     def build(self) -> Any:
         if not self.parts:
@@ -81,8 +91,7 @@ class _Trees:
         if len(widths) != 1:
             raise InvalidInputError("model: trees with different numbers of outputs")
         joined = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
-        sizes = [p["left"].size for p in self.parts]
-        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
         return _core.TreeEnsemble(
             joined["left"],
             joined["right"],
@@ -279,6 +288,111 @@ def _numbers(fields: dict[str, str], name: str, dtype: Any) -> np.ndarray:
     return np.array(fields.get(name, "").split(), dtype=dtype)
 
 
+def _lightgbm_flags(kinds: np.ndarray) -> np.ndarray:
+    """Routing flags of LightGBM's ``decision_type`` (numeric splits only)."""
+    if np.any(kinds & 1):
+        raise InvalidInputError("model: LightGBM categorical splits are not supported")
+    missing = (kinds >> 2) & 3
+    if np.any(missing > 2):
+        raise InvalidInputError(f"model: LightGBM missing type {int(missing.max())}")
+    return np.asarray(_LGB_MISSING, dtype=np.uint8)[missing] | np.where(
+        kinds & 2, DEFAULT_LEFT, 0
+    ).astype(np.uint8)
+
+
+_LGB_FIELDS = (
+    "Tree",
+    "num_leaves",
+    "split_feature",
+    "threshold",
+    "decision_type",
+    "left_child",
+    "right_child",
+    "leaf_value",
+    "leaf_count",
+    "internal_count",
+    "is_linear",
+)
+
+
+def _lightgbm_all_trees(text: str, k: int, scale: float, trees: _Trees) -> bool:
+    """Every tree of the text dump in one go: each field's lines of all trees joined and
+    parsed by numpy once. False (nothing added) when a tree lacks a field or a count
+    does not match, for the tree-by-tree reader."""
+    fields: dict[str, list[str]] = {name: [] for name in _LGB_FIELDS}
+    for line in text.split("\n"):
+        name, eq, value = line.partition("=")
+        if eq and name in fields:
+            fields[name].append(value)
+    n_trees = len(fields["Tree"])
+    linear = fields.pop("is_linear")  # absent from older dumps
+    if n_trees == 0 or any(len(v) != n_trees for v in fields.values()):
+        return False
+    if len(linear) not in (0, n_trees):
+        return False
+    if any(v.strip() != "0" for v in linear):
+        raise InvalidInputError("model: LightGBM linear trees are not supported")
+
+    def numbers(name: str, dtype: Any) -> np.ndarray:
+        return np.array(" ".join(fields[name]).split(), dtype=dtype)
+
+    n_leaves = np.array(fields["num_leaves"], dtype=np.int64)
+    if np.any(n_leaves < 1):
+        raise InvalidInputError("model: a LightGBM tree's dump is not readable")
+    m = n_leaves - 1
+    n_internal, n_leaf = int(m.sum()), int(n_leaves.sum())
+    internal = {
+        name: numbers(name, dtype)
+        for name, dtype in (
+            ("split_feature", np.int64),
+            ("threshold", np.float64),
+            ("decision_type", np.int64),
+            ("left_child", np.int64),
+            ("right_child", np.int64),
+            ("internal_count", np.float64),
+        )
+    }
+    leaf = {name: numbers(name, np.float64) for name in ("leaf_value", "leaf_count")}
+    if any(a.size != n_internal for a in internal.values()) or any(
+        a.size != n_leaf for a in leaf.values()
+    ):
+        return False
+    sizes = m + n_leaves
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # A tree's internal nodes, then its leaves (a child c < 0 in the dump is leaf ~c).
+    m_of = np.repeat(m, m)
+    at_internal = np.repeat(first, m) + np.arange(n_internal) - np.repeat(np.cumsum(m) - m, m)
+    at_leaf = (
+        np.repeat(first + m, n_leaves)
+        + np.arange(n_leaf)
+        - np.repeat(np.cumsum(n_leaves) - n_leaves, n_leaves)
+    )
+    n = int(sizes.sum())
+
+    def nodes(inner: Any, outer: Any, dtype: Any) -> np.ndarray:
+        out = np.empty(n, dtype=dtype)
+        out[at_internal] = inner
+        out[at_leaf] = outer
+        return out
+
+    def child(name: str) -> np.ndarray:
+        c = internal[name]
+        return np.where(c >= 0, c, m_of + ~c)
+
+    trees.add_joined(
+        sizes,
+        np.array(fields["Tree"], dtype=np.int64) % k,
+        left=nodes(child("left_child"), -1, np.int64),
+        right=nodes(child("right_child"), -1, np.int64),
+        feature=nodes(internal["split_feature"], -1, np.int64),
+        threshold=nodes(internal["threshold"], 0.0, np.float64),
+        flags=nodes(_lightgbm_flags(internal["decision_type"]), 0, np.uint8),
+        cover=nodes(internal["internal_count"], leaf["leaf_count"], np.float64),
+        values=nodes(0.0, leaf["leaf_value"] * scale, np.float64),
+    )
+    return True
+
+
 def _lightgbm_tree(fields: dict[str, str]) -> dict[str, np.ndarray]:
     """A LightGBM tree of the text dump as node arrays: its internal nodes, then its
     leaves (a child ``c < 0`` in the dump is leaf ``~c``)."""
@@ -291,14 +405,7 @@ def _lightgbm_tree(fields: dict[str, str]) -> dict[str, np.ndarray]:
     kinds = _numbers(fields, "decision_type", np.int64)
     if kinds.size != m:
         raise InvalidInputError("model: a LightGBM tree's dump is not readable")
-    if np.any(kinds & 1):
-        raise InvalidInputError("model: LightGBM categorical splits are not supported")
-    missing = (kinds >> 2) & 3
-    if np.any(missing > 2):
-        raise InvalidInputError(f"model: LightGBM missing type {int(missing.max())}")
-    flags = np.asarray(_LGB_MISSING, dtype=np.uint8)[missing] | np.where(
-        kinds & 2, DEFAULT_LEFT, 0
-    ).astype(np.uint8)
+    flags = _lightgbm_flags(kinds)
 
     def child(name: str) -> np.ndarray:
         c = _numbers(fields, name, np.int64)
@@ -341,6 +448,8 @@ def _from_lightgbm(model: Any) -> _Trees:
     if "average_output" in head.splitlines():
         scale = 1.0 / max(len(blocks) // max(k, 1), 1)
     trees = _Trees(d, k, False, np.zeros(k), kind)
+    if sep and _lightgbm_all_trees("Tree=" + body.split("end of trees", 1)[0], k, scale, trees):
+        return trees
     for block in blocks:
         index, _, fields_text = block.partition("\n")
         fields = dict(line.split("=", 1) for line in fields_text.splitlines() if "=" in line)

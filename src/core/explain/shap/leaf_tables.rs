@@ -14,7 +14,9 @@
 //!
 //! where `Z = prod_{j in U \ P} z_j`. So a leaf needs `M` on the subsets of its path: a
 //! table of `2^D` numbers, filled once (every term positive, no division), after which a
-//! row costs one walk over the tree (to find each leaf's pattern) and `O(D)` per leaf.
+//! row costs one walk over the tree (to find each leaf's pattern) and `O(D)` per leaf. The
+//! table keeps `Z M(Q)` (`Z` of the pattern `Q`), so a row needs one product per path
+//! feature: `v (1 - z_j) / z_j` times the entry of `P \ {j}`, or `-v` times that of `P`.
 //!
 //! A leaf gets a table when it pays for itself (`2^D <= rows * D`), its path has at most
 //! [`MAX_TABLE_FEATURES`] distinct features and the tables fit in [`TABLE_BUDGET_BYTES`];
@@ -35,8 +37,18 @@ pub const MAX_TABLE_FEATURES: usize = 16;
 /// tree order, compute their values per row.
 pub const TABLE_BUDGET_BYTES: usize = 256 << 20;
 
+/// The smallest cover share on a tabled leaf's path: a table entry is divided by it
+/// (through `Term::c`), so a leaf with a zero (or denormal) share is computed per row.
+const MIN_TABLE_SHARE: f64 = 1e-300;
+
 /// The most distinct features on a path this module handles (the width of a pattern).
 pub const MAX_PATTERN_FEATURES: usize = 64;
+
+/// The most rows [`Plan::add_rows`] takes through a tree at once.
+pub const MAX_BLOCK_ROWS: usize = 128;
+
+/// The patterns of one block (rows x nodes) kept at most: 2 MiB.
+const BLOCK_MASKS: usize = 1 << 18;
 
 /// One leaf: where its path's features, shares and table are.
 #[derive(Debug, Clone, Copy)]
@@ -44,24 +56,55 @@ struct Leaf {
     node: usize,
     /// Distinct features on the path.
     d: usize,
-    /// Start of its `d` entries in `features` / `zero`.
+    /// Start of its `d` entries in `at` / `zero`.
     start: usize,
-    /// Start of its `2^d` entries in `table`, if it has one.
-    table: Option<usize>,
+}
+
+/// A leaf with a table, as the per-row loop reads it.
+#[derive(Debug, Clone, Copy)]
+struct TableLeaf {
+    node: u32,
+    d: u32,
+    /// Start of its `d` entries in `terms`.
+    start: u32,
+    /// Start of its `2^d` entries in `table`.
+    table: usize,
+}
+
+/// One feature `j` of a tabled leaf's path, indexed by whether the row follows the path's
+/// splits on it (1) or not (0).
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    /// The factor of the table entry `Z(P \ {j}) M(P \ {j})` (which is `Z(P) M(P)` when
+    /// `j` is not in `P`): `[-s, s (1 - z_j) / z_j]` (`Z(P \ {j}) = z_j Z(P)` for `j` in
+    /// `P`), `s` the leaf's value when leaves carry one value (so the product is the
+    /// contribution itself), 1 otherwise.
+    c: [f64; 2],
+    /// The feature's position in a row's `phi` (`feature * k + tree output`).
+    at: usize,
 }
 
 /// The precomputed form of one tree.
 #[derive(Debug, Clone)]
 pub struct TreeTables {
+    /// The internal nodes in increasing order (a parent before its children).
+    internal: Vec<u32>,
     /// Per internal node: the bit of its split feature in the pattern of the leaves below
-    /// (the feature's first position on the path to the node).
-    bit: Vec<u8>,
-    /// Per node: its index in `leaves` (leaves only).
-    leaf_of: Vec<u32>,
-    leaves: Vec<Leaf>,
-    features: Vec<usize>,
-    zero: Vec<f64>,
+    /// (the feature's first position on the path to the node), as a one-bit mask.
+    bit: Vec<u64>,
+    /// Leaves with a table (leaves without a path feature contribute nothing and are
+    /// left out).
+    tabled: Vec<TableLeaf>,
+    terms: Vec<Term>,
     table: Vec<f64>,
+    /// Leaves without a table, computed per row (before planning: every leaf).
+    others: Vec<Leaf>,
+    /// Per feature of an `others` leaf's path: the feature (before planning), then its
+    /// position in a row's `phi` (`feature * k + tree output`).
+    at: Vec<usize>,
+    zero: Vec<f64>,
+    /// The leaf values are folded into `terms` (one value per leaf).
+    scaled: bool,
 }
 
 /// Per-tree plans for a whole ensemble: `None` for a tree left to the recursion.
@@ -70,42 +113,50 @@ pub struct Plan {
     /// `weights[d][s]` = `w(s, d)` for `s < d`, 0 for `s = d`.
     weights: Vec<Vec<f64>>,
     max_d: usize,
+    max_nodes: usize,
+    /// Rows per block of [`Plan::add_rows`].
+    block: usize,
 }
 
 /// A tree's leaves and the distinct features on their paths, or `None` when a path has
-/// more than [`MAX_PATTERN_FEATURES`] of them.
+/// more than [`MAX_PATTERN_FEATURES`] of them. Every leaf is in `others` here; the
+/// planner moves those that get a table.
 fn walk_paths(t: &Tree<'_>) -> Option<TreeTables> {
     let size = t.left.len();
     let mut tt = TreeTables {
+        internal: Vec::new(),
         bit: vec![0; size],
-        leaf_of: vec![u32::MAX; size],
-        leaves: Vec::new(),
-        features: Vec::new(),
-        zero: Vec::new(),
+        tabled: Vec::new(),
+        terms: Vec::new(),
         table: Vec::new(),
+        others: Vec::new(),
+        at: Vec::new(),
+        zero: Vec::new(),
+        scaled: t.width == 1,
     };
     // Depth-first, each pending node with the (feature, share) list of its path.
     let mut stack: Vec<(usize, Vec<(usize, f64)>)> = vec![(0, Vec::new())];
     while let Some((node, path)) = stack.pop() {
         if t.is_leaf(node) {
-            tt.leaf_of[node] = tt.leaves.len() as u32;
-            tt.leaves.push(Leaf {
-                node,
-                d: path.len(),
-                start: tt.features.len(),
-                table: None,
-            });
-            tt.features.extend(path.iter().map(|p| p.0));
-            tt.zero.extend(path.iter().map(|p| p.1));
+            if !path.is_empty() {
+                tt.others.push(Leaf {
+                    node,
+                    d: path.len(),
+                    start: tt.at.len(),
+                });
+                tt.at.extend(path.iter().map(|p| p.0));
+                tt.zero.extend(path.iter().map(|p| p.1));
+            }
             continue;
         }
+        tt.internal.push(node as u32);
         let f = t.feature[node];
         let at = path.iter().position(|p| p.0 == f);
         let bit = at.unwrap_or(path.len());
         if bit >= MAX_PATTERN_FEATURES {
             return None;
         }
-        tt.bit[node] = bit as u8;
+        tt.bit[node] = 1u64 << bit;
         let cover = t.cover[node];
         for child in [t.right[node] as usize, t.left[node] as usize] {
             let mut p = path.clone();
@@ -117,7 +168,64 @@ fn walk_paths(t: &Tree<'_>) -> Option<TreeTables> {
             stack.push((child, p));
         }
     }
+    tt.internal.sort_unstable();
     Some(tt)
+}
+
+impl TreeTables {
+    /// Moves the `chosen` leaves of `others` to `tabled`, with their terms and filled
+    /// tables (`k` outputs in a row's `phi`).
+    fn fill(&mut self, t: &Tree<'_>, k: usize, chosen: &[bool], weights: &[Vec<f64>]) {
+        let others = std::mem::take(&mut self.others);
+        let (features, zero) = (std::mem::take(&mut self.at), std::mem::take(&mut self.zero));
+        for (leaf, &take) in others.iter().zip(chosen) {
+            let z = &zero[leaf.start..leaf.start + leaf.d];
+            let f = &features[leaf.start..leaf.start + leaf.d];
+            if !take {
+                self.others.push(Leaf {
+                    start: self.at.len(),
+                    ..*leaf
+                });
+                self.at.extend(f.iter().map(|&f| f * k + t.output));
+                self.zero.extend_from_slice(z);
+                continue;
+            }
+            let s = if self.scaled {
+                t.value(leaf.node)[0]
+            } else {
+                1.0
+            };
+            self.tabled.push(TableLeaf {
+                node: leaf.node as u32,
+                d: leaf.d as u32,
+                start: self.terms.len() as u32,
+                table: self.table.len(),
+            });
+            self.terms.extend(f.iter().zip(z).map(|(&f, &z)| Term {
+                c: [-s, s * (1.0 - z) / z],
+                at: f * k + t.output,
+            }));
+            let at = self.table.len();
+            self.table.resize(at + (1 << leaf.d), 0.0);
+            fill_table(z, &weights[leaf.d], &mut self.table[at..]);
+            with_cold_shares(z, &mut self.table[at..]);
+        }
+    }
+}
+
+/// Multiplies each `M(Q)` of `out` by `Z(Q)`, the product of the shares `z_j` of the
+/// features outside `Q`: from the full set down, `Z(Q) = Z(Q + j) z_j` for the lowest `j`
+/// outside `Q`.
+fn with_cold_shares(zero: &[f64], out: &mut [f64]) {
+    let full = out.len() - 1;
+    let mut z = vec![1.0; out.len()];
+    for q in (0..full).rev() {
+        let j = (!q & full).trailing_zeros() as usize;
+        z[q] = z[q | 1 << j] * zero[j];
+    }
+    for (o, z) in out.iter_mut().zip(&z) {
+        *o *= z;
+    }
 }
 
 /// `M(Q)` for every subset `Q` of the `d = zero.len()` features (bit `j` for feature `j`):
@@ -159,15 +267,16 @@ fn fill_from(
     }
 }
 
-/// Scratch space for the leaves without a table.
+/// Scratch space of one worker: the row's pattern at every node and the buffers of the
+/// leaves without a table.
 #[derive(Default)]
 pub struct Scratch {
+    masks: Vec<u64>,
     dual: Vec<f64>,
     prefix: Vec<f64>,
     next: Vec<f64>,
     members: Vec<usize>,
     m_without: Vec<f64>,
-    stack: Vec<(usize, u64)>,
 }
 
 impl Plan {
@@ -182,7 +291,11 @@ impl Plan {
         let max_d = trees
             .iter()
             .flatten()
-            .flat_map(|tt| tt.leaves.iter().map(|l| l.d))
+            .flat_map(|tt| tt.others.iter().map(|l| l.d))
+            .max()
+            .unwrap_or(0);
+        let max_nodes = (0..e.n_trees())
+            .map(|t| e.starts[t + 1] - e.starts[t])
             .max()
             .unwrap_or(0);
         let weights: Vec<Vec<f64>> = (0..=max_d)
@@ -198,41 +311,48 @@ impl Plan {
                     .collect()
             })
             .collect();
+        // Which leaves get a table, in tree order (the budget is spent the same way
+        // whatever the thread count).
         let mut budget = TABLE_BUDGET_BYTES / std::mem::size_of::<f64>();
-        for tt in trees.iter_mut().flatten() {
-            let mut used = 0usize;
-            for leaf in tt.leaves.iter_mut() {
-                let entries = 1usize << leaf.d.min(MAX_TABLE_FEATURES + 1);
-                if leaf.d > 0
-                    && leaf.d <= MAX_TABLE_FEATURES
-                    && entries <= rows.saturating_mul(leaf.d)
-                    && entries <= budget
-                {
-                    leaf.table = Some(used);
-                    used += entries;
-                    budget -= entries;
+        let chosen: Vec<Vec<bool>> = trees
+            .iter()
+            .map(|tt| match tt {
+                None => Vec::new(),
+                Some(tt) => tt
+                    .others
+                    .iter()
+                    .map(|leaf| {
+                        let entries = 1usize << leaf.d.min(MAX_TABLE_FEATURES + 1);
+                        let shares = &tt.zero[leaf.start..leaf.start + leaf.d];
+                        let take = leaf.d <= MAX_TABLE_FEATURES
+                            && shares.iter().all(|&z| z >= MIN_TABLE_SHARE)
+                            && entries <= rows.saturating_mul(leaf.d)
+                            && entries <= budget;
+                        if take {
+                            budget -= entries;
+                        }
+                        take
+                    })
+                    .collect(),
+            })
+            .collect();
+        let k = e.n_outputs;
+        trees
+            .par_iter_mut()
+            .zip(chosen)
+            .enumerate()
+            .for_each(|(t, (tt, chosen))| {
+                if let Some(tt) = tt {
+                    let tree = e.tree(t);
+                    tt.fill(&tree, k, &chosen, &weights);
                 }
-            }
-            tt.table = vec![0.0; used];
-        }
-        trees.par_iter_mut().flatten().for_each(|tt| {
-            let TreeTables {
-                leaves,
-                zero,
-                table,
-                ..
-            } = tt;
-            for leaf in leaves.iter() {
-                if let Some(at) = leaf.table {
-                    let z = &zero[leaf.start..leaf.start + leaf.d];
-                    fill_table(z, &weights[leaf.d], &mut table[at..at + (1 << leaf.d)]);
-                }
-            }
-        });
+            });
         Plan {
             trees,
             weights,
             max_d,
+            max_nodes,
+            block: (BLOCK_MASKS / max_nodes.max(1)).clamp(1, MAX_BLOCK_ROWS),
         }
     }
 
@@ -244,94 +364,133 @@ impl Plan {
     pub fn scratch(&self) -> Scratch {
         let n = (self.max_d + 2) * (self.max_d + 2);
         Scratch {
+            masks: vec![0; self.max_nodes * self.block],
             dual: vec![0.0; n],
             prefix: vec![0.0; self.max_d + 2],
             next: vec![0.0; self.max_d + 2],
             members: Vec::with_capacity(self.max_d),
             m_without: vec![0.0; self.max_d + 1],
-            stack: Vec::with_capacity(64),
         }
     }
 
-    /// Adds the Tree SHAP values of one tree for the prepared row `x` to `phi` (`d * k`).
-    pub fn add_row(
+    /// Adds the Tree SHAP values of one tree for the prepared rows `rows` (`m` rows of
+    /// `d` features, row-major) to `phi` (`m` rows of `d * k`), in blocks of rows: the
+    /// tree's data stays in cache across a block, and the additions of one leaf go to
+    /// different rows one after the other. Each row's sums are made in the same order
+    /// whatever the blocks.
+    pub fn add_rows(
         &self,
         tt: &TreeTables,
         t: &Tree<'_>,
-        x: &[f64],
-        k: usize,
+        rows: &[f64],
+        d: usize,
         phi: &mut [f64],
         s: &mut Scratch,
     ) {
-        let mut stack = std::mem::take(&mut s.stack);
-        stack.clear();
-        stack.push((0, u64::MAX));
-        while let Some((node, mask)) = stack.pop() {
-            if !t.is_leaf(node) {
-                let (hot, cold) = if t.goes_left(node, x[t.feature[node]]) {
-                    (t.left[node], t.right[node])
-                } else {
-                    (t.right[node], t.left[node])
-                };
-                stack.push((cold as usize, mask & !(1u64 << tt.bit[node])));
-                stack.push((hot as usize, mask));
-                continue;
-            }
-            let leaf = tt.leaves[tt.leaf_of[node] as usize];
-            if leaf.d == 0 {
-                continue;
-            }
-            let full = u64::MAX >> (64 - leaf.d);
-            let p = mask & full;
-            let zero = &tt.zero[leaf.start..leaf.start + leaf.d];
-            let features = &tt.features[leaf.start..leaf.start + leaf.d];
-            let mut big_z = 1.0;
-            let mut rest = !p & full;
-            while rest != 0 {
-                big_z *= zero[rest.trailing_zeros() as usize];
-                rest &= rest - 1;
-            }
-            if big_z == 0.0 {
-                continue; // no coalition's path reaches this leaf with weight
-            }
-            let value = t.value(leaf.node);
-            let add = |phi: &mut [f64], j: usize, c: f64| {
-                let at = features[j] * k + t.output;
-                for (o, v) in phi[at..at + t.width].iter_mut().zip(value) {
-                    *o += c * v;
-                }
-            };
-            let m_p = match leaf.table {
-                Some(at) => {
-                    let table = &tt.table[at..at + (1 << leaf.d)];
-                    let mut rest = p;
-                    while rest != 0 {
-                        let j = rest.trailing_zeros() as usize;
-                        add(
-                            phi,
-                            j,
-                            (1.0 - zero[j]) * big_z * table[(p ^ 1 << j) as usize],
-                        );
-                        rest &= rest - 1;
-                    }
-                    table[p as usize]
-                }
-                None => {
-                    let m_p = self.without_each(zero, p, s);
-                    for (i, &j) in s.members.iter().enumerate() {
-                        add(phi, j, (1.0 - zero[j]) * big_z * s.m_without[i]);
-                    }
-                    m_p
-                }
-            };
-            let g = -big_z * m_p;
-            let mut rest = !p & full;
-            while rest != 0 {
-                add(phi, rest.trailing_zeros() as usize, g);
-                rest &= rest - 1;
+        let m = rows.len().checked_div(d).unwrap_or(0);
+        if m == 0 {
+            return;
+        }
+        let stride = phi.len() / m;
+        for (rows, phi) in rows
+            .chunks(d * self.block)
+            .zip(phi.chunks_mut(stride * self.block))
+        {
+            self.add_block(tt, t, rows, d, stride, phi, s);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_block(
+        &self,
+        tt: &TreeTables,
+        t: &Tree<'_>,
+        rows: &[f64],
+        d: usize,
+        stride: usize,
+        phi: &mut [f64],
+        s: &mut Scratch,
+    ) {
+        let m = rows.len() / d;
+        let mut masks = std::mem::take(&mut s.masks);
+        // Each row's pattern at every node (node-major: a node's `m` rows together),
+        // parent before children: a node's bit is cleared on the side the row does not go.
+        masks[..m].fill(u64::MAX);
+        for &node in &tt.internal {
+            let node = node as usize;
+            let (f, b) = (t.feature[node], tt.bit[node]);
+            let (at, l, r) = (
+                node * m,
+                t.left[node] as usize * m,
+                t.right[node] as usize * m,
+            );
+            for i in 0..m {
+                let left = (t.goes_left(node, rows[i * d + f]) as u64).wrapping_neg();
+                let mask = masks[at + i];
+                masks[l + i] = mask & !(b & !left);
+                masks[r + i] = mask & !(b & left);
             }
         }
-        s.stack = stack;
+        for leaf in &tt.tabled {
+            let ld = leaf.d as usize;
+            let full = u64::MAX >> (64 - ld);
+            let terms = &tt.terms[leaf.start as usize..leaf.start as usize + ld];
+            let table = &tt.table[leaf.table..leaf.table + (1 << ld)];
+            let at = leaf.node as usize * m;
+            for (&mask, phi) in masks[at..at + m].iter().zip(phi.chunks_mut(stride)) {
+                let p = mask & full;
+                if tt.scaled {
+                    for (j, term) in terms.iter().enumerate() {
+                        let c = term.c[(p >> j & 1) as usize];
+                        phi[term.at] += c * table[(p & !(1 << j)) as usize];
+                    }
+                } else {
+                    let value = t.value(leaf.node as usize);
+                    for (j, term) in terms.iter().enumerate() {
+                        let c = term.c[(p >> j & 1) as usize];
+                        let c = c * table[(p & !(1 << j)) as usize];
+                        for (o, v) in phi[term.at..term.at + t.width].iter_mut().zip(value) {
+                            *o += c * v;
+                        }
+                    }
+                }
+            }
+        }
+        for leaf in &tt.others {
+            let at = &tt.at[leaf.start..leaf.start + leaf.d];
+            let zero = &tt.zero[leaf.start..leaf.start + leaf.d];
+            let value = t.value(leaf.node);
+            let full = u64::MAX >> (64 - leaf.d);
+            let first = leaf.node * m;
+            for (&mask, phi) in masks[first..first + m].iter().zip(phi.chunks_mut(stride)) {
+                let p = mask & full;
+                let mut big_z = 1.0;
+                let mut rest = !p & full;
+                while rest != 0 {
+                    big_z *= zero[rest.trailing_zeros() as usize];
+                    rest &= rest - 1;
+                }
+                if big_z == 0.0 {
+                    continue; // no coalition's path reaches this leaf with weight
+                }
+                let add = |phi: &mut [f64], j: usize, c: f64| {
+                    for (o, v) in phi[at[j]..at[j] + t.width].iter_mut().zip(value) {
+                        *o += c * v;
+                    }
+                };
+                let m_p = self.without_each(zero, p, s);
+                for (i, &j) in s.members.iter().enumerate() {
+                    add(phi, j, (1.0 - zero[j]) * big_z * s.m_without[i]);
+                }
+                let g = -big_z * m_p;
+                let mut rest = !p & full;
+                while rest != 0 {
+                    add(phi, rest.trailing_zeros() as usize, g);
+                    rest &= rest - 1;
+                }
+            }
+        }
+        s.masks = masks;
     }
 
     /// `M(P)` for the pattern `p`, with `M(P \ {j})` for each member `j` of `P` left in

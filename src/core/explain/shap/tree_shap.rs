@@ -266,7 +266,7 @@ fn inverses(e: &Ensemble) -> Vec<f64> {
 
 /// Rows per unit of parallel work with the leaf tables: every tree is applied to the
 /// block's rows in turn, so a tree's tables stay in cache across those rows.
-const ROWS_PER_BLOCK: usize = 64;
+const ROWS_PER_BLOCK: usize = 128;
 
 /// Path-dependent Tree SHAP of every row of `x` (NaN is missing), with per-leaf tables
 /// ([`leaf_tables`](super::leaf_tables)); a tree with a path of more than 64 distinct
@@ -314,13 +314,13 @@ fn path_dependent_planned(
                     }
                     for t in 0..e.n_trees() {
                         let tree = e.tree(t);
-                        for (phi, row) in chunk.chunks_mut(d * k).zip(rows.chunks(d)) {
-                            match plan.tree(t) {
-                                Some(tt) => plan.add_row(tt, &tree, row, k, phi, scratch),
-                                None => {
-                                    if path.is_empty() {
-                                        path.resize(len, Elem::default());
-                                    }
+                        match plan.tree(t) {
+                            Some(tt) => plan.add_rows(tt, &tree, rows, d, chunk, scratch),
+                            None => {
+                                if path.is_empty() {
+                                    path.resize(len, Elem::default());
+                                }
+                                for (phi, row) in chunk.chunks_mut(d * k).zip(rows.chunks(d)) {
                                     PathWalk {
                                         tree,
                                         x: row,
@@ -813,6 +813,97 @@ mod tests {
                 assert_close(&got, &want, 1e-10);
             }
         }
+    }
+
+    #[test]
+    fn row_blocks_and_thread_counts_do_not_change_values() {
+        // More rows than a block and a parallel chunk, not a multiple of either; one and
+        // three threads give the same bits, and every row equals the recursion.
+        let n = 2 * ROWS_PER_BLOCK + 37;
+        for (seed, width, k) in [(3u64, 1, 1), (4, 2, 2)] {
+            let e = random_ensemble(seed, 9, 5, 8, 0.15, width, k);
+            let xs = random_rows(seed + 50, n, 9);
+            let p = Progress::new();
+            let run = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| path_dependent(&e, xs.view(), &p).unwrap())
+            };
+            let (one, three) = (run(1), run(3));
+            assert_eq!(one.values, three.values);
+            let want = path_dependent_recursive(&e, xs.view(), &p).unwrap();
+            assert_close(&one, &want, 1e-10);
+            // A row alone, with the plan of the whole call, gets the same bits as in its
+            // block.
+            for i in [0, ROWS_PER_BLOCK - 1, ROWS_PER_BLOCK, n - 1] {
+                let row = xs.slice(ndarray::s![i..i + 1, ..]);
+                let alone = path_dependent_planned(&e, row, &p, n).unwrap();
+                let dk = 9 * k;
+                assert_eq!(alone.values[..], one.values[i * dk..(i + 1) * dk]);
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_and_zero_cover_shares_equal_the_recursion() {
+        // A table entry is divided by the path's shares: tiny ones stay exact, zero ones
+        // leave the leaf to the per-row computation.
+        for tiny in [1e-250, 1e-9, 0.0] {
+            let e = Ensemble::new(EnsembleParts {
+                left: vec![1, 3, -1, -1, -1],
+                right: vec![2, 4, -1, -1, -1],
+                feature: vec![0, 1, -1, -1, -1],
+                threshold: vec![0.0; 5],
+                flags: vec![0; 5],
+                cover: vec![1.0, 0.5, 0.5, tiny, 0.5 - tiny],
+                values: vec![0.0, 0.0, 3.0, 1.0, -2.0],
+                width: 1,
+                starts: vec![0, 5],
+                tree_output: vec![0],
+                n_outputs: 1,
+                n_features: 2,
+                base_offset: vec![0.0],
+                float32_input: false,
+            })
+            .unwrap();
+            let xs = array![[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]];
+            let p = Progress::new();
+            let want = path_dependent_recursive(&e, xs.view(), &p).unwrap();
+            let got = path_dependent_planned(&e, xs.view(), &p, usize::MAX).unwrap();
+            assert_close(&got, &want, 1e-12);
+        }
+    }
+
+    #[test]
+    fn single_leaf_trees_add_nothing_but_their_mean() {
+        // A one-leaf tree next to a split: no attribution, its value in the base.
+        let e = Ensemble::new(EnsembleParts {
+            left: vec![-1, 1, -1, -1],
+            right: vec![-1, 2, -1, -1],
+            feature: vec![-1, 0, -1, -1],
+            threshold: vec![0.0; 4],
+            flags: vec![0; 4],
+            cover: vec![5.0, 4.0, 1.0, 3.0],
+            values: vec![7.0, 0.0, -1.0, 2.0],
+            width: 1,
+            starts: vec![0, 1, 4],
+            tree_output: vec![0, 0],
+            n_outputs: 1,
+            n_features: 2,
+            base_offset: vec![0.0],
+            float32_input: false,
+        })
+        .unwrap();
+        let xs = array![[-1.0, 3.0], [1.0, -3.0]];
+        let r = path_dependent(&e, xs.view(), &Progress::new()).unwrap();
+        // Mean of the split: (1 * -1 + 3 * 2) / 4 = 1.25.
+        assert!((r.base[0] - 8.25).abs() < 1e-12);
+        assert_eq!(r.values[1], 0.0);
+        assert!((r.values[0] - (-1.0 - 1.25)).abs() < 1e-12);
+        assert!((r.values[2] - (2.0 - 1.25)).abs() < 1e-12);
+        assert_eq!(r.values[3], 0.0);
     }
 
     /// A chain: node i splits on feature `i % d` (leaf on the left, the chain on the
