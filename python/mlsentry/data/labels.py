@@ -16,7 +16,6 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import _core
-from .._background import Fingerprints
 from ..errors import InvalidInputError, InvalidTypeError, require
 from ..report import Report, count_of, fmt_number, fmt_share, html_table
 
@@ -384,13 +383,6 @@ class LabelIssuesReport(Report):
         return "".join(parts)
 
 
-def _fingerprint_array(a: np.ndarray) -> tuple[Optional[str], Optional[str]]:
-    """The fingerprint of an input array (numeric: it always has one)."""
-    from ..integrity import fingerprint as _fingerprint
-
-    return _fingerprint(a), None
-
-
 def _check_share(max_share: Any) -> Optional[float]:
     if max_share is None:
         return None
@@ -492,37 +484,37 @@ def label_issues(
         )
     y = _labels_array(labels)
     p = _probs_array(pred_probs)
-    # The fingerprints read both inputs once more: they run beside the search (both
-    # release the GIL and share the package's thread pool), not after it.
-    sides = [("labels", y), ("pred_probs", p)]
-    with Fingerprints(
-        sides, enabled=bool(fingerprint), fingerprint_side=_fingerprint_array
-    ) as fingerprints:
-        out = _core.label_issues(
-            y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), _calibrate
+    out = _core.label_issues(
+        y, p, method, rank_by, float(frac_noise), int(min_examples_per_class), _calibrate
+    )
+    ranked = out["ranked"]
+    worst_rows = ranked[:WORST_ROWS]
+    sub = p[worst_rows]
+    predicted = sub.argmax(axis=1) if sub.size else np.zeros(0, dtype=np.int64)
+    worst = [
+        {
+            "row": int(r),
+            "given": int(y[r]),
+            "predicted": int(predicted[i]),
+            "score": float(out["scores"][r]),
+            "p_given": float(sub[i, y[r]]),
+            "p_predicted": float(sub[i, predicted[i]]),
+        }
+        for i, r in enumerate(worst_rows.tolist())
+    ]
+    per_class = [
+        ClassCounts(label=c, given=int(g), flagged=int(f), estimated_true=int(t))
+        for c, (g, f, t) in enumerate(
+            zip(out["given_counts"], out["flagged_counts"], out["true_counts"])
         )
-        ranked = out["ranked"]
-        worst_rows = ranked[:WORST_ROWS]
-        sub = p[worst_rows]
-        predicted = sub.argmax(axis=1) if sub.size else np.zeros(0, dtype=np.int64)
-        worst = [
-            {
-                "row": int(r),
-                "given": int(y[r]),
-                "predicted": int(predicted[i]),
-                "score": float(out["scores"][r]),
-                "p_given": float(sub[i, y[r]]),
-                "p_predicted": float(sub[i, predicted[i]]),
-            }
-            for i, r in enumerate(worst_rows.tolist())
-        ]
-        per_class = [
-            ClassCounts(label=c, given=int(g), flagged=int(f), estimated_true=int(t))
-            for c, (g, f, t) in enumerate(
-                zip(out["given_counts"], out["flagged_counts"], out["true_counts"])
-            )
-        ]
-        inputs, _ = fingerprints.result()
+    ]
+    # After the search, not beside it in a thread: on two cores the search already uses
+    # both, and hashing beside it only added to the peak memory (measured in the bench).
+    inputs = {}
+    if fingerprint:
+        from ..integrity import fingerprint as _fingerprint
+
+        inputs = {"labels": _fingerprint(y), "pred_probs": _fingerprint(p)}
     report = LabelIssuesReport(
         mask=out["mask"],
         ranked=ranked,
