@@ -4,8 +4,9 @@
 #   make lint    cargo fmt --check, clippy -D warnings, ruff, stub check of _core.pyi
 #   make bench   side-by-side benchmarks against the peer tools -> BENCHMARKS.md
 #                (`make bench-peers`: Evidently in its own venv .venv-evidently; picklescan,
-#                modelscan and fickling in .venv-scanners; IBM ART, cleanlab, scikit-learn
-#                and pandera in .venv)
+#                modelscan and fickling in .venv-scanners; frouros, whylogs and alibi-detect
+#                in .venv-frouros, .venv-whylogs, .venv-alibi; IBM ART, cleanlab,
+#                scikit-learn and pandera in .venv)
 #   make fuzz    coverage-guided fuzzing of the scanner's readers (cargo fuzz, libFuzzer),
 #                FUZZ_SECONDS (default 60) per target; `make test` runs each for 5 s
 #   make wheel   the release wheel for this machine (fat LTO)
@@ -177,7 +178,20 @@ $(STAMPS)/venv-whylogs: $(STAMPS)/java
 	$(WHYLOGS_PY) -c "import whylogs; from whylogs.api.pyspark.experimental import collect_dataset_profile_view"
 	@touch $@
 
-PEER_STAMPS := $(STAMPS)/venv-evidently $(STAMPS)/venv-scanners $(STAMPS)/venv-frouros $(STAMPS)/venv-whylogs
+# alibi-detect 0.13 (the online MMD detector's reference; BSL 1.1, used only to measure it)
+# pins numpy < 2 and needs a TensorFlow or PyTorch backend: TensorFlow's CPU wheel here.
+ALIBI_VENV := .venv-alibi
+ALIBI_PY   := $(ALIBI_VENV)/bin/python
+
+$(STAMPS)/venv-alibi:
+	@mkdir -p $(STAMPS)
+	test -x $(ALIBI_PY) || $(PYTHON) -m venv $(ALIBI_VENV)
+	$(ALIBI_PY) -m pip install -q --upgrade pip
+	$(ALIBI_PY) -m pip install -q "alibi-detect[tensorflow]==0.13.0"
+	$(ALIBI_PY) -c "from alibi_detect.cd import MMDDriftOnline"
+	@touch $@
+
+PEER_STAMPS := $(STAMPS)/venv-evidently $(STAMPS)/venv-scanners $(STAMPS)/venv-frouros $(STAMPS)/venv-whylogs $(STAMPS)/venv-alibi
 
 bench-peers: $(STAMPS)/bench-deps $(PEER_STAMPS)
 
