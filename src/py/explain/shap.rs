@@ -225,9 +225,12 @@ fn kernel_stack_rows<'py>(
     Ok(target.into_any())
 }
 
-/// Attributions `(n, d, k)` from the coalition values `(n, c, k)`.
+/// `(attributions (n, d, k), order)` from the coalition values `(n, c, k)`: the fit of a
+/// polynomial of `order` in the coalition indicators (None: 3 for enough sampled
+/// coalitions, else 1; see `kernel::default_order`), and the order actually fitted.
 #[pyfunction]
-#[pyo3(signature = (masks, weights, values, fnull, fx, callback=None))]
+#[pyo3(signature = (masks, weights, values, fnull, fx, order=None, callback=None))]
+#[allow(clippy::too_many_arguments)]
 fn kernel_solve<'py>(
     py: Python<'py>,
     masks: PyReadonlyArray2<'py, u8>,
@@ -235,8 +238,9 @@ fn kernel_solve<'py>(
     values: PyReadonlyArray3<'py, f64>,
     fnull: PyReadonlyArray1<'py, f64>,
     fx: PyReadonlyArray2<'py, f64>,
+    order: Option<usize>,
     callback: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<(Bound<'py, PyAny>, usize)> {
     let m = masks.as_array();
     let d = m.ncols();
     let co = Coalitions {
@@ -247,9 +251,16 @@ fn kernel_solve<'py>(
     if co.weights.len() != m.nrows() || d == 0 {
         return Err(CoreError::invalid("weights: one per coalition").into());
     }
+    let every = d < usize::BITS as usize && co.len() == (1usize << d).saturating_sub(2);
+    let order = order.unwrap_or_else(|| kernel::default_order(d, co.len(), every));
     let (v, fx) = (values.as_array(), fx.as_array());
     let (n, _, k) = v.dim();
     let fnull = fnull.as_array().to_vec();
-    let out = runtime::run(py, callback, move |p| kernel::solve(&co, v, &fnull, fx, p))?;
-    Ok(PyArray1::from_vec(py, out).reshape([n, d, k])?.into_any())
+    let (out, used) = runtime::run(py, callback, move |p| {
+        kernel::solve(&co, v, &fnull, fx, order, p)
+    })?;
+    Ok((
+        PyArray1::from_vec(py, out).reshape([n, d, k])?.into_any(),
+        used,
+    ))
 }
