@@ -161,7 +161,9 @@ def membership_inference(
     -------
     From the target's answers:
 
-    * ``loss`` (``log p_y``), ``confidence`` (``p_y``), ``entropy`` (minus the entropy),
+    * ``loss`` (``log p_y``; above ``p_y = 1/2`` computed as ``-log1p(o / p_y)`` from the
+      other classes' sum ``o``, so a ``p_y`` that rounds to 1.0 keeps the loss its other
+      classes give), ``confidence`` (``p_y``), ``entropy`` (minus the entropy),
       ``modified_entropy`` (minus Song & Mittal's Mentr);
     * ``label_only``: the L2 distance to the decision boundary found by the batched
       :func:`mlsentry.robustness.hop_skip_jump` (Choquette-Choo et al. 2021; 0 for a
