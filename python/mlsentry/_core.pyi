@@ -495,6 +495,32 @@ def privacy_signals(probs: Any, labels: Any) -> dict[str, Any]:
     """Membership signals (loss, confidence, entropy, modified_entropy, logit, correct) of
     float64 probabilities (n, k) for int64 labels (n,)."""
 
+def privacy_summaries(
+    scores: Any,
+    is_member: Any,
+    labels: Optional[Any],
+    at_fpr: float,
+    confidence: float,
+    delta: float,
+    exposed: int,
+) -> list[dict[str, Any]]:
+    """Each attack's report numbers from float64 scores (attacks, n), bool is_member (n,)
+    and optional int64 labels (n,): the ROC, tpr/tpr_low/tpr_high at at_fpr, epsilon,
+    class_counts, class_rates and exposed."""
+
+def privacy_signal_summaries(
+    probs: Any,
+    labels: Any,
+    attacks: list[str],
+    is_member: Any,
+    at_fpr: float,
+    confidence: float,
+    delta: float,
+    exposed: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """privacy_signals of float64 probs (n, k) for int64 labels (n,), and the
+    privacy_summaries of the signal attacks named (per class by labels), in one call."""
+
 def privacy_lira(
     target: Any, reference: Any, reference_in: Any, online: bool, fix_variance: bool
 ) -> Any:

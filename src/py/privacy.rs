@@ -2,9 +2,9 @@
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 
-use crate::core::privacy::{bounds, extraction, lira, rmia, roc, signals};
+use crate::core::privacy::{bounds, extraction, lira, rmia, roc, signals, summary};
 use crate::core::CoreError;
 use crate::py::runtime;
 
@@ -13,6 +13,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(privacy_clopper_pearson, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_epsilon_lower_bound, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_signals, m)?)?;
+    m.add_function(wrap_pyfunction!(privacy_summaries, m)?)?;
+    m.add_function(wrap_pyfunction!(privacy_signal_summaries, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_lira, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_rmia, m)?)?;
     m.add_function(wrap_pyfunction!(privacy_surrogate, m)?)?;
@@ -78,16 +80,40 @@ fn privacy_epsilon_lower_bound(
     )?)
 }
 
-/// The membership signals of probabilities `probs` (n, k) for true classes `labels`.
-#[pyfunction]
-fn privacy_signals<'py>(
+fn summaries_list<'py>(
     py: Python<'py>,
-    probs: PyReadonlyArray2<'py, f64>,
-    labels: PyReadonlyArray1<'py, i64>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let p = probs.as_array();
-    let y = contiguous(&labels, "labels")?;
-    let s = runtime::run(py, None, move |_| signals::signals(p, y))?;
+    all: Vec<summary::AttackSummary>,
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    let as_i64 = |v: Vec<u64>| -> Vec<i64> { v.into_iter().map(|c| c as i64).collect() };
+    for a in all {
+        let d = PyDict::new(py);
+        d.set_item("tp", PyArray1::from_vec(py, as_i64(a.roc.tp)))?;
+        d.set_item("fp", PyArray1::from_vec(py, as_i64(a.roc.fp)))?;
+        d.set_item("thresholds", PyArray1::from_vec(py, a.roc.thresholds))?;
+        d.set_item("n_members", a.roc.n_members)?;
+        d.set_item("n_nonmembers", a.roc.n_nonmembers)?;
+        d.set_item("auc", a.roc.auc)?;
+        d.set_item("tpr", a.tpr)?;
+        d.set_item("tpr_low", a.tpr_interval.0)?;
+        d.set_item("tpr_high", a.tpr_interval.1)?;
+        d.set_item("epsilon", a.epsilon)?;
+        let counts: Vec<Vec<i64>> = a
+            .per_class
+            .iter()
+            .map(|c| vec![c.label, c.n_members as i64, c.n_nonmembers as i64])
+            .collect();
+        let rates: Vec<Vec<f64>> = a.per_class.iter().map(|c| vec![c.auc, c.tpr]).collect();
+        d.set_item("class_counts", counts)?;
+        d.set_item("class_rates", rates)?;
+        let exposed: Vec<i64> = a.exposed.into_iter().map(|i| i as i64).collect();
+        d.set_item("exposed", PyArray1::from_vec(py, exposed))?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+fn signals_dict<'py>(py: Python<'py>, s: signals::Signals) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("loss", PyArray1::from_vec(py, s.loss))?;
     d.set_item("confidence", PyArray1::from_vec(py, s.confidence))?;
@@ -99,6 +125,91 @@ fn privacy_signals<'py>(
     d.set_item("logit", PyArray1::from_vec(py, s.logit))?;
     d.set_item("correct", PyArray1::from_vec(py, s.correct))?;
     Ok(d)
+}
+
+/// The membership signals of probabilities `probs` (n, k) for true classes `labels`.
+#[pyfunction]
+fn privacy_signals<'py>(
+    py: Python<'py>,
+    probs: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let p = probs.as_array();
+    let y = contiguous(&labels, "labels")?;
+    let s = runtime::run(py, None, move |_| signals::signals(p, y))?;
+    signals_dict(py, s)
+}
+
+/// The signals of `probs` (n, k) for `labels` (as `privacy_signals`) and the summaries (as
+/// `privacy_summaries`, per class by `labels`) of the signal `attacks` named, in one call.
+#[pyfunction]
+#[pyo3(signature = (probs, labels, attacks, is_member, at_fpr, confidence, delta, exposed))]
+#[allow(clippy::too_many_arguments)]
+fn privacy_signal_summaries<'py>(
+    py: Python<'py>,
+    probs: PyReadonlyArray2<'py, f64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    attacks: Vec<String>,
+    is_member: PyReadonlyArray1<'py, bool>,
+    at_fpr: f64,
+    confidence: f64,
+    delta: f64,
+    exposed: usize,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyList>)> {
+    let p = probs.as_array();
+    let y = contiguous(&labels, "labels")?;
+    let m = contiguous(&is_member, "is_member")?;
+    let kinds = attacks
+        .iter()
+        .map(|a| summary::SignalAttack::from_name(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let settings = summary::Settings {
+        at_fpr,
+        confidence,
+        delta,
+        exposed,
+    };
+    let (sig, all) = runtime::run(py, None, move |_| {
+        summary::summarize_signals(p, y, &kinds, m, &settings)
+    })?;
+    Ok((signals_dict(py, sig)?, summaries_list(py, all)?))
+}
+
+/// Every attack's report numbers in one call: `scores` (attacks, records), `is_member`,
+/// optional `labels` (class indices, for per-class results). One dict per attack: the ROC
+/// (`tp`, `fp`, `thresholds`, `n_members`, `n_nonmembers`, `auc`), `tpr`, `tpr_low`,
+/// `tpr_high` (at `at_fpr`), `epsilon`,
+/// `class_counts` (per class with both sides, ascending: label, members, non-members),
+/// `class_rates` (auc, tpr) and `exposed` (int64 positions of the most exposed members).
+#[pyfunction]
+#[pyo3(signature = (scores, is_member, labels, at_fpr, confidence, delta, exposed))]
+#[allow(clippy::too_many_arguments)]
+fn privacy_summaries<'py>(
+    py: Python<'py>,
+    scores: PyReadonlyArray2<'py, f64>,
+    is_member: PyReadonlyArray1<'py, bool>,
+    labels: Option<PyReadonlyArray1<'py, i64>>,
+    at_fpr: f64,
+    confidence: f64,
+    delta: f64,
+    exposed: usize,
+) -> PyResult<Bound<'py, PyList>> {
+    let sc = scores.as_array();
+    let m = contiguous(&is_member, "is_member")?;
+    let l = match labels.as_ref() {
+        Some(a) => Some(contiguous(a, "labels")?),
+        None => None,
+    };
+    let settings = summary::Settings {
+        at_fpr,
+        confidence,
+        delta,
+        exposed,
+    };
+    let all = runtime::run(py, None, move |_| {
+        summary::summarize_all(sc, m, l, &settings)
+    })?;
+    summaries_list(py, all)
 }
 
 /// LiRA scores from precomputed signals.

@@ -133,6 +133,80 @@ def test_signal_attacks_match_their_definitions():
     assert rep.attacks["loss"].auc > 0.6  # the memoriser leaks
 
 
+class SureBinary:
+    """A binary model that returns ``[1 - q, q]`` as scikit-learn's logistic output does:
+    for records it is sure of (``q`` below 1.1e-16) the true class's probability rounds
+    to 1.0 and only ``q`` tells the records apart."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def __call__(self, X):
+        q = self.q[np.asarray(X)[:, 0].astype(int)]
+        return np.stack([1.0 - q, q], axis=1)
+
+
+def test_loss_of_sure_answers_is_computed_from_the_other_classes():
+    # Members fitted harder (q ~ 1e-22..1e-19) than non-members (q ~ 1e-19..3e-17): every
+    # p_y rounds to 1.0, so log(p_y) would tie all records at 0 (AUC 0.5); the loss from
+    # log1p(-q) ranks them exactly.
+    rng = np.random.default_rng(0)
+    n = 200
+    q = np.r_[10 ** rng.uniform(-22, -19, n), 10 ** rng.uniform(-19, -16.5, n)]
+    assert (1.0 - q == 1.0).all()
+    X = np.arange(2 * n, dtype=float)[:, None]
+    y = np.zeros(2 * n, dtype=int)
+    rep = ms.privacy.membership_inference(
+        SureBinary(q), X[:n], y[:n], X[n:], y[n:], attacks=("loss", "confidence")
+    )
+    assert rep.attacks["loss"].auc == 1.0
+    assert rep.attacks["loss"].tpr_at(0.01) == 1.0
+    assert rep.attacks["confidence"].auc == 0.5  # the probability itself is all ties
+    top = rep.attacks["loss"].exposed[0]
+    assert top["record"] == int(np.argmin(q[:n]))
+    assert top["score"] == pytest.approx(-q[:n].min(), rel=1e-12)
+
+
+def test_report_numbers_match_their_definitions():
+    # The one-call summaries against ms.privacy.roc of the whole and of each class, the
+    # Clopper-Pearson interval and epsilon of the chosen point, and a stable sort.
+    rng = np.random.default_rng(1)
+    n1, n0, k = 300, 400, 3
+    ym, yn = rng.integers(0, k, n1), rng.integers(0, k, n0)
+    scores = np.round(rng.normal(size=n1 + n0) + 0.5 * np.r_[np.ones(n1), np.zeros(n0)], 1)
+    member = np.r_[np.ones(n1, bool), np.zeros(n0, bool)]
+    labels = np.r_[ym, yn]
+    rep = ms.privacy.membership_report(
+        {"s": scores, "minus": -scores}, member, labels, at_fpr=0.05, confidence=0.9
+    )
+    for name, sc in (("s", scores), ("minus", -scores)):
+        a = rep.attacks[name]
+        r = ms.privacy.roc(sc, member)
+        np.testing.assert_array_equal(a.roc.tp, r.tp)
+        np.testing.assert_array_equal(a.roc.fp, r.fp)
+        np.testing.assert_array_equal(a.roc.thresholds, r.thresholds)
+        assert a.auc == r.auc and a.tpr == r.tpr_at(0.05)
+        assert a.tpr_interval == r.tpr_interval(0.05, 0.9)
+        assert a.epsilon == r.epsilon(0.05, 1e-5, 0.9)
+        want = []
+        for c in range(k):
+            rc = ms.privacy.roc(sc[labels == c], member[labels == c])
+            want.append(
+                {
+                    "label": c,
+                    "n_members": rc.n_members,
+                    "n_nonmembers": rc.n_nonmembers,
+                    "auc": rc.auc,
+                    "tpr": rc.tpr_at(0.05),
+                }
+            )
+        assert a.per_class == want
+        top = np.flatnonzero(member)[np.argsort(-sc[member], kind="stable")[:10]]
+        assert [e["record"] for e in a.exposed] == top.tolist()
+        assert [e["label"] for e in a.exposed] == labels[top].tolist()
+        assert [e["score"] for e in a.exposed] == sc[top].tolist()
+
+
 def test_label_only_uses_hop_skip_jump_and_counts_queries():
     Xm, ym, Xn, yn = _small(n=40)
     model = Memoriser(Xm, ym)

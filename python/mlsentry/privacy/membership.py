@@ -18,7 +18,7 @@ from .._args import check_int
 from ..errors import InvalidInputError, InvalidTypeError, ModelError
 from ..robustness import hop_skip_jump
 from . import _model
-from .report import PrivacyReport, build_attack
+from .report import MembershipAttack, PrivacyReport, attacks_from_summaries, build_attacks
 from .roc import check_confidence, check_rate
 from .scores import FIXED_VARIANCE_BELOW, lira_scores, rmia_scores
 
@@ -161,7 +161,9 @@ def membership_inference(
     -------
     From the target's answers:
 
-    * ``loss`` (``log p_y``), ``confidence`` (``p_y``), ``entropy`` (minus the entropy),
+    * ``loss`` (``log p_y``; above ``p_y = 1/2`` computed as ``-log1p(o / p_y)`` from the
+      other classes' sum ``o``, so a ``p_y`` that rounds to 1.0 keeps the loss its other
+      classes give), ``confidence`` (``p_y``), ``entropy`` (minus the entropy),
       ``modified_entropy`` (minus Song & Mittal's Mentr);
     * ``label_only``: the L2 distance to the decision boundary found by the batched
       :func:`mlsentry.robustness.hop_skip_jump` (Choquette-Choo et al. 2021; 0 for a
@@ -247,16 +249,42 @@ def membership_inference(
     n_pool = n1 + n0
     is_member = np.r_[np.ones(n1, dtype=bool), np.zeros(n0, dtype=bool)]
 
+    # The inputs' fingerprints first: they need no model, and the core work left after the
+    # model's last call is then one call.
+    inputs: dict[str, str] = {}
+    if fingerprint:
+        from ..integrity import fingerprint as _fingerprint
+
+        def fp(X: Any) -> str:
+            return _fingerprint(X if _model.is_frame(X) else np.ascontiguousarray(X))
+
+        inputs = {
+            "X_members": fp(X_members),
+            "X_nonmembers": fp(X_nonmembers),
+            "y_members": fp(y1),
+            "y_nonmembers": fp(y0),
+        }
+
     scores: dict[str, np.ndarray] = {}
     queries: dict[str, tuple[int, int]] = {}
+    report_attacks: dict[str, MembershipAttack] = {}
     probability_attacks = [a for a in chosen if a != "label_only"]
     target: dict[str, np.ndarray] = {}
     if probability_attacks:
         probs = _model.probabilities(model, X_pool, batch, "the model")
-        target = _signals(probs, labels, "the model")
-        for a in SIGNAL_ATTACKS:
-            if a in chosen:
-                scores[a] = target[a]
+        signal_attacks = [a for a in chosen if a in SIGNAL_ATTACKS]
+        # The signals and the signal attacks' report numbers, in one call.
+        try:
+            target, out = _core.privacy_signal_summaries(
+                probs, labels, signal_attacks, is_member, at, conf, float(delta), EXPOSED
+            )
+        except InvalidInputError as e:
+            raise ModelError(f"the model: {e}") from None
+        report_attacks.update(
+            attacks_from_summaries(
+                signal_attacks, [target[a] for a in signal_attacks], out, labels, at_fpr=at
+            )
+        )
     if "label_only" in chosen:
         params = {**LABEL_ONLY_PARAMS, **(label_only_params or {})}
         res = hop_skip_jump(model, X_pool, y_pool, seed=seed, batch_size=batch_size, **params)
@@ -303,34 +331,20 @@ def membership_inference(
             "reference_in": [np.packbits(row).tobytes().hex() for row in keep],
         }
 
-    report_attacks = {
-        a: build_attack(
-            a,
-            scores[a],
-            is_member,
-            labels,
-            at_fpr=at,
-            confidence=conf,
-            delta=float(delta),
-            exposed=EXPOSED,
-            queries=queries[a][0] if a in queries else None,
-            calls=queries[a][1] if a in queries else None,
+    if scores:
+        report_attacks.update(
+            build_attacks(
+                scores,
+                is_member,
+                labels,
+                at_fpr=at,
+                confidence=conf,
+                delta=float(delta),
+                exposed=EXPOSED,
+                queries=queries,
+            )
         )
-        for a in chosen
-    }
-    inputs: dict[str, str] = {}
-    if fingerprint:
-        from ..integrity import fingerprint as _fingerprint
-
-        def fp(X: Any) -> str:
-            return _fingerprint(X if _model.is_frame(X) else np.ascontiguousarray(X))
-
-        inputs = {
-            "X_members": fp(X_members),
-            "X_nonmembers": fp(X_nonmembers),
-            "y_members": fp(y1),
-            "y_nonmembers": fp(y0),
-        }
+    report_attacks = {a: report_attacks[a] for a in chosen}
     config = {
         "attacks": list(chosen),
         "at_fpr": at,
@@ -429,12 +443,9 @@ def membership_report(
         if arr.dtype.kind not in "biuf":
             raise InvalidTypeError(f"scores[{name!r}]: expected numbers, got dtype {arr.dtype}")
         arrays[str(name)] = np.ascontiguousarray(arr, dtype=np.float64)
-    attacks = {
-        name: build_attack(
-            name, s, member, lab, at_fpr=at, confidence=conf, delta=float(delta), exposed=EXPOSED
-        )
-        for name, s in arrays.items()
-    }
+    attacks = build_attacks(
+        arrays, member, lab, at_fpr=at, confidence=conf, delta=float(delta), exposed=EXPOSED
+    )
     inputs: dict[str, str] = {}
     if fingerprint:
         from ..integrity import fingerprint as _fingerprint

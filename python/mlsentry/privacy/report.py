@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .. import _core
 from ..errors import require
 from ..report import Report, fmt_number, fmt_share, html_table, name_part
 from .roc import MembershipROC
@@ -383,51 +384,8 @@ def roc_svg(attacks: Mapping[str, MembershipAttack], size: int = 360) -> str:
     return "".join(parts)
 
 
-def per_class_results(
-    scores: np.ndarray, is_member: np.ndarray, labels: np.ndarray, at_fpr: float
-) -> list[dict[str, Any]]:
-    """AUC and TPR at ``at_fpr`` over each class's records (a loop over classes)."""
-    from .roc import roc
-
-    out = []
-    for c in np.unique(labels):
-        sel = labels == c
-        m = is_member[sel]
-        if m.all() or not m.any():
-            continue
-        r = roc(scores[sel], m)
-        out.append(
-            {
-                "label": int(c),
-                "n_members": r.n_members,
-                "n_nonmembers": r.n_nonmembers,
-                "auc": r.auc,
-                "tpr": r.tpr_at(at_fpr),
-            }
-        )
-    return out
-
-
-def most_exposed(
-    scores: np.ndarray, is_member: np.ndarray, labels: Optional[np.ndarray], count: int
-) -> list[dict[str, Any]]:
-    """The ``count`` members with the highest scores: their position in ``scores``, label
-    (None without labels) and score."""
-    members = np.flatnonzero(is_member)
-    top = members[np.argsort(-scores[members], kind="stable")[:count]]
-    return [
-        {
-            "record": int(i),
-            "label": None if labels is None else int(labels[i]),
-            "score": float(scores[i]),
-        }
-        for i in top.tolist()
-    ]
-
-
-def build_attack(
-    name: str,
-    scores: np.ndarray,
+def build_attacks(
+    scores: Mapping[str, np.ndarray],
     is_member: np.ndarray,
     labels: Optional[np.ndarray],
     *,
@@ -435,21 +393,75 @@ def build_attack(
     confidence: float,
     delta: float,
     exposed: int,
-    queries: Optional[int] = None,
-    calls: Optional[int] = None,
-) -> MembershipAttack:
-    from .roc import roc
-
-    r = roc(scores, is_member)
-    return MembershipAttack(
-        name=name,
-        roc=r,
-        at_fpr=at_fpr,
-        tpr=r.tpr_at(at_fpr),
-        tpr_interval=r.tpr_interval(at_fpr, confidence),
-        epsilon=r.epsilon(at_fpr, delta, confidence),
-        per_class=[] if labels is None else per_class_results(scores, is_member, labels, at_fpr),
-        exposed=most_exposed(scores, is_member, labels, exposed),
-        queries=queries,
-        calls=calls,
+    queries: Optional[Mapping[str, tuple[int, int]]] = None,
+) -> dict[str, MembershipAttack]:
+    """Every attack of ``scores`` (name to float64 scores, higher = more likely a member)
+    as a :class:`MembershipAttack`: its ROC, TPR at ``at_fpr`` with its interval, epsilon,
+    per-class results (with ``labels``, class indices) and the ``exposed`` most exposed
+    members, all from one call into the core. ``queries`` maps an attack to its (rows,
+    calls) sent to the model."""
+    names = list(scores)
+    stacked = np.ascontiguousarray(np.stack([scores[a] for a in names]), dtype=np.float64)
+    lab = None if labels is None else np.ascontiguousarray(labels, dtype=np.int64)
+    out = _core.privacy_summaries(
+        stacked,
+        np.ascontiguousarray(is_member, dtype=bool),
+        lab,
+        at_fpr,
+        confidence,
+        delta,
+        exposed,
     )
+    return attacks_from_summaries(names, stacked, out, lab, at_fpr=at_fpr, queries=queries)
+
+
+def attacks_from_summaries(
+    names: list[str],
+    scores: Any,
+    summaries: list[dict[str, Any]],
+    labels: Optional[np.ndarray],
+    *,
+    at_fpr: float,
+    queries: Optional[Mapping[str, tuple[int, int]]] = None,
+) -> dict[str, MembershipAttack]:
+    """The :class:`MembershipAttack` of each of ``names`` from the core's summaries
+    (``_core.privacy_summaries``) of its ``scores`` (a sequence of arrays, one per name)."""
+    lab = labels
+    queries = queries or {}
+    attacks = {}
+    for name, row, d in zip(names, scores, summaries):
+        r = MembershipROC(
+            d["tp"], d["fp"], d["n_members"], d["n_nonmembers"], d["auc"], d["thresholds"]
+        )
+        per_class = [
+            {
+                "label": int(label),
+                "n_members": int(n1),
+                "n_nonmembers": int(n0),
+                "auc": float(auc),
+                "tpr": float(tpr),
+            }
+            for (label, n1, n0), (auc, tpr) in zip(d["class_counts"], d["class_rates"])
+        ]
+        top = d["exposed"].tolist()
+        rows, calls = queries.get(name, (None, None))
+        attacks[name] = MembershipAttack(
+            name=name,
+            roc=r,
+            at_fpr=at_fpr,
+            tpr=float(d["tpr"]),
+            tpr_interval=(float(d["tpr_low"]), float(d["tpr_high"])),
+            epsilon=float(d["epsilon"]),
+            per_class=per_class,
+            exposed=[
+                {
+                    "record": i,
+                    "label": None if lab is None else int(lab[i]),
+                    "score": float(v),
+                }
+                for i, v in zip(top, row[top].tolist())
+            ],
+            queries=rows,
+            calls=calls,
+        )
+    return attacks

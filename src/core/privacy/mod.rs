@@ -10,6 +10,7 @@ pub mod lira;
 pub mod rmia;
 pub mod roc;
 pub mod signals;
+pub mod summary;
 
 use super::{CoreError, CoreResult};
 

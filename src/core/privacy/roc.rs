@@ -14,6 +14,10 @@ use rayon::prelude::*;
 
 use crate::core::{CoreError, CoreResult};
 
+/// Scores from which the sort runs on the thread pool; below, handing the work to other
+/// threads costs more than it saves.
+const PAR_SORT_MIN: usize = 1 << 15;
+
 #[derive(Debug, Clone)]
 pub struct Roc {
     /// Members called members at each threshold (non-decreasing, from 0).
@@ -77,8 +81,13 @@ pub fn roc(scores: &[f64], is_member: &[bool]) -> CoreResult<Roc> {
         .copied()
         .zip(is_member.iter().copied())
         .collect();
-    // Descending by score; ties are grouped into one point below, so their order is free.
-    order.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    // Descending by score; ties are grouped into one point below, so their order is free
+    // (and the curve the same whichever sort ran).
+    if order.len() >= PAR_SORT_MIN {
+        order.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    } else {
+        order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    }
     let mut tp = vec![0u64];
     let mut fp = vec![0u64];
     let mut thresholds = vec![f64::INFINITY];

@@ -1,7 +1,11 @@
 //! Membership signals of a model's predicted probabilities, one per record, each oriented
 //! so that higher means "more likely a member" (a training record is fitted better):
 //!
-//! * `loss`: `log p_y` (minus the cross-entropy loss);
+//! * `loss`: `log p_y` (minus the cross-entropy loss) of the row normalised to sum 1, i.e.
+//!   `log(p_y / (p_y + o))` with `o` the sum of the other classes: for `p_y > 1/2` it is
+//!   computed as `-log1p(o / p_y)`, so a `p_y` that rounds to 1 (a model sure of the true
+//!   class: `1 - p_y` below 1.1e-16) keeps the loss its other classes give instead of 0;
+//!   otherwise as `log p_y - log(p_y + o)`;
 //! * `confidence`: `p_y`, the probability of the true class;
 //! * `entropy`: `sum_i p_i log p_i` (minus the prediction's entropy);
 //! * `modified_entropy`: minus Song & Mittal's (2021) `Mentr = -(1 - p_y) log p_y -
@@ -10,8 +14,8 @@
 //!   `log(p_y + 1e-45) - log(sum_{i != y} p_i + 1e-45)`, which sums the other classes
 //!   instead of forming `1 - p_y` and so stays exact for `p_y` near 1.
 //!
-//! Logarithms inside `loss` and `modified_entropy` take `max(p, 1e-30)` (Song & Mittal's
-//! guard), so a zero probability gives a large finite value.
+//! Logarithms of `p_y` inside `loss` and `modified_entropy` take `max(p, 1e-30)` (Song &
+//! Mittal's guard), so a zero probability gives a large finite value.
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -21,6 +25,9 @@ use crate::core::{CoreError, CoreResult};
 
 const LOG_FLOOR: f64 = 1e-30;
 const LOGIT_EPS: f64 = 1e-45;
+/// Rows per parallel task: a row's work is tiny, so smaller tasks cost more to hand out
+/// than they save.
+const ROWS_PER_TASK: usize = 4096;
 
 #[derive(Debug, Clone, Default)]
 pub struct Signals {
@@ -62,13 +69,16 @@ pub fn check_probs(probs: ArrayView2<'_, f64>, labels: &[i64], what: &str) -> Co
             k - 1
         )));
     }
-    let bad = (0..n).into_par_iter().find_first(|&i| {
-        let row = probs.row(i);
-        let s: f64 = row.iter().sum();
-        row.iter()
-            .any(|&p| !p.is_finite() || !(-1e-6..=1.0 + 1e-6).contains(&p))
-            || (s - 1.0).abs() > ROW_SUM_TOLERANCE
-    });
+    let bad = (0..n)
+        .into_par_iter()
+        .with_min_len(ROWS_PER_TASK)
+        .find_first(|&i| {
+            let row = probs.row(i);
+            let s: f64 = row.iter().sum();
+            row.iter()
+                .any(|&p| !p.is_finite() || !(-1e-6..=1.0 + 1e-6).contains(&p))
+                || (s - 1.0).abs() > ROW_SUM_TOLERANCE
+        });
     if let Some(i) = bad {
         let row: Vec<f64> = probs.row(i).iter().copied().take(10).collect();
         return Err(CoreError::invalid(format!(
@@ -77,6 +87,15 @@ pub fn check_probs(probs: ArrayView2<'_, f64>, labels: &[i64], what: &str) -> Co
         )));
     }
     Ok(())
+}
+
+/// `log(p_y / (p_y + others))`, accurate for `p_y` near 1 (see the module documentation).
+fn log_true_class(p_y: f64, others: f64) -> f64 {
+    if p_y > 0.5 {
+        -(others / p_y).ln_1p()
+    } else {
+        safe_ln(p_y) - (p_y + others).ln()
+    }
 }
 
 fn row_signals(row: ndarray::ArrayView1<'_, f64>, y: usize) -> [f64; 6] {
@@ -99,7 +118,14 @@ fn row_signals(row: ndarray::ArrayView1<'_, f64>, y: usize) -> [f64; 6] {
     }
     let logit = (p_y + LOGIT_EPS).ln() - (others + LOGIT_EPS).ln();
     let correct = if best == y { 1.0 } else { 0.0 };
-    [safe_ln(p_y), p_y, entropy, -mentr, logit, correct]
+    [
+        log_true_class(p_y, others),
+        p_y,
+        entropy,
+        -mentr,
+        logit,
+        correct,
+    ]
 }
 
 /// The signals of every record (rows of `probs`, true classes `labels`), in parallel.
@@ -107,6 +133,7 @@ pub fn signals(probs: ArrayView2<'_, f64>, labels: &[i64]) -> CoreResult<Signals
     check_probs(probs, labels, "probabilities")?;
     let rows: Vec<[f64; 6]> = (0..labels.len())
         .into_par_iter()
+        .with_min_len(ROWS_PER_TASK)
         .map(|i| row_signals(probs.row(i), labels[i] as usize))
         .collect();
     let mut out = Signals::default();
@@ -138,6 +165,33 @@ mod tests {
         assert!((s.modified_entropy[0] + m).abs() < 1e-15);
         assert!((s.logit[0] - (0.7f64 / 0.3).ln()).abs() < 1e-12);
         assert!(s.correct[0]);
+    }
+
+    #[test]
+    fn the_loss_of_a_sure_answer_comes_from_the_other_classes() {
+        // 1 - 1e-20 rounds to 1.0: log(p_y) would be 0 for both rows, a tie; the other
+        // classes still tell the two losses apart (log(1 - q) = -q to 1e-16 relative).
+        let p = array![
+            [1.0 - 1e-20, 1e-20],
+            [1.0 - 1e-18, 1e-18],
+            [1e-18, 1.0 - 1e-18]
+        ];
+        let s = signals(p.view(), &[0, 0, 1]).unwrap();
+        assert_eq!(p[[0, 0]], 1.0);
+        assert!((s.loss[0] / -1e-20 - 1.0).abs() < 1e-12, "{}", s.loss[0]);
+        assert!((s.loss[1] / -1e-18 - 1.0).abs() < 1e-12, "{}", s.loss[1]);
+        assert!((s.loss[2] / -1e-18 - 1.0).abs() < 1e-12, "{}", s.loss[2]);
+        assert!(s.loss[0] > s.loss[1]);
+        // Below 1/2: the log of the normalised probability, floored at 1e-30.
+        let p = array![[0.25, 0.75], [0.0, 1.0], [0.3, 0.70001]];
+        let s = signals(p.view(), &[0, 0, 0]).unwrap();
+        assert!((s.loss[0] - 0.25f64.ln()).abs() < 1e-15);
+        assert!((s.loss[1] - 1e-30f64.ln()).abs() < 1e-12);
+        assert!((s.loss[2] - (0.3f64 / 1.00001).ln()).abs() < 1e-15);
+        // Above 1/2, a row off 1 by rounding is normalised too.
+        let p = array![[0.70001, 0.3]];
+        let s = signals(p.view(), &[0]).unwrap();
+        assert!((s.loss[0] - (0.70001f64 / 1.00001).ln()).abs() < 1e-15);
     }
 
     #[test]
