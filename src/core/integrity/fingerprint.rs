@@ -290,6 +290,22 @@ impl<'c, 'a> Prepared<'c, 'a> {
                 } => {
                     push_validity(validity.as_ref(), lo, hi, valid);
                     let v0 = valid.len() - (hi - lo);
+                    if let Some(data) = data.as_slice() {
+                        // Contiguous data (always, from Arrow): one reservation and plain
+                        // slices, not an ndarray slice per item.
+                        let v = &valid[v0..];
+                        let done = match offsets {
+                            Offsets::I32(o) => o.as_slice().map(|o| {
+                                put_var_items(&o[lo..=hi], data, v, out, ends.as_deref_mut())
+                            }),
+                            Offsets::I64(o) => o.as_slice().map(|o| {
+                                put_var_items(&o[lo..=hi], data, v, out, ends.as_deref_mut())
+                            }),
+                        };
+                        if done.is_some() {
+                            continue;
+                        }
+                    }
                     for i in lo..hi {
                         let ok = valid[v0 + i - lo] != 0;
                         // `items()` checked 0 <= offsets[i] <= offsets[i+1] <= data.len().
@@ -543,6 +559,37 @@ fn has_noncanonical_nan(bytes: &[u8], unit: usize) -> bool {
             bytes
                 .chunks_exact(unit)
                 .any(|u| is_nan_bits(u) && u != &nan[..unit])
+        }
+    }
+}
+
+/// Appends variable items as `u64le(len) || bytes` (a missing item: `u64le(0)`): item `i`
+/// is `data[offs[i]..offs[i + 1]]`, valid when `valid[i] != 0`; with `ends`, also the end
+/// offset (in `out`) of every item. `Piece::items` checked that the offsets increase within
+/// the data.
+fn put_var_items<O: Copy + Into<i64>>(
+    offs: &[O],
+    data: &[u8],
+    valid: &[u8],
+    out: &mut Vec<u8>,
+    mut ends: Option<&mut Vec<usize>>,
+) {
+    let at = |i: usize| offs[i].into() as usize;
+    let n = offs.len().saturating_sub(1);
+    if n == 0 {
+        return;
+    }
+    out.reserve(n * 8 + (at(n) - at(0)));
+    for (i, &ok) in valid.iter().enumerate().take(n) {
+        if ok != 0 {
+            let item = &data[at(i)..at(i + 1)];
+            out.extend_from_slice(&(item.len() as u64).to_le_bytes());
+            out.extend_from_slice(item);
+        } else {
+            out.extend_from_slice(&0u64.to_le_bytes());
+        }
+        if let Some(e) = ends.as_deref_mut() {
+            e.push(out.len());
         }
     }
 }
