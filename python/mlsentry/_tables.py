@@ -105,7 +105,9 @@ def table_columns(obj: Any, what: str) -> list[tuple[str, Any]]:
         import pandas as pd
 
         if isinstance(obj, pd.DataFrame):
-            return [(str(c), obj.iloc[:, i]) for i, c in enumerate(obj.columns)]
+            # items() gives the columns by position (duplicate labels too), without
+            # iloc's indexer checks per column.
+            return [(str(c), col) for c, col in obj.items()]
         if isinstance(obj, pd.Series):
             return [("0" if obj.name is None else str(obj.name), obj)]
     if mod == "pyarrow":

@@ -10,7 +10,7 @@
 
 use super::TestOutcome;
 use crate::core::stats::kolmogorov::{kolmogorov_sf, lcm, two_sample_sf};
-use crate::core::stats::merge::{for_each_cumulative, Merged};
+use crate::core::stats::merge::{lattice_extremes, Merged};
 use crate::core::stats::special::{bessel_k, gamma_half_ratio, norm_sf, Sum};
 use crate::core::{CoreError, CoreResult};
 
@@ -67,17 +67,7 @@ pub fn ks(r: &[f64], c: &[f64], method: Method) -> CoreResult<TestOutcome> {
     // turned into doubles the way scipy forms them (a / n1 - b / n2), so the statistic is
     // the same number; no division happens per value.
     // (n1 n2 < 2^62 for any sample that fits in memory, so i64 holds the lattice.)
-    let (n1i, n2i) = (n1 as i64, n2 as i64);
-    let (mut hi, mut lo) = ((0i64, 0u64, 0u64), (0i64, 0u64, 0u64));
-    for_each_cumulative(r, c, |a, b, run_end| {
-        let lattice = a as i64 * n2i - b as i64 * n1i;
-        if run_end && lattice > hi.0 {
-            hi = (lattice, a as u64, b as u64);
-        }
-        if run_end && lattice < lo.0 {
-            lo = (lattice, a as u64, b as u64);
-        }
-    });
+    let (hi, lo) = lattice_extremes(r, c);
     let as_f64 = |(_, a, b): (i64, u64, u64)| a as f64 / f1 - b as f64 / f2;
     let (max_diff, min_diff) = (as_f64(hi), as_f64(lo));
     let max_abs_lattice = u128::from(hi.0.unsigned_abs().max(lo.0.unsigned_abs()));

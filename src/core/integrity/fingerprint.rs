@@ -31,6 +31,7 @@ use ndarray::{ArrayView1, ArrayViewD};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::sha256x::{self, LANES};
 use crate::core::array::Words;
 use crate::core::progress::Progress;
 use crate::core::{CoreError, CoreResult};
@@ -290,6 +291,22 @@ impl<'c, 'a> Prepared<'c, 'a> {
                 } => {
                     push_validity(validity.as_ref(), lo, hi, valid);
                     let v0 = valid.len() - (hi - lo);
+                    if let Some(data) = data.as_slice() {
+                        // Contiguous data (always, from Arrow): one reservation and plain
+                        // slices, not an ndarray slice per item.
+                        let v = &valid[v0..];
+                        let done = match offsets {
+                            Offsets::I32(o) => o.as_slice().map(|o| {
+                                put_var_items(&o[lo..=hi], data, v, out, ends.as_deref_mut())
+                            }),
+                            Offsets::I64(o) => o.as_slice().map(|o| {
+                                put_var_items(&o[lo..=hi], data, v, out, ends.as_deref_mut())
+                            }),
+                        };
+                        if done.is_some() {
+                            continue;
+                        }
+                    }
                     for i in lo..hi {
                         let ok = valid[v0 + i - lo] != 0;
                         // `items()` checked 0 <= offsets[i] <= offsets[i+1] <= data.len().
@@ -452,6 +469,23 @@ impl<'c, 'a> Prepared<'c, 'a> {
         h.finalize().into()
     }
 
+    /// Items `[i0, i1)` of chunk `j`.
+    fn chunk_items(&self, j: usize) -> (usize, usize) {
+        let i0 = j * self.col.chunk_items;
+        (i0, (i0 + self.col.chunk_items).min(self.n_items))
+    }
+
+    /// The message of chunk `j` as `(prefix, bytes)` when its bytes are canonical memory as
+    /// they stand (see `borrowed`): the prefix is the validity byte of a nullable column.
+    fn plain_chunk(&self, j: usize) -> Option<(&'static [u8], &'a [u8])> {
+        let (i0, i1) = self.chunk_items(j);
+        let bytes = self.borrowed(i0, i1)?;
+        if !bytes.chunks(SUB_BLOCK).all(|b| self.is_canonical(b)) {
+            return None;
+        }
+        Some((if self.col.nullable { &[0u8] } else { &[] }, bytes))
+    }
+
     fn ordered_digest(&self, progress: &Progress) -> CoreResult<[u8; 32]> {
         let n_chunks = self.n_items.div_ceil(self.col.chunk_items);
         let chunks: Vec<[u8; 32]> = (0..n_chunks)
@@ -543,6 +577,37 @@ fn has_noncanonical_nan(bytes: &[u8], unit: usize) -> bool {
             bytes
                 .chunks_exact(unit)
                 .any(|u| is_nan_bits(u) && u != &nan[..unit])
+        }
+    }
+}
+
+/// Appends variable items as `u64le(len) || bytes` (a missing item: `u64le(0)`): item `i`
+/// is `data[offs[i]..offs[i + 1]]`, valid when `valid[i] != 0`; with `ends`, also the end
+/// offset (in `out`) of every item. `Piece::items` checked that the offsets increase within
+/// the data.
+fn put_var_items<O: Copy + Into<i64>>(
+    offs: &[O],
+    data: &[u8],
+    valid: &[u8],
+    out: &mut Vec<u8>,
+    mut ends: Option<&mut Vec<usize>>,
+) {
+    let at = |i: usize| offs[i].into() as usize;
+    let n = offs.len().saturating_sub(1);
+    if n == 0 {
+        return;
+    }
+    out.reserve(n * 8 + (at(n) - at(0)));
+    for (i, &ok) in valid.iter().enumerate().take(n) {
+        if ok != 0 {
+            let item = &data[at(i)..at(i + 1)];
+            out.extend_from_slice(&(item.len() as u64).to_le_bytes());
+            out.extend_from_slice(item);
+        } else {
+            out.extend_from_slice(&0u64.to_le_bytes());
+        }
+        if let Some(e) = ends.as_deref_mut() {
+            e.push(out.len());
         }
     }
 }
@@ -899,6 +964,89 @@ pub fn multiset_frame_digest(
     Ok(h.finalize().into())
 }
 
+/// The ordered digests of the columns, as `Prepared::ordered_digest` gives them, with the
+/// chunks of all columns hashed `LANES` at a time on one core (`sha256x`): a table's
+/// columns are chunks of the same size side by side, and interleaving the SHA rounds of
+/// three messages hashes about 1.6x as fast as one. A chunk that is not canonical memory
+/// as it stands is encoded and hashed alone, as before; the digests are the same.
+fn ordered_digests_side_by_side(
+    prepared: &[Prepared<'_, '_>],
+    progress: &Progress,
+) -> CoreResult<Vec<[u8; 32]>> {
+    let jobs: Vec<(usize, usize)> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(c, p)| (0..p.n_items.div_ceil(p.col.chunk_items)).map(move |j| (c, j)))
+        .collect();
+    let chunks: Vec<[u8; 32]> = jobs
+        .par_chunks(LANES)
+        .map(|group| {
+            progress.check()?;
+            let mut out = vec![[0u8; 32]; group.len()];
+            let mut plain = Vec::with_capacity(group.len());
+            for (slot, &(c, j)) in group.iter().enumerate() {
+                match prepared[c].plain_chunk(j) {
+                    Some(msg) if msg.0.len() + msg.1.len() >= 128 => plain.push((slot, msg)),
+                    _ => out[slot] = prepared[c].chunk_digest(j),
+                }
+            }
+            let messages: Vec<(&[u8], &[u8])> = plain.iter().map(|&(_, m)| m).collect();
+            for (&(slot, _), d) in plain.iter().zip(sha256_side_by_side(&messages)) {
+                out[slot] = d;
+            }
+            for &(c, j) in group {
+                let (i0, i1) = prepared[c].chunk_items(j);
+                progress.advance((i1 - i0) as u64);
+            }
+            Ok(out)
+        })
+        .collect::<CoreResult<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut at = 0;
+    Ok(prepared
+        .iter()
+        .map(|p| {
+            let n = p.n_items.div_ceil(p.col.chunk_items);
+            let mut h = Sha256::new();
+            h.update((p.n_items as u64).to_le_bytes());
+            for c in &chunks[at..at + n] {
+                h.update(c);
+            }
+            at += n;
+            h.finalize().into()
+        })
+        .collect())
+}
+
+/// SHA-256 of each message `prefix || bytes` (each at least two blocks long), the messages
+/// hashed side by side (`sha256x::absorb`).
+fn sha256_side_by_side(messages: &[(&[u8], &[u8])]) -> Vec<[u8; 32]> {
+    let mut streams = vec![sha256x::Stream::default(); messages.len()];
+    // The first block: the prefix and the first bytes; then the whole blocks after it.
+    let mut first = vec![[0u8; 64]; messages.len()];
+    let mut rest = Vec::with_capacity(messages.len());
+    for ((prefix, bytes), block) in messages.iter().zip(first.iter_mut()) {
+        let cut = 64 - prefix.len();
+        block[..prefix.len()].copy_from_slice(prefix);
+        block[prefix.len()..].copy_from_slice(&bytes[..cut]);
+        rest.push(&bytes[cut..]);
+    }
+    let firsts: Vec<&[u8]> = first.iter().map(|b| &b[..]).collect();
+    let wholes: Vec<&[u8]> = rest.iter().map(|r| &r[..r.len() / 64 * 64]).collect();
+    {
+        let mut refs: Vec<&mut sha256x::Stream> = streams.iter_mut().collect();
+        sha256x::absorb(&mut refs, &firsts);
+        sha256x::absorb(&mut refs, &wholes);
+    }
+    streams
+        .into_iter()
+        .zip(&rest)
+        .map(|(s, r)| s.finish(&r[r.len() / 64 * 64..]))
+        .collect()
+}
+
 /// The digest of a frame (see the module documentation). `n_rows` is only used without
 /// row order, where every column must hold `n_rows * items_per_row` items.
 pub fn frame_digest(
@@ -916,10 +1064,14 @@ pub fn frame_digest(
     h.update(preamble);
     if row_order {
         progress.add_total(prepared.iter().map(|p| p.n_items as u64).sum());
-        let digests: Vec<[u8; 32]> = prepared
-            .par_iter()
-            .map(|p| p.ordered_digest(progress))
-            .collect::<CoreResult<_>>()?;
+        let digests = if sha256x::interleaved() {
+            ordered_digests_side_by_side(&prepared, progress)?
+        } else {
+            prepared
+                .par_iter()
+                .map(|p| p.ordered_digest(progress))
+                .collect::<CoreResult<_>>()?
+        };
         h.update([0u8]);
         for (c, d) in columns.iter().zip(&digests) {
             h.update(&c.header);
@@ -1073,6 +1225,48 @@ mod tests {
         let u1 = one.install(|| digest(std::slice::from_ref(&col), 10_000, false));
         let u3 = three.install(|| digest(std::slice::from_ref(&col), 10_000, false));
         assert_eq!(u1, u3);
+    }
+
+    #[test]
+    fn chunks_side_by_side_match_one_at_a_time() {
+        // Columns of several chunks, with and without a validity byte, lengths that leave
+        // partial blocks and chunks, a chunk too short for the side-by-side path and one
+        // with a NaN payload (encoded, not hashed as it stands).
+        let mut floats: Vec<f64> = (0..1_003).map(|i| (i as f64).sqrt() - 9.5).collect();
+        floats[700] = f64::from_bits(0x7ff8_0000_0000_0001);
+        let a = Array1::from(floats).into_dyn();
+        let b = Array1::from((0..517u32).collect::<Vec<_>>()).into_dyn();
+        let t = Array1::from(vec![3u16; 9]).into_dyn();
+        let mut cols = Vec::new();
+        let bits = a.mapv(f64::to_bits);
+        for (nullable, chunk_items) in [(false, 100), (true, 100), (true, 37), (false, 1_003)] {
+            let mut c = column(vec![fixed(Words::U64(bits.view()), 8)], Canon::Float, 8);
+            c.nullable = nullable;
+            c.chunk_items = chunk_items;
+            cols.push(c);
+            let mut c = column(vec![fixed(Words::U32(b.view()), 4)], Canon::Raw, 4);
+            c.nullable = !nullable;
+            c.chunk_items = chunk_items;
+            cols.push(c);
+        }
+        cols.push(column(vec![fixed(Words::U16(t.view()), 2)], Canon::Raw, 2));
+        let prepared: Vec<Prepared<'_, '_>> =
+            cols.iter().map(|c| Prepared::new(c).unwrap()).collect();
+        let progress = Progress::new();
+        let one_by_one: Vec<[u8; 32]> = prepared
+            .iter()
+            .map(|p| p.ordered_digest(&progress).unwrap())
+            .collect();
+        let side_by_side = ordered_digests_side_by_side(&prepared, &progress).unwrap();
+        assert_eq!(side_by_side, one_by_one);
+        // And the messages themselves: plain SHA-256.
+        let data: Vec<u8> = (0..1_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let msgs: Vec<(&[u8], &[u8])> =
+            vec![(&[0u8], &data[..130]), (&[], &data), (&[0u8], &data[..999])];
+        let got = sha256_side_by_side(&msgs);
+        for ((prefix, bytes), d) in msgs.iter().zip(got) {
+            assert_eq!(d, sha(&[prefix, bytes]));
+        }
     }
 
     #[test]

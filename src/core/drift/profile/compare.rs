@@ -181,14 +181,21 @@ pub fn quantile_cuts(r: &NumericProfile, bins: usize) -> Vec<u32> {
         return Vec::new();
     }
     let (blo, bhi) = (grid::bucket(r.min), grid::bucket(r.max));
-    // The bucket of the i-th finite value (0-based), by a walk over the cumulative counts.
-    let at = |i: u64| -> u32 {
-        let mut seen = 0u64;
-        for &(b, k) in &finite {
-            seen += k;
-            if i < seen {
+    // The bucket of the i-th finite value (0-based), by a walk over the cumulative counts
+    // that goes on from the bucket of the last question (questions come in nearly
+    // increasing order, so the buckets are walked about once, not once per bin).
+    // `before`: the values in the buckets before `finite[pos]`.
+    let (mut pos, mut before) = (0usize, 0u64);
+    let mut at = |i: u64| -> u32 {
+        if i < before {
+            (pos, before) = (0, 0);
+        }
+        while let Some(&(b, k)) = finite.get(pos) {
+            if i < before + k {
                 return b;
             }
+            before += k;
+            pos += 1;
         }
         bhi
     };
