@@ -453,56 +453,102 @@ impl<'c, 'a> Prepared<'c, 'a> {
         h.finalize().into()
     }
 
-    /// The digests of chunks `js` (consecutive, at most `sha256x::LANES`): the chunks whose
-    /// bytes can be borrowed as they are go through `sha256x` side by side, the hash then
-    /// the canonical check per L1-sized block as in `chunk_digest`; any other chunk, or one
-    /// found to need canonicalising, is digested alone by `chunk_digest`. The digests are
-    /// the same either way (plain SHA-256 of the same bytes).
-    fn chunk_digests_side_by_side(&self, js: &[usize]) -> Vec<[u8; 32]> {
-        let mut digests: Vec<Option<[u8; 32]>> = vec![None; js.len()];
-        // (slot in `js`, the chunk's bytes, still canonical so far)
-        let mut lanes: Vec<(usize, &[u8], bool)> = Vec::with_capacity(js.len());
-        for (slot, &j) in js.iter().enumerate() {
-            let i0 = j * self.col.chunk_items;
-            let i1 = (i0 + self.col.chunk_items).min(self.n_items);
-            // A nullable chunk starts with a flag byte: its items are not block-aligned.
-            match self.borrowed(i0, i1) {
-                Some(bytes) if !self.col.nullable => lanes.push((slot, bytes, true)),
-                _ => digests[slot] = Some(self.chunk_digest(j)),
-            }
+    /// The bytes a chunk's digest covers, encoded (the definition's slow path): the
+    /// validity section of a nullable column, then the canonical items.
+    fn chunk_message(&self, j: usize) -> Vec<u8> {
+        let i0 = j * self.col.chunk_items;
+        let i1 = (i0 + self.col.chunk_items).min(self.n_items);
+        let mut out = Vec::new();
+        let mut valid = Vec::with_capacity(i1 - i0);
+        self.encode(i0, i1, &mut out, &mut valid, None);
+        if !self.col.nullable {
+            return out;
         }
+        let missing = valid.contains(&0);
+        let mut msg = Vec::with_capacity(1 + out.len() + if missing { valid.len() } else { 0 });
+        msg.push(u8::from(missing));
+        if missing {
+            msg.extend_from_slice(&valid);
+        }
+        msg.extend_from_slice(&out);
+        msg
+    }
+
+    /// The digests of chunks `js` (consecutive, at most `sha256x::LANES`), hashed through
+    /// `sha256x` side by side. A chunk whose bytes can be borrowed as they are is hashed in
+    /// place, then checked per L1-sized block as in `chunk_digest` (one found to need
+    /// canonicalising is digested again by `chunk_digest`); the others are encoded first
+    /// (`chunk_message`). The digests are the same either way (plain SHA-256 of the same
+    /// bytes).
+    fn chunk_digests_side_by_side(&self, js: &[usize]) -> Vec<[u8; 32]> {
+        let ranges: Vec<(usize, usize)> = js
+            .iter()
+            .map(|&j| {
+                let i0 = j * self.col.chunk_items;
+                (i0, (i0 + self.col.chunk_items).min(self.n_items))
+            })
+            .collect();
+        // A nullable chunk starts with a flag byte: it is encoded, not borrowed.
+        let borrowed: Vec<Option<&[u8]>> = ranges
+            .iter()
+            .map(|&(i0, i1)| self.borrowed(i0, i1).filter(|_| !self.col.nullable))
+            .collect();
+        let owned: Vec<Vec<u8>> = js
+            .iter()
+            .zip(&borrowed)
+            .map(|(&j, b)| {
+                if b.is_some() {
+                    Vec::new()
+                } else {
+                    self.chunk_message(j)
+                }
+            })
+            .collect();
+        // (the bytes, whether they must be checked, still canonical so far)
+        let mut lanes: Vec<(&[u8], bool, bool)> = borrowed
+            .iter()
+            .zip(&owned)
+            .map(|(b, o)| match b {
+                Some(bytes) => (*bytes, true, true),
+                None => (o.as_slice(), false, true),
+            })
+            .collect();
         let mut streams = vec![sha256x::Stream::default(); lanes.len()];
         let whole = |b: &[u8]| b.len() / 64 * 64;
-        let longest = lanes.iter().map(|l| whole(l.1)).max().unwrap_or(0);
+        let longest = lanes.iter().map(|l| whole(l.0)).max().unwrap_or(0);
         let mut off = 0;
         while off < longest {
             let mut refs = Vec::with_capacity(lanes.len());
             let mut data = Vec::with_capacity(lanes.len());
             for (stream, lane) in streams.iter_mut().zip(&lanes) {
-                let end = whole(lane.1);
+                let end = whole(lane.0);
                 if lane.2 && off < end {
                     refs.push(stream);
-                    data.push(&lane.1[off..(off + SUB_BLOCK).min(end)]);
+                    data.push(&lane.0[off..(off + SUB_BLOCK).min(end)]);
                 }
             }
             sha256x::absorb(&mut refs, &data);
             for lane in lanes.iter_mut() {
-                let end = whole(lane.1);
-                if lane.2 && off < end {
-                    lane.2 = self.is_canonical(&lane.1[off..(off + SUB_BLOCK).min(end)]);
+                let end = whole(lane.0);
+                if lane.1 && lane.2 && off < end {
+                    lane.2 = self.is_canonical(&lane.0[off..(off + SUB_BLOCK).min(end)]);
                 }
             }
             off += SUB_BLOCK;
         }
-        for (stream, (slot, bytes, canonical)) in streams.into_iter().zip(lanes) {
-            let tail = &bytes[whole(bytes)..];
-            digests[slot] = Some(if canonical && self.is_canonical(tail) {
-                stream.finish(tail)
-            } else {
-                self.chunk_digest(js[slot])
-            });
-        }
-        digests.into_iter().flatten().collect()
+        streams
+            .into_iter()
+            .zip(lanes)
+            .zip(js)
+            .map(|((stream, (bytes, check, canonical)), &j)| {
+                let tail = &bytes[whole(bytes)..];
+                if canonical && (!check || self.is_canonical(tail)) {
+                    stream.finish(tail)
+                } else {
+                    self.chunk_digest(j)
+                }
+            })
+            .collect()
     }
 
     fn ordered_digest(&self, progress: &Progress) -> CoreResult<[u8; 32]> {
