@@ -275,6 +275,24 @@ def test_large_arrays_span_many_chunks():
     assert fp(b) != d
 
 
+def test_hand_computed_digest_of_many_chunks():
+    # 4.5 chunks of 2**17 float64 (hashed several at a time side by side where the CPU
+    # allows), one with a non-canonical NaN: the definition's digest, chunk by chunk.
+    n = (9 << 17) // 2 + 3
+    a = np.random.default_rng(3).random(n)
+    a.view(np.uint64)[(2 << 17) + 5] = 0xFFF0_0000_0000_0001
+    canon = a.copy()
+    canon[np.isnan(canon)] = np.nan
+    data = canon.tobytes()
+    step = 8 << 17
+    chunks = [H(data[i : i + step]) for i in range(0, len(data), step)]
+    assert len(chunks) == 5
+    preamble = PREFIX + lp("ndarray") + lp("float64") + u64(1) + u64(n)
+    header = u64(0) + lp("float64") + u64(0)
+    expected = "sha256:" + H(preamble, b"\x00", header, H(u64(n), *chunks)).hex()
+    assert fp(a) == expected
+
+
 def test_digest_does_not_depend_on_thread_count(monkeypatch):
     rng = np.random.default_rng(2)
     a = rng.standard_normal((400, 1000))

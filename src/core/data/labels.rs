@@ -627,6 +627,11 @@ impl<T: Prob> Keeper<T> {
         self.shrink();
     }
 
+    /// How many pairs held have a negative key.
+    fn below_zero(&self) -> usize {
+        self.buf.iter().filter(|p| p.0 < T::ZERO).count()
+    }
+
     fn rows(mut self) -> Vec<usize> {
         self.shrink();
         self.buf.into_iter().map(|(_, row)| row).collect()
@@ -683,33 +688,38 @@ fn selections(
     (sel, start)
 }
 
-/// Runs every selection in one pass over the rows, in row order (memory is streamed, not
-/// gathered), in parallel over blocks of rows whose heaps are merged after. Keys tie-break
-/// on the row index, so the result does not depend on the blocks. Returns the rows kept by
-/// each selection.
+/// Runs every selection in one pass over the rows listed in `rows` (increasing; `None`: every
+/// row), in row order (memory is streamed, not gathered), in parallel over blocks of rows
+/// whose keepers are merged after. Keys tie-break on the row index, so the result does not
+/// depend on the blocks. Returns each selection's keeper.
 fn select_rows<T: Prob>(
     probs: &ArrayView2<T>,
     labels: &[i64],
     sel: &[Selection],
     start: &[usize],
-) -> Vec<Vec<usize>> {
+    rows: Option<&[usize]>,
+) -> Vec<Keeper<T>> {
     let (n, k) = probs.dim();
-    if sel.is_empty() {
-        return Vec::new();
+    let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
+    let m = rows.map_or(n, <[usize]>::len);
+    if sel.is_empty() || m == 0 {
+        return empty();
     }
+    let row_at = |t: usize| rows.map_or(t, |r| r[t]);
     let flat = probs.as_slice();
     // One block per thread: each block holds a keeper per selection, and a keeper that
     // sees more rows cuts sooner (fewer rows buffered, fewer partitions).
-    let block = n
+    let block = m
         .div_ceil(rayon::current_num_threads())
         .max(MIN_ROWS_PER_TASK);
-    let empty = || -> Vec<Keeper<T>> { sel.iter().map(|s| Keeper::new(s.cap)).collect() };
     // The other class of each selection (`BY_CLASS`: the key is the self-confidence).
     let others: Vec<usize> = sel.iter().map(|s| s.other.unwrap_or(BY_CLASS)).collect();
     // Wide rows: each row needs a few scattered values, one cache miss each; asking for a
-    // later row's values ahead of time overlaps the misses.
+    // later row's values ahead of time overlaps the misses. Rows picked from a list are
+    // not in stream order either: their values are asked for ahead of time too.
     let wide = k * std::mem::size_of::<T>() >= PREFETCH_ROW_BYTES;
-    let heaps = (0..n.div_ceil(block))
+    let ahead = if wide { PREFETCH_ROWS } else { NARROW_AHEAD };
+    (0..m.div_ceil(block))
         .into_par_iter()
         .map(|b| {
             let mut heaps = empty();
@@ -717,15 +727,19 @@ fn select_rows<T: Prob>(
             // with it, without touching the keeper.
             let mut bounds: Vec<f64> = heaps.iter().map(Keeper::bound).collect();
             let mut row_buf: Vec<T> = Vec::new();
-            let end = ((b + 1) * block).min(n);
-            for i in b * block..end {
-                match flat {
-                    Some(f) if wide && i + PREFETCH_ROWS < end => {
-                        prefetch_keys(f, labels, sel, start, i + PREFETCH_ROWS, k);
+            let end = ((b + 1) * block).min(m);
+            for t in b * block..end {
+                if let Some(f) = flat {
+                    if t + ahead < end {
+                        let i = row_at(t + ahead);
+                        if wide {
+                            prefetch_keys(f, labels, sel, start, i, k);
+                        } else {
+                            prefetch_row(f, i, k);
+                        }
                     }
-                    Some(f) if !wide => prefetch_row(f, i + NARROW_AHEAD, k),
-                    _ => {}
                 }
+                let i = row_at(t);
                 let c = labels[i] as usize;
                 let range = start[c]..start[c + 1];
                 if range.is_empty() {
@@ -758,8 +772,62 @@ fn select_rows<T: Prob>(
                 ka.merge(kb);
             }
             a
-        });
-    heaps.into_iter().map(Keeper::rows).collect()
+        })
+}
+
+/// The rows each selection keeps, visiting as few rows as the result allows.
+///
+/// A row whose given label is its argmax has no negative margin key `p[c] - p[j]`. So the
+/// selections by noise rate first see only the rows whose argmax lies elsewhere; a class's
+/// other rows are visited after (and merged: the keepers' order is by key then row) only
+/// when one of its selections has not yet filled its cap with negative keys, or when the
+/// class has a selection by self-confidence (which any row may enter). The rows kept are
+/// those of one pass over every row.
+fn pruned_rows<T: Prob>(
+    probs: &ArrayView2<T>,
+    labels: &[i64],
+    codes: &[u32],
+    sel: &[Selection],
+    start: &[usize],
+) -> Vec<Vec<usize>> {
+    let k = start.len() - 1;
+    let by_class: Vec<bool> = (0..k)
+        .map(|c| {
+            sel[start[c]..start[c + 1]]
+                .iter()
+                .any(|s| s.other.is_none())
+        })
+        .collect();
+    let first = |i: usize, l: i64| codes[i] & ARGMAX_ELSEWHERE != 0 || by_class[l as usize];
+    let listed: Vec<usize> = labels
+        .par_iter()
+        .enumerate()
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .filter(|&(i, &l)| first(i, l))
+        .map(|(i, _)| i)
+        .collect();
+    let mut keepers = select_rows(probs, labels, sel, start, Some(&listed));
+    drop(listed);
+    let open: Vec<bool> = (0..k)
+        .map(|c| {
+            !by_class[c]
+                && (start[c]..start[c + 1]).any(|at| keepers[at].below_zero() < sel[at].cap)
+        })
+        .collect();
+    if open.iter().any(|&o| o) {
+        let rest: Vec<usize> = labels
+            .par_iter()
+            .enumerate()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .filter(|&(i, &l)| open[l as usize] && !first(i, l))
+            .map(|(i, _)| i)
+            .collect();
+        let more = select_rows(probs, labels, sel, start, Some(&rest));
+        for (ka, kb) in keepers.iter_mut().zip(more) {
+            ka.merge(kb);
+        }
+    }
+    keepers.into_iter().map(Keeper::rows).collect()
 }
 
 /// `select_rows`' mark of a selection by self-confidence (no other class).
@@ -944,7 +1012,7 @@ pub fn find_label_issues<T: Prob>(
                 opts.frac_noise,
             );
             let (sel, start) = selections(&prune, &given_counts, k, opts);
-            let kept = select_rows(&probs, labels, &sel, &start);
+            let kept = pruned_rows(&probs, labels, &codes, &sel, &start);
             // Both: a row needs the two marks (bit 1 by class, bit 2 by noise rate).
             let mut marks = if opts.filter == Filter::Both {
                 vec![0u8; n]
@@ -1175,6 +1243,71 @@ mod tests {
         assert!(err(&q, &labels).contains("between 0 and 1"));
         assert!(err(&Array2::zeros((0, 2)), &[]).contains("empty"));
         assert!(err(&Array2::ones((2, 1)), &[0, 0]).contains("at least 2 columns"));
+    }
+
+    #[test]
+    fn pruning_from_listed_rows_keeps_what_one_pass_over_all_rows_keeps() {
+        use rand::{Rng, SeedableRng};
+        // Values on a 0.05 grid: many equal keys, zero margins among them.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let (n, k) = (3000, 5);
+        let p = Array2::from_shape_fn((n, k), |_| f64::from(rng.gen_range(0u8..20)) * 0.05);
+        let labels: Vec<i64> = (0..n).map(|_| rng.gen_range(0..k as i64)).collect();
+        let codes: Vec<u32> = (0..n)
+            .map(|i| {
+                let row = p.row(i);
+                let max = row.iter().copied().fold(f64::MIN, f64::max);
+                let argmax = row.iter().position(|&x| x == max).unwrap();
+                if argmax == labels[i] as usize {
+                    0
+                } else {
+                    ARGMAX_ELSEWHERE
+                }
+            })
+            .collect();
+        let given: Vec<usize> = (0..k)
+            .map(|c| labels.iter().filter(|&&l| l == c as i64).count())
+            .collect();
+        // Small caps (filled from the listed rows), caps up to the whole class (the other
+        // rows are needed), with and without selections by self-confidence.
+        for (caps, by_class) in [(5, false), (150, false), (700, false), (40, true)] {
+            let mut sel = Vec::new();
+            let mut start = vec![0usize];
+            for (c, &m) in given.iter().enumerate() {
+                if by_class && c % 2 == 0 {
+                    sel.push(Selection {
+                        other: None,
+                        cap: caps,
+                    });
+                }
+                for j in (0..k).filter(|&j| j != c) {
+                    let cap = (caps * (j + 1) / 3).clamp(1, m);
+                    sel.push(Selection {
+                        other: Some(j),
+                        cap,
+                    });
+                }
+                start.push(sel.len());
+            }
+            let all: Vec<Vec<usize>> = select_rows(&p.view(), &labels, &sel, &start, None)
+                .into_iter()
+                .map(Keeper::rows)
+                .collect();
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let got = pool.install(|| pruned_rows(&p.view(), &labels, &codes, &sel, &start));
+                for (s, (a, b)) in all.iter().zip(&got).enumerate() {
+                    let (mut a, mut b) = (a.clone(), b.clone());
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    assert_eq!(a, b, "caps {caps}, selection {s}, {threads} threads");
+                    assert_eq!(a.len(), sel[s].cap);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1207,6 +1207,38 @@ mod tests {
     }
 
     #[test]
+    fn chunks_hashed_side_by_side_match_one_at_a_time() {
+        // Chunks of 2,999 f64 (23,992 bytes: more than a sub-block, whole 64-byte blocks and
+        // a 56-byte tail), a short last chunk, NaN payloads in a later sub-block of one chunk
+        // and in the tail of another: the digest is the definition's, computed one chunk at
+        // a time with `sha2`, on any pool (1, 2 or 3 threads group the chunks differently).
+        let (per, n) = (2999, 7 * 2999 + 333);
+        let mut v: Vec<f64> = (0..n).map(|i| i as f64 * 0.5 - 7.0).collect();
+        let mut bits: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+        for at in [per + 2500, 4 * per + 2995] {
+            v[at] = f64::NAN;
+            bits[at] = 0xfff0_0000_0000_0001;
+        }
+        let a = Array1::from(bits).into_dyn();
+        let mut col = column(vec![fixed(Words::U64(a.view()), 8)], Canon::Float, 8);
+        col.chunk_items = per;
+        let canon: Vec<u8> = v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect();
+        let chunks: Vec<[u8; 32]> = canon.chunks(per * 8).map(|c| sha(&[c])).collect();
+        let len = (n as u64).to_le_bytes();
+        let mut parts: Vec<&[u8]> = vec![&len];
+        parts.extend(chunks.iter().map(|c| &c[..]));
+        let expected = sha(&[b"pre", &[0], b"h", &sha(&parts)]);
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| digest(std::slice::from_ref(&col), n, true));
+            assert_eq!(got, expected, "{threads} threads");
+        }
+    }
+
+    #[test]
     fn digest_does_not_depend_on_threads() {
         let v: Vec<u64> = (0..10_000).collect();
         let a = Array1::from(v).into_dyn();
