@@ -358,34 +358,14 @@ fn fit_map(co: &Coalitions, order: usize) -> Option<Map> {
     let terms = terms(d, order);
     let p = terms.len();
     let c = co.len();
-    // The active terms of each coalition (all its members' subsets of size <= order).
-    let index: std::collections::HashMap<&[usize], usize> = terms
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.as_slice(), i))
-        .collect();
+    // The terms each coalition switches on (every feature of the term is in it).
     let active: Vec<Vec<usize>> = co
         .masks
         .chunks(d)
         .map(|z| {
-            let members: Vec<usize> = (0..d).filter(|&j| z[j] == 1).collect();
-            let mut on = Vec::new();
-            let mut stack: Vec<(Vec<usize>, usize)> = vec![(Vec::new(), 0)];
-            while let Some((t, from)) = stack.pop() {
-                if !t.is_empty() {
-                    if let Some(&i) = index.get(t.as_slice()) {
-                        on.push(i);
-                    }
-                }
-                if t.len() < order {
-                    for (k, &j) in members.iter().enumerate().skip(from) {
-                        let mut u = t.clone();
-                        u.push(j);
-                        stack.push((u, k + 1));
-                    }
-                }
-            }
-            on
+            (0..p)
+                .filter(|&i| terms[i].iter().all(|&j| z[j] == 1))
+                .collect()
         })
         .collect();
     let mut h = vec![0.0; p * p];
